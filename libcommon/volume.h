@@ -1,0 +1,66 @@
+#pragma once
+// One interface for every place volume data lives (regular file, block
+// device, iSCSI LUN), in the spirit of nbdcopy's rw_ops: the copying code
+// sees only this class, never the transport.
+//
+// Transports are free to parallelise inside one call: the copy loop hands
+// out large chunks (several MiB), and e.g. the iSCSI transport splits one
+// read() into many commands in flight. Calls on one Volume come from one
+// thread at a time.
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace hci {
+
+struct Extent {
+    uint64_t offset = 0;
+    uint64_t length = 0;
+    bool allocated = true;  // false: a hole / unmapped range that reads as zeros
+};
+
+struct VolumeOptions {
+    std::string chap_secret;    // iSCSI CHAP secret; never logged
+    std::string initiator_iqn;  // iSCSI initiator name
+    unsigned queue_depth = 16;  // commands in flight where the transport can
+    bool create = false;        // sink: create a new file if the target does not exist
+};
+
+class Volume {
+public:
+    virtual ~Volume() = default;
+
+    virtual uint64_t size() const = 0;
+    // Logical block size: offsets and lengths given to write/zero are multiples
+    // of it, except at the very end of the volume.
+    virtual uint32_t block_size() const { return 512; }
+    // The largest read/write worth issuing at once.
+    virtual size_t max_io_size() const { return 8u << 20; }
+
+    // Allocation map of [offset, offset+length): contiguous, in order, covering
+    // the range. Transports that cannot tell return one allocated extent.
+    virtual std::vector<Extent> extents(uint64_t offset, uint64_t length) = 0;
+
+    virtual void read(uint64_t offset, void* buf, size_t length) = 0;
+    virtual void write(uint64_t offset, const void* buf, size_t length) = 0;
+    // Makes the range read as zeros, deallocating it where the transport can.
+    virtual void zero(uint64_t offset, uint64_t length) = 0;
+    // Makes written data durable.
+    virtual void flush() = 0;
+    // Sink: the copy succeeded and was verified; publish the result (e.g. rename
+    // a new file into place). Without commit(), destruction discards the work
+    // where the transport can (a new file is removed).
+    virtual void commit() {}
+
+    // A description for messages, with any secret removed.
+    virtual std::string describe() const = 0;
+};
+
+enum class OpenMode { Read, Write };
+
+// Opens a path, "-"-free file:// URL, block device or iscsi:// URL.
+std::unique_ptr<Volume> open_volume(const std::string& url, OpenMode mode, const VolumeOptions& options);
+
+}  // namespace hci
