@@ -1,0 +1,20 @@
+#!/bin/bash
+# Every tool has a man page, and every page renders without a groff warning.
+. "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
+cd "$HCI_SOURCE_DIR"
+command -v groff >/dev/null || skip "groff not installed (Debian package groff-base)"
+
+for dir in tools/*/; do
+    tool=$(basename "$dir")
+    [ -f "man/man1/$tool.1" ] || die "tools/$tool has no man page man/man1/$tool.1"
+done
+pages=(man/man*/*.[1-9])
+[ -e "${pages[0]}" ] || die "no man pages found"
+for page in "${pages[@]}"; do
+    out=$(groff -man -ww -z "$page" 2>&1) || die "$page: groff failed: $out"
+    [ -z "$out" ] || die "$page: groff warnings: $out"
+    for section in NAME SYNOPSIS DESCRIPTION "SEE ALSO"; do
+        grep -q "^\.SH \"\?$section" "$page" || die "$page: no $section section"
+    done
+done
+echo "ok: ${#pages[@]} man pages lint clean"
