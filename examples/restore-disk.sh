@@ -1,0 +1,98 @@
+#!/bin/bash
+# restore-disk.sh STREAM TARGET: restores one disk's stream (as written by
+# backup-vm.sh; zstd, lz4 or plain) into a file, a block device or an iSCSI
+# LUN, and verifies it:
+#   1. the whole stream is checked before the target is touched, so a damaged
+#      backup never overwrites a good disk;
+#   2. zadp-write checks every record and the trailer while writing;
+#   3. the target is read back and its image digest compared with the one in
+#      the stream's trailer (skip with --no-readback).
+# With --new-lun TARGET_NAME a fresh thin LUN of the stream's size is created
+# in that iSCSI target first (create-lun.sh), and TARGET is not given.
+# Prints one JSON line: {stream, target, size, digest, verified, lun?}.
+set -euo pipefail
+
+prog=${0##*/}
+here=$(cd "$(dirname "$0")" && pwd)
+usage() {
+    cat <<EOF
+usage: $prog [--no-readback] STREAM TARGET
+       $prog [--no-readback] --new-lun ISCSI_TARGET [--lun-name NAME] STREAM
+
+TARGET is a file path (created sparse, renamed into place once verified), a
+block device, or iscsi://host[:port]/IQN/LUN. STREAM may be - for stdin only
+with --no-readback.
+exit status: 0 restored and verified; 2 usage; 3 API or network; 6 the stream
+or the read-back does not verify; 7 I/O error.
+EOF
+    exit "${1:-0}"
+}
+log() { printf '%s: %s\n' "$prog" "$*" >&2; }
+
+readback=1 new_lun="" lun_name=""
+while [ $# -gt 0 ]; do
+    case $1 in
+        --no-readback) readback=0; shift ;;
+        --new-lun) new_lun=${2:?}; shift 2 ;;
+        --lun-name) lun_name=${2:?}; shift 2 ;;
+        -h | --help) usage 0 ;;
+        --) shift; break ;;
+        -?*) log "unknown option: $1"; usage 2 >&2 ;;
+        *) break ;;
+    esac
+done
+if [ -n "$new_lun" ]; then [ $# -eq 1 ] || usage 2 >&2; else [ $# -eq 2 ] || usage 2 >&2; fi
+stream=$1
+target=${2:-}
+[ "$stream" = - ] || [ -r "$stream" ] || { log "cannot read $stream"; exit 7; }
+[ "$stream" != - ] || [ $readback -eq 0 ] || { log "a stream on stdin needs --no-readback"; exit 2; }
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/restore-disk.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# stream_info: `zadp-write --check` prints the stream's header and statistics
+# as JSON; these pick the logical size and the digest of the whole image.
+size_of() { jq -r '.header.size // .size // .logical_size // empty' "$1"; }
+digest_of() { jq -r '.trailer.digest // .digest // .image_digest // empty' "$1"; }
+
+input() { if [ "$stream" = - ]; then cat; else cat -- "$stream"; fi; }
+
+if [ "$stream" != - ]; then
+    zadp-write --check <"$stream" >"$work/check.json" ||
+        { rc=$?; log "$stream does not verify; the target was not touched"; exit "$rc"; }
+fi
+
+lun_line=""
+if [ -n "$new_lun" ]; then
+    size=$(size_of "$work/check.json")
+    [ -n "$size" ] || { log "cannot tell the stream's size"; exit 6; }
+    [ -n "$lun_name" ] || lun_name="restore-$(basename "$stream" | tr -c 'A-Za-z0-9-' '-' | sed 's/-*$//')-$(date -u +%Y%m%d%H%M%S)"
+    lun_line=$("$here/create-lun.sh" --target "$new_lun" --name "$lun_name" --size "$size")
+    target=$(jq -r .url <<<"$lun_line")
+fi
+
+input | zadp-write --target "$target" || { rc=$?; log "writing $target failed (exit $rc)"; exit "$rc"; }
+
+verified=false
+digest=""
+if [ $readback -eq 1 ]; then
+    digest=$(digest_of "$work/check.json")
+    zadp-read --source "$target" </dev/null | zadp-write --check >"$work/readback.json" ||
+        { rc=$?; log "reading $target back failed (exit $rc)"; exit "$rc"; }
+    back=$(digest_of "$work/readback.json")
+    if [ -z "$digest" ] || [ "$digest" != "$back" ]; then
+        log "read-back of $target does not match the stream (stream ${digest:-?}, target ${back:-?})"
+        exit 6
+    fi
+    verified=true
+fi
+
+jq -nc --arg stream "$stream" --arg target "$target" --arg digest "$digest" \
+    --argjson verified "$verified" --arg size "${size:-$(size_of "$work/check.json" 2>/dev/null || true)}" \
+    --arg lun "$lun_line" '
+    {stream: $stream, target: $target,
+     size: ($size | tonumber? // null), digest: (if $digest == "" then null else $digest end),
+     verified: $verified}
+    + (if $lun == "" then {} else {lun: ($lun | fromjson).lun} end)'
