@@ -26,6 +26,11 @@ struct VolumeOptions {
     std::string initiator_iqn;  // iSCSI initiator name
     unsigned queue_depth = 16;  // commands in flight where the transport can
     bool create = false;        // sink: create a new file if the target does not exist
+    // sink created new: its size. With create_growable the new file instead
+    // grows as it is written (raw input of unknown length); size() is then
+    // UINT64_MAX until commit().
+    uint64_t create_size = 0;
+    bool create_growable = false;
 };
 
 class Volume {

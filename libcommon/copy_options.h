@@ -1,0 +1,62 @@
+#pragma once
+// Command-line plumbing that zadp-read and zadp-write share: the transport
+// options (CHAP secret from a file or the environment, initiator IQN, queue
+// depth), the source line of zadp-read, and output/terminal checks.
+#include <memory>
+#include <string>
+
+#include "libcommon/progress.h"
+#include "libcommon/volume.h"
+
+namespace hci {
+
+// Fills VolumeOptions from the flags, falling back to ZADP_CHAP_SECRET and
+// ZADP_INITIATOR_IQN. The secret file's first line is the secret.
+VolumeOptions volume_options(const std::string& chap_secret_file, const std::string& initiator_iqn,
+                             unsigned queue_depth);
+
+// "iscsi://user%secret@host/..." -> "iscsi://user@host/...": URLs in
+// headers and messages never carry a password.
+std::string redact_url(const std::string& url);
+
+// What zadp-read copies: the URL and the stream identity (JSON object with
+// vm, vm_snapshot, disk, lun_snapshot, source, created, tool).
+struct SourceSpec {
+    std::string url;
+    std::string identity;
+};
+
+// From --source URL (line empty) or a JSON line (uses export.url, else
+// source, else url).
+SourceSpec source_spec(const std::string& source_url, const std::string& line, const std::string& tool);
+
+// Reads the single JSON line zadp-read takes on stdin; usage error if stdin
+// is a terminal, empty or holds more than one line.
+std::string read_one_line_from_stdin();
+
+ProgressMode progress_mode(bool on, bool off);
+
+// Usage error when fd is a terminal: binary data must not go to (or come from) one.
+void refuse_terminal(int fd, const std::string& what);
+
+class TempFile;
+
+// zadp-read's -o: "-" or empty is stdout; a new or regular file is written
+// under a temporary name and renamed into place by commit(); anything else
+// (a device, a FIFO) is opened as it is.
+class OutputFile {
+public:
+    explicit OutputFile(const std::string& path);
+    ~OutputFile();
+    int fd() const { return fd_; }
+    const std::string& name() const { return name_; }
+    void commit();
+
+private:
+    std::unique_ptr<TempFile> temp_;
+    int fd_ = 1;
+    bool own_fd_ = false;
+    std::string name_ = "stdout";
+};
+
+}  // namespace hci

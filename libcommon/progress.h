@@ -1,0 +1,34 @@
+#pragma once
+// A one-line progress meter on stderr: bytes done of total, percent, rate and
+// ETA, redrawn at most a few times a second, ended with a newline.
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace hci {
+
+enum class ProgressMode { kAuto, kOn, kOff };
+
+class Progress {
+public:
+    // kAuto shows the meter only when stderr is a terminal.
+    Progress(ProgressMode mode, uint64_t total);
+    ~Progress();
+    void set_total(uint64_t total) { total_ = total; }
+    void update(uint64_t done);
+    void finish();
+    bool enabled() const { return enabled_; }
+
+private:
+    void draw(bool final);
+    bool enabled_;
+    uint64_t total_;
+    uint64_t done_ = 0;
+    bool finished_ = false;
+    std::chrono::steady_clock::time_point start_, last_draw_;
+};
+
+// "1.5 GiB", "512 KiB", "12 B".
+std::string human_bytes(double bytes);
+
+}  // namespace hci

@@ -1,0 +1,87 @@
+// zadp-read: copies one volume (file, block device, iSCSI LUN) to stdout as a
+// zadp block stream (zadp-stream(5)) or a raw image, optionally compressed.
+#include <unistd.h>
+
+#include <boost/program_options.hpp>
+#include <iostream>
+
+#include "libcommon/compress.h"
+#include "libcommon/copy.h"
+#include "libcommon/copy_options.h"
+#include "libcommon/error.h"
+#include "libcommon/log.h"
+
+namespace po = boost::program_options;
+
+namespace {
+
+const char* kUsage =
+    "Usage: zadp-read [--source URL | --line JSON] [-o FILE] [--format stream|raw]\n"
+    "                 [--compress zstd[:LEVEL]|lz4] [-T N] [--progress|--no-progress]\n"
+    "                 [--chap-secret-file FILE] [--initiator-iqn IQN] [--queue-depth N] [-v]\n"
+    "Copies a volume to stdout as a zadp block stream. Without --source or --line,\n"
+    "reads one JSON line (hci-lun-export output) on stdin. See zadp-read(1).\n\nOptions";
+
+int run(int argc, char** argv) {
+    std::string source, line, output, format, compress, chap_file, iqn;
+    unsigned queue_depth = 16;
+    int threads = 0;
+    po::options_description opts(kUsage);
+    opts.add_options()
+        ("source", po::value(&source), "volume to read: path, file:// or iscsi:// URL")
+        ("line", po::value(&line), "JSON line whose export.url (or source, url) names the volume")
+        ("output,o", po::value(&output)->default_value("-"), "write to FILE instead of stdout")
+        ("format", po::value(&format)->default_value("stream"), "stream (zadp-stream(5)) or raw")
+        ("compress", po::value(&compress)->default_value("none"), "zstd, zstd:LEVEL, lz4 or none")
+        ("threads,T", po::value(&threads), "zstd worker threads (0 = one per CPU)")
+        ("progress", "show progress on stderr")
+        ("no-progress", "never show progress")
+        ("chap-secret-file", po::value(&chap_file), "iSCSI CHAP secret in FILE (else $ZADP_CHAP_SECRET)")
+        ("initiator-iqn", po::value(&iqn), "iSCSI initiator name (else $ZADP_INITIATOR_IQN)")
+        ("queue-depth", po::value(&queue_depth), "iSCSI commands in flight (default 16)")
+        ("verbose,v", "report what was copied on stderr")
+        ("help,h", "show this help")
+        ("version", "show the version");
+    po::variables_map vm;
+    try {
+        po::store(po::command_line_parser(argc, argv).options(opts).run(), vm);
+        po::notify(vm);
+    } catch (const po::error& e) {
+        hci::fail(hci::kExitUsage, std::string(e.what()) + " (see --help)");
+    }
+    if (vm.count("help")) {
+        std::cout << opts << "\n";
+        return hci::kExitOk;
+    }
+    if (vm.count("version")) {
+        std::cout << "zadp-read " << HCI_VERSION << "\n";
+        return hci::kExitOk;
+    }
+    if (vm.count("verbose")) hci::set_verbose(1);
+    if (!source.empty() && !line.empty()) hci::fail(hci::kExitUsage, "give --source or --line, not both");
+    if (format != "stream" && format != "raw") hci::fail(hci::kExitUsage, "--format must be stream or raw");
+    hci::CompressSpec spec = hci::parse_compress_spec(compress);
+    spec.threads = threads;
+    hci::ReadJob job;
+    job.raw = format == "raw";
+    job.progress = hci::progress_mode(vm.count("progress"), vm.count("no-progress"));
+    auto volume_options = hci::volume_options(chap_file, iqn, queue_depth);
+
+    if (source.empty() && line.empty()) line = hci::read_one_line_from_stdin();
+    hci::SourceSpec what = hci::source_spec(source, line, "zadp-read");
+    job.identity = what.identity;
+    auto volume = hci::open_volume(what.url, hci::OpenMode::Read, volume_options);
+
+    hci::OutputFile out(output);
+    hci::FdSink fd_sink(out.fd(), out.name());
+    auto sink = hci::make_compressing_sink(spec, fd_sink);
+    auto stats = hci::read_volume(*volume, *sink, job);
+    out.commit();
+    hci::log_info(volume->describe() + ": " + std::to_string(stats.data_bytes) + " data bytes, " +
+                  std::to_string(stats.zero_bytes) + " zero bytes, digest " + hci::stream::digest_hex(stats.digest));
+    return hci::kExitOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) { return hci::run_main(argc, argv, run); }
