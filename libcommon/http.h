@@ -1,0 +1,43 @@
+#pragma once
+// A small HTTP client over libcurl: one easy handle per client, reused for
+// every request so the connection stays alive across calls.
+#include <string>
+#include <vector>
+
+namespace hci {
+
+struct HttpSettings {
+    long connect_timeout_ms = 10000;
+    long total_timeout_ms = 30000;
+    bool insecure = false;   // skip TLS verification (--insecure)
+    std::string cacert;      // private CA bundle (--cacert)
+    bool trace = false;      // log request/response lines at debug level (headers redacted)
+};
+
+struct HttpResponse {
+    // Transport result: ok, or what went wrong before an HTTP status came back.
+    enum Transport { kOk, kNotSent, kFailedAfterSend } transport = kOk;
+    std::string transport_error;  // curl's text when transport != kOk
+    long status = 0;
+    std::string body;
+    std::string request_id;  // x-tower-request-id, for error messages
+};
+
+class HttpClient {
+public:
+    explicit HttpClient(HttpSettings settings);
+    ~HttpClient();
+    HttpClient(const HttpClient&) = delete;
+    HttpClient& operator=(const HttpClient&) = delete;
+
+    // POST a JSON body. Headers are "Name: value"; they are never logged
+    // (Authorization carries the token).
+    HttpResponse post_json(const std::string& url, const std::string& body,
+                           const std::vector<std::string>& headers);
+
+private:
+    HttpSettings settings_;
+    void* curl_;  // CURL*
+};
+
+}  // namespace hci

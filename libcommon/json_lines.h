@@ -1,0 +1,79 @@
+#pragma once
+// JSON lines on stdin/stdout: the common currency of every hci-* tool.
+#include <boost/json.hpp>
+#include <cstdio>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace hci {
+
+namespace json = boost::json;
+
+// One input line with the line number it came from (1-based), for messages.
+struct InputLine {
+    std::size_t number = 0;
+    json::object object;
+};
+
+// Reads one JSON object per line. A malformed line (bad JSON, or not an
+// object) is reported on stderr with its line number and skipped; the reader
+// remembers that, and the tool exits kExitPartial at the end. With fail-fast
+// the first bad line throws Error(kExitPartial) instead.
+class LineReader {
+public:
+    explicit LineReader(int fd = 0, bool fail_fast = false, std::string source = "stdin");
+
+    // The next good line, or nullopt at end of input. Blank lines are ignored.
+    std::optional<InputLine> next();
+    // Up to max lines (fewer only at end of input).
+    std::vector<InputLine> next_batch(std::size_t max);
+    // Raw text lines (trailing newline and surrounding blanks stripped); blank lines skipped.
+    std::optional<std::string> next_text();
+
+    bool had_errors() const { return errors_ > 0; }
+    std::size_t error_count() const { return errors_; }
+    std::size_t line_number() const { return line_no_; }
+    // Report a problem with a line that parsed but cannot be handled.
+    void reject(std::size_t line_number, const std::string& reason);
+
+    // For tools that stream (hci-task-wait): true when next() will not block
+    // for long, i.e. a whole line is buffered, input ended, or data arrived
+    // within timeout_ms.
+    bool wait_readable(int timeout_ms);
+    bool at_eof() const { return eof_ && buffer_.empty(); }
+
+private:
+    std::optional<std::string> read_raw();
+
+    bool fill();  // reads more input into buffer_; false at end of input
+
+    int fd_;
+    std::string buffer_;
+    bool eof_ = false;
+    bool fail_fast_;
+    std::string source_;
+    std::size_t line_no_ = 0;
+    std::size_t errors_ = 0;
+};
+
+// Parses one line of text into an object; returns an error text when it is not one.
+std::optional<json::object> parse_object_line(const std::string& text, std::string& error);
+
+// Writes one compact JSON value per line and flushes, so downstream tools in a
+// pipeline see each line at once. A closed stdout (EPIPE) ends the program
+// quietly with exit 0, the way `yes | head -1` ends.
+class LineWriter {
+public:
+    explicit LineWriter(std::FILE* out = stdout) : out_(out) {}
+    void write(const json::value& value);
+
+private:
+    std::FILE* out_;
+};
+
+// Shorthands for reading fields of lines.
+const json::value* find_path(const json::object& object, std::initializer_list<const char*> path);
+std::optional<std::string> string_at(const json::object& object, std::initializer_list<const char*> path);
+
+}  // namespace hci

@@ -1,0 +1,96 @@
+#include <catch2/catch.hpp>
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+
+#include "libcommon/error.h"
+#include "libcommon/json_lines.h"
+
+namespace {
+
+// A read end of a pipe holding `text` (small enough for the pipe buffer).
+int pipe_with(const std::string& text) {
+    int fds[2];
+    REQUIRE(pipe(fds) == 0);
+    REQUIRE(write(fds[1], text.data(), text.size()) == static_cast<ssize_t>(text.size()));
+    close(fds[1]);
+    return fds[0];
+}
+
+}  // namespace
+
+TEST_CASE("LineReader returns objects with their line numbers and skips blank lines") {
+    int fd = pipe_with("{\"a\":1}\n\n  \n{\"b\":2}\n{\"c\":3}");  // last line without newline
+    hci::LineReader reader(fd);
+    auto first = reader.next();
+    REQUIRE(first);
+    CHECK(first->number == 1);
+    CHECK(first->object.at("a").as_int64() == 1);
+    auto second = reader.next();
+    REQUIRE(second);
+    CHECK(second->number == 4);
+    auto third = reader.next();
+    REQUIRE(third);
+    CHECK(third->number == 5);
+    CHECK_FALSE(reader.next());
+    CHECK_FALSE(reader.had_errors());
+    close(fd);
+}
+
+TEST_CASE("LineReader skips a malformed line, remembers it, and goes on") {
+    int fd = pipe_with("{\"a\":1}\n{not json\n[1,2]\n{\"b\":2}\n");
+    hci::LineReader reader(fd);
+    auto batch = reader.next_batch(10);
+    REQUIRE(batch.size() == 2);
+    CHECK(batch[0].number == 1);
+    CHECK(batch[1].number == 4);
+    CHECK(reader.error_count() == 2);  // bad JSON and a non-object
+    close(fd);
+}
+
+TEST_CASE("LineReader with fail-fast stops at the first malformed line, naming its number") {
+    int fd = pipe_with("{\"a\":1}\n{\"a\":2}\nnope\n{\"b\":2}\n");
+    hci::LineReader reader(fd, true);
+    REQUIRE(reader.next());
+    REQUIRE(reader.next());
+    try {
+        reader.next();
+        FAIL("expected an error");
+    } catch (const hci::Error& e) {
+        CHECK(e.code() == hci::kExitPartial);
+        CHECK(std::string(e.what()).find("line 3") != std::string::npos);
+    }
+    close(fd);
+}
+
+TEST_CASE("LineReader next_batch honours the batch size") {
+    int fd = pipe_with("{\"i\":1}\n{\"i\":2}\n{\"i\":3}\n");
+    hci::LineReader reader(fd);
+    CHECK(reader.next_batch(2).size() == 2);
+    CHECK(reader.next_batch(2).size() == 1);
+    CHECK(reader.next_batch(2).empty());
+    CHECK(reader.at_eof());
+    close(fd);
+}
+
+TEST_CASE("LineWriter writes one compact line per value") {
+    std::FILE* f = std::tmpfile();
+    REQUIRE(f);
+    hci::LineWriter writer(f);
+    writer.write(boost::json::object{{"a", 1}});
+    writer.write(boost::json::object{{"b", boost::json::array{1, 2}}});
+    std::rewind(f);
+    char buf[128] = {};
+    size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+    CHECK(std::string(buf, n) == "{\"a\":1}\n{\"b\":[1,2]}\n");
+    std::fclose(f);
+}
+
+TEST_CASE("string_at follows nested paths and rejects non-strings") {
+    auto o = boost::json::parse(R"({"data":{"id":"s1","n":3},"id":"x"})").as_object();
+    CHECK(hci::string_at(o, {"data", "id"}) == std::optional<std::string>("s1"));
+    CHECK_FALSE(hci::string_at(o, {"data", "n"}));
+    CHECK_FALSE(hci::string_at(o, {"missing", "id"}));
+    CHECK(hci::string_at(o, {"id"}) == std::optional<std::string>("x"));
+}

@@ -1,0 +1,21 @@
+#pragma once
+#include <string>
+#include <vector>
+
+#include "libcommon/cloudtower.h"
+#include "libcommon/json_lines.h"
+#include "libcommon/pipeline.h"
+#include "libcommon/snapshot_naming.h"
+
+namespace hci {
+
+struct SnapCreateOptions {
+    std::string name_template = "{vm}-backup-{timestamp}";
+    Consistency consistency = Consistency::kAuto;
+};
+
+// One create-vm-snapshot call for the batch; writes {task_id, data, vm}.
+void create_snapshots(CloudTower& tower, const std::vector<InputLine>& batch, const SnapCreateOptions& options,
+                      LineReader& reader, LineWriter& out);
+
+}  // namespace hci

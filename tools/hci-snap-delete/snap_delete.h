@@ -1,0 +1,21 @@
+#pragma once
+#include <vector>
+
+#include "libcommon/cloudtower.h"
+#include "libcommon/json_lines.h"
+#include "libcommon/pipeline.h"
+
+namespace hci {
+
+struct SnapDeleteOptions {
+    bool wait = true;  // --no-wait clears it
+    TaskWaitSettings wait_settings;
+};
+
+// One delete-vm-snapshot call for the snapshots named by the batch (each
+// snapshot once, however many lines name it), then waits for the tasks and
+// passes through the lines whose snapshot is gone.
+void delete_snapshots(CloudTower& tower, const std::vector<InputLine>& batch, const SnapDeleteOptions& options,
+                      LineReader& reader, LineWriter& out, RunStatus& status);
+
+}  // namespace hci

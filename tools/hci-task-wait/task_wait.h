@@ -1,0 +1,45 @@
+#pragma once
+#include <deque>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "libcommon/json_lines.h"
+#include "libcommon/pipeline.h"
+#include "libcommon/tasks.h"
+
+namespace hci {
+
+// Lines waiting for their tasks. In ordered mode a line is written only when
+// every line before it has been written or dropped, so output keeps input order.
+class TaskLineQueue {
+public:
+    TaskLineQueue(LineWriter& out, bool ordered, RunStatus& status) : out_(out), ordered_(ordered), status_(status) {}
+
+    // A line whose task_id is null (nothing to wait for) passes straight through.
+    void add(json::object line, std::optional<std::string> task_id);
+    void resolve(const TaskOutcome& outcome);
+    bool empty() const { return queue_.empty(); }
+
+private:
+    struct Entry {
+        json::object line;
+        std::optional<std::string> task_id;
+        bool resolved = false;
+        std::optional<TaskOutcome> outcome;
+    };
+    void emit_ready();
+    void finish(Entry& entry);
+
+    LineWriter& out_;
+    bool ordered_;
+    RunStatus& status_;
+    std::deque<Entry> queue_;
+};
+
+// Reads lines with task_id from `in` while polling, until input ends and no
+// task is pending. Input is read as it arrives, so an upstream tool that
+// writes slowly does not delay the tasks already known.
+void wait_task_lines(CloudTower& tower, LineReader& in, TaskLineQueue& queue, const TaskWaitSettings& settings);
+
+}  // namespace hci

@@ -1,0 +1,97 @@
+#include "vm_get.h"
+
+#include <map>
+#include <set>
+
+#include "libcommon/log.h"
+
+namespace hci {
+namespace {
+
+json::array to_array(const std::vector<std::string>& items) {
+    json::array a;
+    for (const auto& s : items) a.emplace_back(s);
+    return a;
+}
+
+json::value selection_where(const VmSelection& s, const json::value& extra) {
+    std::vector<std::string> names = s.names, ids = s.ids;
+    names.insert(names.end(), s.tokens.begin(), s.tokens.end());
+    ids.insert(ids.end(), s.tokens.begin(), s.tokens.end());
+    json::array any;
+    if (!names.empty()) any.push_back(json::object{{"name_in", to_array(names)}});
+    if (!ids.empty()) any.push_back(json::object{{"id_in", to_array(ids)}});
+    json::value where = any.size() == 1 ? any[0] : json::value(json::object{{"OR", any}});
+    if (extra.is_null()) return where;
+    return json::object{{"AND", json::array{extra, where}}};
+}
+
+std::string field(const json::value& vm, const char* key) {
+    const json::value* v = vm.is_object() ? vm.as_object().if_contains(key) : nullptr;
+    return v && v->is_string() ? std::string(v->as_string()) : "";
+}
+
+}  // namespace
+
+void add_stdin_line(const std::string& text, VmSelection& selection, LineReader& reader) {
+    if (text.front() != '{') {
+        selection.tokens.push_back(text);
+        return;
+    }
+    std::string error;
+    auto object = parse_object_line(text, error);
+    if (!object) return reader.reject(reader.line_number(), error);
+    if (auto id = string_at(*object, {"id"})) return selection.ids.push_back(*id);
+    if (auto name = string_at(*object, {"name"})) return selection.names.push_back(*name);
+    reader.reject(reader.line_number(), "no \"id\" or \"name\" string in the line");
+}
+
+void get_vms(CloudTower& tower, const VmSelection& selection, const VmGetOptions& options, LineWriter& out,
+             RunStatus& status) {
+    if (selection.empty()) return;
+    json::array vms = tower.query_all("get-vms", selection_where(selection, options.where));
+
+    std::map<std::string, std::vector<std::string>> ids_by_name;
+    std::set<std::string> ids_found;
+    for (const auto& vm : vms) {
+        ids_by_name[field(vm, "name")].push_back(field(vm, "id"));
+        ids_found.insert(field(vm, "id"));
+    }
+    auto report_missing = [&](const std::string& what) {
+        log_error("no VM " + what);
+        status.note(kExitNotFound);
+    };
+    for (const auto& name : selection.names)
+        if (!ids_by_name.count(name)) report_missing("named " + name);
+    for (const auto& id : selection.ids)
+        if (!ids_found.count(id)) report_missing("with id " + id);
+    for (const auto& token : selection.tokens)
+        if (!ids_by_name.count(token) && !ids_found.count(token)) report_missing("named (or with id) " + token);
+
+    // With --unique, a requested name shared by several VMs is an error, and
+    // none of those VMs is printed: the caller cannot tell which one was meant.
+    std::set<std::string> ambiguous;
+    if (options.unique) {
+        std::vector<std::string> requested = selection.names;
+        requested.insert(requested.end(), selection.tokens.begin(), selection.tokens.end());
+        for (const auto& name : requested) {
+            auto it = ids_by_name.find(name);
+            if (it == ids_by_name.end() || it->second.size() < 2 || ambiguous.count(name)) continue;
+            std::string ids;
+            for (const auto& id : it->second) ids += (ids.empty() ? "" : ", ") + id;
+            log_error("--unique: " + std::to_string(it->second.size()) + " VMs are named " + name + " (ids " + ids + ")");
+            ambiguous.insert(name);
+            status.note(kExitNotFound);
+        }
+    }
+    for (const auto& vm : vms)
+        if (!ambiguous.count(field(vm, "name"))) out.write(vm);
+}
+
+void list_vms(CloudTower& tower, const VmGetOptions& options, LineWriter& out) {
+    tower.query_pages("get-vms", options.where, [&](json::array& page) {
+        for (const auto& vm : page) out.write(vm);
+    });
+}
+
+}  // namespace hci
