@@ -1,0 +1,193 @@
+// iSCSI LUN operations: clone a LUN snapshot into a target, create an empty
+// LUN, delete LUNs; each LUN on an external target is served by tgtd.
+#include <cstdio>
+#include <stdexcept>
+
+#include "libsim/ids.h"
+#include "libsim/simulator.h"
+#include "libsim/tgtd.h"
+#include "libsim/volume_file.h"
+
+namespace sim {
+namespace {
+
+std::string str(const json::value& v) { return std::string(v.as_string()); }
+
+std::string need_string(const json::object& o, std::string_view key) {
+    auto it = o.find(key);
+    if (it == o.end() || !it->value().is_string() || it->value().get_string().empty())
+        throw std::invalid_argument(std::string(key) + " is required and must be a non-empty string");
+    return std::string(it->value().get_string());
+}
+
+const json::array& entries(const json::value& body) {
+    if (!body.is_array()) throw std::invalid_argument("request body must be a JSON array");
+    for (const auto& e : body.get_array())
+        if (!e.is_object()) throw std::invalid_argument("request entries must be objects");
+    return body.get_array();
+}
+
+std::uint64_t unit_bytes(const std::string& unit) {
+    static const char* units[] = {"B", "KB", "MB", "GB", "TB", "PB"};
+    std::uint64_t m = 1;
+    for (const char* u : units) {
+        if (unit == u) return m;
+        m *= 1024;
+    }
+    throw std::invalid_argument("assigned_size_unit must be one of B KB MB GB TB PB");
+}
+
+}  // namespace
+
+void Simulator::export_lun(const json::object& lun) {
+    if (!tgtd_ || !tgtd_->running()) return;
+    const json::object* target = state_.view("iscsi_targets").find(str(lun.at("iscsi_target").at("id")));
+    if (!target || target->at("internal").as_bool()) return;
+    const json::object* file = state_.view("files").find(str(lun.at("id")));
+    tgtd_->add_lun(str(target->at("iqn_name")), static_cast<long>(lun.at("lun_id").as_int64()), str(file->at("path")));
+}
+
+void Simulator::unexport_lun(const json::object& lun) {
+    if (!tgtd_ || !tgtd_->running()) return;
+    const json::object* target = state_.view("iscsi_targets").find(str(lun.at("iscsi_target").at("id")));
+    if (!target || target->at("internal").as_bool()) return;
+    tgtd_->remove_lun(str(target->at("iqn_name")), static_cast<long>(lun.at("lun_id").as_int64()));
+}
+
+void Simulator::export_all() {
+    for (const auto& t : state_.view("iscsi_targets").items()) {
+        if (t.at("internal").as_bool()) continue;
+        std::vector<ChapAccount> chap;
+        if (t.at("chap_enabled").as_bool()) {
+            for (const auto& c : t.at("initiator_chaps").as_array())
+                chap.push_back({str(c.at("chap_name")), str(c.at("chap_secret"))});
+            if (t.at("chap_name").is_string() && t.at("chap_secret").is_string())
+                chap.push_back({str(t.at("chap_name")), str(t.at("chap_secret"))});
+        }
+        tgtd_->add_target(str(t.at("iqn_name")), str(t.at("iqn_whitelist")), chap);
+    }
+    for (const auto& l : state_.view("iscsi_luns").items()) export_lun(l);
+}
+
+void Simulator::remove_lun(const std::string& id) {
+    const json::object* lun = state_.view("iscsi_luns").find(id);
+    if (!lun) return;
+    unexport_lun(*lun);
+    if (const json::object* f = state_.view("files").find(id)) std::remove(str(f->at("path")).c_str());
+    state_.edit("files").remove_if([&](const json::object& o) { return is(o.at("id"), id); });
+    if (json::object* t = state_.edit("iscsi_targets").find(str(lun->at("iscsi_target").at("id"))))
+        erase_where(t->at("luns").as_array(), [&](const json::value& l) { return is(l.at("id"), id); });
+    state_.edit("iscsi_luns").remove_if([&](const json::object& o) { return is(o.at("id"), id); });
+}
+
+json::value Simulator::op_clone_iscsi_lun(const json::value& body, bool fail_task) {
+    const json::array& items = entries(body);
+    std::vector<const json::object*> snaps;
+    for (const auto& e : items) {
+        const json::object& o = e.get_object();
+        std::string target_id = need_string(o, "iscsi_target_id");
+        need_string(o, "name");
+        std::string snap_id = need_string(o, "snapshot_id");
+        if (!state_.view("iscsi_targets").find(target_id))
+            throw ApiError{404, "iSCSI target " + target_id + " not found", ""};
+        const json::object* snap = state_.view("iscsi_lun_snapshots").find(snap_id);
+        for (const auto& s : state_.view("iscsi_lun_snapshots").items())
+            if (!snap && is(s.at("local_id"), snap_id)) snap = &s;
+        if (!snap) throw ApiError{404, "iSCSI LUN snapshot " + snap_id + " not found", ""};
+        snaps.push_back(snap);
+    }
+    json::array out;
+    for (std::size_t i = 0; i < items.size(); ++i) {
+        const json::object& o = items[i].get_object();
+        std::string snap_id = str(snaps[i]->at("id"));
+        const json::object& file = *state_.view("files").find(snap_id);
+        std::uint64_t size = static_cast<std::uint64_t>(file.at("size").as_int64());
+        std::string snap_path = str(file.at("path"));
+        json::object lun = add_lun(str(o.at("iscsi_target_id")), str(o.at("name")), size);
+        std::string lun_id = str(lun.at("id"));
+        copy_volume(snap_path, lun_path(lun), size);
+        std::uint64_t allocated = 0;
+        for (auto [off, len] : allocated_extents(lun_path(lun), size)) allocated += len;
+        lun["unique_size"] = static_cast<std::int64_t>(allocated);
+        (*state_.edit("iscsi_luns").find(lun_id))["unique_size"] = lun["unique_size"];
+        std::string task = new_task("Clone iSCSI LUN " + str(lun.at("name")) + " from snapshot " +
+                                        str(snaps[i]->at("name")),
+                                    "IscsiLun", lun_id, "cloneIscsiLunFromSnapshot", nullptr, fail_task,
+                                    fail_task ? "SimInjectedFailure" : "",
+                                    fail_task ? "task failed (injected by hci-sim /_sim/faults)" : "");
+        if (fail_task)
+            remove_lun(lun_id);
+        else
+            export_lun(lun);
+        out.push_back(json::object{{"task_id", task}, {"data", std::move(lun)}});
+    }
+    return out;
+}
+
+json::value Simulator::op_create_iscsi_lun(const json::value& body, bool fail_task) {
+    const json::array& items = entries(body);
+    std::vector<std::uint64_t> sizes;
+    for (const auto& e : items) {
+        const json::object& o = e.get_object();
+        std::string target_id = need_string(o, "iscsi_target_id");
+        need_string(o, "name");
+        if (!state_.view("iscsi_targets").find(target_id))
+            throw ApiError{404, "iSCSI target " + target_id + " not found", ""};
+        auto as = o.find("assigned_size");
+        if (as == o.end() || !(as->value().is_int64() || as->value().is_uint64()) ||
+            json::value_to<std::int64_t>(as->value()) <= 0)
+            throw std::invalid_argument("assigned_size is required and must be a positive integer");
+        auto unit = o.find("assigned_size_unit");
+        std::uint64_t bytes = json::value_to<std::uint64_t>(as->value()) *
+                              unit_bytes(unit != o.end() && unit->value().is_string() ? str(unit->value()) : "B");
+        if (bytes % 512 != 0) throw std::invalid_argument("the LUN size must be a multiple of 512 bytes");
+        sizes.push_back(bytes);
+    }
+    json::array out;
+    for (std::size_t i = 0; i < items.size(); ++i) {
+        const json::object& o = items[i].get_object();
+        json::object lun = add_lun(str(o.at("iscsi_target_id")), str(o.at("name")), sizes[i]);
+        std::string lun_id = str(lun.at("id"));
+        ensure_volume(lun_path(lun), sizes[i]);
+        std::string task = new_task("Create iSCSI LUN " + str(lun.at("name")), "IscsiLun", lun_id, "createIscsiLun",
+                                    nullptr, fail_task, fail_task ? "SimInjectedFailure" : "",
+                                    fail_task ? "task failed (injected by hci-sim /_sim/faults)" : "");
+        if (fail_task)
+            remove_lun(lun_id);
+        else
+            export_lun(lun);
+        out.push_back(json::object{{"task_id", task}, {"data", std::move(lun)}});
+    }
+    return out;
+}
+
+json::value Simulator::op_delete_iscsi_lun(const json::value& body, bool fail_task) {
+    if (!body.is_object()) throw std::invalid_argument("request body must be a JSON object");
+    const json::object& req = body.get_object();
+    if (!req.contains("where") || !req.at("where").is_object())
+        throw std::invalid_argument("where is required and must be an object");
+    if (!req.contains("data") || !req.at("data").is_object() || !req.at("data").as_object().contains("remove_snapshot"))
+        throw std::invalid_argument("data.remove_snapshot is required");
+    json::object query{{"where", req.at("where")}};
+    std::vector<json::object> matched;
+    for (const json::object* l : apply_query(state_.view("iscsi_luns").all(), query, resolver())) {
+        for (const auto& v : state_.view("vm_volumes").items())
+            if (v.at("lun").is_object() && v.at("lun").at("id") == l->at("id"))
+                throw ApiError{400, "iSCSI LUN " + str(l->at("name")) + " backs VM volume " + str(v.at("name")) +
+                                        " and cannot be deleted",
+                               ""};
+        matched.push_back(*l);
+    }
+    json::array out;
+    for (const auto& lun : matched) {
+        std::string id = str(lun.at("id"));
+        std::string task = new_task("Delete iSCSI LUN " + str(lun.at("name")), "IscsiLun", id, "deleteIscsiLun",
+                                    nullptr, fail_task, fail_task ? "SimInjectedFailure" : "",
+                                    fail_task ? "task failed (injected by hci-sim /_sim/faults)" : "");
+        if (!fail_task) remove_lun(id);
+        out.push_back(json::object{{"task_id", task}, {"data", json::object{{"id", id}}}});
+    }
+    return out;
+}
+
+}  // namespace sim

@@ -1,0 +1,338 @@
+// Building the simulated inventory: clusters, VMs with disks, volumes and the
+// LUNs behind them, iSCSI targets; and the scenario file that describes them.
+#include <stdexcept>
+
+#include "libsim/ids.h"
+#include "libsim/simulator.h"
+#include "libsim/volume_file.h"
+
+namespace sim {
+namespace {
+
+std::string str_or(const json::object& o, std::string_view key, const std::string& fallback) {
+    auto it = o.find(key);
+    return it != o.end() && it->value().is_string() ? std::string(it->value().get_string()) : fallback;
+}
+
+std::int64_t int_or(const json::object& o, std::string_view key, std::int64_t fallback) {
+    auto it = o.find(key);
+    if (it == o.end() || it->value().is_null()) return fallback;
+    if (it->value().is_int64()) return it->value().get_int64();
+    if (it->value().is_uint64()) return static_cast<std::int64_t>(it->value().get_uint64());
+    if (it->value().is_double()) return static_cast<std::int64_t>(it->value().get_double());
+    throw std::invalid_argument(std::string(key) + " must be a number");
+}
+
+bool bool_or(const json::object& o, std::string_view key, bool fallback) {
+    auto it = o.find(key);
+    return it != o.end() && it->value().is_bool() ? it->value().get_bool() : fallback;
+}
+
+json::object nested(const json::object& o) { return {{"id", o.at("id")}, {"name", o.at("name")}}; }
+
+constexpr const char* kIqnPrefix = "iqn.2016-02.com.smartx:system:";
+
+}  // namespace
+
+const json::object& Simulator::cluster_by_name(const std::string& name) {
+    for (const auto& c : state_.view("clusters").items()) {
+        if (c.at("name").as_string() == name) return c;
+    }
+    throw std::invalid_argument("scenario names an unknown cluster: " + name);
+}
+
+json::object& Simulator::add_cluster(const std::string& name) {
+    json::object c{
+        {"id", new_cuid()},
+        {"local_id", new_uuid()},
+        {"name", name},
+        {"architecture", "X86_64"},
+        {"connect_state", "CONNECTED"},
+        {"dns", json::array{}},
+        {"ip", "127.0.0.1"},
+        {"ntp_servers", json::array{}},
+        {"recommended_cpu_models", json::array{}},
+        {"total_cpu_models", json::array{}},
+        {"type", "SMTX_OS"},
+        {"version", "6.1.0"},
+        {"iscsi_vip", nullptr},
+        {"management_vip", nullptr},
+        {"host_num", 3},
+        {"vm_num", 0},
+        {"labels", json::array{}},
+        {"entityAsyncStatus", nullptr},
+    };
+    return state_.edit("clusters").add(std::move(c));
+}
+
+json::object& Simulator::internal_target(const std::string& cluster_id) {
+    for (auto& t : state_.edit("iscsi_targets").items()) {
+        if (t.at("internal").as_bool() && t.at("cluster").at("id").as_string() == cluster_id) return t;
+    }
+    const json::object* cluster = state_.view("clusters").find(cluster_id);
+    json::object spec{{"name", "zbs-iscsi-datastore-" + std::string(cluster->at("name").as_string())},
+                      {"cluster", cluster->at("name")},
+                      {"internal", true},
+                      {"iqn_whitelist", ""}};
+    return add_target(spec);
+}
+
+json::object& Simulator::add_target(const json::object& spec) {
+    std::string name = str_or(spec, "name", "");
+    if (name.empty()) throw std::invalid_argument("an iSCSI target needs a name");
+    const json::object& cluster = cluster_by_name(str_or(spec, "cluster", ""));
+    json::array chaps;
+    if (auto it = spec.find("initiator_chaps"); it != spec.end() && it->value().is_array()) {
+        for (const auto& c : it->value().get_array()) {
+            const json::object& o = c.as_object();
+            chaps.push_back(json::object{{"initiator_iqn", str_or(o, "initiator_iqn", "")},
+                                         {"chap_name", str_or(o, "chap_name", "")},
+                                         {"chap_secret", str_or(o, "chap_secret", "")}});
+        }
+    }
+    bool chap = bool_or(spec, "chap_enabled", false);
+    json::object t{
+        {"id", new_cuid()},
+        {"local_id", new_uuid()},
+        {"name", name},
+        {"cluster", nested(cluster)},
+        {"chap_enabled", chap},
+        {"chap_name", spec.contains("chap_name") ? json::value(str_or(spec, "chap_name", "")) : json::value()},
+        {"chap_secret", spec.contains("chap_secret") ? json::value(str_or(spec, "chap_secret", "")) : json::value()},
+        {"description", str_or(spec, "description", "")},
+        {"external_use", !bool_or(spec, "internal", false)},
+        {"internal", bool_or(spec, "internal", false)},
+        {"ip_whitelist", str_or(spec, "ip_whitelist", "*/*")},
+        {"iqn_name", str_or(spec, "iqn_name", kIqnPrefix + name)},
+        {"iqn_whitelist", str_or(spec, "iqn_whitelist", "*")},
+        {"initiator_chaps", std::move(chaps)},
+        {"luns", json::array{}},
+        {"replica_num", 2},
+        {"stripe_num", 4},
+        {"stripe_size", 262144},
+        {"thin_provision", true},
+        {"labels", json::array{}},
+        {"entityAsyncStatus", nullptr},
+    };
+    return state_.edit("iscsi_targets").add(std::move(t));
+}
+
+std::string Simulator::lun_path(const json::object& lun) const {
+    return state_.volume_dir() + "/lun-" + std::string(lun.at("local_id").as_string()) + ".img";
+}
+
+json::object& Simulator::add_lun(const std::string& target_id, const std::string& name, std::uint64_t size) {
+    json::object* target = state_.edit("iscsi_targets").find(target_id);
+    if (!target) throw ApiError{404, "iSCSI target " + target_id + " not found", ""};
+    std::int64_t lun_id = 1;
+    for (const auto& l : state_.view("iscsi_luns").items()) {
+        if (l.at("iscsi_target").at("id") == target->at("id"))
+            lun_id = std::max<std::int64_t>(lun_id, l.at("lun_id").as_int64() + 1);
+    }
+    std::string local_id = new_uuid();
+    json::object lun{{"id", new_cuid()},
+                     {"local_id", local_id},
+                     {"name", name},
+                     {"lun_id", lun_id},
+                     {"iscsi_target", nested(*target)},
+                     {"assigned_size", static_cast<std::int64_t>(size)},
+                     {"allowed_initiators", ""},
+                     {"io_size", 0},
+                     {"local_created_at", iso_now()},
+                     {"replica_num", 2},
+                     {"shared_size", 0},
+                     {"snapshot_num", 0},
+                     {"stripe_num", 4},
+                     {"stripe_size", 262144},
+                     {"thin_provision", true},
+                     {"unique_size", 0},
+                     {"zbs_volume_id", local_id},
+                     {"consistency_group", nullptr},
+                     {"labels", json::array{}},
+                     {"entityAsyncStatus", nullptr}};
+    for (const char* k : {"bps", "bps_max", "bps_max_length", "bps_rd", "bps_rd_max", "bps_rd_max_length", "bps_wr",
+                          "bps_wr_max", "bps_wr_max_length", "iops", "iops_max", "iops_max_length", "iops_rd",
+                          "iops_rd_max", "iops_rd_max_length", "iops_wr", "iops_wr_max", "iops_wr_max_length"})
+        lun[k] = 0;
+    target->at("luns").as_array().push_back(nested(lun));
+    std::string path = lun_path(lun);
+    state_.edit("files").add(json::object{{"id", lun.at("id")}, {"path", path}, {"size", static_cast<std::int64_t>(size)}});
+    return state_.edit("iscsi_luns").add(std::move(lun));
+}
+
+json::object& Simulator::add_disk(json::object& vm, const json::object& spec, std::size_t index) {
+    std::string type = str_or(spec, "type", "DISK");
+    if (type != "DISK" && type != "CD_ROM") throw std::invalid_argument("disk type must be DISK or CD_ROM");
+    std::string bus = str_or(spec, "bus", type == "DISK" ? "VIRTIO" : "IDE");
+    json::object disk{{"id", new_cuid()},
+                      {"boot", int_or(spec, "boot", static_cast<std::int64_t>(index))},
+                      {"bus", bus},
+                      {"type", type},
+                      {"vm", nested(vm)},
+                      {"vm_volume", nullptr},
+                      {"key", static_cast<std::int64_t>(index)},
+                      {"device", nullptr},
+                      {"disabled", false},
+                      {"serial", nullptr},
+                      {"elf_image", nullptr},
+                      {"svt_image", nullptr},
+                      {"cloud_init_image_name", nullptr},
+                      {"cloud_init_image_path", nullptr},
+                      {"unsafe_image_path", nullptr},
+                      {"unsafe_image_uuid", nullptr},
+                      {"unsafe_provision", nullptr},
+                      {"max_bandwidth", nullptr},
+                      {"max_bandwidth_policy", nullptr},
+                      {"max_iops", nullptr},
+                      {"max_iops_policy", nullptr}};
+    if (type == "DISK") {
+        std::int64_t size = int_or(spec, "size", 1 << 30);
+        if (size <= 0 || size % 512 != 0) throw std::invalid_argument("disk size must be a positive multiple of 512");
+        const std::string cluster_id(vm.at("cluster").at("id").as_string());
+        std::string vol_name = std::string(vm.at("name").as_string()) + "-disk" + std::to_string(index);
+        json::object& target = internal_target(cluster_id);
+        json::object& lun = add_lun(std::string(target.at("id").as_string()), vol_name, static_cast<std::uint64_t>(size));
+        json::object vol{{"id", new_cuid()},
+                         {"local_id", new_uuid()},
+                         {"name", vol_name},
+                         {"cluster", vm.at("cluster")},
+                         {"description", nullptr},
+                         {"elf_storage_policy", "REPLICA_2_THIN_PROVISION"},
+                         {"guest_size_usage", nullptr},
+                         {"guest_used_size", nullptr},
+                         {"local_created_at", iso_now()},
+                         {"lun", nested(lun)},
+                         {"mounting", true},
+                         {"path", std::string(target.at("iqn_name").as_string()) + "/" +
+                                      std::to_string(lun.at("lun_id").as_int64())},
+                         {"sharing", false},
+                         {"size", size},
+                         {"type", nullptr},
+                         {"unique_size", 0},
+                         {"vm_disks", json::array{json::object{{"id", disk.at("id")}}}},
+                         {"labels", json::array{}},
+                         {"entityAsyncStatus", nullptr}};
+        disk["vm_volume"] = nested(vol);
+        disk["device"] = (bus == "VIRTIO" ? "vd" : "sd") + std::string(1, char('a' + index % 26));
+        state_.edit("vm_volumes").add(std::move(vol));
+    } else {
+        disk["device"] = "hd" + std::string(1, char('a' + index % 26));
+    }
+    vm.at("vm_disks").as_array().push_back(json::object{{"id", disk.at("id")}});
+    return state_.edit("vm_disks").add(std::move(disk));
+}
+
+json::object& Simulator::add_vm(const json::object& spec) {
+    std::string name = str_or(spec, "name", "");
+    if (name.empty()) throw std::invalid_argument("a VM needs a name");
+    const json::object& cluster = cluster_by_name(str_or(spec, "cluster", ""));
+    std::int64_t vcpu = int_or(spec, "vcpu", 2);
+    json::object vm{{"id", new_cuid()},
+                    {"local_id", new_uuid()},
+                    {"name", name},
+                    {"cluster", nested(cluster)},
+                    {"vcpu", vcpu},
+                    {"cpu", json::object{{"cores", vcpu}, {"sockets", 1}}},
+                    {"memory", int_or(spec, "memory", std::int64_t(4) << 30)},
+                    {"status", str_or(spec, "status", "RUNNING")},
+                    {"vm_tools_status", str_or(spec, "vm_tools_status", "NOT_INSTALLED")},
+                    {"vm_tools_version", nullptr},
+                    {"clock_offset", "UTC"},
+                    {"cpu_model", "cluster_default"},
+                    {"description", str_or(spec, "description", "")},
+                    {"firmware", str_or(spec, "firmware", "BIOS")},
+                    {"ha", true},
+                    {"in_recycle_bin", false},
+                    {"internal", false},
+                    {"ips", str_or(spec, "ips", "")},
+                    {"nested_virtualization", false},
+                    {"node_ip", "127.0.0.1"},
+                    {"out_uninstall_usb", json::array{}},
+                    {"protected", false},
+                    {"win_opt", false},
+                    {"local_created_at", iso_now()},
+                    {"guest_os_type", nullptr},
+                    {"os", nullptr},
+                    {"hostname", nullptr},
+                    {"host", nullptr},
+                    {"folder", nullptr},
+                    {"deleted_at", nullptr},
+                    {"size", 0},
+                    {"provisioned_size", 0},
+                    {"logical_size_bytes", 0},
+                    {"vm_disks", json::array{}},
+                    {"vm_nics", json::array{}},
+                    {"snapshots", json::array{}},
+                    {"labels", json::array{}},
+                    {"entityAsyncStatus", nullptr}};
+    std::int64_t total = 0;
+    if (auto it = spec.find("disks"); it != spec.end()) {
+        std::size_t index = 0;
+        for (const auto& d : it->value().as_array()) {
+            json::object& disk = add_disk(vm, d.as_object(), index++);
+            if (disk.at("type").as_string() == "DISK") total += int_or(d.as_object(), "size", 1 << 30);
+        }
+    }
+    vm["size"] = total;
+    vm["provisioned_size"] = total;
+    vm["logical_size_bytes"] = total;
+    if (json::object* c = state_.edit("clusters").find(std::string(cluster.at("id").as_string())))
+        (*c)["vm_num"] = c->at("vm_num").as_int64() + 1;
+    return state_.edit("vms").add(std::move(vm));
+}
+
+void Simulator::apply_scenario(const json::object& scenario) {
+    auto list = [&](std::string_view key) -> json::array {
+        auto it = scenario.find(key);
+        return it != scenario.end() && it->value().is_array() ? it->value().get_array() : json::array{};
+    };
+    json::array users = list("users");
+    if (users.empty()) users.push_back(json::object{{"username", "admin"}, {"password", "admin-password"}});
+    for (const auto& u : users) {
+        const json::object& o = u.as_object();
+        state_.edit("users").add(json::object{{"id", new_cuid()},
+                                              {"username", str_or(o, "username", "")},
+                                              {"password", str_or(o, "password", "")}});
+    }
+    json::array clusters = list("clusters");
+    if (clusters.empty()) clusters.push_back(json::object{{"name", "c1"}});
+    for (const auto& c : clusters) add_cluster(str_or(c.as_object(), "name", "c1"));
+    for (const auto& t : list("iscsi_targets")) add_target(t.as_object());
+    for (const auto& v : list("vms")) add_vm(v.as_object());
+
+    std::int64_t count = opts_.generate_vms;
+    std::string prefix = "vm";
+    std::int64_t disk_size = 1 << 30;
+    if (auto it = scenario.find("generate_vms"); it != scenario.end() && it->value().is_object()) {
+        const json::object& g = it->value().get_object();
+        count += int_or(g, "count", 0);
+        prefix = str_or(g, "prefix", prefix);
+        disk_size = int_or(g, "disk_size", disk_size);
+    }
+    std::string first_cluster(state_.view("clusters").items().front().at("name").as_string());
+    for (std::int64_t i = 0; i < count; ++i) {
+        char num[32];
+        std::snprintf(num, sizeof num, "%05lld", static_cast<long long>(i));
+        add_vm(json::object{{"name", prefix + num},
+                            {"cluster", first_cluster},
+                            {"vm_tools_status", i % 2 ? "NOT_RUNNING" : "RUNNING"},
+                            {"disks", json::array{json::object{{"type", "DISK"}, {"size", disk_size}}}}});
+    }
+}
+
+Resolver Simulator::resolver() const {
+    // Relation field name -> the collection holding the full objects.
+    static const std::map<std::string, std::string, std::less<>> kRelations = {
+        {"vm", "vms"},           {"vms", "vms"},         {"cluster", "clusters"},
+        {"vm_disks", "vm_disks"}, {"vm_volume", "vm_volumes"}, {"iscsi_lun", "iscsi_luns"},
+        {"lun", "iscsi_luns"},   {"luns", "iscsi_luns"}, {"iscsi_target", "iscsi_targets"},
+        {"snapshots", "vm_snapshots"}};
+    return [this](std::string_view field, const json::object& small) -> const json::object* {
+        auto rel = kRelations.find(field);
+        auto id = small.find("id");
+        if (rel == kRelations.end() || id == small.end() || !id->value().is_string()) return nullptr;
+        return state_.view(rel->second).find(std::string(id->value().get_string()));
+    };
+}
+
+}  // namespace sim

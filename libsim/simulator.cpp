@@ -1,0 +1,165 @@
+#include "libsim/simulator.h"
+
+#include <stdexcept>
+
+#include "libsim/ids.h"
+#include "libsim/tgtd.h"
+
+namespace sim {
+namespace {
+
+json::object error_body(unsigned status, const std::string& message, const std::string& path,
+                        const std::string& code = {}) {
+    json::object e{{"message", message}, {"status", status}, {"path", path}};
+    if (!code.empty()) {
+        e["code"] = code;
+        e["props"] = json::object{};
+    }
+    return e;
+}
+
+Reply error_reply(unsigned status, const std::string& message, const std::string& path,
+                  const std::string& code = {}) {
+    Reply r;
+    r.status = status;
+    r.body = error_body(status, message, path, code);
+    return r;
+}
+
+}  // namespace
+
+Simulator::Simulator(Options opts) : opts_(std::move(opts)), state_(opts_.state_dir) {
+    ops_ = {{"login", &Simulator::op_login},
+            {"get-vms", &Simulator::op_get_vms},
+            {"get-vm-disks", &Simulator::op_get_vm_disks},
+            {"get-vm-volumes", &Simulator::op_get_vm_volumes},
+            {"get-tasks", &Simulator::op_get_tasks},
+            {"get-vm-snapshots", &Simulator::op_get_vm_snapshots},
+            {"get-iscsi-lun-snapshots", &Simulator::op_get_iscsi_lun_snapshots},
+            {"get-clusters", &Simulator::op_get_clusters},
+            {"get-iscsi-targets", &Simulator::op_get_iscsi_targets},
+            {"get-iscsi-luns", &Simulator::op_get_iscsi_luns},
+            {"create-vm-snapshot", &Simulator::op_create_vm_snapshot},
+            {"delete-vm-snapshot", &Simulator::op_delete_vm_snapshot},
+            {"clone-iscsi-lun-from-snapshot", &Simulator::op_clone_iscsi_lun},
+            {"create-iscsi-lun", &Simulator::op_create_iscsi_lun},
+            {"delete-iscsi-lun", &Simulator::op_delete_iscsi_lun}};
+}
+
+Simulator::~Simulator() = default;
+
+std::string Simulator::start() {
+    if (!state_.load()) {
+        json::object scenario;
+        if (!opts_.scenario_file.empty()) {
+            json::value v = json::parse(read_file(opts_.scenario_file));
+            if (!v.is_object()) throw std::invalid_argument("scenario must be a JSON object");
+            scenario = v.get_object();
+        }
+        apply_scenario(scenario);
+        state_.save();
+    }
+    std::string why;
+    if (!opts_.use_tgtd) {
+        why = "data plane off: --no-tgtd given; the API works, LUNs are not served over iSCSI";
+    } else {
+        tgtd_ = std::make_unique<Tgtd>(state_.dir() + "/tgtd.log");
+        std::string err = tgtd_->start();
+        if (!err.empty()) {
+            why = "data plane off: " + err + "; the API works, LUNs are not served over iSCSI";
+            tgtd_.reset();
+        } else {
+            export_all();
+        }
+    }
+    // Clusters report the portal as their iSCSI VIP (null when off).
+    std::string vip = portal();
+    for (auto& c : state_.edit("clusters").items()) c["iscsi_vip"] = vip.empty() ? json::value() : json::value(vip);
+    state_.save();
+    return why.empty() ? "data plane on: tgtd pid " + std::to_string(tgtd_->pid()) + " portal " + vip +
+                             " control port " + std::to_string(tgtd_->control_port())
+                       : why;
+}
+
+void Simulator::stop() {
+    if (tgtd_) tgtd_->stop();
+    state_.save();
+}
+
+std::string Simulator::portal() const { return tgtd_ ? tgtd_->portal() : ""; }
+
+std::optional<Fault> Simulator::take_fault(const std::string& op) {
+    for (auto it = faults_.begin(); it != faults_.end(); ++it) {
+        if (it->op != op && it->op != "*") continue;
+        Fault f = *it;
+        if (it->count > 0 && --it->count == 0) faults_.erase(it);
+        return f;
+    }
+    return std::nullopt;
+}
+
+Reply Simulator::handle(const std::string& method, const std::string& path, const std::string& body,
+                        const std::string& authorization) {
+    static const std::string kApi = "/v2/api/";
+    try {
+        if (path.starts_with(kApi)) {
+            if (method != "POST") return error_reply(405, "CloudTower operations take POST", path);
+            return api(path.substr(kApi.size()), path, body, authorization);
+        }
+        if (path.starts_with("/_sim/")) return admin(method, path, body);
+        return error_reply(404, "no such path: " + path, path);
+    } catch (const ApiError& e) {
+        return error_reply(e.status, e.message, path, e.code);
+    } catch (const std::invalid_argument& e) {
+        return error_reply(400, e.what(), path);
+    } catch (const std::exception& e) {
+        return error_reply(500, std::string("internal error: ") + e.what(), path);
+    }
+}
+
+Reply Simulator::api(const std::string& op, const std::string& path, const std::string& body,
+                     const std::string& auth) {
+    counters_[op]++;
+    Reply reply;
+    std::optional<Fault> fault = take_fault(op);
+    if (fault) {
+        reply.latency_ms = fault->latency_ms;
+        if (fault->drop) {
+            reply.drop = true;
+            return reply;
+        }
+        if (fault->status) {
+            Reply r = error_reply(fault->status, "injected failure (hci-sim /_sim/faults)", path);
+            r.latency_ms = fault->latency_ms;
+            return r;
+        }
+        if (!fault->code.empty()) {
+            Reply r = error_reply(400, "resource is locked, retry later (injected by hci-sim)", path, fault->code);
+            r.latency_ms = fault->latency_ms;
+            return r;
+        }
+    }
+    auto it = ops_.find(op);
+    if (it == ops_.end()) {
+        Reply r = error_reply(404, "unknown operation " + op, path);
+        r.latency_ms = reply.latency_ms;
+        return r;
+    }
+    if (op != "login" && (auth.empty() || !state_.view("tokens").find(auth))) {
+        Reply r = error_reply(401, auth.empty() ? "Authorization header missing" : "invalid or expired token", path);
+        r.latency_ms = reply.latency_ms;
+        return r;
+    }
+    json::value parsed;
+    if (!body.empty()) {
+        boost::system::error_code ec;
+        parsed = json::parse(body, ec);
+        if (ec) throw std::invalid_argument("request body is not valid JSON: " + ec.message());
+    }
+    refresh_tasks();
+    reply.body = (this->*(it->second))(parsed, fault && fault->fail_task);
+    state_.save();
+    return reply;
+}
+
+}  // namespace sim

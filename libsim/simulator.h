@@ -1,0 +1,143 @@
+#pragma once
+// hci-sim's core: the CloudTower operations, the ZBS volumes behind them, the
+// test-only admin calls under /_sim/, and fault injection. Transport-free:
+// the HTTP server hands it (method, path, body, Authorization) and sends back
+// the Reply.
+#include <algorithm>
+#include <boost/json.hpp>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "libsim/state.h"
+#include "libsim/where.h"
+
+namespace sim {
+
+class Tgtd;
+
+struct Options {
+    std::string state_dir;
+    std::string scenario_file;       // applied only when the state directory is new
+    std::int64_t task_duration_ms = 300;
+    std::int64_t generate_vms = 0;   // extra generated VMs (also a scenario key)
+    bool use_tgtd = true;            // false: --no-tgtd
+};
+
+// True when v is the JSON string s.
+inline bool is(const json::value& v, std::string_view s) { return v.is_string() && v.get_string() == s; }
+
+// Removes the elements of a JSON array that match pred.
+template <class Pred>
+void erase_where(json::array& a, Pred pred) {
+    a.erase(std::remove_if(a.begin(), a.end(), pred), a.end());
+}
+
+struct Reply {
+    unsigned status = 200;
+    json::value body;
+    bool drop = false;           // close the connection without a response
+    std::int64_t latency_ms = 0; // wait this long before answering
+};
+
+// Raised by operations for a client error; becomes an ErrorBody.
+struct ApiError {
+    unsigned status;
+    std::string message;
+    std::string code;  // "ResourceLocked" or empty
+};
+
+struct Fault {
+    std::string op;
+    std::int64_t count = 1;  // -1: forever
+    unsigned status = 0;
+    std::string code;
+    std::int64_t latency_ms = 0;
+    bool drop = false;
+    bool fail_task = false;
+};
+
+class Simulator {
+public:
+    explicit Simulator(Options opts);
+    ~Simulator();
+    // Loads the state (or creates it from the scenario), then starts tgtd.
+    // Returns a line for stderr about the data plane.
+    std::string start();
+    void stop();  // stops tgtd, saves state
+    Reply handle(const std::string& method, const std::string& path, const std::string& body,
+                 const std::string& authorization);
+    std::string portal() const;  // "127.0.0.1:PORT" or empty when the data plane is off
+
+private:
+    using Op = json::value (Simulator::*)(const json::value& body, bool fail_task);
+
+    Reply api(const std::string& op, const std::string& path, const std::string& body, const std::string& auth);
+    Reply admin(const std::string& method, const std::string& path, const std::string& body);
+    std::optional<Fault> take_fault(const std::string& op);
+
+    // Scenario and object builders (model.cpp).
+    void apply_scenario(const json::object& scenario);
+    json::object& add_cluster(const std::string& name);
+    json::object& add_target(const json::object& spec);
+    json::object& add_vm(const json::object& spec);
+    json::object& add_disk(json::object& vm, const json::object& spec, std::size_t index);
+    json::object& add_lun(const std::string& target_id, const std::string& name, std::uint64_t size);
+    json::object& internal_target(const std::string& cluster_id);
+    const json::object& cluster_by_name(const std::string& name);
+    std::string lun_path(const json::object& lun) const;
+    Resolver resolver() const;
+
+    // Tasks (tasks.cpp).
+    std::string new_task(const std::string& description, const std::string& resource_type,
+                         const std::string& resource_id, const std::string& mutation, const json::value& cluster,
+                         bool fail, const std::string& error_code = {}, const std::string& error_message = {});
+    void refresh_tasks();
+
+    // Operations (ops.cpp).
+    json::value op_login(const json::value& body, bool fail_task);
+    json::value op_get(const std::string& collection, const json::value& body);
+    json::value op_get_vms(const json::value& body, bool);
+    json::value op_get_vm_disks(const json::value& body, bool);
+    json::value op_get_vm_volumes(const json::value& body, bool);
+    json::value op_get_tasks(const json::value& body, bool);
+    json::value op_get_vm_snapshots(const json::value& body, bool);
+    json::value op_get_iscsi_lun_snapshots(const json::value& body, bool);
+    json::value op_get_clusters(const json::value& body, bool);
+    json::value op_get_iscsi_targets(const json::value& body, bool);
+    json::value op_get_iscsi_luns(const json::value& body, bool);
+    json::value op_create_vm_snapshot(const json::value& body, bool fail_task);
+    json::value op_delete_vm_snapshot(const json::value& body, bool fail_task);
+    json::value op_clone_iscsi_lun(const json::value& body, bool fail_task);
+    json::value op_create_iscsi_lun(const json::value& body, bool fail_task);
+    json::value op_delete_iscsi_lun(const json::value& body, bool fail_task);
+    json::object snapshot_vm(const json::object& vm, const std::string& name, const std::string& consistent_type,
+                             bool keep);
+    void remove_vm_snapshot(const std::string& id);
+    void remove_lun(const std::string& id);
+
+    // Admin (admin.cpp).
+    struct Volume {
+        std::string path;
+        std::uint64_t size;
+    };
+    Volume select_volume(const json::object& req);
+    json::value admin_disk_write(const json::object& req);
+    json::value admin_state() const;
+
+    // tgtd glue (ops.cpp).
+    void export_lun(const json::object& lun);
+    void unexport_lun(const json::object& lun);
+    void export_all();
+
+    Options opts_;
+    State state_;
+    std::unique_ptr<Tgtd> tgtd_;
+    std::map<std::string, Op> ops_;
+    std::map<std::string, std::int64_t> counters_;
+    std::vector<Fault> faults_;
+};
+
+}  // namespace sim
