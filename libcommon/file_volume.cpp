@@ -75,7 +75,7 @@ public:
 
     uint64_t size() const override { return growable_ ? std::numeric_limits<uint64_t>::max() : size_; }
     uint32_t block_size() const override { return block_size_; }
-    size_t max_io_size() const override { return 8u << 20; }
+    size_t max_io_size() const override { return 4u << 20; }
     std::string describe() const override { return path_; }
 
     std::vector<Extent> extents(uint64_t offset, uint64_t length) override {

@@ -3,6 +3,8 @@
 #define XXH_STATIC_LINKING_ONLY  // XXH3_state_t on the stack
 #include <xxhash.h>
 
+#include <algorithm>
+
 #include <boost/json.hpp>
 #include <cstdio>
 #include <cstring>
@@ -95,16 +97,9 @@ void ImageDigest::add_data(const void* data, size_t length) {
     const auto* p = static_cast<const unsigned char*>(data);
     while (length > 0) {
         size_t n = static_cast<size_t>(std::min<uint64_t>(length, kDigestPiece - state_->piece_fill));
-        if (n == kDigestPiece) {
-            // A whole piece in one go: one-shot hashing is the fast path.
-            unsigned char le[8];
-            put64(le, XXH3_64bits(p, n));
-            XXH3_128bits_update(&state_->outer, le, 8);
-        } else {
-            XXH3_64bits_update(&state_->piece, p, n);
-            state_->piece_fill += n;
-            if (state_->piece_fill == kDigestPiece) end_piece();
-        }
+        XXH3_64bits_update(&state_->piece, p, n);
+        state_->piece_fill += n;
+        if (state_->piece_fill == kDigestPiece) end_piece();
         p += n;
         length -= n;
     }
@@ -134,6 +129,23 @@ Digest ImageDigest::finish() {
     Digest out;
     std::memcpy(out.data(), canonical.digest, out.size());
     return out;
+}
+
+// The record checksum and the image digest both read every payload byte;
+// doing both slice by slice reads it from memory once instead of twice.
+uint64_t checksum_and_digest(const unsigned char* header24, const void* payload, size_t length, ImageDigest& digest) {
+    constexpr size_t kSlice = 128u << 10;
+    XXH3_state_t state;
+    XXH3_64bits_reset(&state);
+    XXH3_64bits_update(&state, header24, 24);
+    const auto* p = static_cast<const unsigned char*>(payload);
+    for (size_t done = 0; done < length;) {
+        size_t n = std::min(kSlice, length - done);
+        XXH3_64bits_update(&state, p + done, n);
+        digest.add_data(p + done, n);
+        done += n;
+    }
+    return XXH3_64bits_digest(&state);
 }
 
 // ---- Encoder ----
@@ -169,7 +181,8 @@ void Encoder::emit(uint32_t tag, uint64_t offset, uint64_t length, const void* p
     put32(h + 4, 0);
     put64(h + 8, offset);
     put64(h + 16, length);
-    put64(h + 24, record_checksum(h, payload, payload_length));
+    put64(h + 24, tag == kTagData ? checksum_and_digest(h, payload, payload_length, digest_)
+                                  : record_checksum(h, payload, payload_length));
     sink_.write(h, sizeof h);
     if (payload_length) sink_.write(payload, payload_length);
 }
@@ -191,7 +204,6 @@ void Encoder::data(uint64_t offset, const void* bytes, size_t length) {
     while (length > 0) {
         size_t n = static_cast<size_t>(std::min<uint64_t>(length, kMaxDataLength));
         emit(kTagData, offset, n, p, n);
-        digest_.add_data(p, n);
         stats_.data_records++;
         stats_.data_bytes += n;
         position_ += n;
@@ -315,7 +327,11 @@ bool Decoder::next(Record& record, unsigned char* payload_buffer) {
             corrupt("stream truncated inside the payload of the " + what + " (" + num(got) + " of " +
                     num(payload_length) + " bytes)");
     }
-    if (record_checksum(h, payload_buffer, payload_length) != sum)
+    // The digest is fed before the checksum is known good; a mismatch ends
+    // decoding anyway, so nothing is lost.
+    uint64_t actual = tag == kTagData ? checksum_and_digest(h, payload_buffer, payload_length, digest_)
+                                      : record_checksum(h, payload_buffer, payload_length);
+    if (actual != sum)
         corrupt("checksum mismatch in the " + what + " at stream byte " + num(stream_offset_) +
                 ": corrupt record");
     if (get32(h + 4) != 0) corrupt("reserved field set in the " + what);
@@ -329,7 +345,6 @@ bool Decoder::next(Record& record, unsigned char* payload_buffer) {
     if (tag == kTagData) {
         record.kind = Record::kData;
         record.payload = payload_buffer;
-        digest_.add_data(payload_buffer, payload_length);
         stats_.data_records++;
         stats_.data_bytes += length;
     } else {
