@@ -1,0 +1,33 @@
+#pragma once
+// The iscsi:// URL of a LUN and the initiator name we log in with.
+#include <cstdint>
+#include <string>
+
+namespace hci {
+
+// iscsi://[user@]host[:port]/<target iqn>/<lun>
+// The CHAP secret is never part of the URL (it would end up in argv, shell
+// history and logs); it comes from VolumeOptions::chap_secret.
+struct IscsiUrl {
+    std::string user;    // CHAP user, empty: no CHAP
+    std::string host;    // name, IPv4, or IPv6 without brackets
+    uint16_t port = 3260;
+    std::string target;  // target IQN
+    int lun = 0;
+
+    // "host:port", or "[v6]:port", the form libiscsi wants for a portal.
+    std::string portal() const;
+    // The URL again (it never holds a secret, so it is safe for messages).
+    std::string str() const;
+};
+
+// Throws hci::Error(kExitUsage) with a message that never repeats a password
+// somebody put into the URL by mistake.
+IscsiUrl parse_iscsi_url(const std::string& url);
+
+// The initiator IQN to use when none is configured:
+// iqn.2026-11.io.hci-backup:<hostname, lowercased, reduced to [a-z0-9.-]>.
+std::string default_initiator_iqn();
+std::string initiator_iqn_for_host(const std::string& hostname);
+
+}  // namespace hci

@@ -1,0 +1,86 @@
+# Sourced by the iSCSI scenarios after lib.sh: a private tgtd on a loopback
+# portal, configured with tgtadm, stopped (or SIGKILLed) by its pid.
+#   tgt_start                      starts tgtd; sets TGT_PID, TGT_CTL, TGT_PORT
+#   tgt_add_lun TID IQN FILE [ACL] target TID with thin LUN 1 backed by FILE;
+#                                  ACL is ALL (default) or one initiator IQN
+#   tgt_chap TID USER PASSWORD     requires CHAP for target TID
+#   tgt_url IQN [USER]             iscsi://[USER@]127.0.0.1:PORT/IQN/1
+#   tgt_kill9                      SIGKILL, for "target died" scenarios
+# Skips the scenario (exit 77) without root or tgt.
+
+TGT_PID=""
+TGT_CTL=""
+TGT_PORT=""
+TGT_TIDS=()
+
+tgt_adm() { tgtadm -C "$TGT_CTL" --lld iscsi "$@"; }
+
+tgt_start() {
+    require_root_and_tgt
+    command -v python3 >/dev/null || skip "python3 needed to pick a free port"
+    TGT_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    # tgtadm accepts control ports up to 32767; avoid ones in use.
+    while :; do
+        TGT_CTL=$((20000 + RANDOM % 12000))
+        [ -e "/var/run/tgtd/socket.$TGT_CTL" ] || break
+    done
+    tgtd -f -C "$TGT_CTL" --iscsi "portal=127.0.0.1:$TGT_PORT" >"$T/tgtd.log" 2>&1 &
+    TGT_PID=$!
+    on_exit tgt_stop
+    local i
+    for i in $(seq 100); do
+        tgt_adm --op show --mode sys >/dev/null 2>&1 && return 0
+        kill -0 "$TGT_PID" 2>/dev/null || { cat "$T/tgtd.log" >&2; die "tgtd exited early"; }
+        sleep 0.05
+    done
+    die "tgtd did not answer on control port $TGT_CTL"
+}
+
+tgt_add_lun() {
+    local tid=$1 iqn=$2 file=$3 acl=${4:-ALL}
+    tgt_adm --op new --mode target --tid "$tid" -T "$iqn"
+    TGT_TIDS+=("$tid")
+    tgt_adm --op new --mode logicalunit --tid "$tid" --lun 1 -b "$file"
+    # tgt 1.0.85 takes thin_provisioning only as an update, not on "new".
+    tgt_adm --op update --mode logicalunit --tid "$tid" --lun 1 --params thin_provisioning=1
+    if [ "$acl" = ALL ]; then
+        tgt_adm --op bind --mode target --tid "$tid" --initiator-address ALL
+    else
+        tgt_adm --op bind --mode target --tid "$tid" --initiator-name "$acl"
+    fi
+}
+
+tgt_chap() {
+    tgt_adm --op new --mode account --user "$2" --password "$3"
+    tgt_adm --op bind --mode account --tid "$1" --user "$2"
+}
+
+tgt_url() { echo "iscsi://${2:+$2@}127.0.0.1:$TGT_PORT/$1/1"; }
+
+_tgt_forget() {
+    rm -f "/var/run/tgtd/socket.$TGT_CTL" "/var/run/tgtd/socket.$TGT_CTL.lock"
+    TGT_PID=""
+}
+
+tgt_kill9() {
+    [ -n "$TGT_PID" ] || return 0
+    kill -KILL "$TGT_PID" 2>/dev/null || true
+    wait "$TGT_PID" 2>/dev/null || true
+    _tgt_forget
+}
+
+# tgtd ignores SIGTERM while targets exist and refuses to delete the system
+# while they have LUNs: offline, delete the targets, delete the system.
+tgt_stop() {
+    [ -n "$TGT_PID" ] || return 0
+    if kill -0 "$TGT_PID" 2>/dev/null; then
+        tgt_adm --op update --mode sys --name State -v offline >/dev/null 2>&1 || true
+        local tid i
+        for tid in "${TGT_TIDS[@]}"; do tgt_adm --op delete --mode target --tid "$tid" --force >/dev/null 2>&1 || true; done
+        tgtadm -C "$TGT_CTL" --op delete --mode system >/dev/null 2>&1 || true
+        for i in $(seq 100); do kill -0 "$TGT_PID" 2>/dev/null || break; sleep 0.05; done
+        kill -KILL "$TGT_PID" 2>/dev/null || true
+    fi
+    wait "$TGT_PID" 2>/dev/null || true
+    _tgt_forget
+}
