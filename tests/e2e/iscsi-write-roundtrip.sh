@@ -1,0 +1,28 @@
+# A sparse file is written into a thin LUN over iSCSI, then read back over
+# iSCSI: both the LUN's backing file and the read-back copy equal the source,
+# and the zero ranges were unmapped rather than written.
+. "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
+. "$HCI_SOURCE_DIR/tests/e2e/tgt.sh"
+tgt_start
+
+IQN=iqn.2026-11.io.hci-backup.test:write
+truncate -s 128M "$T/src.img"
+for off in 1 30 64 127; do
+    dd if=/dev/urandom of="$T/src.img" bs=1M seek=$off count=2 conv=notrunc status=none 2>/dev/null || true
+done
+truncate -s 128M "$T/src.img"
+# The LUN starts full of garbage, so zero ranges must really be zeroed.
+head -c 128M /dev/urandom >"$T/lun.img"
+tgt_add_lun 1 "$IQN" "$T/lun.img"
+URL=$(tgt_url "$IQN")
+
+zadp-read --source "$T/src.img" | zadp-write -v --target "$URL" 2>"$T/write.err" \
+    || { cat "$T/write.err" >&2; die "writing into the LUN failed"; }
+cmp "$T/src.img" "$T/lun.img" || die "LUN backing file differs from the source"
+grep -q 'zeroed [1-9]' "$T/write.err" || { cat "$T/write.err" >&2; die "no zero range was sent as such"; }
+allocated=$(($(stat -c '%b * %B' "$T/lun.img")))
+[ "$allocated" -lt $((64 * 1048576)) ] || die "zero ranges were written, not unmapped ($allocated bytes allocated)"
+
+zadp-read --source "$URL" | zadp-write --target "$T/back.img" || die "reading the LUN back failed"
+cmp "$T/src.img" "$T/back.img" || die "read-back copy differs from the source"
+echo OK
