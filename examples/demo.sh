@@ -154,7 +154,8 @@ while IFS= read -r disk <&3; do
     index=$(jq -r .index <<<"$disk")
     stream=demo-backups/$(jq -r .stream.file <<<"$disk")
     snap_name=$(jq -r .lun_snapshot.name <<<"$disk")
-    want=$(admin digest "$(jq -nc --arg s "$snap_name" '{lun_snapshot: $s}')" | jq -r .sha256)
+    snap_digest=$(admin digest "$(jq -nc --arg s "$snap_name" '{lun_snapshot: $s}')")
+    want=$(jq -r .sha256 <<<"$snap_digest")
 
     r0=$(date +%s.%N)
     if [ "$restore_to" = luns ]; then
@@ -162,7 +163,7 @@ while IFS= read -r disk <&3; do
         lun=$(jq -r .lun.name <<<"$restored")
         got=$(admin digest "$(jq -nc --arg l "$lun" '{lun: $l}')" | jq -r .sha256)
         # Read the LUN back over iSCSI into a file for e2fsck and debugfs.
-        zadp-read --source "$(jq -r .target <<<"$restored")" --format raw >"check$index.img"
+        zadp-read --source "$(jq -r .target <<<"$restored")" --format raw -o "check$index.img"
     else
         restored=$("$here/restore-disk.sh" "$stream" "$W/restored$index.img")
         cp --sparse=always "restored$index.img" "check$index.img"
@@ -179,12 +180,12 @@ while IFS= read -r disk <&3; do
     [ $fsck_ok = true ] || sed 's/^/  e2fsck: /' "fsck$index.log" >&2
     rm -f "check$index.img"
 
-    jq -c --argjson restored "$restored" --arg want "$want" --arg got "$got" \
+    jq -c --argjson restored "$restored" --arg want "$want" --arg got "$got" --argjson snap "$snap_digest" \
         --argjson bytes_ok "$bytes_ok" --argjson fsck_ok "$fsck_ok" --argjson file_ok "$file_ok" \
         --argjson seconds "$(awk -v a="$r0" -v b="$r1" 'BEGIN { printf "%.1f", b - a }')" '
         {vm: "demo-vm", disk: .index, size: .size,
-         allocated: (.image.data_bytes // .image.stats.data_bytes // .image.trailer.data_bytes // null),
-         stored: .stream.bytes, backup_seconds: .seconds, restore_seconds: $seconds,
+         allocated: $snap.allocated, data: .image.data_bytes,
+         stored: .stream.bytes, backup_seconds: ((.seconds // 0) * 10 | round / 10), restore_seconds: $seconds,
          restored_to: $restored.target, snapshot_sha256: $want, restored_sha256: $got,
          bytes_match: $bytes_ok, e2fsck_clean: $fsck_ok, file_matches: $file_ok,
          verified: ($bytes_ok and $fsck_ok and $file_ok)}' <<<"$disk" >>summary.jsonl
@@ -197,17 +198,19 @@ jq -c '{id: .vm_snapshot.id}' "$manifest" | hci-snap-delete >/dev/null ||
 # --- 5. summary -----------------------------------------------------------------
 human() { numfmt --to=iec-i --suffix=B --format='%.1f' "$1" 2>/dev/null || echo "$1"; }
 echo
-printf '%-8s %-4s %10s %10s %10s %8s %8s  %s\n' VM DISK LOGICAL ALLOCATED STORED BACKUP RESTORE VERIFICATION
+printf '%-8s %-4s %9s %9s %9s %9s %7s %7s  %s\n' VM DISK LOGICAL ALLOCATED DATA STORED BACKUP RESTORE VERIFICATION
 while IFS= read -r row; do
-    printf '%-8s %-4s %10s %10s %10s %7ss %7ss  %s\n' \
+    printf '%-8s %-4s %9s %9s %9s %9s %6ss %6ss  %s\n' \
         "$(jq -r .vm <<<"$row")" "$(jq -r .disk <<<"$row")" \
         "$(human "$(jq -r .size <<<"$row")")" \
-        "$(a=$(jq -r '.allocated // empty' <<<"$row"); [ -n "$a" ] && human "$a" || echo ?)" \
+        "$(human "$(jq -r '.allocated // "?"' <<<"$row")")" \
+        "$(human "$(jq -r '.data // "?"' <<<"$row")")" \
         "$(human "$(jq -r .stored <<<"$row")")" \
         "$(jq -r .backup_seconds <<<"$row")" "$(jq -r .restore_seconds <<<"$row")" \
         "$(jq -r 'if .verified then "OK (sha256 = snapshot, e2fsck clean, files intact)"
                   else "FAILED (sha256 \(if .bytes_match then "ok" else "differs" end), e2fsck \(if .e2fsck_clean then "ok" else "errors" end), files \(if .file_matches then "ok" else "differ" end))" end' <<<"$row")"
 done <summary.jsonl
+echo "LOGICAL: disk size; ALLOCATED: written in the snapshot; DATA: non-zero bytes in the stream; STORED: .zst file"
 echo "backup of demo-vm (2 disks, $(jq -r .vm_snapshot.consistent_type "$manifest")) took ${backup_seconds}s; restored into $restore_to"
 [ -z "$summary_json" ] || cp summary.jsonl "$summary_json"
 

@@ -17,7 +17,7 @@ cp "$T/disk.zst" "$T/bad.zst"
 size=$(stat -c %s "$T/bad.zst")
 off=$((size / 2))
 byte=$(od -An -tu1 -j "$off" -N1 "$T/bad.zst" | tr -d ' ')
-printf "$(printf '\\%03o' $((byte ^ 4)))" | dd of="$T/bad.zst" bs=1 seek="$off" conv=notrunc status=none
+printf '%b' "$(printf '\\%03o' $((byte ^ 4)))" | dd of="$T/bad.zst" bs=1 seek="$off" conv=notrunc status=none
 
 expect_exit 6 "$HCI_SOURCE_DIR/examples/restore-disk.sh" "$T/bad.zst" "$T/out-bad.img"
 [ ! -e "$T/out-bad.img" ] || die "a damaged stream produced $T/out-bad.img"

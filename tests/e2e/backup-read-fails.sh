@@ -1,0 +1,71 @@
+#!/bin/bash
+# backup-vm.sh when a disk's read fails midway: the data plane (the
+# simulator's tgtd) dies while disk 1 is half read. The script exits non-zero,
+# leaves no clone LUN and no snapshot behind, keeps disk 0 (read before the
+# fault) and its manifest does not claim disk 1.
+. "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
+require_root_and_tgt
+for t in hci-sim hci-vm-get hci-snap-create hci-task-wait hci-snap-luns hci-lun-export \
+    hci-lun-unexport hci-snap-delete zadp-read zadp-write; do
+    command -v "$t" >/dev/null || skip "$t is not built yet"
+done
+
+jq -n '{users: [{username: "admin", password: "admin-password"}], clusters: [{name: "c1"}],
+        iscsi_targets: [{name: "backup-tgt", cluster: "c1", iqn_whitelist: "*"}],
+        vms: [{name: "fragile-vm", cluster: "c1", vcpu: 1, memory: 1073741824, status: "RUNNING",
+               vm_tools_status: "RUNNING",
+               disks: [{type: "DISK", bus: "VIRTIO", size: 8388608},
+                       {type: "DISK", bus: "VIRTIO", size: 100663296},
+                       {type: "CD_ROM", bus: "IDE"}]}]}' >"$T/scenario.json"
+start_sim --scenario "$T/scenario.json" --task-duration 100
+vol0=$(sim_admin volume-path '{"vm":"fragile-vm","disk":0}' | jq -r .path)
+vol1=$(sim_admin volume-path '{"vm":"fragile-vm","disk":1}' | jq -r .path)
+head -c 1048576 /dev/urandom | dd of="$vol0" bs=1M seek=2 conv=notrunc status=none
+head -c 100663296 /dev/urandom | dd of="$vol1" bs=1M conv=notrunc status=none   # dense: a long read
+
+"$HCI_SOURCE_DIR/examples/backup-vm.sh" fragile-vm "$T/b" >"$T/backup.out" 2>"$T/backup.err" &
+bpid=$!
+on_exit "kill -CONT \${rpid:-0} 2>/dev/null; kill -TERM $bpid 2>/dev/null; wait $bpid 2>/dev/null"
+
+# Catch the zadp-read of disk 1 (a child of the script) and stop it.
+rpid=""
+for _ in $(seq 3000); do
+    for p in $(pgrep -P "$bpid" -x zadp-read || true); do
+        idx=$(tr '\0' '\n' <"/proc/$p/cmdline" 2>/dev/null | sed -n 3p | jq -r '.disk.index' 2>/dev/null || true)
+        if [ "$idx" = 1 ]; then kill -STOP "$p"; rpid=$p; break 2; fi
+    done
+    kill -0 "$bpid" 2>/dev/null || { cat "$T/backup.err"; die "the backup ended before disk 1 was read"; }
+    sleep 0.01
+done
+[ -n "$rpid" ] || die "never saw zadp-read reading disk 1"
+
+# Let it run in small steps until it has read 8 MiB of the 96: midway.
+rchar() { awk '/^rchar/ { print $2 }' "/proc/$rpid/io"; }
+start=$(rchar)
+while [ $(($(rchar) - start)) -lt 8388608 ]; do
+    kill -CONT "$rpid"; sleep 0.002; kill -STOP "$rpid"
+done
+[ $(($(rchar) - start)) -lt 80000000 ] || die "disk 1 was nearly read before the fault; the test proves nothing"
+
+sim_admin tgtd/kill '{}' >/dev/null
+kill -CONT "$rpid"
+rc=0
+wait "$bpid" || rc=$?
+rpid=""
+cat "$T/backup.err" >&2
+
+[ $rc -ne 0 ] || die "backup-vm.sh exited 0 although disk 1 could not be read"
+luns=$(sim_api get-iscsi-luns '{"where":{"iscsi_target":{"name":"backup-tgt"}}}' | jq length)
+[ "$luns" -eq 0 ] || die "$luns exported clone(s) left behind"
+snaps=$(sim_api get-vm-snapshots '{}' | jq length)
+[ "$snaps" -eq 0 ] || die "$snaps VM snapshot(s) left behind"
+
+m=$T/b/fragile-vm.backup.json
+[ -f "$m" ] || die "no manifest written"
+jq -e '.complete == false' "$m" >/dev/null || die "the manifest says complete"
+jq -e '[.disks[].index] == [0]' "$m" >/dev/null || die "the manifest claims $(jq -c '[.disks[].index]' "$m"), expected [0]"
+jq -e '[.failed_disks[].index] == [1]' "$m" >/dev/null || die "the manifest does not name disk 1 as failed"
+[ ! -e "$T/b/fragile-vm.disk1.zst" ] || die "a stream of the failed disk is at its final name"
+zadp-write --check <"$T/b/fragile-vm.disk0.zst" >/dev/null || die "disk 0's stream does not verify"
+[ -z "$(find "$T/b" -name '.*work*' -o -name '*.part')" ] || die "temporary files left in the backup directory"
+echo "ok: failed read of disk 1 -> exit $rc, no clone or snapshot left, manifest claims only disk 0"
