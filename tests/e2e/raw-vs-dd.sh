@@ -1,0 +1,27 @@
+#!/bin/bash
+# --format raw reads and writes the same bytes as dd.
+. "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
+
+# An 8 MiB sparse image: three random extents (one ends the image) and an
+# all-zero allocated block.
+mkimg() {
+    truncate -s 8M "$1"
+    dd if=/dev/urandom of="$1" bs=64K count=3 seek=5 conv=notrunc status=none
+    dd if=/dev/urandom of="$1" bs=4K count=5 seek=700 conv=notrunc status=none
+    dd if=/dev/zero of="$1" bs=4K count=4 seek=900 conv=notrunc status=none
+    dd if=/dev/urandom of="$1" bs=4K count=1 seek=2047 conv=notrunc status=none
+}
+
+mkimg "$T/src.img"
+zadp-read --source "$T/src.img" --format raw > "$T/zadp.raw"
+dd if="$T/src.img" of="$T/dd.raw" bs=1M status=none
+cmp "$T/zadp.raw" "$T/dd.raw" || die "zadp-read --format raw differs from dd"
+dd if="$T/src.img" bs=1M status=none | zadp-write --format raw --target "$T/out.img"
+cmp "$T/src.img" "$T/out.img" || die "zadp-write --format raw differs"
+[ "$(stat -c %b "$T/out.img")" -le "$(stat -c %b "$T/src.img")" ] || die "raw restore is not sparse"
+# a raw image piped into an existing file
+cp "$T/src.img" "$T/existing.img"
+dd if=/dev/urandom of="$T/existing.img" bs=1M count=8 conv=notrunc status=none
+zadp-write --format raw --target "$T/existing.img" < "$T/dd.raw"
+cmp "$T/src.img" "$T/existing.img" || die "raw write into an existing file differs"
+echo ok
