@@ -70,7 +70,7 @@ cleanup() {
         wait "$sim_pid" 2>/dev/null || true
     fi
     if [ $keep -eq 1 ]; then log "kept $W"; else rm -rf "$W"; fi
-    [ $rc -eq 0 ] || log "FAILED (exit $rc)"
+    case $rc in 0) ;; 130 | 143) log "interrupted; stopped everything it started" ;; *) log "FAILED (exit $rc)" ;; esac
     exit $rc
 }
 trap cleanup EXIT
@@ -87,7 +87,9 @@ jq --argjson d0 "$d0" --argjson d1 "$d1" \
 password=$(jq -r '.users[0].password' scenario.json)
 
 mkdir sim
-hci-sim --state sim --listen 127.0.0.1:0 --scenario scenario.json --task-duration 200 >sim.out 2>sim.err &
+# In its own session, so that a Ctrl-C reaches the demo's scripts (whose traps
+# still need the API to clean up) and not the simulator; cleanup stops it.
+setsid hci-sim --state sim --listen 127.0.0.1:0 --scenario scenario.json --task-duration 200 >sim.out 2>sim.err &
 sim_pid=$!
 url=""
 for _ in $(seq 150); do
