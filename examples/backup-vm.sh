@@ -97,8 +97,14 @@ cleanup() {
             { log "WARNING: could not remove every exported clone; see 'hci-lun-unexport --stale'"; [ "$rc" -ne 0 ] || rc=1; }
     fi
     if [ -s "$created" ] && [ $keep_snapshot -eq 0 ] && [ $snapshot_deleted -eq 0 ]; then
-        hci-snap-delete <"$created" >/dev/null ||
-            { log "WARNING: could not delete the VM snapshot $(jq -r '.data.name // .data.id' "$created" 2>/dev/null)"; [ "$rc" -ne 0 ] || rc=1; }
+        # Exit 4 (not found): the snapshot task failed, so there is nothing to delete.
+        local del=0
+        hci-snap-delete <"$created" >/dev/null 2>"$work/delete.err" || del=$?
+        if [ $del -ne 0 ] && [ $del -ne 4 ]; then
+            cat "$work/delete.err" >&2
+            log "WARNING: could not delete the VM snapshot $(jq -r '.data.name // .data.id' "$created" 2>/dev/null)"
+            [ "$rc" -ne 0 ] || rc=1
+        fi
     fi
     rm -rf "$work"
     exit "$rc"
