@@ -60,15 +60,19 @@ done
 # --- the sandbox and its clean-up -------------------------------------------
 W=$(mktemp -d "${TMPDIR:-/tmp}/hci-demo.XXXXXX")
 sim_pid=""
-cleanup() {
-    local rc=$?
-    trap '' INT TERM
+stop_simulator() {
     if [ -n "$sim_pid" ] && kill -0 "$sim_pid" 2>/dev/null; then
         kill -TERM "$sim_pid" 2>/dev/null || true        # hci-sim stops its tgtd
         for _ in $(seq 100); do kill -0 "$sim_pid" 2>/dev/null || break; sleep 0.1; done
         kill -KILL "$sim_pid" 2>/dev/null || true
         wait "$sim_pid" 2>/dev/null || true
     fi
+    sim_pid=""
+}
+cleanup() {
+    local rc=$?
+    trap '' INT TERM
+    stop_simulator
     if [ $keep -eq 1 ]; then log "kept $W"; else rm -rf "$W"; fi
     case $rc in 0) ;; 130 | 143) log "interrupted; stopped everything it started" ;; *) log "FAILED (exit $rc)" ;; esac
     exit $rc
@@ -86,19 +90,42 @@ jq --argjson d0 "$d0" --argjson d1 "$d1" \
     "$here/demo-scenario.json" >scenario.json
 password=$(jq -r '.users[0].password' scenario.json)
 
-mkdir sim
+# start_simulator: starts hci-sim in ./sim and sets url; fails if it dies.
 # In its own session, so that a Ctrl-C reaches the demo's scripts (whose traps
 # still need the API to clean up) and not the simulator; cleanup stops it.
-setsid hci-sim --state sim --listen 127.0.0.1:0 --scenario scenario.json --task-duration 200 >sim.out 2>sim.err &
-sim_pid=$!
-url=""
-for _ in $(seq 150); do
-    url=$(head -n 1 sim.out 2>/dev/null || true)
-    [ -n "$url" ] && break
-    kill -0 "$sim_pid" 2>/dev/null || { cat sim.err >&2; log "hci-sim exited early"; exit 1; }
-    sleep 0.1
+start_simulator() {
+    rm -rf sim && mkdir sim
+    setsid hci-sim --state sim --listen 127.0.0.1:0 --scenario scenario.json --task-duration 200 >sim.out 2>sim.err &
+    sim_pid=$!
+    url=""
+    for _ in $(seq 150); do
+        url=$(head -n 1 sim.out 2>/dev/null || true)
+        [ -n "$url" ] && return 0
+        kill -0 "$sim_pid" 2>/dev/null || { cat sim.err >&2; log "hci-sim exited early"; exit 1; }
+        sleep 0.1
+    done
+    log "hci-sim printed no URL"
+    exit 1
+}
+# data_plane_up: the simulator serves its LUNs over iSCSI (it has a portal).
+data_plane_up() { curl -fsS "$url/_sim/state" | jq -e '.portal // "" | length > 0' >/dev/null; }
+
+start_simulator
+# Without root or tgt the simulator serves the API only, and nothing could
+# read the disks. With them, a failed tgtd start is retried with a new
+# simulator (it picks its tgtd control port afresh).
+for attempt in 2 3; do
+    data_plane_up && break
+    [ "$(id -u)" -eq 0 ] && command -v tgtd >/dev/null || break
+    log "hci-sim could not start tgtd ($(tail -n 1 sim.err)); trying again ($attempt/3)"
+    stop_simulator
+    start_simulator
 done
-[ -n "$url" ] || { log "hci-sim printed no URL"; exit 1; }
+if ! data_plane_up; then
+    log "hci-sim serves no iSCSI (it needs root and the Debian package tgt): the backup could not read the disks"
+    sed 's/^/  /' sim.err >&2
+    exit 1
+fi
 export CLOUDTOWER_ENDPOINT=$url
 # The token goes to a private file; the tools read it from there.
 (umask 077 && jq -nc --arg p "$password" '{username: "admin", password: $p}' |
@@ -110,18 +137,6 @@ log "hci-sim at $url (state in $W/sim)"
 
 admin() { curl -fsS -X POST -H 'content-type: application/json' --data-binary @- "$url/_sim/$1" <<<"$2"; }
 
-# Without root or tgt the simulator still serves the API but has no iSCSI
-# portal (empty iscsi_vip), and nothing could read the disks.
-data_plane=1
-if ! curl -fsS -X POST -H 'content-type: application/json' -K <(printf 'header = "Authorization: %s"\n' "$(cat token)") \
-    --data-binary '{}' "$url/v2/api/get-clusters" | jq -e '.[0].iscsi_vip // "" | length > 0' >/dev/null; then
-    data_plane=0
-fi
-if [ $data_plane -eq 0 ]; then
-    log "hci-sim serves no iSCSI (needs root and the Debian package tgt): the backup cannot read the disks"
-    sed 's/^/  hci-sim: /' sim.err >&2
-    exit 1
-fi
 [ -n "$restore_to" ] || restore_to=luns
 
 # Each data disk gets an ext4 file system with a few files, written straight
