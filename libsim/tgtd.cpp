@@ -115,7 +115,7 @@ std::string Tgtd::start() {
     // tgtd's control socket is per port number; pick one from a pid-based
     // range and move on when another tgtd already answers there.
     for (int attempt = 0; attempt < 20; ++attempt) {
-        int control = 1000 + (static_cast<int>(::getpid()) * 13 + attempt * 977) % 60000;
+        int control = 1000 + (static_cast<int>(::getpid()) * 13 + attempt * 977) % 31000;  // tgtd takes up to 32767
         if (run_program({"tgtadm", "-C", std::to_string(control), "--op", "show", "--mode", "sys"}).first == 0)
             continue;
         int port = free_port();
