@@ -4,6 +4,8 @@
 #include <fstream>
 #include <thread>
 
+#include <unistd.h>
+
 #include "libcommon/auth.h"
 #include "libcommon/log.h"
 
@@ -120,8 +122,9 @@ void CloudTower::ensure_token() {
 
 void CloudTower::dump_request(const std::string& op, const std::string& body) {
     if (options_.dump_requests.empty() || op == "login") return;  // the login body holds the password
-    char name[32];
-    std::snprintf(name, sizeof name, "%04d-", ++dump_seq_);
+    // pid.sequence-op.json: several tools of one pipeline may share the directory.
+    char name[48];
+    std::snprintf(name, sizeof name, "%d.%04d-", static_cast<int>(getpid()), ++dump_seq_);
     std::string path = options_.dump_requests + "/" + name + op + ".json";
     std::ofstream out(path);
     out << body << "\n";

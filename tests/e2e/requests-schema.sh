@@ -1,0 +1,33 @@
+#!/bin/bash
+# Every request body our hci-* tools send validates against the vendor's
+# request schema (bodies captured with HCI_DUMP_REQUESTS, never the login).
+. "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
+command -v hci-sim >/dev/null || skip "hci-sim is not built"
+validate="$HCI_SOURCE_DIR/tests/schema/validate.py"
+[ -f "$validate" ] || skip "tests/schema/validate.py is not there yet"
+start_sim --no-tgtd
+
+export HCI_DUMP_REQUESTS="$T/requests"
+for tool in vm-get snap-create task-wait snap-luns snap-delete; do mkdir -p "$HCI_DUMP_REQUESTS/$tool"; done
+d() { HCI_DUMP_REQUESTS="$T/requests/$1"; export HCI_DUMP_REQUESTS; }
+d vm-get; hci-vm-get --name web01 --name db01 > "$T/vms.jsonl"
+hci-vm-get --where '{"name_starts_with":"web"}' > /dev/null
+printf 'db01\n' | hci-vm-get > /dev/null
+d snap-create; hci-snap-create < "$T/vms.jsonl" 2>/dev/null > "$T/created.jsonl"
+d task-wait; hci-task-wait < "$T/created.jsonl" > "$T/snaps.jsonl"
+d snap-luns; hci-snap-luns < "$T/snaps.jsonl" > "$T/disks.jsonl"
+d snap-delete; hci-snap-delete < "$T/disks.jsonl" > /dev/null
+
+count=0
+for f in "$T"/requests/*/*.json; do
+    [ -e "$f" ] || die "no request bodies were dumped"
+    op=$(basename "$f" .json); op=${op#*-}
+    [ "$op" != login ] || die "the login body (with the password) was dumped"
+    ! grep -qF "$CLOUDTOWER_TOKEN" "$f" || die "$f contains the token"
+    python3 "$validate" request "$op" "$f" || die "$f does not validate as a $op request: $(cat "$f")"
+    count=$((count + 1))
+done
+for op in get-vms create-vm-snapshot get-tasks get-vm-snapshots get-iscsi-lun-snapshots delete-vm-snapshot; do
+    ls "$T"/requests/*/*-"$op".json >/dev/null 2>&1 || die "no $op request was checked"
+done
+echo "ok: $count request bodies validate"

@@ -1,0 +1,20 @@
+#!/bin/bash
+# A task that ends FAILED is reported with its error code and message; the
+# other lines still come out, and the exit status is 5 (task failed).
+. "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
+command -v hci-sim >/dev/null || skip "hci-sim is not built"
+start_sim --no-tgtd
+
+sim_admin faults '{"op":"create-vm-snapshot","count":1,"fail_task":true}' >/dev/null
+hci-vm-get --name web01 | hci-snap-create > "$T/first.jsonl"
+hci-vm-get --name db01 | hci-snap-create >> "$T/first.jsonl"
+got=0
+hci-task-wait < "$T/first.jsonl" > "$T/out.jsonl" 2> "$T/err" || got=$?
+[ "$got" -eq 5 ] || die "expected exit 5, got $got"
+[ "$(wc -l < "$T/out.jsonl")" -eq 1 ] || die "expected the db01 line only, got: $(cat "$T/out.jsonl")"
+[ "$(jq -r .vm.name "$T/out.jsonl")" = db01 ] || die "wrong line passed"
+grep -q 'task .* FAILED' "$T/err" || die "no FAILED report: $(cat "$T/err")"
+grep -q 'vm web01' "$T/err" || die "the report does not name the VM: $(cat "$T/err")"
+code=$(sim_api get-tasks "{\"where\":{\"id\":\"$(jq -r .task_id "$T/first.jsonl" | head -1)\"}}" | jq -r '.[0].error_code // empty')
+[ -z "$code" ] || grep -qF "$code" "$T/err" || die "error_code $code not in the report"
+echo "ok: FAILED task reported"
