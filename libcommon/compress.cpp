@@ -64,7 +64,7 @@ private:
     }
     ByteSink& out_;
     ZSTD_CCtx* cctx_ = nullptr;
-    std::vector<unsigned char> buffer_;
+    AlignedBuffer buffer_;
 };
 
 class Lz4Sink : public ByteSink {
@@ -73,24 +73,24 @@ public:
         if (LZ4F_isError(LZ4F_createCompressionContext(&ctx_, LZ4F_VERSION))) fail(kExitIo, "lz4: out of memory");
         prefs_.frameInfo.blockSizeID = LZ4F_max4MB;
         prefs_.frameInfo.contentChecksumFlag = LZ4F_contentChecksumEnabled;
-        buffer_.resize(LZ4F_compressBound(kSlice, &prefs_));
-        size_t n = check(LZ4F_compressBegin(ctx_, buffer_.data(), buffer_.size(), &prefs_));
-        out_.write(buffer_.data(), n);
+        buffer_ = std::make_unique<AlignedBuffer>(LZ4F_compressBound(kSlice, &prefs_));
+        size_t n = check(LZ4F_compressBegin(ctx_, buffer_->data(), buffer_->size(), &prefs_));
+        out_.write(buffer_->data(), n);
     }
     ~Lz4Sink() override { LZ4F_freeCompressionContext(ctx_); }
     void write(const void* data, size_t length) override {
         const auto* p = static_cast<const unsigned char*>(data);
         while (length > 0) {
             size_t n = std::min(length, kSlice);
-            size_t m = check(LZ4F_compressUpdate(ctx_, buffer_.data(), buffer_.size(), p, n, nullptr));
-            if (m) out_.write(buffer_.data(), m);
+            size_t m = check(LZ4F_compressUpdate(ctx_, buffer_->data(), buffer_->size(), p, n, nullptr));
+            if (m) out_.write(buffer_->data(), m);
             p += n;
             length -= n;
         }
     }
     void finish() override {
-        size_t m = check(LZ4F_compressEnd(ctx_, buffer_.data(), buffer_.size(), nullptr));
-        if (m) out_.write(buffer_.data(), m);
+        size_t m = check(LZ4F_compressEnd(ctx_, buffer_->data(), buffer_->size(), nullptr));
+        if (m) out_.write(buffer_->data(), m);
         out_.finish();
     }
 
@@ -103,7 +103,7 @@ private:
     ByteSink& out_;
     LZ4F_cctx* ctx_ = nullptr;
     LZ4F_preferences_t prefs_{};
-    std::vector<unsigned char> buffer_;
+    std::unique_ptr<AlignedBuffer> buffer_;
 };
 
 // Decoders pull compressed bytes from an FdSource and hand out plain bytes.
@@ -140,7 +140,7 @@ private:
     std::unique_ptr<ByteSource> in_;
     std::string what_;
     ZSTD_DCtx* dctx_ = nullptr;
-    std::vector<unsigned char> buffer_;
+    AlignedBuffer buffer_;
     size_t pos_ = 0, end_ = 0;
     bool in_frame_ = false;
 };
@@ -179,7 +179,7 @@ private:
     std::unique_ptr<ByteSource> in_;
     std::string what_;
     LZ4F_dctx* ctx_ = nullptr;
-    std::vector<unsigned char> buffer_;
+    AlignedBuffer buffer_;
     size_t pos_ = 0, end_ = 0;
     bool in_frame_ = false;
 };

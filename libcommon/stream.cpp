@@ -2,6 +2,11 @@
 
 #define XXH_STATIC_LINKING_ONLY  // XXH3_state_t on the stack
 #include <xxhash.h>
+#if defined(__x86_64__)
+// libxxhash's run-time dispatch picks AVX2/AVX-512 code where the CPU has it;
+// the plain entry points are built for baseline x86-64 only.
+#include <xxh_x86dispatch.h>
+#endif
 
 #include <algorithm>
 

@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <new>
 
 #include "libcommon/error.h"
 
@@ -19,6 +21,13 @@ constexpr size_t kSourceBuffer = 1u << 20;
     fail(kExitIo, "write " + what + ": " + errno_text(err));
 }
 }  // namespace
+
+AlignedBuffer::AlignedBuffer(size_t size) : size_(size) {
+    data_ = static_cast<unsigned char*>(std::aligned_alloc(4096, (size + 4095) / 4096 * 4096));
+    if (!data_) throw std::bad_alloc();
+}
+
+AlignedBuffer::~AlignedBuffer() { std::free(data_); }
 
 const unsigned char* zero_buffer() {
     alignas(4096) static const unsigned char zeros[kZeroBufferSize] = {};
@@ -103,7 +112,7 @@ void FdSink::finish() {
 
 FdSource::FdSource(int fd, std::string what, std::vector<unsigned char> prefix)
     : fd_(fd), what_(std::move(what)), buffer_(std::max(kSourceBuffer, prefix.size())) {
-    std::copy(prefix.begin(), prefix.end(), buffer_.begin());
+    std::copy(prefix.begin(), prefix.end(), buffer_.data());
     end_ = prefix.size();
 }
 

@@ -43,10 +43,11 @@ piece() {
     dd if="$1" iflag=skip_bytes,count_bytes skip="$start" count=$((end - start)) bs=1M status=none
 }
 
-# a: data from 0 (one 4 MiB record); b: data from 1 MiB (a record 1M..4M)
+# a: data from 0 (first record 0..1M); b: data from 512 KiB (first record
+# 512K..1M, as reads are cut at 1 MiB boundaries)
 truncate -s 8M "$T/a.img" "$T/b.img"
 dd if=/dev/urandom of="$T/a.img" bs=1M count=8 conv=notrunc status=none
-dd if=/dev/urandom of="$T/b.img" bs=1M count=7 seek=1 conv=notrunc status=none
+dd if=/dev/urandom of="$T/b.img" bs=512K count=15 seek=1 conv=notrunc status=none
 zadp-read --source "$T/a.img" > "$T/a.zs"
 zadp-read --source "$T/b.img" > "$T/b.zs"
 { piece "$T/a.zs" header 1; piece "$T/a.zs" DATA 1; piece "$T/b.zs" DATA 1; piece "$T/a.zs" TRLR 1; } > "$T/bad"
