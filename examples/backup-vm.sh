@@ -87,6 +87,11 @@ saved="$work/saved.jsonl"                # one manifest entry per saved disk
 failed="$work/failed.jsonl"              # one entry per failed disk
 touch "$created" "$exported" "$saved" "$failed"
 snapshot_deleted=0
+# Clone names carry a prefix unique to this run, so that clones made by an
+# hci-lun-export that failed or was interrupted before printing them can
+# still be found and removed (hci-lun-unexport --stale).
+clone_prefix="hci-backup-$(printf '%.40s' "$safe")-$$-${RANDOM}-"
+export_started=0
 
 cleanup() {
     local rc=$?
@@ -95,6 +100,12 @@ cleanup() {
     if [ -s "$exported" ]; then
         hci-lun-unexport <"$exported" >/dev/null ||
             { log "WARNING: could not remove every exported clone; see 'hci-lun-unexport --stale'"; [ "$rc" -ne 0 ] || rc=1; }
+    fi
+    if [ $export_started -eq 1 ]; then
+        local stale
+        stale=$(hci-lun-unexport --stale "$clone_prefix" --delete | wc -l) ||
+            { log "WARNING: could not look for leftover clones named $clone_prefix*"; [ "$rc" -ne 0 ] || rc=1; }
+        [ "${stale:-0}" -eq 0 ] || log "removed $stale leftover clone(s) named $clone_prefix*"
     fi
     if [ -s "$created" ] && [ $keep_snapshot -eq 0 ] && [ $snapshot_deleted -eq 0 ]; then
         # Exit 4 (not found): the snapshot task failed, so there is nothing to delete.
@@ -131,7 +142,8 @@ hci-snap-luns <"$work/snapshot.jsonl" >"$work/luns.jsonl"
 # recorded as failed; the others are still saved.
 export_rc=0
 if [ -s "$work/luns.jsonl" ]; then
-    hci-lun-export --target "$iscsi_target" <"$work/luns.jsonl" >"$exported" || export_rc=$?
+    export_started=1
+    hci-lun-export --target "$iscsi_target" --prefix "$clone_prefix" <"$work/luns.jsonl" >"$exported" || export_rc=$?
 fi
 if [ $export_rc -ne 0 ]; then
     log "hci-lun-export failed (exit $export_rc) for some disks"
