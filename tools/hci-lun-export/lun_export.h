@@ -1,0 +1,35 @@
+#pragma once
+#include <string>
+#include <vector>
+
+#include "libcommon/cloudtower.h"
+#include "libcommon/json_lines.h"
+#include "libcommon/pipeline.h"
+
+namespace hci {
+
+// Where clones go: the target, and the portal clients reach it at.
+struct ExportTarget {
+    json::object target;  // {id, name, iqn_name}
+    std::string portal;   // --portal, else the cluster's iscsi_vip
+};
+
+struct LunExportOptions {
+    std::string target;         // --target NAME|ID
+    std::string portal;         // --portal
+    std::string initiator_iqn;  // --initiator-iqn / ZADP_INITIATOR_IQN
+    std::string prefix = "hci-backup-";
+    TaskWaitSettings wait_settings;
+};
+
+// Finds the target (by id or name; exactly one), its portal, and warns when
+// its iqn_whitelist does not admit the initiator IQN.
+ExportTarget resolve_export_target(CloudTower& tower, const LunExportOptions& options);
+
+// One clone-iscsi-lun-from-snapshot call for the batch, wait for the tasks,
+// one get-iscsi-luns call to read the clones back, then each line with
+// `export` added.
+void export_luns(CloudTower& tower, const ExportTarget& where, const std::vector<InputLine>& batch,
+                 const LunExportOptions& options, LineReader& reader, LineWriter& out, RunStatus& status);
+
+}  // namespace hci
