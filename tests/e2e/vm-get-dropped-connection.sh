@@ -1,0 +1,29 @@
+#!/bin/bash
+# Network trouble: a dropped connection and a request slower than --timeout
+# are retried for queries; a create whose connection drops after sending is
+# not (it may have been executed) and fails with exit 3.
+. "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
+command -v hci-sim >/dev/null || skip "hci-sim is not built"
+start_sim --no-tgtd
+
+sim_admin counters/reset '{}' >/dev/null
+sim_admin faults '{"op":"get-vms","count":1,"drop":true}' >/dev/null
+hci-vm-get --name web01 > "$T/a.jsonl" 2> "$T/a.err" || die "dropped connection not retried: $(cat "$T/a.err")"
+[ "$(jq -r .name "$T/a.jsonl")" = web01 ] || die "web01 not printed"
+[ "$(sim_admin counters | jq '.["get-vms"]')" -eq 2 ] || die "expected 2 get-vms calls"
+
+sim_admin faults '{"op":"get-vms","count":1,"latency_ms":3000}' >/dev/null
+start=$(date +%s)
+hci-vm-get --timeout 1 --name web01 > "$T/b.jsonl" 2> "$T/b.err" || die "slow request not retried: $(cat "$T/b.err")"
+[ $(($(date +%s) - start)) -lt 3 ] || die "--timeout 1 did not cut the slow request short"
+grep -q 'retrying' "$T/b.err" || die "the timeout was not reported: $(cat "$T/b.err")"
+
+hci-vm-get --name web01 > "$T/vm.json"
+sim_admin counters/reset '{}' >/dev/null
+sim_admin faults '{"op":"create-vm-snapshot","count":1,"drop":true}' >/dev/null
+got=0
+hci-snap-create < "$T/vm.json" > /dev/null 2> "$T/c.err" || got=$?
+[ "$got" -eq 3 ] || die "expected exit 3, got $got"
+grep -q 'not retried: the request may have been executed' "$T/c.err" || die "unclear: $(cat "$T/c.err")"
+[ "$(sim_admin counters | jq '.["create-vm-snapshot"]')" -eq 1 ] || die "the create was retried"
+echo "ok: network errors"
