@@ -124,11 +124,15 @@ std::string Simulator::lun_path(const json::object& lun) const {
 json::object& Simulator::add_lun(const std::string& target_id, const std::string& name, std::uint64_t size) {
     json::object* target = state_.edit("iscsi_targets").find(target_id);
     if (!target) throw ApiError{404, "iSCSI target " + target_id + " not found", ""};
-    std::int64_t lun_id = 1;
-    for (const auto& l : state_.view("iscsi_luns").items()) {
-        if (l.at("iscsi_target").at("id") == target->at("id"))
-            lun_id = std::max<std::int64_t>(lun_id, l.at("lun_id").as_int64() + 1);
+    // LUN ids grow per target; the highest is found once, then remembered.
+    auto [next, fresh] = next_lun_id_.try_emplace(target_id, 1);
+    if (fresh) {
+        for (const auto& l : state_.view("iscsi_luns").items()) {
+            if (l.at("iscsi_target").at("id") == target->at("id"))
+                next->second = std::max<std::int64_t>(next->second, l.at("lun_id").as_int64() + 1);
+        }
     }
+    std::int64_t lun_id = next->second++;
     std::string local_id = new_uuid();
     json::object lun{{"id", new_cuid()},
                      {"local_id", local_id},

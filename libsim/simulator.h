@@ -138,6 +138,7 @@ private:
     std::map<std::string, Op> ops_;
     std::map<std::string, std::int64_t> counters_;
     std::vector<Fault> faults_;
+    std::map<std::string, std::int64_t> next_lun_id_;  // per target id
 };
 
 }  // namespace sim

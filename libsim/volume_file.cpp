@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <stdexcept>
 
@@ -125,7 +126,40 @@ void write_volume(const std::string& path, std::uint64_t size, std::uint64_t off
     pwrite_all(f.fd, bytes.data(), bytes.size(), offset, path);
 }
 
+namespace {
+
+// Digests of unchanged files (same inode, size and mtime) are remembered:
+// snapshots never change, and hashing a big image costs seconds.
+struct CachedDigest {
+    struct stat st;
+    Digest digest;
+};
+std::map<std::string, CachedDigest>& digest_cache() {
+    static std::map<std::string, CachedDigest> cache;
+    return cache;
+}
+
+bool same_file(const struct stat& a, const struct stat& b) {
+    return a.st_ino == b.st_ino && a.st_dev == b.st_dev && a.st_size == b.st_size &&
+           a.st_mtim.tv_sec == b.st_mtim.tv_sec && a.st_mtim.tv_nsec == b.st_mtim.tv_nsec;
+}
+
+}  // namespace
+
 Digest digest_volume(const std::string& path, std::uint64_t size) {
+    struct stat st {};
+    bool have_stat = ::stat(path.c_str(), &st) == 0;
+    if (have_stat) {
+        auto it = digest_cache().find(path);
+        if (it != digest_cache().end() && same_file(it->second.st, st) && it->second.digest.size == size)
+            return it->second.digest;
+    }
+    Digest d = compute_digest(path, size);
+    if (have_stat) digest_cache()[path] = CachedDigest{st, d};
+    return d;
+}
+
+Digest compute_digest(const std::string& path, std::uint64_t size) {
     Digest d;
     d.size = size;
     std::vector<Extent> extents = allocated_extents(path, size);

@@ -25,7 +25,8 @@ struct Digest {
     std::uint64_t size = 0;
     std::uint64_t allocated = 0;
 };
-Digest digest_volume(const std::string& path, std::uint64_t size);
+Digest digest_volume(const std::string& path, std::uint64_t size);     // cached while the file is unchanged
+Digest compute_digest(const std::string& path, std::uint64_t size);  // always reads
 
 // Deterministic pseudo-random bytes (splitmix64) so tests can reproduce data.
 class Prng {

@@ -43,7 +43,7 @@ static int run(int argc, char** argv) {
     opts.use_tgtd = vm.count("no-tgtd") == 0;
     sim::Simulator simulator(opts);
     std::string plane = simulator.start();
-    if (simulator.portal().empty())
+    if (simulator.portal().empty() && opts.use_tgtd)
         hci::log_warning(plane);
     else
         hci::log_info(plane);

@@ -1,0 +1,32 @@
+#!/bin/bash
+# hci-sim: login gives a token; every other call needs it (401 ErrorBody otherwise).
+. "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
+start_sim --no-tgtd
+
+[ -n "$CLOUDTOWER_TOKEN" ] && [ "$CLOUDTOWER_TOKEN" != null ] || die "login gave no token"
+sim_api get-vms '{"where":{"name":"web01"}}' | jq -e 'length == 1 and .[0].name == "web01"' >/dev/null ||
+    die "get-vms with a valid token failed"
+
+# Wrong password: 401 with an ErrorBody, no token.
+code=$(curl -sS -o "$T/bad-login.json" -w '%{http_code}' -X POST -H 'content-type: application/json' \
+    -d '{"username":"admin","password":"wrong"}' "$SIM_URL/v2/api/login")
+[ "$code" = 401 ] || die "wrong password gave HTTP $code"
+jq -e '.status == 401 and (.message | length > 0) and .path == "/v2/api/login" and (has("data") | not)' \
+    "$T/bad-login.json" >/dev/null || die "bad ErrorBody for wrong password: $(cat "$T/bad-login.json")"
+
+# Wrong token and missing token: 401 ErrorBody with the request id header.
+for auth in "Authorization: not-a-token" "X-Nothing: 1"; do
+    code=$(curl -sS -D "$T/headers" -o "$T/err.json" -w '%{http_code}' -X POST -H "$auth" \
+        -d '{}' "$SIM_URL/v2/api/get-vms")
+    [ "$code" = 401 ] || die "'$auth' gave HTTP $code"
+    jq -e '.status == 401 and .path == "/v2/api/get-vms" and (.message | type == "string")' "$T/err.json" \
+        >/dev/null || die "bad 401 body: $(cat "$T/err.json")"
+    grep -qi '^x-tower-request-id: [0-9a-f-]\{36\}' "$T/headers" || die "no x-tower-request-id header"
+done
+
+# A token is not an admin secret: the state dump never shows tokens or passwords.
+sim_admin state > "$T/state.json"
+if grep -q "$CLOUDTOWER_TOKEN" "$T/state.json" || grep -q admin-password "$T/state.json"; then
+    die "/_sim/state leaks a secret"
+fi
+echo "ok"
