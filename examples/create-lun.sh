@@ -87,7 +87,7 @@ created=$(post create-iscsi-lun "$(jq -nc --arg n "$name" --arg t "$tgt_id" --ar
     jq -c '.[0]')
 lun_id=$(jq -r .data.id <<<"$created")
 # hci-task-wait waits for the task the same way the backup tools do.
-jq -c . <<<"$created" | hci-task-wait >/dev/null || { log "create-iscsi-lun task for $name failed"; exit 5; }
+jq -c . <<<"$created" | hci-task-wait --interval 0.1 --max-interval 2 >/dev/null || { log "create-iscsi-lun task for $name failed"; exit 5; }
 
 lun=$(post get-iscsi-luns "$(jq -nc --arg id "$lun_id" '{where: {id: $id}}')" "$auth" | jq -c '.[0] // empty')
 [ -n "$lun" ] || { log "LUN $name vanished after creation"; exit 4; }

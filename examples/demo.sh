@@ -177,16 +177,17 @@ while IFS= read -r disk <&3; do
     r0=$(date +%s.%N)
     if [ "$restore_to" = luns ]; then
         restored=$("$here/restore-disk.sh" --new-lun backup-tgt --lun-name "demo-restore-disk$index" "$stream")
+        r1=$(date +%s.%N)
         lun=$(jq -r .lun.name <<<"$restored")
         got=$(admin digest "$(jq -nc --arg l "$lun" '{lun: $l}')" | jq -r .sha256)
         # Read the LUN back over iSCSI into a file for e2fsck and debugfs.
         zadp-read --source "$(jq -r .target <<<"$restored")" --format raw -o "check$index.img"
     else
         restored=$("$here/restore-disk.sh" "$stream" "$W/restored$index.img")
+        r1=$(date +%s.%N)
         cp --sparse=always "restored$index.img" "check$index.img"
         got=$(sha256sum <"check$index.img" | cut -d' ' -f1)
     fi
-    r1=$(date +%s.%N)
     readback=$(sha256sum <"check$index.img" | cut -d' ' -f1)
 
     bytes_ok=false fsck_ok=false file_ok=false
