@@ -27,6 +27,8 @@ for i in 1 2 3 4 5; do
 done
 
 B=$T/backups
+# Run by ctest under `make test`: do not inherit the outer make's jobserver.
+unset MAKEFLAGS MFLAGS MAKELEVEL
 run_make() {
     make -f "$HCI_SOURCE_DIR/examples/Makefile" -j 3 BACKUP_DIR="$B" KEEP=2 \
         WHERE='{"name_starts_with":"nightly-"}' "$@" >>"$T/make.log" 2>&1
