@@ -1,5 +1,6 @@
 // hci-sim: a CloudTower API + ZBS-over-iSCSI simulator on loopback (see hci-sim(1)).
 #include <boost/program_options.hpp>
+#include <boost/system/system_error.hpp>
 #include <iostream>
 
 #include "libcommon/error.h"
@@ -42,12 +43,21 @@ static int run(int argc, char** argv) {
         hci::fail(hci::kExitUsage, "--task-duration and --generate-vms must not be negative");
     opts.use_tgtd = vm.count("no-tgtd") == 0;
     sim::Simulator simulator(opts);
-    std::string plane = simulator.start();
-    if (simulator.portal().empty() && opts.use_tgtd)
-        hci::log_warning(plane);
-    else
-        hci::log_info(plane);
-    int rc = sim::serve(simulator, listen);
+    int rc;
+    try {
+        std::string plane = simulator.start();
+        if (simulator.portal().empty() && opts.use_tgtd)
+            hci::log_warning(plane);
+        else
+            hci::log_info(plane);
+        rc = sim::serve(simulator, listen);
+    } catch (const boost::system::system_error& e) {
+        simulator.stop();
+        hci::fail(hci::kExitApi, "cannot serve on " + listen + ": " + e.code().message());
+    } catch (const std::exception& e) {
+        simulator.stop();
+        hci::fail(hci::kExitApi, std::string("cannot serve: ") + e.what());
+    }
     simulator.stop();
     return rc;
 }
