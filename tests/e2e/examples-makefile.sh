@@ -45,6 +45,9 @@ for i in 1 2 4 5; do
 done
 [ ! -e "$B/nightly-3/r1" ] || die "the failed VM has a finished backup"
 [ ! -e "$B/other-vm" ] || die "the filter selected other-vm"
+st=$(make -f "$HCI_SOURCE_DIR/examples/Makefile" status BACKUP_DIR="$B" RUN=r1 WHERE='{"name_starts_with":"nightly-"}')
+grep -q '^nightly-3  *(none) (last attempt failed)$' <<<"$st" || die "status does not show the failure: $st"
+grep -q '^nightly-1  *r1$' <<<"$st" || die "status does not show nightly-1's backup: $st"
 stamp() { stat -c '%i %Y' "$B"/nightly-{1,2,4,5}/r1/*.backup.json; }
 before=$(stamp)
 
