@@ -32,6 +32,7 @@ constexpr int kMaxUnitAttentionRetries = 5; // a reset / new nexus is reported o
 constexpr int kMaxBusyRetries = 200;        // BUSY / TASK SET FULL, 10 ms apart
 constexpr int kTaskTimeoutSeconds = 60;     // a command the target never answers
 constexpr size_t kDefaultCommandBytes = 1u << 20;
+constexpr size_t kWriteCommandBytes = 256u << 10;
 constexpr uint32_t kMaxWriteSameBlocks = 1u << 22;
 constexpr uint32_t kMaxUnmapBlocks = 1u << 22;
 
@@ -603,8 +604,11 @@ void IscsiVolume::read_aligned(uint64_t offset, unsigned char* buf, size_t lengt
 
 void IscsiVolume::write_aligned(uint64_t offset, const unsigned char* buf, size_t length) {
     std::vector<Command> batch;
-    for (size_t done = 0; done < length; done += command_bytes_) {
-        auto n = static_cast<uint32_t>(std::min(command_bytes_, length - done));
+    // Writes no larger than libiscsi's FirstBurstLength go out unsolicited,
+    // without waiting for the target's R2T: measurably faster than 1 MiB.
+    size_t step = std::min(command_bytes_, kWriteCommandBytes);
+    for (size_t done = 0; done < length; done += step) {
+        auto n = static_cast<uint32_t>(std::min(step, length - done));
         // libiscsi only reads from the buffer; its API is not const-correct.
         batch.push_back(make_rw(true, (offset + done) / block_, n, const_cast<unsigned char*>(buf + done)));
     }
@@ -674,7 +678,7 @@ void IscsiVolume::zero_by_unmap(uint64_t offset, uint64_t length) {
 }
 
 void IscsiVolume::zero_by_writing(uint64_t offset, uint64_t length) {
-    std::vector<unsigned char> zeros(std::min<uint64_t>(command_bytes_, length), 0);
+    std::vector<unsigned char> zeros(std::min<uint64_t>(std::min(command_bytes_, kWriteCommandBytes), length), 0);
     std::vector<Command> batch;
     for (uint64_t done = 0; done < length;) {
         auto n = static_cast<uint32_t>(std::min<uint64_t>(zeros.size(), length - done));

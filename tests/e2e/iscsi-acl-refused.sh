@@ -1,3 +1,4 @@
+#!/bin/bash
 # An initiator the target's ACL does not admit is refused with a clear error
 # (exit 7, kExitIo), and the admitted one gets in.
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"

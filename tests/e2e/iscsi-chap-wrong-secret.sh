@@ -1,3 +1,4 @@
+#!/bin/bash
 # CHAP: a wrong secret is refused with a clear error that never shows the
 # secret; the right one, from a file, gets in.
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"

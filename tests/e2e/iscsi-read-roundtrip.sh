@@ -1,3 +1,4 @@
+#!/bin/bash
 # A thin 192 MiB LUN served by tgtd is read over iSCSI into a stream and
 # written to a file: identical bytes, and only the allocated ranges are read.
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"

@@ -1,3 +1,4 @@
+#!/bin/bash
 # tgtd is SIGKILLed while zadp-read is in the middle of a LUN: zadp-read
 # exits non-zero with a clear error, zadp-write rejects the cut stream, and
 # no file appears at the target's final name.

@@ -1,3 +1,4 @@
+#!/bin/bash
 # tgtd is SIGKILLed while zadp-write is in the middle of writing a LUN:
 # zadp-write exits non-zero with a clear error, never as a success.
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"

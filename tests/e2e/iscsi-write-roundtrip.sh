@@ -1,3 +1,4 @@
+#!/bin/bash
 # A sparse file is written into a thin LUN over iSCSI, then read back over
 # iSCSI: both the LUN's backing file and the read-back copy equal the source,
 # and the zero ranges were unmapped rather than written.
