@@ -22,4 +22,9 @@ src=$(stat -c %b "$T/src.img"); out=$(stat -c %b "$T/out.img")
 [ $((src - out)) -le $((8 + 32)) ] || die "allocation differs too much: $src vs $out blocks"
 [ "$(stat -c %s "$T/out.img")" -eq $((8 << 20)) ] || die "wrong size"
 ls -A "$T" | grep -q '^\.out' && die "temporary file left behind"
+# -o FILE gives the same stream as stdout (but for the creation time)
+zadp-read --source "$T/src.img" -o "$T/o.zs"
+zadp-write --target "$T/out2.img" < "$T/o.zs"
+cmp "$T/src.img" "$T/out2.img" || die "-o output differs"
+ls -A "$T" | grep -q '^\.o\.zs' && die "temporary -o file left behind"
 echo "ok: sparse round trip, allocation $src -> $out blocks"
