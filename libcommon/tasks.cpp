@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <thread>
 
+#include "libcommon/interrupt.h"
 #include "libcommon/log.h"
 
 namespace hci {
@@ -118,8 +119,10 @@ std::vector<TaskOutcome> TaskPoller::poll_round() {
 
 void TaskPoller::wait_all(const std::function<void(const TaskOutcome&)>& on_done) {
     while (!pending_.empty()) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(ms_until_next_round()));
-        for (const auto& outcome : poll_round()) on_done(outcome);
+        interruptible_sleep(ms_until_next_round());
+        auto ended = poll_round();
+        check_interrupted();  // a signal during the request counts too
+        for (const auto& outcome : ended) on_done(outcome);
     }
 }
 

@@ -2,6 +2,7 @@
 
 #include <map>
 
+#include "libcommon/interrupt.h"
 #include "libcommon/log.h"
 #include "libcommon/lun_export.h"
 
@@ -11,6 +12,22 @@ namespace {
 std::string text(const json::object& o, const char* key) {
     const json::value* v = o.if_contains(key);
     return v && v->is_string() ? std::string(v->as_string()) : "";
+}
+
+// Ctrl-C while clones are being made: remove this batch's clones (earlier
+// batches were written out and belong to whoever reads our output).
+void remove_clones(CloudTower& tower, const std::vector<std::string>& lun_ids) {
+    json::array ids;
+    for (const auto& id : lun_ids)
+        if (!id.empty()) ids.emplace_back(id);
+    if (ids.empty()) return;
+    log_warning("interrupted: removing the " + std::to_string(ids.size()) + " clone LUN(s) of this batch");
+    try {
+        tower.mutate("delete-iscsi-lun", json::object{{"where", json::object{{"id_in", ids}}},
+                                                      {"data", json::object{{"remove_snapshot", false}}}});
+    } catch (const Error& e) {
+        log_error(std::string("could not remove them (find them with hci-lun-unexport --stale): ") + e.what());
+    }
 }
 
 }  // namespace
@@ -72,7 +89,13 @@ void export_luns(CloudTower& tower, const ExportTarget& where, const std::vector
         lun_ids.push_back(r.is_object() ? string_at(r.as_object(), {"data", "id"}).value_or("") : "");
         task_ids.push_back(r.is_object() ? string_at(r.as_object(), {"task_id"}).value_or("") : "");
     }
-    auto outcomes = wait_for_tasks(tower, task_ids, options.wait_settings);
+    std::map<std::string, TaskOutcome> outcomes;
+    try {
+        outcomes = wait_for_tasks(tower, task_ids, options.wait_settings);
+    } catch (const Interrupted&) {
+        remove_clones(tower, lun_ids);
+        throw;
+    }
 
     json::array ids;
     for (const auto& id : lun_ids) ids.emplace_back(id);

@@ -1,6 +1,7 @@
 // hci-lun-export: clone each disk's LUN snapshot into a backup target and print where to read it.
 #include <unistd.h>
 
+#include "libcommon/interrupt.h"
 #include "libcommon/log.h"
 #include "lun_export.h"
 
@@ -33,6 +34,7 @@ static int body(int argc, char** argv) {
     if (options.prefix.empty()) fail(kExitUsage, "--prefix must not be empty (leftovers are found by it)");
     options.wait_settings = task_wait_settings(cli.vm, cli.common);
 
+    install_interrupt_handlers();
     CloudTower tower(cli.common);
     ExportTarget target = resolve_export_target(tower, options);
     LineReader in(STDIN_FILENO, cli.common.fail_fast);
