@@ -116,7 +116,9 @@ struct Command {
 
     IscsiVolume* owner = nullptr;
     scsi_task* task = nullptr;  // ours: freed by us, never in the callback
+    std::shared_ptr<std::vector<unsigned char>> data = nullptr;  // a write-behind copy of the caller's data
     bool in_flight = false;
+    bool finished = false;
     int status = 0;
     scsi_sense sense{};
     int reissues = 0, unit_attentions = 0, busy = 0;
@@ -128,6 +130,18 @@ struct Command {
 };
 
 void command_done(iscsi_context*, int status, void*, void* private_data);
+
+// Commands driven together: not yet issued, in flight, and how many are
+// not finished yet.
+struct Group {
+    std::deque<Command*> pending;
+    std::vector<Command*> flying;
+    size_t remaining = 0;
+    void add(Command* c) {
+        pending.push_back(c);
+        ++remaining;
+    }
+};
 
 class IscsiVolume : public Volume {
 public:
@@ -151,6 +165,7 @@ public:
     }
 
     ~IscsiVolume() override {
+        finish_writes();
         log_info(describe() + ": read " + std::to_string(stats_.bytes_read) + " bytes in " +
                  std::to_string(stats_.reads) + " commands, wrote " + std::to_string(stats_.bytes_written) +
                  " bytes in " + std::to_string(stats_.writes) + " commands, zeroed " +
@@ -185,8 +200,11 @@ private:
     std::string login_failure_message(const std::string& error) const;
     void reconnect(const std::string& reason);
     void probe();
-    void run(std::vector<Command>& commands);
-    void run_one(Command command);
+    void run(std::vector<Command>& commands, bool drain_writes = true);
+    void run_one(Command command, bool drain_writes = true);
+    void drive(Group& group, size_t until_remaining, bool send_all);
+    void drain_writes();
+    void finish_writes();
     void wait_and_service(bool& lost, std::string& reason);
     bool handle_completion(Command* c, std::deque<Command*>& pending, std::string& lost_reason);
     void require_writable(const char* op) const;
@@ -209,6 +227,12 @@ private:
 
     iscsi_context* ctx_ = nullptr;
     std::vector<Command*> completed_;
+    // Write-behind: write() returns once its data is copied and sent; the
+    // commands complete while the caller prepares the next chunk. Every
+    // other operation drains them first, so their errors surface there
+    // (at the latest in flush()).
+    Group writes_;
+    std::deque<Command> behind_;
 
     uint64_t size_ = 0;
     uint32_t block_ = 512;
@@ -303,29 +327,42 @@ void IscsiVolume::reconnect(const std::string& reason) {
 
 // Runs a batch with up to queue_depth commands in flight, reissuing those a
 // lost connection took with it. Throws on the first command that fails.
-void IscsiVolume::run(std::vector<Command>& commands) {
-    std::deque<Command*> pending;
+void IscsiVolume::run(std::vector<Command>& commands, bool drain) {
+    if (drain) drain_writes();
+    Group group;
     for (auto& c : commands) {
         c.owner = this;
-        pending.push_back(&c);
+        group.add(&c);
     }
-    size_t remaining = commands.size();
-    size_t in_flight = 0;
+    drive(group, 0, false);
+}
+
+void IscsiVolume::run_one(Command command, bool drain) {
+    std::vector<Command> batch;
+    batch.push_back(std::move(command));
+    run(batch, drain);
+}
+
+// Issues the group's commands, up to queue_depth in flight, until at most
+// until_remaining are unfinished (and, with send_all, all queued data has
+// left for the socket). Commands a lost connection took with it are
+// reissued after a reconnect. Throws on the first command that fails.
+void IscsiVolume::drive(Group& g, size_t until_remaining, bool send_all) {
     completed_.clear();
     try {
-        while (remaining > 0) {
+        while (g.remaining > until_remaining || (send_all && ctx_ && iscsi_out_queue_length(ctx_) > 0)) {
             if (!ctx_) reconnect("the previous operation failed");
             std::string lost_reason;
-            while (in_flight < queue_depth_ && !pending.empty()) {
-                Command* c = pending.front();
+            while (g.flying.size() < queue_depth_ && !g.pending.empty()) {
+                Command* c = g.pending.front();
                 c->task = c->start(ctx_, command_done, c);
                 if (!c->task) {
                     lost_reason = std::string("cannot queue ") + c->what + ": " + iscsi_get_error(ctx_);
                     break;
                 }
-                pending.pop_front();
+                g.pending.pop_front();
                 c->in_flight = true;
-                ++in_flight;
+                g.flying.push_back(c);
             }
             bool lost = !lost_reason.empty();
             if (!lost) wait_and_service(lost, lost_reason);
@@ -333,42 +370,72 @@ void IscsiVolume::run(std::vector<Command>& commands) {
             std::vector<Command*> done;
             done.swap(completed_);
             for (Command* c : done) {
+                if (!c->in_flight) continue;
                 c->in_flight = false;
-                --in_flight;
-                if (handle_completion(c, pending, lost_reason)) --remaining;
+                auto mine = std::find(g.flying.begin(), g.flying.end(), c);
+                if (mine == g.flying.end()) continue;  // cannot happen: groups never overlap
+                g.flying.erase(mine);
+                if (handle_completion(c, g.pending, lost_reason)) --g.remaining;
                 if (!lost_reason.empty()) lost = true;
             }
             if (lost) {
-                // Destroying the context cancels what is still in flight.
+                // Destroying the context cancels what is still in flight;
+                // all of it is sent again on the new connection.
                 disconnect(false);
-                for (Command* c : completed_) {
+                completed_.clear();
+                for (auto it = g.flying.rbegin(); it != g.flying.rend(); ++it) {
+                    Command* c = *it;
                     c->in_flight = false;
                     c->free_task();
                     if (++c->reissues > kMaxReissues)
                         fail(kExitIo, describe() + ": " + c->what + " failed: connection lost " +
                                           std::to_string(c->reissues) + " times");
-                    pending.push_front(c);
+                    g.pending.push_front(c);
                 }
-                completed_.clear();
-                in_flight = 0;
+                g.flying.clear();
                 reconnect(lost_reason);
             }
         }
     } catch (...) {
-        // No callback may reach a Command after this batch is gone: drop a
+        // No callback may reach a Command after its group is gone: drop a
         // connection that still carries some (the next call reconnects).
-        bool busy = std::any_of(commands.begin(), commands.end(), [](const Command& c) { return c.in_flight; });
-        if (busy) disconnect(false);
+        if (!g.flying.empty()) disconnect(false);
         completed_.clear();
-        for (auto& c : commands) c.free_task();
+        for (Command* c : g.flying) c->free_task();
+        g.flying.clear();
+        g.pending.clear();
+        g.remaining = 0;
         throw;
     }
 }
 
-void IscsiVolume::run_one(Command command) {
-    std::vector<Command> batch;
-    batch.push_back(std::move(command));
-    run(batch);
+void IscsiVolume::drain_writes() {
+    try {
+        if (writes_.remaining > 0) drive(writes_, 0, false);
+    } catch (...) {
+        behind_.clear();
+        throw;
+    }
+    behind_.clear();
+}
+
+// At destruction: complete what was written unless we are unwinding from an
+// error anyway, in which case the writes are abandoned.
+void IscsiVolume::finish_writes() {
+    if (writes_.remaining == 0) return;
+    if (std::uncaught_exceptions() == 0) {
+        try {
+            drain_writes();
+            return;
+        } catch (const std::exception& e) {
+            log_error(e.what());
+        }
+    }
+    if (!writes_.flying.empty()) disconnect(false);
+    completed_.clear();
+    for (Command* c : writes_.flying) c->free_task();
+    writes_ = Group{};
+    behind_.clear();
 }
 
 void IscsiVolume::wait_and_service(bool& lost, std::string& reason) {
@@ -399,6 +466,8 @@ bool IscsiVolume::handle_completion(Command* c, std::deque<Command*>& pending, s
     if (status == SCSI_STATUS_GOOD) {
         if (c->on_good) c->on_good(c->task);
         c->free_task();
+        c->finished = true;
+        c->data.reset();
         return true;
     }
     c->free_task();
@@ -439,6 +508,7 @@ bool IscsiVolume::handle_completion(Command* c, std::deque<Command*>& pending, s
 void IscsiVolume::probe() {
     scsi_readcapacity16 cap{};
     bool have_cap = false;
+    // probe() runs inside a reconnect too, with writes queued: never drain them here.
     run_one({"READ CAPACITY(16)",
              [this](iscsi_context* ctx, iscsi_command_cb cb, void* p) {
                  return iscsi_readcapacity16_task(ctx, url_.lun, cb, p);
@@ -448,7 +518,8 @@ void IscsiVolume::probe() {
                      cap = *rc;
                      have_cap = true;
                  }
-             }});
+             }},
+            false);
     if (!have_cap || cap.block_length == 0 || cap.block_length % 512 != 0)
         fail(kExitIo, describe() + ": READ CAPACITY(16) returned no usable capacity");
     block_ = cap.block_length;
@@ -464,7 +535,8 @@ void IscsiVolume::probe() {
                      [this, page](iscsi_context* ctx, iscsi_command_cb cb, void* p) {
                          return iscsi_inquiry_task(ctx, url_.lun, 1, page, 255, cb, p);
                      },
-                     std::move(use)});
+                     std::move(use)},
+                    false);
         } catch (const ScsiError& e) {
             if (!e.illegal_request()) throw;
         }
@@ -603,18 +675,30 @@ void IscsiVolume::read_aligned(uint64_t offset, unsigned char* buf, size_t lengt
 }
 
 void IscsiVolume::write_aligned(uint64_t offset, const unsigned char* buf, size_t length) {
-    std::vector<Command> batch;
+    // The caller may reuse its buffer as soon as we return: keep a copy.
+    auto data = std::make_shared<std::vector<unsigned char>>(buf, buf + length);
     // Writes no larger than libiscsi's FirstBurstLength go out unsolicited,
     // without waiting for the target's R2T: measurably faster than 1 MiB.
     size_t step = std::min(command_bytes_, kWriteCommandBytes);
     for (size_t done = 0; done < length; done += step) {
         auto n = static_cast<uint32_t>(std::min(step, length - done));
-        // libiscsi only reads from the buffer; its API is not const-correct.
-        batch.push_back(make_rw(true, (offset + done) / block_, n, const_cast<unsigned char*>(buf + done)));
+        behind_.push_back(make_rw(true, (offset + done) / block_, n, data->data() + done));
+        Command& c = behind_.back();
+        c.owner = this;
+        c.data = data;
+        writes_.add(&c);
+        ++stats_.writes;
     }
-    run(batch);
     stats_.bytes_written += length;
-    stats_.writes += batch.size();
+    try {
+        // Leave up to queue_depth commands running while the caller works.
+        drive(writes_, queue_depth_, true);
+        while (!behind_.empty() && behind_.front().finished) behind_.pop_front();
+        if (behind_.size() > 16 * size_t(queue_depth_)) drain_writes();  // a straggler holds the list
+    } catch (...) {
+        behind_.clear();
+        throw;
+    }
 }
 
 void IscsiVolume::read(uint64_t offset, void* buf, size_t length) {
@@ -714,6 +798,7 @@ void IscsiVolume::zero(uint64_t offset, uint64_t length) {
     }
     uint64_t len = end - start;
     stats_.bytes_zeroed += len;
+    drain_writes();  // so that a failed write is not taken for a refused WRITE SAME
     if (write_same_unmap_) {
         try {
             return zero_by_write_same(start, len);
@@ -737,6 +822,7 @@ void IscsiVolume::zero(uint64_t offset, uint64_t length) {
 
 void IscsiVolume::flush() {
     if (mode_ != OpenMode::Write) return;
+    drain_writes();
     if (sync16_) {
         try {
             return run_one({"SYNCHRONIZE CACHE(16)", [this](iscsi_context* ctx, iscsi_command_cb cb, void* p) {
