@@ -17,4 +17,9 @@ grep -q 'task .* FAILED' "$T/err" || die "no FAILED report: $(cat "$T/err")"
 grep -q 'vm web01' "$T/err" || die "the report does not name the VM: $(cat "$T/err")"
 code=$(sim_api get-tasks "{\"where\":{\"id\":\"$(jq -r .task_id "$T/first.jsonl" | head -1)\"}}" | jq -r '.[0].error_code // empty')
 [ -z "$code" ] || grep -qF "$code" "$T/err" || die "error_code $code not in the report"
+# --fail-fast stops at the failure: exit 5 without waiting for the rest.
+got=0
+hci-task-wait --fail-fast < "$T/first.jsonl" > /dev/null 2> "$T/err2" || got=$?
+[ "$got" -eq 5 ] || die "--fail-fast: expected exit 5, got $got"
+[ "$(grep -c FAILED "$T/err2")" -eq 1 ] || die "--fail-fast: one report expected: $(cat "$T/err2")"
 echo "ok: FAILED task reported"

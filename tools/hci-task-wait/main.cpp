@@ -21,7 +21,7 @@ static int body(int argc, char** argv) {
     LineReader in(STDIN_FILENO, cli.common.fail_fast);
     LineWriter out;
     RunStatus status;
-    TaskLineQueue queue(out, !cli.vm["unordered"].as<bool>(), status);
+    TaskLineQueue queue(out, !cli.vm["unordered"].as<bool>(), status, cli.common.fail_fast);
     wait_task_lines(tower, in, queue, settings);
     if (in.had_errors()) status.note(kExitPartial);
     return status.code();

@@ -18,7 +18,9 @@ void TaskLineQueue::resolve(const TaskOutcome& outcome) {
         entry.outcome = outcome;
         if (outcome.status != TaskOutcome::kSucceeded) {
             std::string context = line_context(entry.line);
-            log_error(outcome.describe() + (context.empty() ? "" : " (" + context + ")"));
+            std::string message = outcome.describe() + (context.empty() ? "" : " (" + context + ")");
+            if (fail_fast_) fail(exit_code_for(outcome), message);
+            log_error(message);
             status_.note(exit_code_for(outcome));
         }
     }

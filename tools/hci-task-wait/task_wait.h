@@ -14,7 +14,8 @@ namespace hci {
 // every line before it has been written or dropped, so output keeps input order.
 class TaskLineQueue {
 public:
-    TaskLineQueue(LineWriter& out, bool ordered, RunStatus& status) : out_(out), ordered_(ordered), status_(status) {}
+    TaskLineQueue(LineWriter& out, bool ordered, RunStatus& status, bool fail_fast = false)
+        : out_(out), ordered_(ordered), status_(status), fail_fast_(fail_fast) {}
 
     // A line whose task_id is null (nothing to wait for) passes straight through.
     void add(json::object line, std::optional<std::string> task_id);
@@ -34,6 +35,7 @@ private:
     LineWriter& out_;
     bool ordered_;
     RunStatus& status_;
+    bool fail_fast_;
     std::deque<Entry> queue_;
 };
 
