@@ -68,8 +68,9 @@ fi
 if [ -z "$token" ]; then
     [ -n "${CLOUDTOWER_USERNAME:-}" ] && [ -n "${CLOUDTOWER_PASSWORD:-}" ] ||
         { log "no credentials: set CLOUDTOWER_TOKEN, CLOUDTOWER_TOKEN_FILE or CLOUDTOWER_USERNAME/PASSWORD"; exit 2; }
-    token=$(post login "$(jq -nc --arg u "$CLOUDTOWER_USERNAME" --arg p "$CLOUDTOWER_PASSWORD" \
-        '{username: $u, password: $p}')" | jq -r .data.token)
+    # jq reads the password from its environment, not from its argv.
+    token=$(post login "$(jq -nc '{username: env.CLOUDTOWER_USERNAME, password: env.CLOUDTOWER_PASSWORD}')" |
+        jq -r .data.token)
 fi
 auth=$(printf 'header = "Authorization: %s"\n' "$token")
 

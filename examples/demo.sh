@@ -88,7 +88,6 @@ d1=$((${disk_mib#*,} * 1048576))
 jq --argjson d0 "$d0" --argjson d1 "$d1" \
     '(.vms[] | select(.name == "demo-vm") | .disks) |= [.[0] + {size: $d0}, .[1] + {size: $d1}, .[2]]' \
     "$here/demo-scenario.json" >scenario.json
-password=$(jq -r '.users[0].password' scenario.json)
 
 # start_simulator: starts hci-sim in ./sim and sets url; fails if it dies.
 # In its own session, so that a Ctrl-C reaches the demo's scripts (whose traps
@@ -128,7 +127,8 @@ if ! data_plane_up; then
 fi
 export CLOUDTOWER_ENDPOINT=$url
 # The token goes to a private file; the tools read it from there.
-(umask 077 && jq -nc --arg p "$password" '{username: "admin", password: $p}' |
+# (The password goes from the scenario file to curl's stdin, never into argv.)
+(umask 077 && jq -c '.users[0] | {username, password}' scenario.json |
     curl -fsS -X POST -H 'content-type: application/json' --data-binary @- "$url/v2/api/login" |
     jq -r .data.token >token)
 export CLOUDTOWER_TOKEN_FILE=$W/token
