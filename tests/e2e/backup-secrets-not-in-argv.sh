@@ -1,0 +1,38 @@
+#!/bin/bash
+# The example scripts never put a secret on a command line (anyone on the
+# host can read /proc/PID/cmdline): every execve of backup-vm.sh with a token,
+# and of restore-disk.sh --new-lun logging in with a password, is traced, and
+# neither the token nor the password appears in any argument.
+. "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
+require_root_and_tgt
+command -v strace >/dev/null || skip "strace not installed (Debian package strace)"
+for t in hci-sim hci-vm-get hci-snap-create hci-task-wait hci-snap-luns hci-lun-export \
+    hci-lun-unexport hci-snap-delete zadp-read zadp-write; do
+    command -v "$t" >/dev/null || skip "$t is not built yet"
+done
+strace -f -qq -e trace=execve -o /dev/null true 2>/dev/null || skip "strace cannot trace here (ptrace not permitted)"
+
+start_sim --scenario "$HCI_SOURCE_DIR/examples/demo-scenario.json" --task-duration 100
+sim_admin state | jq -e '.portal != null' >/dev/null || skip "hci-sim could not start tgtd: $(cat "$T/sim.err")"
+vol=$(sim_admin volume-path '{"vm":"demo-vm","disk":0}' | jq -r .path)
+head -c 1048576 /dev/urandom | dd of="$vol" bs=1M seek=3 conv=notrunc status=none
+
+# 1. A backup with CLOUDTOWER_TOKEN in the environment.
+strace -f -qq -e trace=execve -s 100000 -o "$T/backup.trace" \
+    "$HCI_SOURCE_DIR/examples/backup-vm.sh" demo-vm "$T/b" 2>"$T/backup.err" ||
+    { cat "$T/backup.err" >&2; die "backup failed"; }
+for tool in hci-snap-create hci-lun-export hci-lun-unexport zadp-read zadp-write; do
+    grep -q "execve(\"[^\"]*/$tool\"" "$T/backup.trace" || die "the trace has no $tool: it proves nothing"
+done
+! grep -qF "$CLOUDTOWER_TOKEN" "$T/backup.trace" || die "the token appears on a command line: $(grep -F "$CLOUDTOWER_TOKEN" "$T/backup.trace" | head -n 3)"
+
+# 2. A restore into a new LUN, logging in with a user name and password.
+password=${SIM_PASSWORD:-admin-password}
+env -u CLOUDTOWER_TOKEN CLOUDTOWER_USERNAME=admin CLOUDTOWER_PASSWORD="$password" \
+    strace -f -qq -e trace=execve -s 100000 -o "$T/restore.trace" \
+    "$HCI_SOURCE_DIR/examples/restore-disk.sh" --new-lun backup-tgt "$T/b/demo-vm.disk0.zst" >"$T/restore.out" ||
+    die "restore failed"
+jq -e .verified "$T/restore.out" >/dev/null || die "restore not verified"
+grep -q 'execve("[^"]*/curl"' "$T/restore.trace" || die "the restore trace has no curl: it proves nothing"
+! grep -qF "$password" "$T/restore.trace" || die "the password appears on a command line: $(grep -F "$password" "$T/restore.trace" | head -n 3)"
+echo "ok: no token or password in any of $(cat "$T"/*.trace | grep -c execve) traced command lines"
