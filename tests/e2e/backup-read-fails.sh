@@ -15,14 +15,14 @@ jq -n '{users: [{username: "admin", password: "admin-password"}], clusters: [{na
         vms: [{name: "fragile-vm", cluster: "c1", vcpu: 1, memory: 1073741824, status: "RUNNING",
                vm_tools_status: "RUNNING",
                disks: [{type: "DISK", bus: "VIRTIO", size: 8388608},
-                       {type: "DISK", bus: "VIRTIO", size: 100663296},
+                       {type: "DISK", bus: "VIRTIO", size: 167772160},
                        {type: "CD_ROM", bus: "IDE"}]}]}' >"$T/scenario.json"
 start_sim --scenario "$T/scenario.json" --task-duration 100
 sim_admin state | jq -e '.portal != null' >/dev/null || skip "hci-sim could not start tgtd: $(cat "$T/sim.err")"
 vol0=$(sim_admin volume-path '{"vm":"fragile-vm","disk":0}' | jq -r .path)
 vol1=$(sim_admin volume-path '{"vm":"fragile-vm","disk":1}' | jq -r .path)
 head -c 1048576 /dev/urandom | dd of="$vol0" bs=1M seek=2 conv=notrunc status=none
-head -c 100663296 /dev/urandom | dd of="$vol1" bs=1M conv=notrunc status=none   # dense: a long read
+head -c 167772160 /dev/urandom | dd of="$vol1" bs=1M conv=notrunc status=none   # dense: a long read
 
 "$HCI_SOURCE_DIR/examples/backup-vm.sh" fragile-vm "$T/b" >"$T/backup.out" 2>"$T/backup.err" &
 bpid=$!
@@ -40,13 +40,13 @@ for _ in $(seq 3000); do
 done
 [ -n "$rpid" ] || die "never saw zadp-read reading disk 1"
 
-# Let it run in small steps until it has read 8 MiB of the 96: midway.
+# Let it run in small steps until it has read 8 MiB of the 160: midway.
 rchar() { awk '/^rchar/ { print $2 }' "/proc/$rpid/io"; }
 start=$(rchar)
 while [ $(($(rchar) - start)) -lt 8388608 ]; do
     kill -CONT "$rpid"; sleep 0.002; kill -STOP "$rpid"
 done
-[ $(($(rchar) - start)) -lt 80000000 ] || die "disk 1 was nearly read before the fault; the test proves nothing"
+[ $(($(rchar) - start)) -lt 140000000 ] || die "disk 1 was nearly read before the fault; the test proves nothing"
 
 sim_admin tgtd/kill '{}' >/dev/null
 kill -CONT "$rpid"
