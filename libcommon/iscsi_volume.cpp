@@ -117,6 +117,8 @@ struct Command {
     IscsiVolume* owner = nullptr;
     scsi_task* task = nullptr;  // ours: freed by us, never in the callback
     std::shared_ptr<std::vector<unsigned char>> data = nullptr;  // a write-behind copy of the caller's data
+    uint64_t lba = 0;     // READ/WRITE: the range, to keep overlapping writes in order
+    uint32_t blocks = 0;
     bool in_flight = false;
     bool finished = false;
     int status = 0;
@@ -646,6 +648,8 @@ Command IscsiVolume::make_rw(bool is_write, uint64_t lba, uint32_t bytes, unsign
     Command c;
     c.what = std::string(is_write ? "WRITE(16)" : "READ(16)") + " LBA " + std::to_string(lba) + " x " +
              std::to_string(bytes / block_);
+    c.lba = lba;
+    c.blocks = bytes / block_;
     int lun = url_.lun;
     uint32_t bs = block_;
     if (is_write) {
@@ -675,6 +679,13 @@ void IscsiVolume::read_aligned(uint64_t offset, unsigned char* buf, size_t lengt
 }
 
 void IscsiVolume::write_aligned(uint64_t offset, const unsigned char* buf, size_t length) {
+    // Commands in flight may complete in any order: a write over a range
+    // still being written waits for that first.
+    uint64_t first = offset / block_, last = (offset + length) / block_;
+    bool overlaps = std::any_of(behind_.begin(), behind_.end(), [&](const Command& c) {
+        return !c.finished && c.lba < last && first < c.lba + c.blocks;
+    });
+    if (overlaps) drain_writes();
     // The caller may reuse its buffer as soon as we return: keep a copy.
     auto data = std::make_shared<std::vector<unsigned char>>(buf, buf + length);
     // Writes no larger than libiscsi's FirstBurstLength go out unsolicited,

@@ -20,6 +20,11 @@ namespace hci {
 // Block Provisioning VPD page allows it, else writes zeros. flush() sends
 // SYNCHRONIZE CACHE(16), falling back to (10).
 //
+// write() is write-behind: it copies the data, sends it and returns with up
+// to queue_depth commands still running; every other call (read, extents,
+// zero, flush) first waits for them, so a failed write is reported there at
+// the latest, and flush() must be called before the result counts as written.
+//
 // A dropped connection is re-established (up to 5 login attempts with
 // back-off) and the commands in flight are reissued, each at most 3 times.
 //

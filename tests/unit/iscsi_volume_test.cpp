@@ -406,6 +406,12 @@ TEST_CASE("iscsi volume: writes in flight survive a dropped connection") {
         std::copy(chunk.begin(), chunk.end(), content.begin() + off);
         if (off == 16 * kMiB) tgt.drop_sessions(1);
     }
+    // Rewrites of one range land in the order they were made.
+    for (unsigned char round = 1; round <= 8; ++round) {
+        std::fill(chunk.begin(), chunk.end(), round);
+        vol->write(5 * kMiB, chunk.data(), chunk.size());
+    }
+    std::fill(content.begin() + 5 * kMiB, content.begin() + 6 * kMiB, 8);
     vol->flush();
     CHECK(read_file(img) == content);
 }
