@@ -180,8 +180,10 @@ Reply Simulator::admin(const std::string& method, const std::string& path, const
         r.body = admin_disk_write(parse_object(body));
     } else if (method == "POST" && what == "digest") {
         Volume v = select_volume(parse_object(body));
-        Digest d = digest_volume(v.path, v.size);
-        r.body = json::object{{"sha256", d.sha256}, {"size", d.size}, {"allocated", d.allocated}};
+        r.work = [v]() -> json::value {
+            Digest d = digest_volume(v.path, v.size);
+            return json::object{{"sha256", d.sha256}, {"size", d.size}, {"allocated", d.allocated}};
+        };
     } else if (method == "POST" && what == "volume-path") {
         Volume v = select_volume(parse_object(body));
         ensure_volume(v.path, v.size);

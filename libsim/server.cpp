@@ -21,7 +21,10 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
-asio::awaitable<void> session(tcp::socket socket, Simulator& sim) {
+// A coroutine parameter lives in the coroutine frame (a lambda's captures would not).
+asio::awaitable<json::value> run_work(std::function<json::value()> work) { co_return work(); }
+
+asio::awaitable<void> session(tcp::socket socket, Simulator& sim, asio::thread_pool& workers) {
     beast::flat_buffer buffer;
     for (;;) {
         http::request_parser<http::string_body> parser;
@@ -34,6 +37,18 @@ asio::awaitable<void> session(tcp::socket socket, Simulator& sim) {
         if (auto q = target.find('?'); q != std::string::npos) target.resize(q);
         Reply reply = sim.handle(std::string(req.method_string()), target, req.body(),
                                  std::string(req[http::field::authorization]));
+        if (reply.work) {
+            // Run slow work on a worker thread; this connection waits, others go on.
+            auto work = std::move(reply.work);
+            try {
+                reply.body = co_await asio::co_spawn(workers, run_work(std::move(work)), asio::use_awaitable);
+            } catch (const std::exception& e) {
+                reply.status = 500;
+                reply.body = json::object{{"message", std::string("internal error: ") + e.what()},
+                                          {"status", 500},
+                                          {"path", target}};
+            }
+        }
         if (reply.latency_ms > 0) {
             asio::steady_timer timer(socket.get_executor(), std::chrono::milliseconds(reply.latency_ms));
             co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
@@ -57,7 +72,7 @@ asio::awaitable<void> session(tcp::socket socket, Simulator& sim) {
     }
 }
 
-asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, Simulator& sim) {
+asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, Simulator& sim, asio::thread_pool& workers) {
     for (;;) {
         auto [ec, socket] = co_await acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
         if (ec) {
@@ -65,7 +80,7 @@ asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, Simulator& sim) {
             continue;
         }
         socket.set_option(tcp::no_delay(true));
-        asio::co_spawn(acceptor.get_executor(), session(std::move(socket), sim), asio::detached);
+        asio::co_spawn(acceptor.get_executor(), session(std::move(socket), sim, workers), asio::detached);
     }
 }
 
@@ -74,7 +89,7 @@ asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, Simulator& sim) {
 int serve(Simulator& sim, const std::string& listen) {
     auto colon = listen.rfind(':');
     if (colon == std::string::npos) throw std::invalid_argument("--listen needs HOST:PORT");
-    asio::io_context io(1);
+    asio::io_context io;  // not hinted single-threaded: workers post back into it
     tcp::endpoint ep(asio::ip::make_address(listen.substr(0, colon)),
                      static_cast<unsigned short>(std::stoi(listen.substr(colon + 1))));
     tcp::acceptor acceptor(io, ep);
@@ -90,8 +105,10 @@ int serve(Simulator& sim, const std::string& listen) {
         acceptor.close(ignored);
         io.stop();
     });
-    asio::co_spawn(io, accept_loop(acceptor, sim), asio::detached);
+    asio::thread_pool workers(2);
+    asio::co_spawn(io, accept_loop(acceptor, sim, workers), asio::detached);
     io.run();
+    workers.join();
     return 0;
 }
 

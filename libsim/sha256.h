@@ -1,7 +1,5 @@
 #pragma once
-// SHA-256 for /_sim/digest. Uses the system libcrypto when it can be loaded
-// (hardware-accelerated, several times faster on big images), else a portable
-// implementation; both give the same digest as sha256sum.
+// SHA-256 for /_sim/digest, over OpenSSL's libcrypto; the same digest as sha256sum.
 #include <cstddef>
 #include <cstdint>
 #include <memory>

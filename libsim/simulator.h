@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <boost/json.hpp>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -40,6 +41,9 @@ struct Reply {
     json::value body;
     bool drop = false;           // close the connection without a response
     std::int64_t latency_ms = 0; // wait this long before answering
+    // Slow work (hashing a big image) that the server runs off its event loop;
+    // its result becomes the body. Must not touch the simulator's state.
+    std::function<json::value()> work;
 };
 
 // Raised by operations for a client error; becomes an ErrorBody.

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <map>
+#include <mutex>
 #include <memory>
 #include <stdexcept>
 
@@ -147,15 +148,20 @@ bool same_file(const struct stat& a, const struct stat& b) {
 }  // namespace
 
 Digest digest_volume(const std::string& path, std::uint64_t size) {
+    static std::mutex cache_mutex;  // digests run on worker threads
     struct stat st {};
     bool have_stat = ::stat(path.c_str(), &st) == 0;
     if (have_stat) {
+        std::lock_guard<std::mutex> lock(cache_mutex);
         auto it = digest_cache().find(path);
         if (it != digest_cache().end() && same_file(it->second.st, st) && it->second.digest.size == size)
             return it->second.digest;
     }
     Digest d = compute_digest(path, size);
-    if (have_stat) digest_cache()[path] = CachedDigest{st, d};
+    if (have_stat) {
+        std::lock_guard<std::mutex> lock(cache_mutex);
+        digest_cache()[path] = CachedDigest{st, d};
+    }
     return d;
 }
 
