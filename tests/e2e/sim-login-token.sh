@@ -24,6 +24,19 @@ for auth in "Authorization: not-a-token" "X-Nothing: 1"; do
     grep -qi '^x-tower-request-id: [0-9a-f-]\{36\}' "$T/headers" || die "no x-tower-request-id header"
 done
 
+# One connection serves many requests (HTTP/1.1 keep-alive, as libcurl reuses it).
+curl -sS -v -X POST -H "Authorization: $CLOUDTOWER_TOKEN" -d '{}' "$SIM_URL/v2/api/get-clusters" \
+    -: -X POST -H "Authorization: $CLOUDTOWER_TOKEN" -d '{}' "$SIM_URL/v2/api/get-vms" >/dev/null 2>"$T/v.txt"
+grep -qi 're-using existing connection\|reusing existing connection' "$T/v.txt" || die "connection not kept alive"
+
+# Unknown operation: 404 ErrorBody; malformed JSON and bad where: 400 ErrorBody.
+code=$(curl -sS -o "$T/e.json" -w '%{http_code}' -X POST -H "Authorization: $CLOUDTOWER_TOKEN" -d '{}' "$SIM_URL/v2/api/no-such-op")
+[ "$code" = 404 ] && jq -e '.status == 404' "$T/e.json" >/dev/null || die "unknown op gave $code"
+code=$(curl -sS -o "$T/e.json" -w '%{http_code}' -X POST -H "Authorization: $CLOUDTOWER_TOKEN" -d '{"where":' "$SIM_URL/v2/api/get-vms")
+[ "$code" = 400 ] && jq -e '.status == 400 and (.message | test("JSON"))' "$T/e.json" >/dev/null || die "bad JSON gave $code"
+code=$(curl -sS -o "$T/e.json" -w '%{http_code}' -X POST -H "Authorization: $CLOUDTOWER_TOKEN" -d '{"where":{"name_in":"x"}}' "$SIM_URL/v2/api/get-vms")
+[ "$code" = 400 ] || die "bad where gave $code"
+
 # A token is not an admin secret: the state dump never shows tokens or passwords.
 sim_admin state > "$T/state.json"
 if grep -q "$CLOUDTOWER_TOKEN" "$T/state.json" || grep -q admin-password "$T/state.json"; then
