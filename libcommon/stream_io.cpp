@@ -1,5 +1,7 @@
 #include "libcommon/stream_io.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -14,7 +16,9 @@
 namespace hci {
 namespace {
 constexpr size_t kSinkBuffer = 256u << 10;
-constexpr size_t kSourceBuffer = 1u << 20;
+// Small on purpose: payloads (large reads) go straight to their destination,
+// the buffer only gathers record headers and other small reads.
+constexpr size_t kSourceBuffer = 64u << 10;
 
 [[noreturn]] void fail_write(int err, const std::string& what) {
     if (err == EPIPE) fail(kExitIo, what + " was closed early (broken pipe); the output is incomplete");
@@ -74,7 +78,25 @@ void write_fd_all(int fd, const void* data, size_t length, const std::string& wh
     }
 }
 
-FdSink::FdSink(int fd, std::string what) : fd_(fd), what_(std::move(what)), buffer_(kSinkBuffer) {}
+FdSink::FdSink(int fd, std::string what) : fd_(fd), what_(std::move(what)), buffer_(kSinkBuffer) {
+    struct stat st {};
+    int flags = ::fcntl(fd, F_GETFL);
+    // Only past the end of the file: there, skipped bytes read as zeros
+    // (in the middle of an existing file they would keep old data).
+    can_skip_ = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && flags >= 0 && !(flags & O_APPEND) &&
+                ::lseek(fd, 0, SEEK_CUR) == st.st_size;
+}
+
+void FdSink::write_zeros(uint64_t length) {
+    constexpr uint64_t kMinHole = 64u << 10;
+    if (!can_skip_ || length < kMinHole) {
+        ByteSink::write_zeros(length);
+        return;
+    }
+    if (used_) flush_with(nullptr, 0);
+    if (::lseek(fd_, static_cast<off_t>(length), SEEK_CUR) < 0) fail(kExitIo, "seek " + what_ + ": " + errno_text(errno));
+    skipped_ = true;
+}
 
 void FdSink::write(const void* data, size_t length) {
     if (used_ + length <= buffer_.size()) {
@@ -108,6 +130,11 @@ void FdSink::flush_with(const void* extra, size_t extra_length) {
 
 void FdSink::finish() {
     if (used_) flush_with(nullptr, 0);
+    if (skipped_) {
+        // A trailing hole exists only once the file is that long.
+        off_t end = ::lseek(fd_, 0, SEEK_CUR);
+        if (end < 0 || ::ftruncate(fd_, end) != 0) fail(kExitIo, "extend " + what_ + ": " + errno_text(errno));
+    }
 }
 
 FdSource::FdSource(int fd, std::string what, std::vector<unsigned char> prefix)

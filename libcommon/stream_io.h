@@ -53,11 +53,16 @@ class FdSink : public ByteSink {
 public:
     FdSink(int fd, std::string what);
     void write(const void* data, size_t length) override;
+    // On a regular file (not opened for append) long zero runs become holes:
+    // the sink seeks past them and finish() sets the final length.
+    void write_zeros(uint64_t length) override;
     void finish() override;
 
 private:
     void flush_with(const void* extra, size_t extra_length);
     int fd_;
+    bool can_skip_ = false;
+    bool skipped_ = false;
     std::string what_;
     AlignedBuffer buffer_;
     size_t used_ = 0;
