@@ -139,6 +139,7 @@ mibs() { awk -v n="$1" -v t="${MEDIAN[$2]}" 'BEGIN {printf "%.0f", n / 1048576 /
     echo "nbdcopy: $(nbdcopy --version | head -1)"
     echo "zstd: $(zstd --version)"
     echo "dd: $(dd --version | head -1)"
+    echo "Load average when written: $(cut -d' ' -f1-3 /proc/loadavg) (on $(nproc) CPUs; anything above ~0.5 means other jobs shared the CPUs)"
     echo '```'
     echo
     echo "## Results"
