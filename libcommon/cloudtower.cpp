@@ -29,6 +29,27 @@ std::string transport_message(const std::string& op, const HttpResponse& r, cons
     return op + ": cannot reach CloudTower at " + base + ": " + r.transport_error;
 }
 
+// A TLS failure says what to do about it: which CA file was used, and the
+// two ways out.
+std::string tls_message(const std::string& op, const HttpResponse& r, const std::string& base,
+                        const CommonOptions& options) {
+    std::string line = op + ": TLS certificate check failed for CloudTower at " + base + ": " + r.transport_error;
+    if (options.cacert.empty())
+        line += "; give the CA certificate with --cacert FILE (or CLOUDTOWER_CACERT), "
+                "or skip the check with --insecure";
+    else
+        line += " (CA file " + options.cacert + ")";
+    return line;
+}
+
+// A CA file that cannot be read would otherwise surface as a certificate
+// error on the first call; say what is wrong before any network traffic.
+void check_cacert_readable(const std::string& path) {
+    if (path.empty()) return;
+    std::ifstream in(path);
+    if (!in) fail(kExitUsage, "cannot read the CA file " + path + " (--cacert / CLOUDTOWER_CACERT)");
+}
+
 }  // namespace
 
 std::string api_base_url(const std::string& endpoint) {
@@ -85,6 +106,7 @@ CloudTower::CloudTower(const CommonOptions& options, const EnvLookup& env)
     s.connect_timeout_ms = std::min(10000L, s.total_timeout_ms);
     s.insecure = options.insecure;
     s.cacert = options.cacert;
+    check_cacert_readable(options.cacert);
     http_ = std::make_unique<HttpClient>(s);
     policy_.max_attempts = options.retries;
     if (options.insecure) log_info("TLS certificate verification is off (--insecure)");
@@ -150,7 +172,9 @@ json::value CloudTower::call_once_with_retries(const std::string& op, const std:
         HttpResponse r = http_->post_json(url, body, headers);
         AttemptOutcome outcome;
         std::string error;
-        if (r.transport == HttpResponse::kNotSent) {
+        if (r.transport == HttpResponse::kTlsRejected) {
+            throw ApiError(kExitApi, tls_message(op, r, base_, options_), 0, "");
+        } else if (r.transport == HttpResponse::kNotSent) {
             outcome.kind = AttemptOutcome::kNotSent;
             error = transport_message(op, r, base_);
         } else if (r.transport == HttpResponse::kFailedAfterSend) {

@@ -38,8 +38,22 @@ void global_init_once() {
 // Errors where libcurl never got a request onto the wire.
 bool surely_not_sent(CURLcode code) {
     return code == CURLE_COULDNT_CONNECT || code == CURLE_COULDNT_RESOLVE_HOST ||
-           code == CURLE_COULDNT_RESOLVE_PROXY || code == CURLE_SSL_CONNECT_ERROR ||
-           code == CURLE_PEER_FAILED_VERIFICATION || code == CURLE_SSL_CACERT_BADFILE;
+           code == CURLE_COULDNT_RESOLVE_PROXY || code == CURLE_SSL_CONNECT_ERROR;
+}
+
+// TLS failures that are a matter of trust or configuration, not of the
+// network: the same call fails the same way, so it is never retried.
+// (CURLE_SSL_CONNECT_ERROR is not here: a reset mid-handshake gives it too.)
+bool tls_rejected(CURLcode code) {
+    return code == CURLE_PEER_FAILED_VERIFICATION || code == CURLE_SSL_CACERT_BADFILE ||
+           code == CURLE_SSL_ISSUER_ERROR || code == CURLE_SSL_CRL_BADFILE ||
+           code == CURLE_SSL_PINNEDPUBKEYNOTMATCH || code == CURLE_SSL_CERTPROBLEM;
+}
+
+// curl's detailed message ("SSL certificate problem: unable to get local
+// issuer certificate") when it left one, else the generic text of the code.
+std::string describe(CURLcode code, const char* detail) {
+    return (detail && *detail) ? std::string(detail) : std::string(curl_easy_strerror(code));
 }
 
 }  // namespace
@@ -77,16 +91,28 @@ HttpResponse HttpClient::post_json(const std::string& url, const std::string& bo
     curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "");
     curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, settings_.insecure ? 0L : 1L);
     curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, settings_.insecure ? 0L : 2L);
-    if (!settings_.cacert.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, settings_.cacert.c_str());
+    if (!settings_.cacert.empty()) {
+        // Only the given CA file: libcurl would otherwise also trust its
+        // built-in CA directory (/etc/ssl/certs on Debian) beside it.
+        curl_easy_setopt(curl, CURLOPT_CAINFO, settings_.cacert.c_str());
+        curl_easy_setopt(curl, CURLOPT_CAPATH, nullptr);
+    }
+    char detail[CURL_ERROR_SIZE] = "";
+    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, detail);
 
     CURLcode code = curl_easy_perform(curl);
+    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, nullptr);  // `detail` dies with this call
     curl_slist_free_all(list);
     if (code != CURLE_OK) {
         long request_size = 0;
         curl_easy_getinfo(curl, CURLINFO_REQUEST_SIZE, &request_size);
-        response.transport = (surely_not_sent(code) || request_size == 0) ? HttpResponse::kNotSent
-                                                                          : HttpResponse::kFailedAfterSend;
-        response.transport_error = curl_easy_strerror(code);
+        if (tls_rejected(code))
+            response.transport = HttpResponse::kTlsRejected;
+        else if (surely_not_sent(code) || request_size == 0)
+            response.transport = HttpResponse::kNotSent;
+        else
+            response.transport = HttpResponse::kFailedAfterSend;
+        response.transport_error = describe(code, detail);
         return response;
     }
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);

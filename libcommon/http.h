@@ -16,8 +16,10 @@ struct HttpSettings {
 
 struct HttpResponse {
     // Transport result: ok, or what went wrong before an HTTP status came back.
-    enum Transport { kOk, kNotSent, kFailedAfterSend } transport = kOk;
-    std::string transport_error;  // curl's text when transport != kOk
+    // kTlsRejected: the server's certificate was not trusted (or our CA file
+    // could not be used); nothing was sent and trying again cannot help.
+    enum Transport { kOk, kNotSent, kFailedAfterSend, kTlsRejected } transport = kOk;
+    std::string transport_error;  // curl's detailed text when transport != kOk
     long status = 0;
     std::string body;
     std::string request_id;  // x-tower-request-id, for error messages

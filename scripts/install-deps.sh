@@ -6,7 +6,7 @@ PACKAGES="build-essential cmake pkg-config
   libboost1.81-dev libboost-json1.81-dev libboost-program-options1.81-dev
   libcurl4-openssl-dev libssl-dev liblz4-dev libzstd-dev libxxhash-dev libiscsi-dev catch2
   libiscsi-bin tgt zstd lz4 jq curl e2fsprogs python3 python3-jsonschema groff-base
-  qemu-utils qemu-block-extra libnbd-bin strace"
+  qemu-utils qemu-block-extra libnbd-bin strace openssl"
 missing=""
 for p in $PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

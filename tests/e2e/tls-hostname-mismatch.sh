@@ -1,0 +1,22 @@
+#!/bin/bash
+# The right CA, but the certificate is for IP 127.0.0.1 and the endpoint says
+# "localhost": host name verification refuses it (exit 3); --insecure does not.
+. "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
+command -v hci-sim >/dev/null || skip "hci-sim is not built"
+. "$HCI_SOURCE_DIR/tests/e2e/tls.sh"
+getent ahostsv4 localhost | grep -q '^127\.0\.0\.1' || skip "localhost does not resolve to 127.0.0.1"
+start_sim --no-tgtd
+tls_make_ca ca
+tls_make_server_cert ca
+tls_proxy_start
+export CLOUDTOWER_ENDPOINT="${PROXY_URL/127.0.0.1/localhost}"
+
+got=0
+hci-vm-get --cacert "$T/ca.pem" --name web01 >"$T/out" 2>"$T/err" || got=$?
+[ "$got" -eq 3 ] || die "expected exit 3, got $got: $(cat "$T/err")"
+[ ! -s "$T/out" ] || die "printed lines from a server whose certificate names another host"
+grep -q 'TLS certificate check failed' "$T/err" || die "unclear error: $(cat "$T/err")"
+grep -qi 'localhost' "$T/err" || die "the host name is not mentioned: $(cat "$T/err")"
+hci-vm-get --insecure --name web01 >"$T/ok.jsonl" || die "--insecure failed"
+[ "$(jq -r .name "$T/ok.jsonl")" = web01 ] || die "--insecure: web01 not printed"
+echo "ok: host name checked: $(cat "$T/err")"
