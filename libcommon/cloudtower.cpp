@@ -42,6 +42,14 @@ std::string tls_message(const std::string& op, const HttpResponse& r, const std:
     return line;
 }
 
+// Typically http:// answered with a redirect to https://. Redirects are not
+// followed (a POST with the token must not go elsewhere unseen); the
+// endpoint to use instead is the target without /v2/api/<op>.
+std::string redirect_hint(const std::string& location) {
+    std::string endpoint = location.substr(0, location.find("/v2/api"));
+    return "; the server redirects to " + endpoint + ": use that as the endpoint";
+}
+
 // A CA file that cannot be read would otherwise surface as a certificate
 // error on the first call; say what is wrong before any network traffic.
 void check_cacert_readable(const std::string& path) {
@@ -193,6 +201,7 @@ json::value CloudTower::call_once_with_retries(const std::string& op, const std:
             outcome.error_code = error_code_of(r.body);
             error = format_api_error(op, r.status, r.body, r.request_id);
             if (r.status == 401) error += "; check the token (CLOUDTOWER_TOKEN / --token-file)";
+            if (r.status >= 300 && r.status < 400 && !r.redirect_url.empty()) error += redirect_hint(r.redirect_url);
         }
         const long delay = backoff_delay_ms(policy_, attempt, jitter(rng_));
         if (!is_retryable(outcome, kind) || !may_retry(policy_, attempt, ms_since(start), delay)) {

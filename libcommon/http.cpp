@@ -116,6 +116,9 @@ HttpResponse HttpClient::post_json(const std::string& url, const std::string& bo
         return response;
     }
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
+    const char* location = nullptr;
+    if (curl_easy_getinfo(curl, CURLINFO_REDIRECT_URL, &location) == CURLE_OK && location)
+        response.redirect_url = location;
     return response;
 }
 

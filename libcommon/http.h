@@ -23,6 +23,7 @@ struct HttpResponse {
     long status = 0;
     std::string body;
     std::string request_id;  // x-tower-request-id, for error messages
+    std::string redirect_url;  // Location of a 3xx (never followed: a POST must not change hosts unseen)
 };
 
 class HttpClient {
