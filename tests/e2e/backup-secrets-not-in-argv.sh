@@ -8,7 +8,7 @@ require_root_and_tgt
 command -v strace >/dev/null || skip "strace not installed (Debian package strace)"
 for t in hci-sim hci-vm-get hci-snap-create hci-task-wait hci-snap-luns hci-lun-export \
     hci-lun-unexport hci-snap-delete zadp-read zadp-write; do
-    command -v "$t" >/dev/null || skip "$t is not built yet"
+    command -v "$t" >/dev/null || die "$t is not built (run make)"
 done
 strace -f -qq -e trace=execve -o /dev/null true 2>/dev/null || skip "strace cannot trace here (ptrace not permitted)"
 

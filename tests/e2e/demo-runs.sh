@@ -6,7 +6,7 @@
 require_root_and_tgt
 for t in hci-sim hci-vm-get hci-snap-create hci-task-wait hci-snap-luns hci-lun-export \
     hci-lun-unexport hci-snap-delete zadp-read zadp-write; do
-    command -v "$t" >/dev/null || skip "$t is not built yet"
+    command -v "$t" >/dev/null || die "$t is not built (run make)"
 done
 
 rc=0

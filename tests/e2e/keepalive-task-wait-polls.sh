@@ -3,7 +3,7 @@
 # every 0.2 s over HTTPS while the tasks run for 3 s, and all its polls go
 # over the single TCP connection the TLS proxy in front of hci-sim accepted.
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
-command -v hci-sim >/dev/null || skip "hci-sim is not built"
+command -v hci-sim >/dev/null || die "hci-sim is not built (run make)"
 . "$HCI_SOURCE_DIR/tests/e2e/tls.sh"
 start_sim --no-tgtd --task-duration 3000
 tls_make_ca ca

@@ -2,7 +2,7 @@
 # --cacert (or CLOUDTOWER_CACERT) naming a file that cannot be read is a usage
 # error (exit 2) found before any connection, not a certificate error later.
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
-command -v hci-sim >/dev/null || skip "hci-sim is not built"
+command -v hci-sim >/dev/null || die "hci-sim is not built (run make)"
 . "$HCI_SOURCE_DIR/tests/e2e/tls.sh"
 start_sim --no-tgtd
 tls_make_ca ca

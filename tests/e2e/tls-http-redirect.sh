@@ -4,7 +4,7 @@
 # travel elsewhere unseen), the call fails with exit 3 and says which
 # endpoint to use; that endpoint then works.
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
-command -v hci-sim >/dev/null || skip "hci-sim is not built"
+command -v hci-sim >/dev/null || die "hci-sim is not built (run make)"
 . "$HCI_SOURCE_DIR/tests/e2e/tls.sh"
 start_sim --no-tgtd
 tls_make_ca ca

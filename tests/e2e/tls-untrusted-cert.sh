@@ -3,7 +3,7 @@
 # with exit 3 and one clear line about the certificate that names the ways
 # out, without retries (a certificate does not get trusted by trying again).
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
-command -v hci-sim >/dev/null || skip "hci-sim is not built"
+command -v hci-sim >/dev/null || die "hci-sim is not built (run make)"
 . "$HCI_SOURCE_DIR/tests/e2e/tls.sh"
 start_sim --no-tgtd
 tls_make_ca ca

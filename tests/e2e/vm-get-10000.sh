@@ -2,7 +2,7 @@
 # Pagination to the end: 10,000 generated VMs (plus the scenario's) come out
 # as one line each, no duplicates, in about one get-vms call per 500 VMs.
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
-command -v hci-sim >/dev/null || skip "hci-sim is not built"
+command -v hci-sim >/dev/null || die "hci-sim is not built (run make)"
 
 # Generating 10,000 VMs takes hci-sim longer than start_sim waits, so start
 # it here with a longer limit (same steps as start_sim otherwise).
