@@ -8,9 +8,11 @@
 #include <cstdlib>
 #include <ctime>
 #include <fstream>
+#include <iostream>
 
 #include "libcommon/error.h"
 #include "libcommon/file_volume.h"
+#include "libcommon/log.h"
 #include "libcommon/stream_io.h"
 
 namespace hci {
@@ -119,6 +121,48 @@ std::string read_one_line_from_stdin() {
 ProgressMode progress_mode(bool on, bool off) {
     if (on && off) fail(kExitUsage, "--progress and --no-progress exclude each other");
     return on ? ProgressMode::kOn : off ? ProgressMode::kOff : ProgressMode::kAuto;
+}
+
+void add_copy_flags(boost::program_options::options_description& opts, CopyFlags& flags,
+                    const char* verbose_help) {
+    namespace po = boost::program_options;
+    opts.add_options()
+        ("progress", "show progress on stderr")
+        ("no-progress", "never show progress")
+        ("chap-secret-file", po::value(&flags.chap_secret_file), "iSCSI CHAP secret in FILE (else $ZADP_CHAP_SECRET)")
+        ("initiator-iqn", po::value(&flags.initiator_iqn), "iSCSI initiator name (else $ZADP_INITIATOR_IQN)")
+        ("queue-depth", po::value(&flags.queue_depth), "iSCSI commands in flight (default 16)")
+        ("verbose,v", verbose_help)
+        ("help,h", "show this help")
+        ("version", "show the version");
+}
+
+bool parse_copy_command_line(int argc, char** argv, const boost::program_options::options_description& opts,
+                             const std::string& tool, CopyFlags& flags, boost::program_options::variables_map& vm) {
+    namespace po = boost::program_options;
+    try {
+        po::store(po::command_line_parser(argc, argv).options(opts).run(), vm);
+        po::notify(vm);
+    } catch (const po::error& e) {
+        fail(kExitUsage, std::string(e.what()) + " (see --help)");
+    }
+    if (vm.count("help")) {
+        std::cout << opts << "\n";
+        return false;
+    }
+    if (vm.count("version")) {
+        std::cout << tool << " " << HCI_VERSION << "\n";
+        return false;
+    }
+    if (vm.count("verbose")) set_verbose(1);
+    flags.progress_on = vm.count("progress");
+    flags.progress_off = vm.count("no-progress");
+    return true;
+}
+
+bool raw_format(const std::string& format) {
+    if (format != "stream" && format != "raw") fail(kExitUsage, "--format must be stream or raw");
+    return format == "raw";
 }
 
 void refuse_terminal(int fd, const std::string& what) {

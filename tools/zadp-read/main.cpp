@@ -23,9 +23,9 @@ const char* kUsage =
     "reads one JSON line (hci-lun-export output) on stdin. See zadp-read(1).\n\nOptions";
 
 int run(int argc, char** argv) {
-    std::string source, line, output, format, compress, chap_file, iqn;
-    unsigned queue_depth = 16;
+    std::string source, line, output, format, compress;
     int threads = 0;
+    hci::CopyFlags flags;
     po::options_description opts(kUsage);
     opts.add_options()
         ("source", po::value(&source), "volume to read: path, file:// or iscsi:// URL")
@@ -33,39 +33,18 @@ int run(int argc, char** argv) {
         ("output,o", po::value(&output)->default_value("-"), "write to FILE instead of stdout")
         ("format", po::value(&format)->default_value("stream"), "stream (zadp-stream(5)) or raw")
         ("compress", po::value(&compress)->default_value("none"), "zstd, zstd:LEVEL, lz4 or none")
-        ("threads,T", po::value(&threads), "zstd worker threads (0 = one per CPU)")
-        ("progress", "show progress on stderr")
-        ("no-progress", "never show progress")
-        ("chap-secret-file", po::value(&chap_file), "iSCSI CHAP secret in FILE (else $ZADP_CHAP_SECRET)")
-        ("initiator-iqn", po::value(&iqn), "iSCSI initiator name (else $ZADP_INITIATOR_IQN)")
-        ("queue-depth", po::value(&queue_depth), "iSCSI commands in flight (default 16)")
-        ("verbose,v", "report what was copied on stderr")
-        ("help,h", "show this help")
-        ("version", "show the version");
+        ("threads,T", po::value(&threads), "zstd worker threads (0 = one per CPU)");
+    hci::add_copy_flags(opts, flags, "report what was copied on stderr");
     po::variables_map vm;
-    try {
-        po::store(po::command_line_parser(argc, argv).options(opts).run(), vm);
-        po::notify(vm);
-    } catch (const po::error& e) {
-        hci::fail(hci::kExitUsage, std::string(e.what()) + " (see --help)");
-    }
-    if (vm.count("help")) {
-        std::cout << opts << "\n";
-        return hci::kExitOk;
-    }
-    if (vm.count("version")) {
-        std::cout << "zadp-read " << HCI_VERSION << "\n";
-        return hci::kExitOk;
-    }
-    if (vm.count("verbose")) hci::set_verbose(1);
+    if (!hci::parse_copy_command_line(argc, argv, opts, "zadp-read", flags, vm)) return hci::kExitOk;
     if (!source.empty() && !line.empty()) hci::fail(hci::kExitUsage, "give --source or --line, not both");
-    if (format != "stream" && format != "raw") hci::fail(hci::kExitUsage, "--format must be stream or raw");
+    bool raw = hci::raw_format(format);
     hci::CompressSpec spec = hci::parse_compress_spec(compress);
     spec.threads = threads;
     hci::ReadJob job;
-    job.raw = format == "raw";
-    job.progress = hci::progress_mode(vm.count("progress"), vm.count("no-progress"));
-    auto volume_options = hci::volume_options(chap_file, iqn, queue_depth);
+    job.raw = raw;
+    job.progress = flags.progress();
+    auto volume_options = flags.volume();
 
     if (source.empty() && line.empty()) line = hci::read_one_line_from_stdin();
     hci::SourceSpec what = hci::source_spec(source, line, "zadp-read");

@@ -43,43 +43,22 @@ void print_report(const hci::WriteResult& r, const std::string& compression) {
 }
 
 int run(int argc, char** argv) {
-    std::string target, format, input, chap_file, iqn;
-    unsigned queue_depth = 16;
+    std::string target, format;
+    hci::CopyFlags flags;
     po::options_description opts(kUsage);
     opts.add_options()
         ("target", po::value(&target), "volume to write: path, file:// or iscsi:// URL")
         ("format", po::value(&format)->default_value("stream"), "input is a stream (zadp-stream(5)) or raw")
-        ("check", "verify the stream on stdin and print its header and statistics; write nothing")
-        ("progress", "show progress on stderr")
-        ("no-progress", "never show progress")
-        ("chap-secret-file", po::value(&chap_file), "iSCSI CHAP secret in FILE (else $ZADP_CHAP_SECRET)")
-        ("initiator-iqn", po::value(&iqn), "iSCSI initiator name (else $ZADP_INITIATOR_IQN)")
-        ("queue-depth", po::value(&queue_depth), "iSCSI commands in flight (default 16)")
-        ("verbose,v", "report what was written on stderr")
-        ("help,h", "show this help")
-        ("version", "show the version");
+        ("check", "verify the stream on stdin and print its header and statistics; write nothing");
+    hci::add_copy_flags(opts, flags, "report what was written on stderr");
     po::variables_map vm;
-    try {
-        po::store(po::command_line_parser(argc, argv).options(opts).run(), vm);
-        po::notify(vm);
-    } catch (const po::error& e) {
-        hci::fail(hci::kExitUsage, std::string(e.what()) + " (see --help)");
-    }
-    if (vm.count("help")) {
-        std::cout << opts << "\n";
-        return hci::kExitOk;
-    }
-    if (vm.count("version")) {
-        std::cout << "zadp-write " << HCI_VERSION << "\n";
-        return hci::kExitOk;
-    }
-    if (vm.count("verbose")) hci::set_verbose(1);
+    if (!hci::parse_copy_command_line(argc, argv, opts, "zadp-write", flags, vm)) return hci::kExitOk;
     bool check = vm.count("check");
-    if (format != "stream" && format != "raw") hci::fail(hci::kExitUsage, "--format must be stream or raw");
-    if (check && format == "raw") hci::fail(hci::kExitUsage, "--check verifies streams, not raw images");
+    bool raw = hci::raw_format(format);
+    if (check && raw) hci::fail(hci::kExitUsage, "--check verifies streams, not raw images");
     if (check && !target.empty()) hci::fail(hci::kExitUsage, "--check writes nothing; drop --target");
     if (!check && target.empty()) hci::fail(hci::kExitUsage, "--target is required (or --check)");
-    auto progress = hci::progress_mode(vm.count("progress"), vm.count("no-progress"));
+    auto progress = flags.progress();
     hci::refuse_terminal(STDIN_FILENO, "input (pipe a stream into stdin)");
     // A file size limit must fail a write with EFBIG, not kill us before we
     // can remove the temporary file.
@@ -93,9 +72,9 @@ int run(int argc, char** argv) {
     }
     hci::WriteJob job;
     job.target = target;
-    job.raw = format == "raw";
+    job.raw = raw;
     job.progress = progress;
-    job.volume = hci::volume_options(chap_file, iqn, queue_depth);
+    job.volume = flags.volume();
     auto result = hci::write_volume(*in, job);
     hci::log_info(target + ": " + std::to_string(result.stats.data_bytes) + " data bytes, " +
                   std::to_string(result.stats.zero_bytes) + " zero bytes written");
