@@ -1,16 +1,7 @@
 #!/bin/bash
 # Missing, unreadable and unsuitable sources fail zadp-read with distinct exit codes and no output file.
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
-
-# An 8 MiB sparse image: three random extents (one ends the image) and an
-# all-zero allocated block.
-mkimg() {
-    truncate -s 8M "$1"
-    dd if=/dev/urandom of="$1" bs=64K count=3 seek=5 conv=notrunc status=none
-    dd if=/dev/urandom of="$1" bs=4K count=5 seek=700 conv=notrunc status=none
-    dd if=/dev/zero of="$1" bs=4K count=4 seek=900 conv=notrunc status=none
-    dd if=/dev/urandom of="$1" bs=4K count=1 seek=2047 conv=notrunc status=none
-}
+. "$HCI_SOURCE_DIR/tests/e2e/stream.sh"
 
 mkimg "$T/src.img"
 mkdir "$T/out"
