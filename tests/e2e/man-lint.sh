@@ -17,4 +17,17 @@ for page in "${pages[@]}"; do
         grep -q "^\.SH \"\?$section" "$page" || die "$page: no $section section"
     done
 done
-echo "ok: ${#pages[@]} man pages lint clean"
+# Every option a tool's --help lists is described in its man page, and every
+# tool page documents its exit status.
+for dir in tools/*/; do
+    tool=$(basename "$dir")
+    page="man/man1/$tool.1"
+    grep -q '^\.SH "\?EXIT STATUS' "$page" || die "$page: no EXIT STATUS section"
+    text=$(sed 's/\\-/-/g' "$page")
+    options=$("$tool" --help 2>&1 | grep -oE -- '--[a-z][a-z0-9-]+' | sort -u)
+    [ -n "$options" ] || die "$tool --help lists no options"
+    for option in $options; do
+        grep -qF -- "$option" <<<"$text" || die "$page does not describe $option (listed by $tool --help)"
+    done
+done
+echo "ok: ${#pages[@]} man pages lint clean and describe every option"
