@@ -4,12 +4,7 @@
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
 command -v hci-sim >/dev/null || die "hci-sim is not built (run make)"
 . "$HCI_SOURCE_DIR/tests/e2e/tls.sh"
-start_sim --no-tgtd
-tls_make_ca ca
-tls_make_server_cert ca
-tls_make_ca other
-tls_proxy_start
-export CLOUDTOWER_ENDPOINT="$PROXY_URL"
+tls_setup
 
 # Without it, the certificate is refused (so what follows proves --insecure).
 expect_exit 3 hci-vm-get --name web01 2>/dev/null

@@ -51,3 +51,15 @@ tls_proxy_start() {
 
 tls_proxy_accepted() { cut -d' ' -f1 "$PROXY_COUNTS"; }
 tls_proxy_handshakes() { cut -d' ' -f2 "$PROXY_COUNTS"; }
+
+# tls_setup: the usual scene: hci-sim without tgtd, a CA "ca" that signed the
+# proxy's certificate, an unrelated CA "other", and CLOUDTOWER_ENDPOINT at the
+# TLS proxy in front of the simulator.
+tls_setup() {
+    start_sim --no-tgtd
+    tls_make_ca ca
+    tls_make_server_cert ca
+    tls_make_ca other
+    tls_proxy_start
+    export CLOUDTOWER_ENDPOINT="$PROXY_URL"
+}
