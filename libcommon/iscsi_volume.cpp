@@ -215,6 +215,8 @@ private:
 
     void read_aligned(uint64_t offset, unsigned char* buf, size_t length);
     void write_aligned(uint64_t offset, const unsigned char* buf, size_t length);
+    void run_in_block_ranges(uint64_t offset, uint64_t length, uint64_t max_blocks,
+                             const std::function<Command(uint64_t, uint32_t)>& make);
     void zero_by_write_same(uint64_t offset, uint64_t length);
     void zero_by_unmap(uint64_t offset, uint64_t length);
     void zero_by_writing(uint64_t offset, uint64_t length);
@@ -739,37 +741,41 @@ void IscsiVolume::write(uint64_t offset, const void* buf, size_t length) {
     write_aligned(start, tmp.data(), tmp.size());
 }
 
-void IscsiVolume::zero_by_write_same(uint64_t offset, uint64_t length) {
+// Splits [offset, offset+length) into commands of at most max_blocks blocks
+// each, built by make(lba, blocks), and runs them all in flight.
+void IscsiVolume::run_in_block_ranges(uint64_t offset, uint64_t length, uint64_t max_blocks,
+                                      const std::function<Command(uint64_t, uint32_t)>& make) {
     std::vector<Command> batch;
     for (uint64_t done = 0; done < length;) {
         uint64_t lba = (offset + done) / block_;
-        auto blocks = static_cast<uint32_t>(std::min<uint64_t>(max_write_same_blocks_, (length - done) / block_));
-        Command c;
-        c.what = "WRITE SAME(16) UNMAP LBA " + std::to_string(lba) + " x " + std::to_string(blocks);
-        c.start = [this, lba, blocks](iscsi_context* ctx, iscsi_command_cb cb, void* p) {
-            return iscsi_writesame16_task(ctx, url_.lun, lba, zeros_.data(), block_, blocks, 0, 1, 0, 0, cb, p);
-        };
-        batch.push_back(std::move(c));
+        auto blocks = static_cast<uint32_t>(std::min<uint64_t>(max_blocks, (length - done) / block_));
+        batch.push_back(make(lba, blocks));
         done += uint64_t(blocks) * block_;
     }
     run(batch);
 }
 
+void IscsiVolume::zero_by_write_same(uint64_t offset, uint64_t length) {
+    run_in_block_ranges(offset, length, max_write_same_blocks_, [this](uint64_t lba, uint32_t blocks) {
+        Command c;
+        c.what = "WRITE SAME(16) UNMAP LBA " + std::to_string(lba) + " x " + std::to_string(blocks);
+        c.start = [this, lba, blocks](iscsi_context* ctx, iscsi_command_cb cb, void* p) {
+            return iscsi_writesame16_task(ctx, url_.lun, lba, zeros_.data(), block_, blocks, 0, 1, 0, 0, cb, p);
+        };
+        return c;
+    });
+}
+
 void IscsiVolume::zero_by_unmap(uint64_t offset, uint64_t length) {
-    std::vector<Command> batch;
-    for (uint64_t done = 0; done < length;) {
-        uint64_t lba = (offset + done) / block_;
-        auto blocks = static_cast<uint32_t>(std::min<uint64_t>(max_unmap_blocks_, (length - done) / block_));
+    run_in_block_ranges(offset, length, max_unmap_blocks_, [this](uint64_t lba, uint32_t blocks) {
         Command c;
         c.what = "UNMAP LBA " + std::to_string(lba) + " x " + std::to_string(blocks);
         c.start = [this, lba, blocks](iscsi_context* ctx, iscsi_command_cb cb, void* p) {
             unmap_list range{lba, blocks};  // copied into the CDB's data-out
             return iscsi_unmap_task(ctx, url_.lun, 0, 0, &range, 1, cb, p);
         };
-        batch.push_back(std::move(c));
-        done += uint64_t(blocks) * block_;
-    }
-    run(batch);
+        return c;
+    });
 }
 
 void IscsiVolume::zero_by_writing(uint64_t offset, uint64_t length) {
