@@ -2,9 +2,9 @@
 
 #include <map>
 
-#include "libcommon/auth.h"
-#include "libcommon/cli.h"
-#include "libcommon/error.h"
+#include "libcommon/api/auth.h"
+#include "libcommon/base/cli.h"
+#include "libcommon/base/error.h"
 
 namespace {
 

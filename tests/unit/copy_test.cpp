@@ -9,8 +9,8 @@
 #include <iterator>
 #include <random>
 
-#include "libcommon/copy.h"
-#include "libcommon/error.h"
+#include "libcommon/block/copy.h"
+#include "libcommon/base/error.h"
 #include "stream_test_util.h"
 
 namespace fs = std::filesystem;

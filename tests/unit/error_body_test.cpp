@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "libcommon/cloudtower.h"
+#include "libcommon/api/cloudtower.h"
 
 TEST_CASE("an ErrorBody becomes one line with message, path and code") {
     std::string body = R"({"message":"vm is locked","status":400,"path":"/v2/api/create-vm-snapshot","code":"ResourceLocked"})";

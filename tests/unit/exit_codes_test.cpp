@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 #include <set>
 
-#include "libcommon/error.h"
+#include "libcommon/base/error.h"
 
 TEST_CASE("exit codes are distinct") {
     std::set<int> codes{hci::kExitOk, hci::kExitPartial, hci::kExitUsage, hci::kExitApi,

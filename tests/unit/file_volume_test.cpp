@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "libcommon/error.h"
-#include "libcommon/file_volume.h"
+#include "libcommon/base/error.h"
+#include "libcommon/block/file_volume.h"
 
 namespace fs = std::filesystem;
 using namespace hci;

@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 
-#include "libcommon/error.h"
-#include "libcommon/iscsi_url.h"
+#include "libcommon/base/error.h"
+#include "libcommon/block/iscsi_url.h"
 
 using hci::parse_iscsi_url;
 

@@ -20,8 +20,8 @@
 #include <thread>
 #include <vector>
 
-#include "libcommon/error.h"
-#include "libcommon/iscsi_volume.h"
+#include "libcommon/base/error.h"
+#include "libcommon/block/iscsi_volume.h"
 
 extern char** environ;
 

@@ -4,8 +4,8 @@
 #include <cstdio>
 #include <string>
 
-#include "libcommon/error.h"
-#include "libcommon/json_lines.h"
+#include "libcommon/base/error.h"
+#include "libcommon/base/json_lines.h"
 
 namespace {
 

@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "libcommon/lun_export.h"
+#include "tools/hci-lun-export/export_naming.h"
 
 TEST_CASE("clone names carry the prefix, the VM, the disk and the snapshot") {
     CHECK(hci::clone_lun_name("hci-backup-", "web01", 1, "1b41d8eb-0ec3-491a") == "hci-backup-web01-disk1-1b41d8eb");

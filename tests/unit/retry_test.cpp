@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "libcommon/retry.h"
+#include "libcommon/api/retry.h"
 
 using hci::AttemptOutcome;
 using hci::CallKind;

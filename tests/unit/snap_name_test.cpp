@@ -1,8 +1,8 @@
 #include <catch2/catch.hpp>
 
-#include "libcommon/error.h"
-#include "libcommon/snapshot_naming.h"
-#include "libcommon/tasks.h"
+#include "libcommon/base/error.h"
+#include "tools/hci-snap-create/snapshot_naming.h"
+#include "libcommon/api/tasks.h"
 
 using hci::Consistency;
 

@@ -5,8 +5,8 @@
 #include <random>
 #include <vector>
 
-#include "libcommon/error.h"
-#include "libcommon/stream.h"
+#include "libcommon/base/error.h"
+#include "libcommon/block/stream.h"
 #include "stream_test_util.h"
 
 using namespace hci;

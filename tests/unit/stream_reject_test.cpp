@@ -7,8 +7,8 @@
 #include <catch2/catch.hpp>
 #include <cstring>
 
-#include "libcommon/error.h"
-#include "libcommon/stream.h"
+#include "libcommon/base/error.h"
+#include "libcommon/block/stream.h"
 #include "stream_test_util.h"
 
 using namespace hci;

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "libcommon/stream.h"
+#include "libcommon/block/stream.h"
 
 namespace hci::test {
 

@@ -2,9 +2,9 @@
 
 #include <map>
 
-#include "libcommon/interrupt.h"
-#include "libcommon/log.h"
-#include "libcommon/lun_export.h"
+#include "libcommon/base/interrupt.h"
+#include "libcommon/base/log.h"
+#include "export_naming.h"
 
 namespace hci {
 namespace {

@@ -2,9 +2,9 @@
 #include <string>
 #include <vector>
 
-#include "libcommon/cloudtower.h"
-#include "libcommon/json_lines.h"
-#include "libcommon/pipeline.h"
+#include "libcommon/api/cloudtower.h"
+#include "libcommon/base/json_lines.h"
+#include "libcommon/api/pipeline.h"
 
 namespace hci {
 

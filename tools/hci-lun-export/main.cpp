@@ -1,8 +1,8 @@
 // hci-lun-export: clone each disk's LUN snapshot into a backup target and print where to read it.
 #include <unistd.h>
 
-#include "libcommon/interrupt.h"
-#include "libcommon/log.h"
+#include "libcommon/base/interrupt.h"
+#include "libcommon/base/log.h"
 #include "lun_export.h"
 
 using namespace hci;

@@ -1,7 +1,7 @@
 // hci-lun-unexport: delete the clone LUNs hci-lun-export made; or find leftovers by prefix.
 #include <unistd.h>
 
-#include "libcommon/log.h"
+#include "libcommon/base/log.h"
 #include "lun_unexport.h"
 
 using namespace hci;

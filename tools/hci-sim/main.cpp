@@ -3,8 +3,8 @@
 #include <boost/system/system_error.hpp>
 #include <iostream>
 
-#include "libcommon/error.h"
-#include "libcommon/log.h"
+#include "libcommon/base/error.h"
+#include "libcommon/base/log.h"
 #include "libsim/server.h"
 #include "libsim/simulator.h"
 

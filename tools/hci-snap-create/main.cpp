@@ -1,7 +1,7 @@
 // hci-snap-create: snapshot the VMs on stdin, one create-vm-snapshot call per batch.
 #include <unistd.h>
 
-#include "libcommon/log.h"
+#include "libcommon/base/log.h"
 #include "snap_create.h"
 
 using namespace hci;

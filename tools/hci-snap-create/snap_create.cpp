@@ -1,7 +1,7 @@
 #include "snap_create.h"
 
-#include "libcommon/error.h"
-#include "libcommon/log.h"
+#include "libcommon/base/error.h"
+#include "libcommon/base/log.h"
 
 namespace hci {
 

@@ -2,10 +2,10 @@
 #include <string>
 #include <vector>
 
-#include "libcommon/cloudtower.h"
-#include "libcommon/json_lines.h"
-#include "libcommon/pipeline.h"
-#include "libcommon/snapshot_naming.h"
+#include "libcommon/api/cloudtower.h"
+#include "libcommon/base/json_lines.h"
+#include "libcommon/api/pipeline.h"
+#include "snapshot_naming.h"
 
 namespace hci {
 

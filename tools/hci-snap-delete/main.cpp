@@ -1,7 +1,7 @@
 // hci-snap-delete: delete the VM snapshots named by the lines on stdin; pass the lines on.
 #include <unistd.h>
 
-#include "libcommon/log.h"
+#include "libcommon/base/log.h"
 #include "snap_delete.h"
 
 using namespace hci;

@@ -3,7 +3,7 @@
 #include <map>
 #include <set>
 
-#include "libcommon/log.h"
+#include "libcommon/base/log.h"
 
 namespace hci {
 

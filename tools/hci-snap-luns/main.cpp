@@ -1,7 +1,7 @@
 // hci-snap-luns: one line per frozen DISK of each VM snapshot, with its iSCSI LUN snapshot.
 #include <unistd.h>
 
-#include "libcommon/log.h"
+#include "libcommon/base/log.h"
 #include "snap_luns.h"
 
 using namespace hci;

@@ -1,7 +1,7 @@
 // hci-task-wait: pass each line on once its CloudTower task has SUCCESSED.
 #include <unistd.h>
 
-#include "libcommon/log.h"
+#include "libcommon/base/log.h"
 #include "task_wait.h"
 
 using namespace hci;

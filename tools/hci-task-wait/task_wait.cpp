@@ -2,7 +2,7 @@
 
 #include <thread>
 
-#include "libcommon/log.h"
+#include "libcommon/base/log.h"
 
 namespace hci {
 

@@ -4,9 +4,9 @@
 #include <optional>
 #include <string>
 
-#include "libcommon/json_lines.h"
-#include "libcommon/pipeline.h"
-#include "libcommon/tasks.h"
+#include "libcommon/base/json_lines.h"
+#include "libcommon/api/pipeline.h"
+#include "libcommon/api/tasks.h"
 
 namespace hci {
 

@@ -1,7 +1,7 @@
 // hci-vm-get: print CloudTower VMs as JSON lines, selected by name, id or a where filter.
 #include <unistd.h>
 
-#include "libcommon/log.h"
+#include "libcommon/base/log.h"
 #include "vm_get.h"
 
 using namespace hci;

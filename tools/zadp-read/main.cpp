@@ -5,11 +5,11 @@
 #include <boost/program_options.hpp>
 #include <iostream>
 
-#include "libcommon/compress.h"
-#include "libcommon/copy.h"
-#include "libcommon/copy_options.h"
-#include "libcommon/error.h"
-#include "libcommon/log.h"
+#include "libcommon/block/compress.h"
+#include "libcommon/block/copy.h"
+#include "libcommon/block/copy_options.h"
+#include "libcommon/base/error.h"
+#include "libcommon/base/log.h"
 
 namespace po = boost::program_options;
 

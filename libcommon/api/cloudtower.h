@@ -1,0 +1,84 @@
+#pragma once
+// The CloudTower API client every hci-* tool uses: endpoint, credentials,
+// retries, error bodies, pagination. One HTTP connection per run.
+#include <boost/json.hpp>
+#include <functional>
+#include <memory>
+#include <random>
+#include <string>
+
+#include "libcommon/base/cli.h"
+#include "libcommon/base/error.h"
+#include "libcommon/api/http.h"
+#include "libcommon/api/retry.h"
+
+namespace hci {
+
+namespace json = boost::json;
+
+// An API call that failed; what() is the one stderr line.
+class ApiError : public Error {
+public:
+    ApiError(ExitCode exit_code, const std::string& message, long status, std::string error_code)
+        : Error(exit_code, message), status_(status), error_code_(std::move(error_code)) {}
+    long status() const { return status_; }
+    const std::string& error_code() const { return error_code_; }
+
+private:
+    long status_;
+    std::string error_code_;
+};
+
+// "https://host" or "https://host/v2/api" (with or without a trailing
+// slash) -> "https://host/v2/api". Plain http is accepted (the simulator).
+std::string api_base_url(const std::string& endpoint);
+
+// One line for an HTTP error: "get-vms: HTTP 500: <message> (path /v2/api/get-vms,
+// code ResourceLocked, request id ...)". Falls back to a body excerpt when the
+// body is not an ErrorBody.
+std::string format_api_error(const std::string& op, long status, const std::string& body,
+                             const std::string& request_id = "");
+
+// ErrorBody.code when the body is one, else "".
+std::string error_code_of(const std::string& body);
+
+class CloudTower {
+public:
+    explicit CloudTower(const CommonOptions& options, const EnvLookup& env = process_env());
+    ~CloudTower();
+
+    // POSTs body to /v2/api/<op> and returns the parsed response, retrying
+    // as the policy for `kind` allows. Throws ApiError.
+    json::value call(const std::string& op, const json::value& body, CallKind kind);
+    json::value query(const std::string& op, const json::value& body) { return call(op, body, CallKind::kQuery); }
+    json::value mutate(const std::string& op, const json::value& body) { return call(op, body, CallKind::kMutation); }
+
+    // Every object matching `where`, page after page (first + after cursor,
+    // orderBy id_ASC), handed to on_page as each page arrives.
+    void query_pages(const std::string& op, const json::value& where,
+                     const std::function<void(json::array&)>& on_page);
+    // The same, collected.
+    json::array query_all(const std::string& op, const json::value& where);
+
+    const CommonOptions& options() const { return options_; }
+    void set_page_size(int n) { page_size_ = n; }
+
+private:
+    void ensure_token();
+    json::value call_once_with_retries(const std::string& op, const std::string& body, CallKind kind,
+                                       bool authorized);
+    void dump_request(const std::string& op, const std::string& body);
+
+    CommonOptions options_;
+    EnvLookup env_;
+    std::string base_;
+    std::unique_ptr<HttpClient> http_;
+    std::string token_;
+    bool have_token_ = false;
+    RetryPolicy policy_;
+    std::mt19937_64 rng_;
+    int page_size_ = 500;
+    int dump_seq_ = 0;
+};
+
+}  // namespace hci

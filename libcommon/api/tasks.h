@@ -1,0 +1,73 @@
+#pragma once
+// Waiting for CloudTower tasks: one get-tasks call (id_in) per round for every
+// pending task, with polling that starts quick and backs off to a cap.
+// hci-task-wait, hci-snap-delete and hci-lun-export/unexport all use this.
+#include <boost/json.hpp>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "libcommon/api/cloudtower.h"
+
+namespace hci {
+
+struct TaskWaitSettings {
+    double interval_s = 0.5;       // first wait between rounds
+    double max_interval_s = 5;     // the wait grows by half each round up to this
+    double timeout_s = 1800;       // per task, from when it was added
+    int unknown_rounds = 3;        // rounds a task id may be missing before it is "unknown"
+};
+
+struct TaskOutcome {
+    enum Status { kSucceeded, kFailed, kUnknown, kTimedOut } status = kSucceeded;
+    std::string id;
+    json::object task;  // the Task as get-tasks returned it (empty for kUnknown)
+
+    // "task ID FAILED: ERROR_CODE: ERROR_MESSAGE", "task ID is unknown to CloudTower", ...
+    std::string describe() const;
+    // {id, status, progress, finished_at} for output lines.
+    json::object summary() const;
+};
+
+class TaskPoller {
+public:
+    using Clock = std::chrono::steady_clock;
+
+    TaskPoller(CloudTower& tower, TaskWaitSettings settings);
+
+    void add(const std::string& task_id);
+    std::size_t pending() const { return pending_.size(); }
+    // Milliseconds until the next round is due; 0 when it is due now.
+    long ms_until_next_round() const;
+    // One get-tasks call for all pending tasks; returns the ones that ended
+    // (succeeded, failed, unknown or timed out) and forgets them.
+    std::vector<TaskOutcome> poll_round();
+    // Rounds until nothing is pending, handing each ended task to on_done.
+    void wait_all(const std::function<void(const TaskOutcome&)>& on_done);
+    int rounds() const { return rounds_; }
+
+private:
+    struct Pending {
+        Clock::time_point added;
+        int missing_rounds = 0;
+    };
+    CloudTower& tower_;
+    TaskWaitSettings settings_;
+    std::map<std::string, Pending> pending_;
+    double interval_s_;
+    Clock::time_point next_round_;
+    int rounds_ = 0;
+};
+
+// Waits for all the given tasks (duplicates and empty ids ignored) and
+// returns how each ended. Failures are not reported here; see report_task_end.
+std::map<std::string, TaskOutcome> wait_for_tasks(CloudTower& tower, const std::vector<std::string>& ids,
+                                                  const TaskWaitSettings& settings);
+
+// The exit code for a task that did not succeed: kExitNotFound for an unknown
+// task, kExitTaskFailed for FAILED or timed out.
+ExitCode exit_code_for(const TaskOutcome& outcome);
+
+}  // namespace hci

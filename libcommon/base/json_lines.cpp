@@ -1,0 +1,146 @@
+#include "libcommon/base/json_lines.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <poll.h>
+#include <unistd.h>
+
+#include "libcommon/base/error.h"
+#include "libcommon/base/log.h"
+
+namespace hci {
+
+LineReader::LineReader(int fd, bool fail_fast, std::string source)
+    : fd_(fd), fail_fast_(fail_fast), source_(std::move(source)) {}
+
+bool LineReader::fill() {
+    if (eof_) return false;
+    char chunk[65536];
+    for (;;) {
+        ssize_t n = ::read(fd_, chunk, sizeof chunk);
+        if (n > 0) {
+            buffer_.append(chunk, static_cast<std::size_t>(n));
+            return true;
+        }
+        if (n == 0) {
+            eof_ = true;
+            return false;
+        }
+        if (errno == EINTR) continue;
+        fail(kExitIo, "reading " + source_ + ": " + errno_text(errno));
+    }
+}
+
+std::optional<std::string> LineReader::read_raw() {
+    std::size_t newline;
+    while ((newline = buffer_.find('\n')) == std::string::npos) {
+        if (!fill()) break;
+    }
+    if (newline == std::string::npos) {
+        if (buffer_.empty()) return std::nullopt;
+        newline = buffer_.size();  // last line without a newline
+    }
+    std::string line = buffer_.substr(0, newline);
+    buffer_.erase(0, std::min(newline + 1, buffer_.size()));
+    ++line_no_;
+    return line;
+}
+
+bool LineReader::wait_readable(int timeout_ms) {
+    if (eof_ || buffer_.find('\n') != std::string::npos) return true;
+    pollfd p{fd_, POLLIN, 0};
+    int n = ::poll(&p, 1, timeout_ms);
+    return n > 0;
+}
+
+static std::string trim(const std::string& s) {
+    const char* blanks = " \t\r\n";
+    auto begin = s.find_first_not_of(blanks);
+    if (begin == std::string::npos) return "";
+    auto end = s.find_last_not_of(blanks);
+    return s.substr(begin, end - begin + 1);
+}
+
+std::optional<json::object> parse_object_line(const std::string& text, std::string& error) {
+    boost::system::error_code ec;
+    json::value value = json::parse(text, ec);
+    if (ec) {
+        error = "not valid JSON (" + ec.message() + ")";
+        return std::nullopt;
+    }
+    if (!value.is_object()) {
+        error = "not a JSON object";
+        return std::nullopt;
+    }
+    return std::move(value.as_object());
+}
+
+void LineReader::reject(std::size_t line_number, const std::string& reason) {
+    ++errors_;
+    std::string message = source_ + " line " + std::to_string(line_number) + ": " + reason;
+    if (fail_fast_) fail(kExitPartial, message);
+    log_error(message);
+}
+
+std::optional<std::string> LineReader::next_text() {
+    while (auto raw = read_raw()) {
+        std::string text = trim(*raw);
+        if (!text.empty()) return text;
+    }
+    return std::nullopt;
+}
+
+std::optional<InputLine> LineReader::next() {
+    while (auto text = next_text()) {
+        std::string error;
+        if (auto object = parse_object_line(*text, error)) return InputLine{line_no_, std::move(*object)};
+        reject(line_no_, error);
+    }
+    return std::nullopt;
+}
+
+std::vector<InputLine> LineReader::next_batch(std::size_t max) {
+    std::vector<InputLine> batch;
+    while (batch.size() < max) {
+        auto line = next();
+        if (!line) break;
+        batch.push_back(std::move(*line));
+    }
+    return batch;
+}
+
+void LineWriter::write(const json::value& value) {
+    std::string text = json::serialize(value);
+    text.push_back('\n');
+    errno = 0;
+    bool ok = std::fwrite(text.data(), 1, text.size(), out_) == text.size() && std::fflush(out_) == 0;
+    if (ok) return;
+    if (errno == EPIPE) {
+        // The reader went away (`| head -1`): that is its choice, not our failure.
+        log_debug("stdout closed by the reader; stopping");
+        std::_Exit(kExitOk);
+    }
+    fail(kExitIo, "writing stdout: " + errno_text(errno));
+}
+
+const json::value* find_path(const json::object& object, std::initializer_list<const char*> path) {
+    const json::object* current = &object;
+    const json::value* found = nullptr;
+    for (const char* key : path) {
+        if (!current) return nullptr;
+        found = current->if_contains(key);
+        if (!found) return nullptr;
+        current = found->if_object();
+    }
+    return found;
+}
+
+std::optional<std::string> string_at(const json::object& object, std::initializer_list<const char*> path) {
+    const json::value* v = find_path(object, path);
+    if (v && v->is_string()) return std::string(v->as_string());
+    return std::nullopt;
+}
+
+}  // namespace hci

@@ -1,0 +1,421 @@
+#include "libcommon/block/copy.h"
+
+#include <algorithm>
+#include <condition_variable>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "libcommon/base/error.h"
+#include "libcommon/base/log.h"
+
+namespace hci {
+namespace {
+
+constexpr size_t kChunkSize = 4u << 20;  // read size: large, yet 4 of them stay small
+constexpr size_t kBuffers = 4;
+constexpr uint64_t kExtentWindow = 1ull << 30;  // allocation map queried 1 GiB at a time
+
+// A bounded, closable queue between the helper thread and the main thread.
+template <class T>
+class Channel {
+public:
+    explicit Channel(size_t capacity) : capacity_(capacity) {}
+    bool push(T value) {
+        std::unique_lock lock(mutex_);
+        cv_.wait(lock, [&] { return queue_.size() < capacity_ || closed_; });
+        if (closed_) return false;
+        queue_.push_back(std::move(value));
+        cv_.notify_all();
+        return true;
+    }
+    std::optional<T> pop() {
+        std::unique_lock lock(mutex_);
+        cv_.wait(lock, [&] { return !queue_.empty() || closed_; });
+        if (queue_.empty()) return std::nullopt;
+        T value = std::move(queue_.front());
+        queue_.pop_front();
+        cv_.notify_all();
+        return value;
+    }
+    void close() {
+        std::lock_guard lock(mutex_);
+        closed_ = true;
+        cv_.notify_all();
+    }
+
+private:
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    std::deque<T> queue_;
+    size_t capacity_;
+    bool closed_ = false;
+};
+
+// A fixed set of page-aligned buffers, allocated once and never touched
+// beyond what is used, so RSS follows the data actually in flight.
+class BufferPool {
+public:
+    BufferPool(size_t count, size_t size) : free_(count) {
+        for (size_t i = 0; i < count; ++i) {
+            auto* p = static_cast<unsigned char*>(std::aligned_alloc(4096, (size + 4095) / 4096 * 4096));
+            if (!p) throw std::bad_alloc();
+            all_.push_back(p);
+            free_.push(p);
+        }
+    }
+    ~BufferPool() {
+        for (auto* p : all_) std::free(p);
+    }
+    std::optional<unsigned char*> take() { return free_.pop(); }
+    void give(unsigned char* p) { free_.push(p); }
+    void close() { free_.close(); }
+
+private:
+    std::vector<unsigned char*> all_;
+    Channel<unsigned char*> free_;
+};
+
+struct Segment {
+    uint64_t offset;
+    uint64_t length;
+    bool zero;
+};
+
+// A piece of the image on its way from the helper thread to the main thread:
+// a buffer (null for a hole) holding [offset, offset+length) and its split
+// into data and zero segments. `end` marks the last item; `error` a failure.
+struct Chunk {
+    uint64_t offset = 0;
+    unsigned char* buffer = nullptr;
+    std::vector<Segment> segments;
+    bool end = false;
+    std::exception_ptr error;
+    stream::Stats stats;  // with `end` on the write side
+};
+
+bool all_zero(const unsigned char* p, size_t n) {
+    // Random data fails on the first byte; zeros compare against a buffer of
+    // zeros that stays in cache.
+    return p[0] == 0 && std::memcmp(p, zero_buffer(), n) == 0;
+}
+
+// Splits [offset, offset+length) of `data` into runs of whole blocks that are
+// all zero and runs that are not.
+void split_zero_blocks(const unsigned char* data, uint64_t offset, size_t length, uint32_t block,
+                       std::vector<Segment>& out) {
+    size_t pos = 0;
+    while (pos < length) {
+        size_t n = std::min<size_t>(block, length - pos);
+        bool zero = all_zero(data + pos, n);
+        if (!out.empty() && out.back().zero == zero && out.back().offset + out.back().length == offset + pos)
+            out.back().length += n;
+        else
+            out.push_back({offset + pos, n, zero});
+        pos += n;
+    }
+}
+
+// Runs `produce` on a helper thread feeding `chunks`; joins it on destruction
+// after closing the queues so it can never block forever.
+class Helper {
+public:
+    Helper(Channel<Chunk>& chunks, BufferPool& pool) : chunks_(chunks), pool_(pool) {}
+    template <class F>
+    void start(F produce) {
+        thread_ = std::thread([this, produce]() mutable {
+            try {
+                produce();
+            } catch (...) {
+                Chunk failed;
+                failed.error = std::current_exception();
+                chunks_.push(std::move(failed));
+            }
+        });
+    }
+    ~Helper() {
+        chunks_.close();
+        pool_.close();
+        if (thread_.joinable()) thread_.join();
+    }
+
+private:
+    Channel<Chunk>& chunks_;
+    BufferPool& pool_;
+    std::thread thread_;
+};
+
+Chunk next_chunk(Channel<Chunk>& chunks) {
+    auto chunk = chunks.pop();
+    if (!chunk) throw std::logic_error("copy queue closed early");
+    if (chunk->error) std::rethrow_exception(chunk->error);
+    return std::move(*chunk);
+}
+
+// Allocation of [0, size) in extents rounded out to whole stream blocks
+// (a partly allocated block is read whole), merged, queried window by window.
+template <class F>
+void for_each_extent(Volume& v, uint32_t block, F visit) {
+    uint64_t size = v.size(), pos = 0, pending_start = 0, pending_end = 0;
+    bool pending = false;
+    while (pos < size) {
+        uint64_t window = std::min(kExtentWindow, size - pos);
+        auto extents = v.extents(pos, window);
+        if (extents.empty()) extents.push_back({pos, window, true});
+        for (const auto& e : extents) {
+            if (!e.allocated || e.length == 0) continue;
+            uint64_t start = e.offset / block * block;
+            uint64_t end = std::min(size, (e.offset + e.length + block - 1) / block * block);
+            if (pending && start <= pending_end) {
+                pending_end = std::max(pending_end, end);
+            } else {
+                if (pending) visit(pending_start, pending_end);
+                pending = true;
+                pending_start = start;
+                pending_end = end;
+            }
+        }
+        pos += window;
+    }
+    if (pending) visit(pending_start, pending_end);
+}
+
+}  // namespace
+
+uint32_t stream_block_size(const Volume& source) {
+    uint32_t b = std::max<uint32_t>(4096, source.block_size());
+    return std::min(b, stream::kMaxBlockSize);
+}
+
+// ---- read side: volume -> stream ----
+
+stream::Stats read_volume(Volume& source, ByteSink& sink, const ReadJob& job) {
+    const uint64_t size = source.size();
+    const uint32_t block = stream_block_size(source);
+    size_t chunk_size = std::clamp<size_t>(source.max_io_size(), 64u << 10, 8u << 20) / block * block;
+    if (chunk_size == 0) chunk_size = block;
+
+    BufferPool pool(kBuffers, chunk_size);
+    Channel<Chunk> chunks(kBuffers + 2);
+    Helper helper(chunks, pool);
+    helper.start([&] {
+        uint64_t pos = 0;
+        auto hole_until = [&](uint64_t end) {
+            if (end <= pos) return true;
+            Chunk c;
+            c.offset = pos;
+            c.segments.push_back({pos, end - pos, true});
+            pos = end;
+            return chunks.push(std::move(c));
+        };
+        bool open = true;
+        for_each_extent(source, block, [&](uint64_t start, uint64_t end) {
+            if (!open || !(open = hole_until(start))) return;
+            while (pos < end) {
+                auto buffer = pool.take();
+                if (!buffer) {
+                    open = false;
+                    return;
+                }
+                size_t n = static_cast<size_t>(std::min<uint64_t>(chunk_size - pos % chunk_size, end - pos));
+                source.read(pos, *buffer, n);
+                Chunk c;
+                c.offset = pos;
+                c.buffer = *buffer;
+                split_zero_blocks(*buffer, pos, n, block, c.segments);
+                pos += n;
+                if (!(open = chunks.push(std::move(c)))) return;
+            }
+        });
+        if (open && hole_until(size)) {
+            Chunk done;
+            done.end = true;
+            chunks.push(std::move(done));
+        }
+    });
+
+    Progress progress(job.progress, size);
+    std::optional<stream::Encoder> encoder;
+    if (!job.raw) {
+        stream::Header header;
+        header.size = size;
+        header.block_size = block;
+        header.identity = job.identity;
+        encoder.emplace(sink, header);
+    }
+    stream::Stats raw_stats;
+    for (;;) {
+        Chunk c = next_chunk(chunks);
+        if (c.end) break;
+        for (const auto& s : c.segments) {
+            const unsigned char* data = c.buffer ? c.buffer + (s.offset - c.offset) : nullptr;
+            if (encoder) {
+                if (s.zero)
+                    encoder->zero(s.offset, s.length);
+                else
+                    encoder->data(s.offset, data, static_cast<size_t>(s.length));
+            } else if (s.zero) {
+                sink.write_zeros(s.length);
+                raw_stats.zero_bytes += s.length;
+            } else {
+                sink.write(data, static_cast<size_t>(s.length));
+                raw_stats.data_bytes += s.length;
+            }
+            progress.update(s.offset + s.length);
+        }
+        if (c.buffer) pool.give(c.buffer);
+    }
+    stream::Stats stats = encoder ? encoder->finish() : raw_stats;
+    if (!encoder) sink.finish();
+    progress.finish();
+    return stats;
+}
+
+// ---- write side: stream -> volume ----
+
+namespace {
+
+// Feeds verified records of a stream as chunks (one segment each).
+void produce_records(stream::Decoder& decoder, Channel<Chunk>& chunks, BufferPool& pool) {
+    auto buffer = pool.take();
+    while (buffer) {
+        stream::Record r;
+        if (!decoder.next(r, *buffer)) {
+            pool.give(*buffer);
+            Chunk done;
+            done.end = true;
+            done.stats = decoder.stats();
+            chunks.push(std::move(done));
+            return;
+        }
+        Chunk c;
+        c.offset = r.offset;
+        c.segments.push_back({r.offset, r.length, r.kind == stream::Record::kZero});
+        if (r.kind == stream::Record::kData) {
+            c.buffer = *buffer;
+            buffer = pool.take();
+        }
+        if (!chunks.push(std::move(c))) return;
+    }
+}
+
+// Feeds a raw image as chunks split into data and all-zero blocks.
+void produce_raw(ByteSource& in, Channel<Chunk>& chunks, BufferPool& pool) {
+    uint64_t pos = 0;
+    stream::Stats stats;
+    for (;;) {
+        auto buffer = pool.take();
+        if (!buffer) return;
+        size_t n = in.read_full(*buffer, kChunkSize);
+        if (n == 0) {
+            pool.give(*buffer);
+            break;
+        }
+        Chunk c;
+        c.offset = pos;
+        c.buffer = *buffer;
+        split_zero_blocks(*buffer, pos, n, 4096, c.segments);
+        for (const auto& s : c.segments) (s.zero ? stats.zero_bytes : stats.data_bytes) += s.length;
+        pos += n;
+        if (!chunks.push(std::move(c))) return;
+        if (n < kChunkSize) break;
+    }
+    Chunk done;
+    done.end = true;
+    done.stats = stats;
+    chunks.push(std::move(done));
+}
+
+void check_target_fits(Volume& target, const stream::Header& header) {
+    if (target.size() < header.size)
+        fail(kExitIo, "target " + target.describe() + " is too small: " + std::to_string(target.size()) +
+                          " bytes, the stream holds " + std::to_string(header.size));
+    uint32_t tb = target.block_size();
+    if (tb == 0 || header.block_size % tb != 0)
+        fail(kExitUsage, "the stream's block size " + std::to_string(header.block_size) +
+                             " is not a multiple of the target's block size " + std::to_string(tb));
+}
+
+void write_segment(Volume& target, const Segment& s, const unsigned char* data) {
+    if (s.zero) {
+        target.zero(s.offset, s.length);
+        return;
+    }
+    size_t step = std::max<size_t>(target.max_io_size(), target.block_size());
+    for (uint64_t done = 0; done < s.length;) {
+        size_t n = static_cast<size_t>(std::min<uint64_t>(step, s.length - done));
+        target.write(s.offset + done, data + done, n);
+        done += n;
+    }
+}
+
+}  // namespace
+
+WriteResult write_volume(ByteSource& in, const WriteJob& job) {
+    WriteResult result;
+    std::optional<stream::Decoder> decoder;
+    VolumeOptions options = job.volume;
+    options.create = true;
+    if (job.raw) {
+        options.create_growable = true;
+    } else {
+        decoder.emplace(in);  // the header first: the target's size depends on it
+        result.header = decoder->header();
+        options.create_size = result.header.size;
+    }
+    auto target = open_volume(job.target, OpenMode::Write, options);
+    if (!job.raw) check_target_fits(*target, result.header);
+
+    BufferPool pool(kBuffers, job.raw ? kChunkSize : stream::kMaxDataLength);
+    Channel<Chunk> chunks(kBuffers + 2);
+    Helper helper(chunks, pool);
+    if (job.raw)
+        helper.start([&] { produce_raw(in, chunks, pool); });
+    else
+        helper.start([&] { produce_records(*decoder, chunks, pool); });
+
+    Progress progress(job.progress, result.header.size);
+    uint64_t end = 0;
+    for (;;) {
+        Chunk c = next_chunk(chunks);
+        if (c.end) {
+            result.stats = c.stats;
+            break;
+        }
+        for (const auto& s : c.segments) {
+            if (job.raw && s.offset + s.length > target->size())
+                fail(kExitIo, "target " + target->describe() + " is too small for the raw input (" +
+                                  std::to_string(target->size()) + " bytes)");
+            write_segment(*target, s, c.buffer ? c.buffer + (s.offset - c.offset) : nullptr);
+            end = s.offset + s.length;
+            progress.update(end);
+        }
+        if (c.buffer) pool.give(c.buffer);
+    }
+    if (job.raw) result.header.size = end;
+    target->flush();
+    target->commit();
+    progress.finish();
+    return result;
+}
+
+WriteResult check_stream(ByteSource& in, ProgressMode mode) {
+    stream::Decoder decoder(in);
+    WriteResult result;
+    result.header = decoder.header();
+    Progress progress(mode, result.header.size);
+    std::unique_ptr<unsigned char[]> payload(new unsigned char[stream::kMaxDataLength]);
+    stream::Record r;
+    while (decoder.next(r, payload.get())) progress.update(r.offset + r.length);
+    progress.finish();
+    result.stats = decoder.stats();
+    return result;
+}
+
+}  // namespace hci
