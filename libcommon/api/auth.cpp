@@ -1,31 +1,13 @@
 #include "libcommon/api/auth.h"
 
-#include <sys/stat.h>
-
-#include <cerrno>
-#include <fstream>
-
 #include "libcommon/base/error.h"
-#include "libcommon/base/log.h"
+#include "libcommon/base/secret_file.h"
 
 namespace hci {
 
-std::string read_token_file(const std::string& path) {
-    std::ifstream in(path);
-    if (!in) fail(kExitUsage, "cannot read token file " + path + ": " + errno_text(errno));
-    std::string token;
-    std::getline(in, token);
-    const char* blanks = " \t\r\n";
-    auto begin = token.find_first_not_of(blanks);
-    if (begin == std::string::npos) fail(kExitUsage, "token file " + path + " is empty");
-    token = token.substr(begin, token.find_last_not_of(blanks) - begin + 1);
-    struct stat st {};
-    if (::stat(path.c_str(), &st) == 0 && (st.st_mode & S_IROTH))
-        log_warning("token file " + path + " is readable by everyone; consider chmod 600");
-    return token;
-}
+std::string read_token_file(const std::string& path) { return read_secret_file(path, "token file"); }
 
-Credentials choose_credentials(const CommonOptions& options, const EnvLookup& env) {
+Credentials choose_credentials(const ApiOptions& options, const EnvLookup& env) {
     Credentials c;
     auto from_file = [&](const std::string& path) {
         c.source = Credentials::kTokenFile;

@@ -3,7 +3,7 @@
 // they go into the Authorization header or the login body, nowhere else.
 #include <string>
 
-#include "libcommon/base/cli.h"
+#include "libcommon/api/api_options.h"
 
 namespace hci {
 
@@ -17,7 +17,7 @@ struct Credentials {
 
 // Precedence: --token-file, then CLOUDTOWER_TOKEN, then CLOUDTOWER_TOKEN_FILE,
 // then CLOUDTOWER_USERNAME + CLOUDTOWER_PASSWORD (login). Reads the token file.
-Credentials choose_credentials(const CommonOptions& options, const EnvLookup& env);
+Credentials choose_credentials(const ApiOptions& options, const EnvLookup& env);
 
 // The first line of a token file, trimmed; errors never echo its content.
 std::string read_token_file(const std::string& path);

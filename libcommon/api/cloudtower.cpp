@@ -32,7 +32,7 @@ std::string transport_message(const std::string& op, const HttpResponse& r, cons
 // A TLS failure says what to do about it: which CA file was used, and the
 // two ways out.
 std::string tls_message(const std::string& op, const HttpResponse& r, const std::string& base,
-                        const CommonOptions& options) {
+                        const ApiOptions& options) {
     std::string line = op + ": TLS certificate check failed for CloudTower at " + base + ": " + r.transport_error;
     if (options.cacert.empty())
         line += "; give the CA certificate with --cacert FILE (or CLOUDTOWER_CACERT), "
@@ -107,7 +107,7 @@ std::string format_api_error(const std::string& op, long status, const std::stri
     return line;
 }
 
-CloudTower::CloudTower(const CommonOptions& options, const EnvLookup& env)
+CloudTower::CloudTower(const ApiOptions& options, const EnvLookup& env)
     : options_(options), env_(env), base_(api_base_url(options.endpoint)), rng_(std::random_device{}()) {
     HttpSettings s;
     s.total_timeout_ms = static_cast<long>(options.request_timeout_s * 1000);

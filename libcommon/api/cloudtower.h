@@ -7,7 +7,7 @@
 #include <random>
 #include <string>
 
-#include "libcommon/base/cli.h"
+#include "libcommon/api/api_options.h"
 #include "libcommon/base/error.h"
 #include "libcommon/api/http.h"
 #include "libcommon/api/retry.h"
@@ -44,7 +44,7 @@ std::string error_code_of(const std::string& body);
 
 class CloudTower {
 public:
-    explicit CloudTower(const CommonOptions& options, const EnvLookup& env = process_env());
+    explicit CloudTower(const ApiOptions& options, const EnvLookup& env = process_env());
     ~CloudTower();
 
     // POSTs body to /v2/api/<op> and returns the parsed response, retrying
@@ -60,7 +60,7 @@ public:
     // The same, collected.
     json::array query_all(const std::string& op, const json::value& where);
 
-    const CommonOptions& options() const { return options_; }
+    const ApiOptions& options() const { return options_; }
     void set_page_size(int n) { page_size_ = n; }
 
 private:
@@ -69,7 +69,7 @@ private:
                                        bool authorized);
     void dump_request(const std::string& op, const std::string& body);
 
-    CommonOptions options_;
+    ApiOptions options_;
     EnvLookup env_;
     std::string base_;
     std::unique_ptr<HttpClient> http_;

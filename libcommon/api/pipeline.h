@@ -1,13 +1,14 @@
 #pragma once
 // Small pieces the hci-* tools share: the exit status of a run over many
-// lines, where a line keeps its VM snapshot id, and the task-wait options.
+// lines, the batch loop over stdin, and where a line keeps its VM snapshot id.
 #include <boost/json.hpp>
+#include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
-#include "libcommon/base/cli.h"
 #include "libcommon/base/exit_codes.h"
-#include "libcommon/api/tasks.h"
+#include "libcommon/base/json_lines.h"
 
 namespace hci {
 
@@ -33,16 +34,12 @@ std::optional<std::string> vm_snapshot_id_of(const json::object& line);
 // A short name for messages: "vm web01" when the line names its VM.
 std::string line_context(const json::object& line);
 
-// A line on stderr that is neither an error nor a warning, shown without -v:
-// for decisions the user should know about (e.g. the consistency picked).
-void notice(const std::string& message);
-
-// --interval and --max-interval for tools that wait for tasks.
-void add_task_wait_options(po::options_description& d);
-TaskWaitSettings task_wait_settings(const po::variables_map& vm, const CommonOptions& common);
-
-// --batch-size N: input lines per API call.
-void add_batch_option(po::options_description& d, int default_size);
-std::size_t batch_size(const po::variables_map& vm);
+// The loop of the tools that handle stdin in batches: hands each batch of up
+// to batch_size lines to handle, stops after a batch that left a failure in
+// status when fail_fast, and returns the run's exit code (kExitPartial when
+// lines were malformed and nothing worse happened).
+using BatchHandler = std::function<void(const std::vector<InputLine>& batch, LineReader& in)>;
+int for_each_batch(LineReader& in, std::size_t batch_size, bool fail_fast, RunStatus& status,
+                   const BatchHandler& handle);
 
 }  // namespace hci

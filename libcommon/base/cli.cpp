@@ -1,6 +1,7 @@
 #include "libcommon/base/cli.h"
 
-#include <algorithm>
+#include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <iostream>
 #include <sstream>
@@ -18,73 +19,61 @@ EnvLookup process_env() {
     };
 }
 
-po::options_description common_options_description(const ToolInfo& info) {
-    po::options_description d("Common options");
+std::string CommandLine::option_or_env(const char* option, const char* variable, const std::string& fallback) const {
+    if (has(option)) return get<std::string>(option);
+    if (auto value = env(variable)) return *value;
+    return fallback;
+}
+
+namespace {
+
+po::options_description front_door_options() {
+    po::options_description d("General options");
     d.add_options()
-        ("endpoint", po::value<std::string>()->value_name("URL"),
-         "CloudTower URL, https://host or https://host/v2/api (env CLOUDTOWER_ENDPOINT)")
-        ("token-file", po::value<std::string>()->value_name("FILE"),
-         "read the API token from FILE (env CLOUDTOWER_TOKEN_FILE)")
-        ("insecure", po::bool_switch(), "do not verify the server's TLS certificate")
-        ("cacert", po::value<std::string>()->value_name("FILE"),
-         "trust the CA certificates in FILE (env CLOUDTOWER_CACERT)")
-        ("timeout", po::value<double>()->value_name("SECONDS"), info.timeout_help)
-        ("retries", po::value<int>()->value_name("N"),
-         "attempts per API call, including the first (env HCI_RETRIES, default 5)")
-        ("fail-fast", po::bool_switch(), "stop at the first bad input line or failed item")
-        ("verbose,v", po::bool_switch(), "say more on stderr; twice for debug output")
+        ("verbose,v", "say more on stderr; twice (-vv) for debug output")
         ("help,h", "show this help and exit")
         ("version", "show the version and exit");
     return d;
 }
 
-namespace {
-
-std::string pick(const po::variables_map& vm, const char* option, const EnvLookup& env, const char* variable,
-                 const std::string& fallback = "") {
-    if (vm.count(option)) return vm[option].as<std::string>();
-    if (auto value = env(variable)) return *value;
-    return fallback;
+// Program_options puts blank lines before nested groups; one between groups is enough.
+std::string option_table(const po::options_description& options) {
+    std::ostringstream out;
+    out << options;
+    std::string text = out.str();
+    text.erase(0, text.find_first_not_of('\n'));
+    for (auto at = text.find("\n\n\n"); at != std::string::npos; at = text.find("\n\n\n", at)) text.erase(at, 1);
+    return text;
 }
 
-bool truthy(const std::string& s) { return s == "1" || s == "yes" || s == "true"; }
+// -v may be repeated (-v -v, -vv): count and drop it here, since an option
+// may appear only once in a variables_map.
+int take_verbosity(po::parsed_options& options, bool positional_allowed) {
+    int verbosity = 0;
+    auto& list = options.options;
+    for (auto it = list.begin(); it != list.end();) {
+        if (it->string_key.empty() && !positional_allowed) {
+            std::string token = it->original_tokens.empty() ? "?" : it->original_tokens[0];
+            fail(kExitUsage, "unexpected argument " + token + " (try --help)");
+        }
+        if (it->string_key == "verbose") {
+            ++verbosity;
+            it = list.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    return verbosity;
+}
 
 }  // namespace
 
-CommonOptions resolve_common(const po::variables_map& vm, const EnvLookup& env, const ToolInfo& info) {
-    CommonOptions c;
-    c.endpoint = pick(vm, "endpoint", env, "CLOUDTOWER_ENDPOINT");
-    c.token_file = pick(vm, "token-file", env, "CLOUDTOWER_TOKEN_FILE");
-    c.token_file_from_option = vm.count("token-file") > 0;
-    c.cacert = pick(vm, "cacert", env, "CLOUDTOWER_CACERT");
-    c.insecure = (vm.count("insecure") && vm["insecure"].as<bool>()) ||
-                 truthy(env("CLOUDTOWER_INSECURE").value_or(""));
-    c.timeout_s = vm.count("timeout") ? vm["timeout"].as<double>() : info.default_timeout_s;
-    if (c.timeout_s <= 0) fail(kExitUsage, "--timeout must be positive");
-    c.request_timeout_s = info.timeout_is_wait ? std::min(c.timeout_s, 60.0) : c.timeout_s;
-    if (vm.count("retries")) {
-        c.retries = vm["retries"].as<int>();
-    } else if (auto r = env("HCI_RETRIES")) {
-        try {
-            c.retries = std::stoi(*r);
-        } catch (const std::exception&) {
-            fail(kExitUsage, "HCI_RETRIES is not a number: " + *r);
-        }
-    }
-    if (c.retries < 1) fail(kExitUsage, "--retries must be at least 1");
-    c.verbose = vm.count("verbose") && vm["verbose"].as<bool>() ? 1 : 0;
-    c.fail_fast = vm.count("fail-fast") && vm["fail-fast"].as<bool>();
-    c.dump_requests = env("HCI_DUMP_REQUESTS").value_or("");
-    return c;
-}
-
-ParsedCommandLine parse_command_line(int argc, char** argv, const ToolInfo& info,
-                                     const po::options_description& tool_options, const EnvLookup& env,
-                                     const char* positional) {
+CommandLine parse_command_line(int argc, char** argv, const ToolInfo& info, const po::options_description& options,
+                               const EnvLookup& env, const char* positional) {
     po::options_description all;
-    all.add(tool_options).add(common_options_description(info));
-    ParsedCommandLine parsed;
-    int verbosity = 0;
+    all.add(options).add(front_door_options());
+    CommandLine cli;
+    cli.env = env;
     try {
         auto parser = po::command_line_parser(argc, argv).options(all);
         po::positional_options_description pos;
@@ -92,38 +81,58 @@ ParsedCommandLine parse_command_line(int argc, char** argv, const ToolInfo& info
             pos.add(positional, -1);
             parser.positional(pos);
         }
-        po::parsed_options options = parser.run();
-        // -v may be repeated (-v -v, -vv): count it here, since a switch may
-        // appear only once in a variables_map.
-        auto& list = options.options;
-        for (auto it = list.begin(); it != list.end();) {
-            if (it->string_key.empty() && !positional)
-                fail(kExitUsage, "unexpected argument " + (it->original_tokens.empty() ? std::string("?") : it->original_tokens[0]) + " (try --help)");
-            if (it->string_key == "verbose") {
-                ++verbosity;
-                it = list.erase(it);
-            } else {
-                ++it;
-            }
+        po::parsed_options parsed = parser.run();
+        cli.verbose = take_verbosity(parsed, positional != nullptr);
+        po::store(parsed, cli.vm);
+        if (cli.has("help")) {
+            std::cout << "Usage: " << info.name << " " << info.synopsis << "\n" << info.summary << "\n\n"
+                      << option_table(all) << "\nSee " << info.name << "(1).\n";
+            std::exit(kExitOk);
         }
-        po::store(options, parsed.vm);
-        po::notify(parsed.vm);
+        if (cli.has("version")) {
+            std::cout << info.name << " " << HCI_VERSION << "\n";
+            std::exit(kExitOk);
+        }
+        po::notify(cli.vm);
     } catch (const po::error& e) {
         fail(kExitUsage, std::string(e.what()) + " (try --help)");
     }
-    if (parsed.vm.count("help")) {
-        std::cout << "Usage: " << info.name << " " << info.synopsis << "\n" << info.summary << "\n\n"
-                  << all << "\nSee " << info.name << "(1).\n";
-        std::exit(kExitOk);
+    set_verbose(cli.verbose);
+    return cli;
+}
+
+std::function<void(double)> must_be_positive(const char* option) {
+    return [option](double value) {
+        if (!(value > 0)) fail(kExitUsage, std::string("--") + option + " must be positive");
+    };
+}
+
+std::function<void(int)> must_be_at_least(const char* option, int minimum) {
+    return [option, minimum](int value) {
+        if (value < minimum)
+            fail(kExitUsage, std::string("--") + option + " must be at least " + std::to_string(minimum));
+    };
+}
+
+int run_main(int argc, char** argv, int (*body)(int, char**)) {
+    set_program_name(argc > 0 ? argv[0] : "hci");
+    // A closed stdout (`| head -1`) must end us quietly: writes report EPIPE,
+    // which the writers turn into a clean exit.
+    std::signal(SIGPIPE, SIG_IGN);
+    try {
+        return body(argc, argv);
+    } catch (const Error& e) {
+        log_error(e.what());
+        return e.code();
+    } catch (const std::exception& e) {
+        log_error(std::string("internal error: ") + e.what());
+        return kExitIo;
     }
-    if (parsed.vm.count("version")) {
-        std::cout << info.name << " " << HCI_VERSION << "\n";
-        std::exit(kExitOk);
-    }
-    parsed.common = resolve_common(parsed.vm, env, info);
-    parsed.common.verbose = verbosity;
-    set_verbose(parsed.common.verbose);
-    return parsed;
+}
+
+void notice(const std::string& message) {
+    std::string line = program_name() + ": " + message + "\n";
+    (void)!std::fwrite(line.data(), 1, line.size(), stderr);
 }
 
 }  // namespace hci

@@ -1,6 +1,10 @@
 #pragma once
-// Command-line handling shared by every hci-* tool: the common options, their
-// environment fallbacks, --help and --version.
+// The command-line front door every tool uses: its usage line and --help
+// layout, --version, repeatable -v, "(try --help)" on a bad option, the
+// environment lookup behind "option beats environment beats default", and
+// run_main(), which turns errors into messages and exit codes.
+// Options of one family live with that family: the CloudTower ones in
+// api/api_options.h, the volume ones in block/copy_options.h.
 #include <boost/program_options.hpp>
 #include <functional>
 #include <optional>
@@ -10,50 +14,49 @@ namespace hci {
 
 namespace po = boost::program_options;
 
-// Looks up an environment variable; injectable so precedence is unit-tested.
+// Looks up an environment variable (unset or empty: nullopt). Tools read the
+// environment only through one, so precedence is unit-tested with a fake.
 using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
 EnvLookup process_env();
 
-// Settings every hci tool shares, after option > environment > default.
-struct CommonOptions {
-    std::string endpoint;         // --endpoint, CLOUDTOWER_ENDPOINT
-    std::string token_file;       // --token-file, CLOUDTOWER_TOKEN_FILE
-    bool token_file_from_option = false;  // --token-file beats CLOUDTOWER_TOKEN; the env file does not
-    bool insecure = false;        // --insecure, CLOUDTOWER_INSECURE=1
-    std::string cacert;           // --cacert, CLOUDTOWER_CACERT
-    double timeout_s = 30;        // --timeout (meaning depends on the tool, see ToolInfo)
-    double request_timeout_s = 30;  // limit for one API request
-    int verbose = 0;              // -v (repeatable)
-    bool fail_fast = false;       // --fail-fast
-    int retries = 5;              // --retries, HCI_RETRIES: attempts per call including the first
-    std::string dump_requests;    // HCI_DUMP_REQUESTS (debug): write request bodies there
-};
-
+// What --help prints: "Usage: NAME SYNOPSIS", the summary, the options and
+// "See NAME(1)."
 struct ToolInfo {
-    const char* name;             // "hci-vm-get"
-    const char* synopsis;         // "[options] [--name NAME]..."
-    const char* summary;          // one line
-    const char* timeout_help = "time limit in seconds for one API request";
-    double default_timeout_s = 30;
-    bool timeout_is_wait = false;  // --timeout bounds waiting for tasks; requests stay <= 60 s
+    const char* name;      // "hci-vm-get"
+    const char* synopsis;  // "[options] [--name NAME]..."
+    const char* summary;   // one or two lines
 };
 
-// The common options as a description, so tools add their own beside them.
-po::options_description common_options_description(const ToolInfo& info);
-
-// Resolves the common settings from parsed options and the environment.
-CommonOptions resolve_common(const po::variables_map& vm, const EnvLookup& env, const ToolInfo& info);
-
-// Parses argv with the common options plus the tool's own. Handles --help and
-// --version (prints and exits 0) and turns parse errors into Error(kExitUsage).
-// Positional arguments are rejected unless `positional` names an option.
-struct ParsedCommandLine {
+// A parsed command line.
+struct CommandLine {
     po::variables_map vm;
-    CommonOptions common;
+    int verbose = 0;  // how often -v was given
+    EnvLookup env;
+
+    bool has(const char* option) const { return vm.count(option) > 0; }
+    template <class T>
+    T get(const char* option) const { return vm[option].as<T>(); }
+    // The string option, else the environment variable, else fallback.
+    std::string option_or_env(const char* option, const char* variable, const std::string& fallback = "") const;
 };
-ParsedCommandLine parse_command_line(int argc, char** argv, const ToolInfo& info,
-                                     const po::options_description& tool_options,
-                                     const EnvLookup& env = process_env(),
-                                     const char* positional = nullptr);
+
+// Parses argv against the tool's options plus -v, --help and --version.
+// --help and --version print and exit 0; a bad option or value is
+// Error(kExitUsage) ending in "(try --help)". Positional arguments are
+// refused unless `positional` names the option they fill. Sets the log level.
+CommandLine parse_command_line(int argc, char** argv, const ToolInfo& info, const po::options_description& options,
+                               const EnvLookup& env = process_env(), const char* positional = nullptr);
+
+// Notifiers that check a value where it is parsed (usage error otherwise).
+std::function<void(double)> must_be_positive(const char* option);
+std::function<void(int)> must_be_at_least(const char* option, int minimum);
+
+// Runs a tool's main body: turns Error into its message and exit code, any
+// other exception into an internal error, and makes SIGPIPE/EPIPE end quietly.
+int run_main(int argc, char** argv, int (*body)(int, char**));
+
+// A line on stderr that is neither an error nor a warning, shown without -v:
+// for decisions the user should know about (e.g. the consistency picked).
+void notice(const std::string& message);
 
 }  // namespace hci

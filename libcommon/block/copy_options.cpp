@@ -5,37 +5,53 @@
 #include <unistd.h>
 
 #include <boost/json.hpp>
-#include <cstdlib>
 #include <ctime>
-#include <fstream>
-#include <iostream>
 
 #include "libcommon/base/error.h"
 #include "libcommon/block/file_volume.h"
-#include "libcommon/base/log.h"
+#include "libcommon/base/secret_file.h"
 #include "libcommon/block/stream_io.h"
 
 namespace hci {
 
-VolumeOptions volume_options(const std::string& chap_secret_file, const std::string& initiator_iqn,
-                             unsigned queue_depth) {
+po::options_description volume_options_description() {
+    po::options_description d("Volume options");
+    d.add_options()
+        ("progress", "show progress on stderr")
+        ("no-progress", "never show progress")
+        ("chap-secret-file", po::value<std::string>()->value_name("FILE"),
+         "iSCSI CHAP secret in FILE (env ZADP_CHAP_SECRET)")
+        ("initiator-iqn", po::value<std::string>()->value_name("IQN"), "iSCSI initiator name (env ZADP_INITIATOR_IQN)")
+        ("queue-depth", po::value<unsigned>()->default_value(16)->value_name("N")->notifier([](unsigned n) {
+            if (n == 0 || n > 1024) fail(kExitUsage, "--queue-depth must be 1..1024");
+        }),
+         "iSCSI commands in flight");
+    return d;
+}
+
+VolumeOptions volume_options(const CommandLine& cli) {
     VolumeOptions o;
-    if (!chap_secret_file.empty()) {
-        std::ifstream in(chap_secret_file);
-        if (!in) fail(kExitUsage, "cannot read --chap-secret-file " + chap_secret_file);
-        std::getline(in, o.chap_secret);
-        if (!o.chap_secret.empty() && o.chap_secret.back() == '\r') o.chap_secret.pop_back();
-    } else if (const char* s = std::getenv("ZADP_CHAP_SECRET")) {
-        o.chap_secret = s;
-    }
-    if (!initiator_iqn.empty())
-        o.initiator_iqn = initiator_iqn;
-    else if (const char* s = std::getenv("ZADP_INITIATOR_IQN"))
-        o.initiator_iqn = s;
-    if (queue_depth == 0 || queue_depth > 1024) fail(kExitUsage, "--queue-depth must be 1..1024");
-    o.queue_depth = queue_depth;
+    if (cli.has("chap-secret-file"))
+        o.chap_secret = read_secret_file(cli.get<std::string>("chap-secret-file"), "--chap-secret-file");
+    else
+        o.chap_secret = cli.env("ZADP_CHAP_SECRET").value_or("");
+    o.initiator_iqn = cli.option_or_env("initiator-iqn", "ZADP_INITIATOR_IQN");
+    o.queue_depth = cli.get<unsigned>("queue-depth");
     return o;
 }
+
+ProgressMode progress_mode(const CommandLine& cli) {
+    if (cli.has("progress") && cli.has("no-progress")) fail(kExitUsage, "--progress and --no-progress exclude each other");
+    return cli.has("progress") ? ProgressMode::kOn : cli.has("no-progress") ? ProgressMode::kOff : ProgressMode::kAuto;
+}
+
+po::typed_value<std::string>* format_value() {
+    return po::value<std::string>()->default_value("stream")->value_name("stream|raw")->notifier([](const std::string& f) {
+        if (f != "stream" && f != "raw") fail(kExitUsage, "--format must be stream or raw");
+    });
+}
+
+bool raw_format(const CommandLine& cli) { return cli.get<std::string>("format") == "raw"; }
 
 std::string redact_url(const std::string& url) {
     auto scheme = url.find("://");
@@ -116,53 +132,6 @@ std::string read_one_line_from_stdin() {
     if (first.find_first_not_of(" \t\r") == std::string::npos)
         fail(kExitUsage, "no input: give --source URL, --line JSON or one JSON line on stdin");
     return first;
-}
-
-ProgressMode progress_mode(bool on, bool off) {
-    if (on && off) fail(kExitUsage, "--progress and --no-progress exclude each other");
-    return on ? ProgressMode::kOn : off ? ProgressMode::kOff : ProgressMode::kAuto;
-}
-
-void add_copy_flags(boost::program_options::options_description& opts, CopyFlags& flags,
-                    const char* verbose_help) {
-    namespace po = boost::program_options;
-    opts.add_options()
-        ("progress", "show progress on stderr")
-        ("no-progress", "never show progress")
-        ("chap-secret-file", po::value(&flags.chap_secret_file), "iSCSI CHAP secret in FILE (else $ZADP_CHAP_SECRET)")
-        ("initiator-iqn", po::value(&flags.initiator_iqn), "iSCSI initiator name (else $ZADP_INITIATOR_IQN)")
-        ("queue-depth", po::value(&flags.queue_depth), "iSCSI commands in flight (default 16)")
-        ("verbose,v", verbose_help)
-        ("help,h", "show this help")
-        ("version", "show the version");
-}
-
-bool parse_copy_command_line(int argc, char** argv, const boost::program_options::options_description& opts,
-                             const std::string& tool, CopyFlags& flags, boost::program_options::variables_map& vm) {
-    namespace po = boost::program_options;
-    try {
-        po::store(po::command_line_parser(argc, argv).options(opts).run(), vm);
-        po::notify(vm);
-    } catch (const po::error& e) {
-        fail(kExitUsage, std::string(e.what()) + " (see --help)");
-    }
-    if (vm.count("help")) {
-        std::cout << opts << "\n";
-        return false;
-    }
-    if (vm.count("version")) {
-        std::cout << tool << " " << HCI_VERSION << "\n";
-        return false;
-    }
-    if (vm.count("verbose")) set_verbose(1);
-    flags.progress_on = vm.count("progress");
-    flags.progress_off = vm.count("no-progress");
-    return true;
-}
-
-bool raw_format(const std::string& format) {
-    if (format != "stream" && format != "raw") fail(kExitUsage, "--format must be stream or raw");
-    return format == "raw";
 }
 
 void refuse_terminal(int fd, const std::string& what) {

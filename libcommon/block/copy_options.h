@@ -1,20 +1,30 @@
 #pragma once
-// Command-line plumbing that zadp-read and zadp-write share: the transport
+// Command-line plumbing that zadp-read and zadp-write share: the volume
 // options (CHAP secret from a file or the environment, initiator IQN, queue
-// depth), the source line of zadp-read, and output/terminal checks.
-#include <boost/program_options.hpp>
+// depth), --progress, --format, the source line of zadp-read, and
+// output/terminal checks.
 #include <memory>
 #include <string>
 
+#include "libcommon/base/cli.h"
 #include "libcommon/block/progress.h"
 #include "libcommon/block/volume.h"
 
 namespace hci {
 
-// Fills VolumeOptions from the flags, falling back to ZADP_CHAP_SECRET and
-// ZADP_INITIATOR_IQN. The secret file's first line is the secret.
-VolumeOptions volume_options(const std::string& chap_secret_file, const std::string& initiator_iqn,
-                             unsigned queue_depth);
+// --chap-secret-file, --initiator-iqn, --queue-depth, --progress and --no-progress.
+po::options_description volume_options_description();
+
+// VolumeOptions from those options, falling back to ZADP_CHAP_SECRET and
+// ZADP_INITIATOR_IQN. The secret file is read like the token file.
+VolumeOptions volume_options(const CommandLine& cli);
+
+// --progress / --no-progress; usage error for both.
+ProgressMode progress_mode(const CommandLine& cli);
+
+// --format stream|raw, checked where it is parsed; raw_format() says which.
+po::typed_value<std::string>* format_value();
+bool raw_format(const CommandLine& cli);
 
 // "iscsi://user%secret@host/..." -> "iscsi://user@host/...": URLs in
 // headers and messages never carry a password.
@@ -34,37 +44,6 @@ SourceSpec source_spec(const std::string& source_url, const std::string& line, c
 // Reads the single JSON line zadp-read takes on stdin; usage error if stdin
 // is a terminal, empty or holds more than one line.
 std::string read_one_line_from_stdin();
-
-ProgressMode progress_mode(bool on, bool off);
-
-// The flags both tools take, after their own: --progress/--no-progress, the
-// iSCSI transport (--chap-secret-file, --initiator-iqn, --queue-depth), -v,
-// --help and --version.
-struct CopyFlags {
-    std::string chap_secret_file;
-    std::string initiator_iqn;
-    unsigned queue_depth = 16;
-    bool progress_on = false;
-    bool progress_off = false;
-
-    // Usage error (exit 2) for --progress with --no-progress.
-    ProgressMode progress() const { return progress_mode(progress_on, progress_off); }
-    // Reads the CHAP secret file; see volume_options().
-    VolumeOptions volume() const { return volume_options(chap_secret_file, initiator_iqn, queue_depth); }
-};
-
-// Adds the shared flags to opts, bound to flags; verbose_help describes -v.
-void add_copy_flags(boost::program_options::options_description& opts, CopyFlags& flags,
-                    const char* verbose_help);
-
-// Parses argv (a bad option is a usage error, exit 2) into vm, sets the
-// progress switches and -v. Prints the help or "TOOL VERSION" and returns
-// false when asked to; the tool then exits 0.
-bool parse_copy_command_line(int argc, char** argv, const boost::program_options::options_description& opts,
-                             const std::string& tool, CopyFlags& flags, boost::program_options::variables_map& vm);
-
-// --format: true for "raw", false for "stream", usage error otherwise.
-bool raw_format(const std::string& format);
 
 // Usage error when fd is a terminal: binary data must not go to (or come from) one.
 void refuse_terminal(int fd, const std::string& what);

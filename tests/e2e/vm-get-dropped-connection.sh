@@ -1,5 +1,5 @@
 #!/bin/bash
-# Network trouble: a dropped connection and a request slower than --timeout
+# Network trouble: a dropped connection and a request slower than --request-timeout
 # are retried for queries; a create whose connection drops after sending is
 # not (it may have been executed) and fails with exit 3.
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
@@ -14,8 +14,8 @@ hci-vm-get --name web01 > "$T/a.jsonl" 2> "$T/a.err" || die "dropped connection 
 
 sim_admin faults '{"op":"get-vms","count":1,"latency_ms":3000}' >/dev/null
 start=$(date +%s)
-hci-vm-get --timeout 1 --name web01 > "$T/b.jsonl" 2> "$T/b.err" || die "slow request not retried: $(cat "$T/b.err")"
-[ $(($(date +%s) - start)) -lt 3 ] || die "--timeout 1 did not cut the slow request short"
+hci-vm-get --request-timeout 1 --name web01 > "$T/b.jsonl" 2> "$T/b.err" || die "slow request not retried: $(cat "$T/b.err")"
+[ $(($(date +%s) - start)) -lt 3 ] || die "--request-timeout 1 did not cut the slow request short"
 grep -q 'retrying' "$T/b.err" || die "the timeout was not reported: $(cat "$T/b.err")"
 
 hci-vm-get --name web01 > "$T/vm.json"

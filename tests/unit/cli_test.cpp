@@ -3,8 +3,10 @@
 #include <map>
 
 #include "libcommon/api/auth.h"
+#include "libcommon/api/tasks.h"
 #include "libcommon/base/cli.h"
 #include "libcommon/base/error.h"
+#include "libcommon/block/copy_options.h"
 
 namespace {
 
@@ -16,15 +18,24 @@ hci::EnvLookup fake_env(std::map<std::string, std::string> vars) {
     };
 }
 
-const hci::ToolInfo kInfo{"hci-test", "", "", "request timeout", 30};
+const hci::ToolInfo kInfo{"hci-test", "", ""};
 
-hci::CommonOptions parse(std::vector<std::string> args, const hci::EnvLookup& env) {
-    std::vector<char*> argv;
-    std::string prog = "hci-test";
-    argv.push_back(prog.data());
+std::vector<char*> make_argv(std::vector<std::string>& args) {
+    static std::string prog = "hci-test";
+    std::vector<char*> argv{prog.data()};
     for (auto& a : args) argv.push_back(a.data());
-    hci::po::options_description none;
-    return hci::parse_command_line(static_cast<int>(argv.size()), argv.data(), kInfo, none, env).common;
+    return argv;
+}
+
+hci::ApiCommandLine parse_cli(std::vector<std::string> args, const hci::EnvLookup& env, bool waits = false) {
+    auto argv = make_argv(args);
+    hci::po::options_description own;
+    if (waits) own.add(hci::task_wait_options());
+    return hci::parse_api_command_line(static_cast<int>(argv.size()), argv.data(), kInfo, own, env);
+}
+
+hci::ApiOptions parse(std::vector<std::string> args, const hci::EnvLookup& env) {
+    return parse_cli(std::move(args), env).api;
 }
 
 }  // namespace
@@ -32,11 +43,10 @@ hci::CommonOptions parse(std::vector<std::string> args, const hci::EnvLookup& en
 TEST_CASE("defaults apply when neither option nor environment is given") {
     auto c = parse({}, fake_env({}));
     CHECK(c.endpoint.empty());
-    CHECK(c.timeout_s == 30);
+    CHECK(c.request_timeout_s == 30);
     CHECK(c.retries == 5);
     CHECK_FALSE(c.insecure);
     CHECK_FALSE(c.fail_fast);
-    CHECK(c.verbose == 0);
 }
 
 TEST_CASE("the environment beats the default") {
@@ -53,7 +63,7 @@ TEST_CASE("the environment beats the default") {
 
 TEST_CASE("an option beats the environment") {
     auto c = parse({"--endpoint", "https://opt", "--token-file", "/opt/token", "--cacert", "/opt/ca.pem",
-                    "--retries", "7", "--timeout", "12.5", "-v", "-v", "--fail-fast"},
+                    "--retries", "7", "--request-timeout", "12.5", "--fail-fast"},
                    fake_env({{"CLOUDTOWER_ENDPOINT", "https://env"}, {"CLOUDTOWER_TOKEN_FILE", "/env/token"},
                              {"CLOUDTOWER_CACERT", "/env/ca.pem"}, {"HCI_RETRIES", "2"}}));
     CHECK(c.endpoint == "https://opt");
@@ -61,16 +71,15 @@ TEST_CASE("an option beats the environment") {
     CHECK(c.token_file_from_option);
     CHECK(c.cacert == "/opt/ca.pem");
     CHECK(c.retries == 7);
-    CHECK(c.timeout_s == 12.5);
     CHECK(c.request_timeout_s == 12.5);
-    CHECK(c.verbose == 2);
     CHECK(c.fail_fast);
 }
 
 TEST_CASE("bad options are usage errors") {
     auto env = fake_env({});
     for (auto args : std::vector<std::vector<std::string>>{
-             {"--no-such-option"}, {"--timeout", "abc"}, {"--timeout", "0"}, {"--retries", "0"}, {"stray"}}) {
+             {"--no-such-option"}, {"--timeout", "abc"}, {"--request-timeout", "0"}, {"--timeout", "0"},
+             {"--retries", "0"}, {"--request-timeout", "1", "--timeout", "2"}, {"stray"}}) {
         try {
             parse(args, env);
             FAIL("expected a usage error for " << args[0]);
@@ -80,12 +89,45 @@ TEST_CASE("bad options are usage errors") {
     }
 }
 
-TEST_CASE("a waiting tool keeps single requests short whatever its --timeout") {
-    hci::ToolInfo waiting{"hci-wait", "", "", "wait limit", 1800, true};
-    hci::po::variables_map vm;
-    auto c = hci::resolve_common(vm, fake_env({}), waiting);
-    CHECK(c.timeout_s == 1800);
-    CHECK(c.request_timeout_s == 60);
+TEST_CASE("-v counts, however it is spelled") {
+    auto env = fake_env({});
+    CHECK(parse_cli({}, env).verbose == 0);
+    CHECK(parse_cli({"-v"}, env).verbose == 1);
+    CHECK(parse_cli({"-v", "-v"}, env).verbose == 2);
+    CHECK(parse_cli({"-vv"}, env).verbose == 2);
+    CHECK(parse_cli({"--verbose", "-v"}, env).verbose == 2);
+}
+
+TEST_CASE("HCI_RETRIES must be a number of at least 1") {
+    for (std::string bad : {"abc", "0"}) {
+        try {
+            parse({}, fake_env({{"HCI_RETRIES", bad}}));
+            FAIL("expected a usage error for HCI_RETRIES=" << bad);
+        } catch (const hci::Error& e) {
+            CHECK(e.code() == hci::kExitUsage);
+        }
+    }
+}
+
+TEST_CASE("--timeout is the old name of --request-timeout in a tool that does not wait") {
+    CHECK(parse({"--timeout", "7"}, fake_env({})).request_timeout_s == 7);
+}
+
+TEST_CASE("a waiting tool keeps single requests short whatever its --task-timeout") {
+    auto cli = parse_cli({}, fake_env({}), true);
+    CHECK(hci::task_wait_settings(cli).timeout_s == 1800);
+    CHECK(cli.api.request_timeout_s == 60);
+
+    cli = parse_cli({"--task-timeout", "20"}, fake_env({}), true);
+    CHECK(hci::task_wait_settings(cli).timeout_s == 20);
+    CHECK(cli.api.request_timeout_s == 20);
+
+    cli = parse_cli({"--timeout", "90", "--request-timeout", "5"}, fake_env({}), true);
+    CHECK(hci::task_wait_settings(cli).timeout_s == 90);  // the old spelling of --task-timeout here
+    CHECK(cli.api.request_timeout_s == 5);
+
+    CHECK_THROWS_AS(hci::task_wait_settings(parse_cli({"--timeout", "9", "--task-timeout", "8"}, fake_env({}), true)),
+                    hci::Error);
 }
 
 TEST_CASE("credentials: --token-file, then CLOUDTOWER_TOKEN, then the env token file, then login") {
@@ -94,7 +136,7 @@ TEST_CASE("credentials: --token-file, then CLOUDTOWER_TOKEN, then the env token 
     REQUIRE(fd >= 0);
     REQUIRE(write(fd, "  file-token \n", 14) == 14);
     close(fd);
-    hci::CommonOptions opt;
+    hci::ApiOptions opt;
     opt.token_file = path;
     opt.token_file_from_option = true;
     auto env_token = fake_env({{"CLOUDTOWER_TOKEN", "env-token"}});
@@ -111,19 +153,19 @@ TEST_CASE("credentials: --token-file, then CLOUDTOWER_TOKEN, then the env token 
     c = hci::choose_credentials(opt, fake_env({}));
     CHECK(c.source == hci::Credentials::kTokenFile);
 
-    c = hci::choose_credentials(hci::CommonOptions{},
+    c = hci::choose_credentials(hci::ApiOptions{},
                                 fake_env({{"CLOUDTOWER_USERNAME", "admin"}, {"CLOUDTOWER_PASSWORD", "pw"}}));
     CHECK(c.source == hci::Credentials::kLogin);
     CHECK(c.username == "admin");
 
-    CHECK(hci::choose_credentials(hci::CommonOptions{}, fake_env({})).source == hci::Credentials::kNone);
-    CHECK_THROWS_AS(hci::choose_credentials(hci::CommonOptions{}, fake_env({{"CLOUDTOWER_USERNAME", "admin"}})),
+    CHECK(hci::choose_credentials(hci::ApiOptions{}, fake_env({})).source == hci::Credentials::kNone);
+    CHECK_THROWS_AS(hci::choose_credentials(hci::ApiOptions{}, fake_env({{"CLOUDTOWER_USERNAME", "admin"}})),
                     hci::Error);
     unlink(path);
 }
 
 TEST_CASE("a missing token file is a usage error that does not leak content") {
-    hci::CommonOptions opt;
+    hci::ApiOptions opt;
     opt.token_file = "/nonexistent/token";
     opt.token_file_from_option = true;
     try {
@@ -133,4 +175,31 @@ TEST_CASE("a missing token file is a usage error that does not leak content") {
         CHECK(e.code() == hci::kExitUsage);
         CHECK(std::string(e.what()).find("/nonexistent/token") != std::string::npos);
     }
+}
+
+TEST_CASE("volume options: an option beats the environment, which beats the default") {
+    auto parse_volume = [](std::vector<std::string> args, const hci::EnvLookup& env) {
+        auto argv = make_argv(args);
+        return hci::volume_options(hci::parse_command_line(static_cast<int>(argv.size()), argv.data(), kInfo,
+                                                           hci::volume_options_description(), env));
+    };
+    auto env = fake_env({{"ZADP_CHAP_SECRET", "env-secret"}, {"ZADP_INITIATOR_IQN", "iqn.env"}});
+    auto o = parse_volume({}, env);
+    CHECK(o.chap_secret == "env-secret");
+    CHECK(o.initiator_iqn == "iqn.env");
+    CHECK(o.queue_depth == 16);
+
+    char path[] = "/tmp/hci-chap-XXXXXX";
+    int fd = mkstemp(path);
+    REQUIRE(fd >= 0);
+    REQUIRE(write(fd, " file-secret\r\n", 14) == 14);
+    close(fd);
+    o = parse_volume({"--chap-secret-file", path, "--initiator-iqn", "iqn.opt", "--queue-depth", "4"}, env);
+    CHECK(o.chap_secret == "file-secret");
+    CHECK(o.initiator_iqn == "iqn.opt");
+    CHECK(o.queue_depth == 4);
+    unlink(path);
+
+    CHECK_THROWS_AS(parse_volume({"--queue-depth", "0"}, env), hci::Error);
+    CHECK_THROWS_AS(parse_volume({"--chap-secret-file", "/nonexistent/secret"}, env), hci::Error);
 }

@@ -4,6 +4,7 @@
 #include "libcommon/api/cloudtower.h"
 #include "libcommon/base/json_lines.h"
 #include "libcommon/api/pipeline.h"
+#include "libcommon/api/tasks.h"
 
 namespace hci {
 

@@ -1,65 +1,65 @@
 // hci-sim: a CloudTower API + ZBS-over-iSCSI simulator on loopback (see hci-sim(1)).
-#include <boost/program_options.hpp>
 #include <boost/system/system_error.hpp>
-#include <iostream>
 
+#include "libcommon/base/cli.h"
 #include "libcommon/base/error.h"
 #include "libcommon/base/log.h"
 #include "libsim/server.h"
 #include "libsim/simulator.h"
 
-namespace po = boost::program_options;
+using namespace hci;
 
-static int run(int argc, char** argv) {
+static const ToolInfo kInfo{
+    "hci-sim",
+    "--state DIR [--listen HOST:PORT] [--scenario FILE] [--task-duration MS]\n"
+    "               [--generate-vms N] [--no-tgtd] [-v]",
+    "Simulates the CloudTower API and ZBS iSCSI LUNs (with a real tgtd) on loopback."};
+
+static std::function<void(std::int64_t)> not_negative(const char* option) {
+    return [option](std::int64_t n) {
+        if (n < 0) fail(kExitUsage, std::string("--") + option + " must not be negative");
+    };
+}
+
+static int body(int argc, char** argv) {
     sim::Options opts;
-    std::string listen = "127.0.0.1:0";
-    po::options_description desc("Options");
-    desc.add_options()("help,h", "show this help")("version", "show the version")(
-        "state", po::value(&opts.state_dir), "state directory (created if missing)")(
-        "listen", po::value(&listen), "HOST:PORT to listen on (port 0 = any free port)")(
-        "scenario", po::value(&opts.scenario_file), "scenario JSON applied when the state directory is new")(
-        "task-duration", po::value(&opts.task_duration_ms), "milliseconds a task takes (default 300)")(
-        "generate-vms", po::value(&opts.generate_vms), "add N generated VMs to a new state directory")(
-        "no-tgtd", "do not start tgtd (API only, data plane off)");
-    po::variables_map vm;
-    try {
-        po::store(po::parse_command_line(argc, argv, desc), vm);
-        po::notify(vm);
-    } catch (const po::error& e) {
-        hci::fail(hci::kExitUsage, std::string(e.what()) + " (see --help)");
-    }
-    if (vm.count("help")) {
-        std::cout << "usage: hci-sim --state DIR [--listen HOST:PORT] [--scenario FILE] [--task-duration MS]\n"
-                     "               [--generate-vms N] [--no-tgtd]\n"
-                  << desc;
-        return 0;
-    }
-    if (vm.count("version")) {
-        std::cout << "hci-sim " << HCI_VERSION << "\n";
-        return 0;
-    }
-    if (opts.state_dir.empty()) hci::fail(hci::kExitUsage, "--state DIR is required (see --help)");
-    if (opts.task_duration_ms < 0 || opts.generate_vms < 0)
-        hci::fail(hci::kExitUsage, "--task-duration and --generate-vms must not be negative");
-    opts.use_tgtd = vm.count("no-tgtd") == 0;
+    std::string listen;
+    po::options_description own("Options");
+    own.add_options()
+        ("state", po::value(&opts.state_dir)->value_name("DIR"), "state directory (created if missing)")
+        ("listen", po::value(&listen)->default_value("127.0.0.1:0")->value_name("HOST:PORT"),
+         "where to listen (port 0 = any free port)")
+        ("scenario", po::value(&opts.scenario_file)->value_name("FILE"),
+         "scenario JSON applied when the state directory is new")
+        ("task-duration", po::value(&opts.task_duration_ms)->default_value(300)->value_name("MS")
+                              ->notifier(not_negative("task-duration")),
+         "milliseconds a task takes")
+        ("generate-vms", po::value(&opts.generate_vms)->default_value(0)->value_name("N")
+                             ->notifier(not_negative("generate-vms")),
+         "add N generated VMs to a new state directory")
+        ("no-tgtd", "do not start tgtd (API only, data plane off)");
+    auto cli = parse_command_line(argc, argv, kInfo, own);
+    if (opts.state_dir.empty()) fail(kExitUsage, "--state DIR is required (try --help)");
+    opts.use_tgtd = !cli.has("no-tgtd");
+
     sim::Simulator simulator(opts);
     int rc;
     try {
         std::string plane = simulator.start();
         if (simulator.portal().empty() && opts.use_tgtd)
-            hci::log_warning(plane);
+            log_warning(plane);
         else
-            hci::log_info(plane);
+            log_info(plane);
         rc = sim::serve(simulator, listen);
     } catch (const boost::system::system_error& e) {
         simulator.stop();
-        hci::fail(hci::kExitApi, "cannot serve on " + listen + ": " + e.code().message());
+        fail(kExitApi, "cannot serve on " + listen + ": " + e.code().message());
     } catch (const std::exception& e) {
         simulator.stop();
-        hci::fail(hci::kExitApi, std::string("cannot serve: ") + e.what());
+        fail(kExitApi, std::string("cannot serve: ") + e.what());
     }
     simulator.stop();
     return rc;
 }
 
-int main(int argc, char** argv) { return hci::run_main(argc, argv, run); }
+int main(int argc, char** argv) { return run_main(argc, argv, body); }

@@ -1,7 +1,6 @@
 // hci-snap-create: snapshot the VMs on stdin, one create-vm-snapshot call per batch.
 #include <unistd.h>
 
-#include "libcommon/base/log.h"
 #include "snap_create.h"
 
 using namespace hci;
@@ -17,20 +16,20 @@ static int body(int argc, char** argv) {
         ("consistency", po::value<std::string>()->default_value("auto")->value_name("crash|fs|auto"),
          "crash- or file-system-consistent; auto picks fs when VM tools run");
     add_batch_option(own, 100);
-    auto cli = parse_command_line(argc, argv, kInfo, own);
+    auto cli = parse_api_command_line(argc, argv, kInfo, own);
 
     SnapCreateOptions options;
-    options.name_template = cli.vm["name"].as<std::string>();
-    options.consistency = parse_consistency(cli.vm["consistency"].as<std::string>());
+    options.name_template = cli.get<std::string>("name");
+    options.consistency = parse_consistency(cli.get<std::string>("consistency"));
     check_name_template(options.name_template);
 
-    CloudTower tower(cli.common);
-    LineReader in(STDIN_FILENO, cli.common.fail_fast);
+    CloudTower tower(cli.api, cli.env);
+    LineReader in(STDIN_FILENO, cli.api.fail_fast);
     LineWriter out;
-    const std::size_t batch = batch_size(cli.vm);
-    for (auto lines = in.next_batch(batch); !lines.empty(); lines = in.next_batch(batch))
-        create_snapshots(tower, lines, options, in, out);
-    return in.had_errors() ? kExitPartial : kExitOk;
+    RunStatus status;
+    return for_each_batch(in, batch_size(cli), cli.api.fail_fast, status, [&](const auto& lines, LineReader& reader) {
+        create_snapshots(tower, lines, options, reader, out, status);
+    });
 }
 
 int main(int argc, char** argv) { return run_main(argc, argv, body); }

@@ -6,7 +6,7 @@
 namespace hci {
 
 void create_snapshots(CloudTower& tower, const std::vector<InputLine>& batch, const SnapCreateOptions& options,
-                      LineReader& reader, LineWriter& out) {
+                      LineReader& reader, LineWriter& out, RunStatus& status) {
     const std::time_t now = std::time(nullptr);
     json::array data;
     std::vector<json::object> vms;
@@ -34,10 +34,15 @@ void create_snapshots(CloudTower& tower, const std::vector<InputLine>& batch, co
         fail(kExitApi, "create-vm-snapshot: expected " + std::to_string(vms.size()) + " results in the response");
     auto& results = response.as_array();
     for (std::size_t i = 0; i < vms.size(); ++i) {
-        json::object line;
         const json::object* r = results[i].if_object();
-        line["task_id"] = r && r->if_contains("task_id") ? r->at("task_id") : json::value(nullptr);
-        line["data"] = r && r->if_contains("data") ? r->at("data") : json::value(nullptr);
+        if (!r || !r->if_contains("task_id") || !r->at("task_id").is_string()) {
+            log_error("vm " + std::string(vms[i]["name"].as_string()) + ": create-vm-snapshot started no task");
+            status.note(kExitApi);
+            continue;
+        }
+        json::object line;
+        line["task_id"] = r->at("task_id");
+        line["data"] = r->if_contains("data") ? r->at("data") : json::value(nullptr);
         line["vm"] = vms[i];
         out.write(line);
     }

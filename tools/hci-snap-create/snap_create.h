@@ -14,8 +14,9 @@ struct SnapCreateOptions {
     Consistency consistency = Consistency::kAuto;
 };
 
-// One create-vm-snapshot call for the batch; writes {task_id, data, vm}.
+// One create-vm-snapshot call for the batch; writes {task_id, data, vm} for
+// each VM whose snapshot task was started, notes kExitApi for one that was not.
 void create_snapshots(CloudTower& tower, const std::vector<InputLine>& batch, const SnapCreateOptions& options,
-                      LineReader& reader, LineWriter& out);
+                      LineReader& reader, LineWriter& out, RunStatus& status);
 
 }  // namespace hci

@@ -1,7 +1,6 @@
 // hci-vm-get: print CloudTower VMs as JSON lines, selected by name, id or a where filter.
 #include <unistd.h>
 
-#include "libcommon/base/log.h"
 #include "vm_get.h"
 
 using namespace hci;
@@ -18,7 +17,7 @@ static int body(int argc, char** argv) {
         ("all", po::bool_switch(), "every VM (same as --where '{}')")
         ("unique", po::bool_switch(), "fail for a name that more than one VM has");
     add_batch_option(own, 200);
-    auto cli = parse_command_line(argc, argv, kInfo, own);
+    auto cli = parse_api_command_line(argc, argv, kInfo, own);
     const auto& vm = cli.vm;
 
     VmGetOptions options;
@@ -35,7 +34,7 @@ static int body(int argc, char** argv) {
     if (selection.empty() && !list_everything && isatty(STDIN_FILENO))
         fail(kExitUsage, "give --name, --id, --where or --all, or VM names on stdin");
 
-    CloudTower tower(cli.common);
+    CloudTower tower(cli.api, cli.env);
     LineWriter out;
     RunStatus status;
     if (list_everything) {
@@ -43,8 +42,8 @@ static int body(int argc, char** argv) {
     } else if (!selection.empty()) {
         get_vms(tower, selection, options, out, status);
     } else {
-        LineReader in(STDIN_FILENO, cli.common.fail_fast);
-        const std::size_t batch = batch_size(vm);
+        LineReader in(STDIN_FILENO, cli.api.fail_fast);
+        const std::size_t batch = batch_size(cli);
         VmSelection pending;
         auto flush = [&] {
             get_vms(tower, pending, options, out, status);
