@@ -23,7 +23,7 @@ class PassThroughSink : public ByteSink {
 public:
     explicit PassThroughSink(ByteSink& out) : out_(out) {}
     void write(const void* data, size_t length) override { out_.write(data, length); }
-    void write_zeros(uint64_t length) override { out_.write_zeros(length); }
+    bool skip_zeros(uint64_t length) override { return out_.skip_zeros(length); }
     void finish() override { out_.finish(); }
 
 private:

@@ -100,6 +100,18 @@ struct Chunk {
     stream::Stats stats;  // with `end` on the write side
 };
 
+// The zeroing fallback, for a target or sink that could not zero a range
+// itself (nbdcopy's way): writes of the zero buffer, each at most its size;
+// write(done, n) writes n zero bytes at `done` into the range.
+template <class Write>
+void write_zero_buffers(uint64_t length, Write write) {
+    for (uint64_t done = 0; done < length;) {
+        size_t n = static_cast<size_t>(std::min<uint64_t>(length - done, kZeroBufferSize));
+        write(done, n);
+        done += n;
+    }
+}
+
 bool all_zero(const unsigned char* p, size_t n) {
     // Random data fails on the first byte; zeros compare against a buffer of
     // zeros that stays in cache.
@@ -261,7 +273,8 @@ stream::Stats read_volume(Volume& source, ByteSink& sink, const ReadJob& job) {
                 else
                     encoder->data(s.offset, data, static_cast<size_t>(s.length));
             } else if (s.zero) {
-                sink.write_zeros(s.length);
+                if (!sink.skip_zeros(s.length))
+                    write_zero_buffers(s.length, [&](uint64_t, size_t n) { sink.write(zero_buffer(), n); });
                 raw_stats.zero_bytes += s.length;
             } else {
                 sink.write(data, static_cast<size_t>(s.length));
@@ -344,7 +357,8 @@ void check_target_fits(Volume& target, const stream::Header& header) {
 
 void write_segment(Volume& target, const Segment& s, const unsigned char* data) {
     if (s.zero) {
-        target.zero(s.offset, s.length);
+        if (!target.zero(s.offset, s.length))
+            write_zero_buffers(s.length, [&](uint64_t done, size_t n) { target.write(s.offset + done, zero_buffer(), n); });
         return;
     }
     size_t step = std::max<size_t>(target.max_io_size(), target.block_size());
@@ -357,30 +371,34 @@ void write_segment(Volume& target, const Segment& s, const unsigned char* data) 
 
 }  // namespace
 
-WriteResult write_volume(ByteSource& in, const WriteJob& job) {
-    WriteResult result;
-    std::optional<stream::Decoder> decoder;
-    VolumeOptions options = job.volume;
-    options.create = true;
-    if (job.raw) {
-        options.create_growable = true;
-    } else {
-        decoder.emplace(in);  // the header first: the target's size depends on it
-        result.header = decoder->header();
-        options.create_size = result.header.size;
-    }
-    auto target = open_volume(job.target, OpenMode::Write, options);
-    if (!job.raw) check_target_fits(*target, result.header);
+RestoreSource::RestoreSource(ByteSource& in, bool raw) : in_(in) {
+    if (raw) return;
+    decoder_.emplace(in);
+    header_ = decoder_->header();
+}
 
-    BufferPool pool(kBuffers, job.raw ? kChunkSize : stream::kMaxDataLength);
+VolumeOptions RestoreSource::target_options(VolumeOptions options) const {
+    options.create = true;
+    options.create_growable = raw();
+    options.create_size = header_.size;
+    return options;
+}
+
+WriteResult write_volume(RestoreSource& source, Volume& target, ProgressMode progress_mode) {
+    WriteResult result;
+    result.header = source.header();
+    const bool raw = source.raw();
+    if (!raw) check_target_fits(target, result.header);
+
+    BufferPool pool(kBuffers, raw ? kChunkSize : stream::kMaxDataLength);
     Channel<Chunk> chunks(kBuffers + 2);
     Helper helper(chunks, pool);
-    if (job.raw)
-        helper.start([&] { produce_raw(in, chunks, pool); });
+    if (raw)
+        helper.start([&] { produce_raw(source.bytes(), chunks, pool); });
     else
-        helper.start([&] { produce_records(*decoder, chunks, pool); });
+        helper.start([&] { produce_records(*source.decoder(), chunks, pool); });
 
-    Progress progress(job.progress, result.header.size);
+    Progress progress(progress_mode, result.header.size);
     uint64_t end = 0;
     for (;;) {
         Chunk c = next_chunk(chunks);
@@ -389,18 +407,18 @@ WriteResult write_volume(ByteSource& in, const WriteJob& job) {
             break;
         }
         for (const auto& s : c.segments) {
-            if (job.raw && s.offset + s.length > target->size())
-                fail(kExitIo, "target " + target->describe() + " is too small for the raw input (" +
-                                  std::to_string(target->size()) + " bytes)");
-            write_segment(*target, s, c.buffer ? c.buffer + (s.offset - c.offset) : nullptr);
+            if (raw && s.offset + s.length > target.size())
+                fail(kExitIo, "target " + target.describe() + " is too small for the raw input (" +
+                                  std::to_string(target.size()) + " bytes)");
+            write_segment(target, s, c.buffer ? c.buffer + (s.offset - c.offset) : nullptr);
             end = s.offset + s.length;
             progress.update(end);
         }
         if (c.buffer) pool.give(c.buffer);
     }
-    if (job.raw) result.header.size = end;
-    target->flush();
-    target->commit();
+    if (raw) result.header.size = end;
+    target.flush();
+    target.commit();
     progress.finish();
     return result;
 }

@@ -5,10 +5,12 @@
 // queue of a few buffers, so reading overlaps writing and memory stays
 // bounded whatever the volume size.
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "libcommon/block/progress.h"
 #include "libcommon/block/stream.h"
+#include "libcommon/block/stream_io.h"
 #include "libcommon/block/volume.h"
 
 namespace hci {
@@ -23,11 +25,25 @@ struct ReadJob {
 // statistics (for raw output: data/zero bytes only).
 stream::Stats read_volume(Volume& source, ByteSink& sink, const ReadJob& job);
 
-struct WriteJob {
-    std::string target;        // path or URL
-    VolumeOptions volume;      // transport options (create is set here)
-    bool raw = false;          // input is a plain image, not a block stream
-    ProgressMode progress = ProgressMode::kAuto;
+// What zadp-write restores from: a block stream, whose header is read and
+// checked on construction (a new target's size depends on it), or a raw
+// image of unknown length.
+class RestoreSource {
+public:
+    RestoreSource(ByteSource& in, bool raw);
+    bool raw() const { return !decoder_; }
+    // The stream's header; for raw input all zero until written.
+    const stream::Header& header() const { return header_; }
+    // `options` for opening the target: a new file gets the stream's size,
+    // or grows as it is written (raw input).
+    VolumeOptions target_options(VolumeOptions options) const;
+    ByteSource& bytes() { return in_; }
+    stream::Decoder* decoder() { return decoder_ ? &*decoder_ : nullptr; }
+
+private:
+    ByteSource& in_;
+    std::optional<stream::Decoder> decoder_;
+    stream::Header header_;
 };
 
 struct WriteResult {
@@ -35,9 +51,10 @@ struct WriteResult {
     stream::Stats stats;
 };
 
-// Reads a stream (or raw image) from `in` and writes it to job.target; a new
-// file target appears at its name only after the trailer verified.
-WriteResult write_volume(ByteSource& in, const WriteJob& job);
+// Writes the stream (or raw image) into `target`, opened for writing with
+// source.target_options(); a new file target appears at its name only after
+// the trailer verified (commit()).
+WriteResult write_volume(RestoreSource& source, Volume& target, ProgressMode progress);
 
 // Reads and verifies a whole stream without writing anything.
 WriteResult check_stream(ByteSource& in, ProgressMode progress);

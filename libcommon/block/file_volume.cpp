@@ -143,24 +143,24 @@ public:
         start_writeback(total);
     }
 
-    void zero(uint64_t offset, uint64_t length) override {
-        if (length == 0) return;
+    bool zero(uint64_t offset, uint64_t length) override {
+        if (length == 0) return true;
         check_range(offset, length);
         uint64_t end = offset + length;
         if (temp_ && offset >= written_end_) {
             // A new file reads as zeros wherever nothing was written yet.
             if (growable_ && end > file_end_) truncate_to(end);
-            return;
+            return true;
         }
         if (block_device_) {
             uint64_t range[2] = {offset, length};
-            if (offset % 512 == 0 && length % 512 == 0 && ::ioctl(fd_, BLKZEROOUT, range) == 0) return;
-        } else if (::fallocate(fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(offset),
-                               static_cast<off_t>(length)) == 0) {
-            if (growable_ && end > file_end_) truncate_to(end);
-            return;
+            return offset % 512 == 0 && length % 512 == 0 && ::ioctl(fd_, BLKZEROOUT, range) == 0;
         }
-        write_zeros(offset, length);
+        if (::fallocate(fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(offset),
+                        static_cast<off_t>(length)) != 0)
+            return false;
+        if (growable_ && end > file_end_) truncate_to(end);
+        return true;
     }
 
     void flush() override {
@@ -192,15 +192,6 @@ private:
             fail(kExitIo, "extend " + path_ + ": " + errno_text(errno));
         file_end_ = end;
     }
-    void write_zeros(uint64_t offset, uint64_t length) {
-        while (length > 0) {
-            size_t n = static_cast<size_t>(std::min<uint64_t>(length, kZeroBufferSize));
-            write(offset, zero_buffer(), n);
-            offset += n;
-            length -= n;
-        }
-    }
-
     std::string path_;
     int fd_;
     bool block_device_;

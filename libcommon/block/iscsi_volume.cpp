@@ -186,7 +186,7 @@ public:
     std::vector<Extent> extents(uint64_t offset, uint64_t length) override;
     void read(uint64_t offset, void* buf, size_t length) override;
     void write(uint64_t offset, const void* buf, size_t length) override;
-    void zero(uint64_t offset, uint64_t length) override;
+    bool zero(uint64_t offset, uint64_t length) override;
     void flush() override;
 
     void completed(Command* c) { completed_.push_back(c); }
@@ -219,7 +219,6 @@ private:
                              const std::function<Command(uint64_t, uint32_t)>& make);
     void zero_by_write_same(uint64_t offset, uint64_t length);
     void zero_by_unmap(uint64_t offset, uint64_t length);
-    void zero_by_writing(uint64_t offset, uint64_t length);
 
     Command make_rw(bool is_write, uint64_t lba, uint32_t bytes, unsigned char* buf);
 
@@ -778,47 +777,18 @@ void IscsiVolume::zero_by_unmap(uint64_t offset, uint64_t length) {
     });
 }
 
-void IscsiVolume::zero_by_writing(uint64_t offset, uint64_t length) {
-    std::vector<unsigned char> zeros(std::min<uint64_t>(std::min(command_bytes_, kWriteCommandBytes), length), 0);
-    std::vector<Command> batch;
-    for (uint64_t done = 0; done < length;) {
-        auto n = static_cast<uint32_t>(std::min<uint64_t>(zeros.size(), length - done));
-        batch.push_back(make_rw(true, (offset + done) / block_, n, zeros.data()));
-        done += n;
-        // Bound the batch so a huge zero range does not build a huge list.
-        if (batch.size() >= 4 * queue_depth_ || done == length) {
-            run(batch);
-            stats_.writes += batch.size();
-            batch.clear();
-        }
-    }
-}
-
-void IscsiVolume::zero(uint64_t offset, uint64_t length) {
+bool IscsiVolume::zero(uint64_t offset, uint64_t length) {
     require_writable("zero");
     check_range(offset, length, "zero");
-    if (length == 0) return;
-    // Partial blocks at the edges are written; whole blocks are zeroed.
-    uint64_t start = (offset + block_ - 1) / block_ * block_;
-    uint64_t end = (offset + length) / block_ * block_;
-    if (start >= end) {
-        std::vector<unsigned char> z(length, 0);
-        return write(offset, z.data(), length);
-    }
-    if (start > offset) {
-        std::vector<unsigned char> z(start - offset, 0);
-        write(offset, z.data(), z.size());
-    }
-    if (end < offset + length) {
-        std::vector<unsigned char> z(offset + length - end, 0);
-        write(end, z.data(), z.size());
-    }
-    uint64_t len = end - start;
-    stats_.bytes_zeroed += len;
+    if (length == 0) return true;
+    // Partial blocks (only ever at the end of a LUN) are the copy loop's to write.
+    if (!aligned(offset) || !aligned(length)) return false;
     drain_writes();  // so that a failed write is not taken for a refused WRITE SAME
     if (write_same_unmap_) {
         try {
-            return zero_by_write_same(start, len);
+            zero_by_write_same(offset, length);
+            stats_.bytes_zeroed += length;
+            return true;
         } catch (const ScsiError& e) {
             if (!e.illegal_request() || e.lun_gone()) throw;
             log_info(describe() + ": WRITE SAME with UNMAP refused, writing zeros instead");
@@ -827,14 +797,16 @@ void IscsiVolume::zero(uint64_t offset, uint64_t length) {
     }
     if (unmap_) {
         try {
-            return zero_by_unmap(start, len);
+            zero_by_unmap(offset, length);
+            stats_.bytes_zeroed += length;
+            return true;
         } catch (const ScsiError& e) {
             if (!e.illegal_request() || e.lun_gone()) throw;
             log_info(describe() + ": UNMAP refused, writing zeros instead");
             unmap_ = false;
         }
     }
-    zero_by_writing(start, len);
+    return false;
 }
 
 void IscsiVolume::flush() {

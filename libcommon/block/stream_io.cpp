@@ -38,14 +38,6 @@ const unsigned char* zero_buffer() {
     return zeros;
 }
 
-void ByteSink::write_zeros(uint64_t length) {
-    while (length > 0) {
-        size_t n = static_cast<size_t>(std::min<uint64_t>(length, kZeroBufferSize));
-        write(zero_buffer(), n);
-        length -= n;
-    }
-}
-
 size_t ByteSource::read_full(void* data, size_t length) {
     auto* out = static_cast<unsigned char*>(data);
     size_t done = 0;
@@ -87,15 +79,13 @@ FdSink::FdSink(int fd, std::string what) : fd_(fd), what_(std::move(what)), buff
                 ::lseek(fd, 0, SEEK_CUR) == st.st_size;
 }
 
-void FdSink::write_zeros(uint64_t length) {
+bool FdSink::skip_zeros(uint64_t length) {
     constexpr uint64_t kMinHole = 64u << 10;
-    if (!can_skip_ || length < kMinHole) {
-        ByteSink::write_zeros(length);
-        return;
-    }
+    if (!can_skip_ || length < kMinHole) return false;
     if (used_) flush_with(nullptr, 0);
     if (::lseek(fd_, static_cast<off_t>(length), SEEK_CUR) < 0) fail(kExitIo, "seek " + what_ + ": " + errno_text(errno));
     skipped_ = true;
+    return true;
 }
 
 void FdSink::write(const void* data, size_t length) {

@@ -31,8 +31,9 @@ class ByteSink {
 public:
     virtual ~ByteSink() = default;
     virtual void write(const void* data, size_t length) = 0;
-    // Writes `length` zero bytes (raw images); sinks may do better than memcpy.
-    virtual void write_zeros(uint64_t length);
+    // Moves past `length` zero bytes without writing them, where the sink
+    // can (a hole at the end of a regular file). False: the caller writes them.
+    virtual bool skip_zeros(uint64_t) { return false; }
     // Flushes everything and ends any frame; no write() after it.
     virtual void finish() = 0;
 };
@@ -55,7 +56,7 @@ public:
     void write(const void* data, size_t length) override;
     // On a regular file (not opened for append) long zero runs become holes:
     // the sink seeks past them and finish() sets the final length.
-    void write_zeros(uint64_t length) override;
+    bool skip_zeros(uint64_t length) override;
     void finish() override;
 
 private:

@@ -1,7 +1,8 @@
 #pragma once
 // One interface for every place volume data lives (regular file, block
 // device, iSCSI LUN), in the spirit of nbdcopy's rw_ops: the copying code
-// sees only this class, never the transport.
+// sees only this class, never the transport. open_volume.h picks the
+// transport for a URL.
 //
 // Transports are free to parallelise inside one call: the copy loop hands
 // out large chunks (several MiB), and e.g. the iSCSI transport splits one
@@ -51,7 +52,9 @@ public:
     virtual void read(uint64_t offset, void* buf, size_t length) = 0;
     virtual void write(uint64_t offset, const void* buf, size_t length) = 0;
     // Makes the range read as zeros, deallocating it where the transport can.
-    virtual void zero(uint64_t offset, uint64_t length) = 0;
+    // Returns false when the transport cannot (no hole punching, no WRITE
+    // SAME); the copy loop then writes zeros itself. Like nbdcopy's synch_zero.
+    virtual bool zero(uint64_t offset, uint64_t length) = 0;
     // Makes written data durable.
     virtual void flush() = 0;
     // Sink: the copy succeeded and was verified; publish the result (e.g. rename
@@ -64,8 +67,5 @@ public:
 };
 
 enum class OpenMode { Read, Write };
-
-// Opens a path, "-"-free file:// URL, block device or iscsi:// URL.
-std::unique_ptr<Volume> open_volume(const std::string& url, OpenMode mode, const VolumeOptions& options);
 
 }  // namespace hci

@@ -10,6 +10,7 @@
 #include <random>
 
 #include "libcommon/block/copy.h"
+#include "libcommon/block/open_volume.h"
 #include "libcommon/base/error.h"
 #include "stream_test_util.h"
 
@@ -44,6 +45,13 @@ fs::path make_image(const fs::path& dir) {
     return img;
 }
 
+// What zadp-write does: read the header, open the target to fit, write.
+WriteResult restore(ByteSource& in, const fs::path& target, bool raw) {
+    RestoreSource source(in, raw);
+    auto volume = open_volume(target.string(), OpenMode::Write, source.target_options({}));
+    return write_volume(source, *volume, ProgressMode::kOff);
+}
+
 }  // namespace
 
 TEST_CASE("copy: file -> stream -> new file is identical", "[copy]") {
@@ -58,10 +66,7 @@ TEST_CASE("copy: file -> stream -> new file is identical", "[copy]") {
     REQUIRE(rs.data_bytes < (2u << 20));  // holes and the zero block were not sent as data
 
     MemorySource in(sink.bytes);
-    WriteJob wj;
-    wj.target = (dir / "out.img").string();
-    wj.progress = ProgressMode::kOff;
-    WriteResult wr = write_volume(in, wj);
+    WriteResult wr = restore(in, dir / "out.img", false);
     REQUIRE(wr.stats.digest == rs.digest);
     REQUIRE(slurp(dir / "out.img") == slurp(img));
     fs::remove_all(dir);
@@ -77,11 +82,8 @@ TEST_CASE("copy: a corrupt stream leaves no target behind", "[copy]") {
     read_volume(*src, sink, rj);
     sink.bytes[sink.bytes.size() - 5] ^= 1;  // inside the trailer's digest
     MemorySource in(sink.bytes);
-    WriteJob wj;
-    wj.target = (dir / "out.img").string();
-    wj.progress = ProgressMode::kOff;
     try {
-        write_volume(in, wj);
+        restore(in, dir / "out.img", false);
         FAIL("corrupt stream accepted");
     } catch (const Error& e) {
         REQUIRE(e.code() == kExitIntegrity);
@@ -101,11 +103,7 @@ TEST_CASE("copy: raw image in, growing new file out", "[copy]") {
     read_volume(*src, sink, rj);
     REQUIRE(sink.bytes == slurp(img));
     MemorySource in(sink.bytes);
-    WriteJob wj;
-    wj.target = (dir / "raw.img").string();
-    wj.raw = true;
-    wj.progress = ProgressMode::kOff;
-    write_volume(in, wj);
+    restore(in, dir / "raw.img", true);
     REQUIRE(slurp(dir / "raw.img") == slurp(img));
     fs::remove_all(dir);
 }

@@ -12,6 +12,7 @@
 
 #include "libcommon/base/error.h"
 #include "libcommon/block/file_volume.h"
+#include "libcommon/block/open_volume.h"
 
 namespace fs = std::filesystem;
 using namespace hci;
@@ -74,7 +75,7 @@ TEST_CASE("file volume: a new file appears only on commit", "[file_volume]") {
     {
         auto v = open_volume(out.string(), OpenMode::Write, o);
         v->write(0, "abcd", 4);
-        v->zero(4096, 8192);
+        REQUIRE(v->zero(4096, 8192));
         v->flush();
         v->commit();
     }
@@ -88,7 +89,7 @@ TEST_CASE("file volume: zero() on an existing file reads back as zeros", "[file_
     write_at(img, 0, std::string(64 << 10, 'y'));
     {
         auto v = open_volume(img.string(), OpenMode::Write, {});
-        v->zero(4096, 16384);
+        REQUIRE(v->zero(4096, 16384));
         v->flush();
     }
     auto v = open_volume(img.string(), OpenMode::Read, {});

@@ -5,6 +5,7 @@
 #include "libcommon/block/compress.h"
 #include "libcommon/block/copy.h"
 #include "libcommon/block/copy_options.h"
+#include "libcommon/block/open_volume.h"
 
 using namespace hci;
 

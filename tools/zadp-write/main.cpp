@@ -12,6 +12,7 @@
 #include "libcommon/block/compress.h"
 #include "libcommon/block/copy.h"
 #include "libcommon/block/copy_options.h"
+#include "libcommon/block/open_volume.h"
 
 using namespace hci;
 
@@ -66,12 +67,9 @@ static int body(int argc, char** argv) {
         print_report(check_stream(*in, progress), compression);
         return kExitOk;
     }
-    WriteJob job;
-    job.target = target;
-    job.raw = raw;
-    job.progress = progress;
-    job.volume = volume_options(cli);
-    auto result = write_volume(*in, job);
+    RestoreSource source(*in, raw);
+    auto volume = open_volume(target, OpenMode::Write, source.target_options(volume_options(cli)));
+    auto result = write_volume(source, *volume, progress);
     log_info(target + ": " + std::to_string(result.stats.data_bytes) + " data bytes, " +
              std::to_string(result.stats.zero_bytes) + " zero bytes written");
     return kExitOk;

@@ -1,0 +1,16 @@
+#pragma once
+// The transport factory: which Volume a path or URL names. The Volume
+// interface (volume.h) knows no transport; this is the one place that knows
+// them all.
+#include <memory>
+#include <string>
+
+#include "libcommon/block/volume.h"
+
+namespace hci {
+
+// Opens a path (file or block device), a file:// URL or an iscsi:// URL.
+// Usage error for "-", an empty name or a scheme no transport handles.
+std::unique_ptr<Volume> open_volume(const std::string& url, OpenMode mode, const VolumeOptions& options);
+
+}  // namespace hci
