@@ -115,6 +115,17 @@ SourceSpec source_spec(const std::string& source_url, const std::string& line, c
     return spec;
 }
 
+std::string target_url_from_line(const std::string& line) {
+    boost::system::error_code ec;
+    auto v = boost::json::parse(line, ec);
+    if (ec || !v.is_object()) fail(kExitUsage, "--line is not a JSON object");
+    const boost::json::object& o = v.as_object();
+    if (auto* u = field(o, "url"); u && u->is_string()) return std::string(u->as_string());
+    if (auto* e = field(o, "export"); e && e->is_object())
+        if (auto* u = field(e->as_object(), "url"); u && u->is_string()) return std::string(u->as_string());
+    fail(kExitUsage, "--line has no url or export.url to write to");
+}
+
 std::string read_one_line_from_stdin() {
     refuse_terminal(STDIN_FILENO, "stdin (give --source URL or --line JSON, or pipe one JSON line)");
     std::string all;

@@ -41,6 +41,10 @@ struct SourceSpec {
 // source, else url).
 SourceSpec source_spec(const std::string& source_url, const std::string& line, const std::string& tool);
 
+// zadp-write --line: the target URL of a JSON line, its url (hci-vm-create
+// lines) or else export.url. Usage error when it has neither or is not JSON.
+std::string target_url_from_line(const std::string& line);
+
 // Reads the single JSON line zadp-read takes on stdin; usage error if stdin
 // is a terminal, empty or holds more than one line.
 std::string read_one_line_from_stdin();

@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include "libcommon/api/initiators.h"
 #include "tools/hci-lun-export/export_naming.h"
 
 TEST_CASE("clone names carry the prefix, the VM, the disk and the snapshot") {
@@ -23,4 +24,13 @@ TEST_CASE("iqn_whitelist admits wildcards and listed initiators only") {
     CHECK_FALSE(hci::iqn_whitelist_admits("", me));
     CHECK_FALSE(hci::iqn_whitelist_admits("iqn.other:a,iqn.other:b", me));
     CHECK_FALSE(hci::iqn_whitelist_admits(me + "-2", me));
+}
+
+TEST_CASE("with_initiator adds an initiator once and keeps the others") {
+    const std::string me = "iqn.2025-01.com.example:backup-host";
+    CHECK(hci::with_initiator("", me) == me);
+    CHECK(hci::with_initiator("iqn.other:a", me) == "iqn.other:a," + me);
+    CHECK(hci::with_initiator("iqn.other:a, iqn.other:b", me) == "iqn.other:a,iqn.other:b," + me);
+    CHECK(hci::with_initiator("iqn.other:a," + me, me) == "iqn.other:a," + me);
+    CHECK(hci::with_initiator("*", me) == "*");
 }

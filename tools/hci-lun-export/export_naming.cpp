@@ -1,6 +1,5 @@
 #include "export_naming.h"
 
-#include <algorithm>
 #include <cctype>
 
 namespace hci {
@@ -14,25 +13,6 @@ std::string clone_lun_name(const std::string& prefix, const std::string& vm_name
 
 std::string iscsi_export_url(const std::string& portal, const std::string& iqn, long lun_id) {
     return "iscsi://" + portal + "/" + iqn + "/" + std::to_string(lun_id);
-}
-
-static std::string lower(std::string s) {
-    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-    return s;
-}
-
-bool iqn_whitelist_admits(const std::string& whitelist, const std::string& initiator_iqn) {
-    std::string entry;
-    const std::string want = lower(initiator_iqn);
-    for (char c : whitelist + ",") {
-        if (c == ',' || c == ';' || std::isspace(static_cast<unsigned char>(c))) {
-            if (entry == "*" || entry == "*/*" || (!entry.empty() && lower(entry) == want)) return true;
-            entry.clear();
-        } else {
-            entry.push_back(c);
-        }
-    }
-    return false;
 }
 
 }  // namespace hci

@@ -1,6 +1,5 @@
 #pragma once
-// Pure helpers of hci-lun-export, unit-tested: clone names, the export URL,
-// and whether a target's iqn_whitelist admits an initiator.
+// Pure helpers of hci-lun-export, unit-tested: clone names and the export URL.
 #include <string>
 
 namespace hci {
@@ -13,10 +12,5 @@ std::string clone_lun_name(const std::string& prefix, const std::string& vm_name
 
 // iscsi://<portal>/<target iqn>/<lun id>
 std::string iscsi_export_url(const std::string& portal, const std::string& iqn, long lun_id);
-
-// CloudTower's iqn_whitelist: "*" or "*/*" admits every initiator; otherwise
-// IQNs separated by commas, semicolons or white space (matched exactly,
-// ignoring case, as IQNs are case-insensitive).
-bool iqn_whitelist_admits(const std::string& whitelist, const std::string& initiator_iqn);
 
 }  // namespace hci

@@ -2,6 +2,7 @@
 
 #include <map>
 
+#include "libcommon/api/initiators.h"
 #include "libcommon/base/interrupt.h"
 #include "libcommon/base/log.h"
 #include "export_naming.h"

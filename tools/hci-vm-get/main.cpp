@@ -15,13 +15,15 @@ static int body(int argc, char** argv) {
         ("id", po::value<std::vector<std::string>>()->composing()->value_name("ID"), "a VM id (repeatable)")
         ("where", po::value<std::string>()->value_name("JSON"), "a CloudTower VmWhereInput filter")
         ("all", po::bool_switch(), "every VM (same as --where '{}')")
-        ("unique", po::bool_switch(), "fail for a name that more than one VM has");
+        ("unique", po::bool_switch(), "fail for a name that more than one VM has")
+        ("full", po::bool_switch(), "resolve disks, volumes, NICs and VLANs: a self-contained configuration");
     add_batch_option(own, 200);
     auto cli = parse_api_command_line(argc, argv, kInfo, own);
     const auto& vm = cli.vm;
 
     VmGetOptions options;
     options.unique = vm["unique"].as<bool>();
+    options.full = vm["full"].as<bool>();
     if (vm.count("where")) {
         boost::system::error_code ec;
         options.where = json::parse(vm["where"].as<std::string>(), ec);
@@ -38,7 +40,7 @@ static int body(int argc, char** argv) {
     LineWriter out;
     RunStatus status;
     if (list_everything) {
-        list_vms(tower, options, out);
+        list_vms(tower, options, out, status);
     } else if (!selection.empty()) {
         get_vms(tower, selection, options, out, status);
     } else {

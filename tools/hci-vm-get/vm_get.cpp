@@ -4,6 +4,7 @@
 #include <set>
 
 #include "libcommon/base/log.h"
+#include "vm_full.h"
 
 namespace hci {
 namespace {
@@ -29,6 +30,15 @@ json::value selection_where(const VmSelection& s, const json::value& extra) {
 std::string field(const json::value& vm, const char* key) {
     const json::value* v = vm.is_object() ? vm.as_object().if_contains(key) : nullptr;
     return v && v->is_string() ? std::string(v->as_string()) : "";
+}
+
+void write_vms(CloudTower& tower, const json::array& vms, const VmGetOptions& options, LineWriter& out,
+               RunStatus& status) {
+    if (!options.full) {
+        for (const auto& vm : vms) out.write(vm);
+        return;
+    }
+    for (const auto& vm : resolve_full(tower, vms, status)) out.write(vm);
 }
 
 }  // namespace
@@ -84,14 +94,14 @@ void get_vms(CloudTower& tower, const VmSelection& selection, const VmGetOptions
             status.note(kExitNotFound);
         }
     }
-    for (const auto& vm : vms)
-        if (!ambiguous.count(field(vm, "name"))) out.write(vm);
+    json::array chosen;
+    for (auto& vm : vms)
+        if (!ambiguous.count(field(vm, "name"))) chosen.push_back(std::move(vm));
+    write_vms(tower, chosen, options, out, status);
 }
 
-void list_vms(CloudTower& tower, const VmGetOptions& options, LineWriter& out) {
-    tower.query_pages("get-vms", options.where, [&](json::array& page) {
-        for (const auto& vm : page) out.write(vm);
-    });
+void list_vms(CloudTower& tower, const VmGetOptions& options, LineWriter& out, RunStatus& status) {
+    tower.query_pages("get-vms", options.where, [&](json::array& page) { write_vms(tower, page, options, out, status); });
 }
 
 }  // namespace hci

@@ -21,6 +21,7 @@ struct VmSelection {
 struct VmGetOptions {
     json::value where;    // --where, ANDed with the selection (null = none)
     bool unique = false;  // --unique
+    bool full = false;    // --full: disks, volumes, NICs and VLANs resolved (vm_full.h)
 };
 
 // Queries the VMs of one selection (all pages), writes them, and notes names
@@ -29,7 +30,7 @@ void get_vms(CloudTower& tower, const VmSelection& selection, const VmGetOptions
              LineWriter& out, RunStatus& status);
 
 // Every VM matching options.where (all VMs when it is null), streamed page by page.
-void list_vms(CloudTower& tower, const VmGetOptions& options, LineWriter& out);
+void list_vms(CloudTower& tower, const VmGetOptions& options, LineWriter& out, RunStatus& status);
 
 // One stdin line: a JSON object with id or name, or a bare name/id.
 void add_stdin_line(const std::string& text, VmSelection& selection, LineReader& reader);

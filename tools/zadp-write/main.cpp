@@ -18,7 +18,7 @@ using namespace hci;
 
 static const ToolInfo kInfo{
     "zadp-write",
-    "--target URL [--format stream|raw] [--progress|--no-progress]\n"
+    "--target URL | --line JSON [--format stream|raw] [--progress|--no-progress]\n"
     "                  [--chap-secret-file FILE] [--initiator-iqn IQN] [--queue-depth N] [-v]\n"
     "       zadp-write --check",
     "Writes the zadp block stream on stdin (plain, zstd or lz4) into a volume,\n"
@@ -45,16 +45,21 @@ static int body(int argc, char** argv) {
     po::options_description own("Options");
     own.add_options()
         ("target", po::value<std::string>()->value_name("URL"), "volume to write: path, file:// or iscsi:// URL")
+        ("line", po::value<std::string>()->value_name("JSON"),
+         "write where a JSON line says: its url (an hci-vm-create line), else export.url")
         ("format", format_value(), "input is a stream (zadp-stream(5)) or raw")
         ("check", "verify the stream on stdin and print its header and statistics; write nothing");
     own.add(volume_options_description());
     auto cli = parse_command_line(argc, argv, kInfo, own);
-    const std::string target = cli.has("target") ? cli.get<std::string>("target") : "";
+    std::string target = cli.has("target") ? cli.get<std::string>("target") : "";
+    const std::string line = cli.has("line") ? cli.get<std::string>("line") : "";
     const bool check = cli.has("check");
     const bool raw = raw_format(cli);
     if (check && raw) fail(kExitUsage, "--check verifies streams, not raw images");
-    if (check && !target.empty()) fail(kExitUsage, "--check writes nothing; drop --target");
-    if (!check && target.empty()) fail(kExitUsage, "--target is required (or --check)");
+    if (check && (!target.empty() || !line.empty())) fail(kExitUsage, "--check writes nothing; drop --target/--line");
+    if (!target.empty() && !line.empty()) fail(kExitUsage, "give --target or --line, not both");
+    if (!line.empty()) target = target_url_from_line(line);
+    if (!check && target.empty()) fail(kExitUsage, "--target or --line is required (or --check)");
     auto progress = progress_mode(cli);
     refuse_terminal(STDIN_FILENO, "input (pipe a stream into stdin)");
     // A file size limit must fail a write with EFBIG, not kill us before we

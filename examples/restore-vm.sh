@@ -1,0 +1,189 @@
+#!/bin/bash
+# restore-vm.sh BACKUP: bring a whole VM back from a backup-vm.sh directory,
+# as a new VM, verified:
+#   1. every stream is checked (file SHA-256 and the stream's own digest)
+#      before anything is created, so a damaged backup creates nothing;
+#   2. hci-vm-create makes the VM from the saved configuration (NAME.vm.json,
+#      written by hci-vm-get --full): new empty volumes of the recorded sizes,
+#      buses and boot order, NICs on the (mapped) VLANs; it refuses a name
+#      that exists, so no VM is ever overwritten;
+#   3. hci-lun-admit lets this host's initiator reach the new VM's LUNs only,
+#      and only until the restore ends (also on failure and Ctrl-C);
+#   4. zadp-write writes every disk over iSCSI, then each disk is read back
+#      and its digest compared with the backup's;
+#   5. the VM is started if asked, and one JSON summary line is printed.
+# On any failure the half-made VM is deleted (unless --keep-failed) and the
+# exit status is non-zero. Credentials come from the environment, as for the
+# hci-* tools, and are never put on a command line.
+set -euo pipefail
+
+prog=${0##*/}
+usage() {
+    cat <<EOF
+usage: $prog [options] BACKUP
+
+BACKUP is a directory written by backup-vm.sh (holding one NAME.backup.json)
+or the path of its NAME.backup.json.
+
+options:
+  --name TEMPLATE        name of the new VM; {name} is the original name,
+                         {time} the UTC time (default: {name}-restored)
+  --cluster NAME|ID      restore onto this cluster (default: the original)
+  --host NAME|ID         place the VM on this host
+  --map-vlan SRC=DST     connect NICs of VLAN SRC to VLAN DST (repeatable)
+  --keep-mac             keep the recorded MAC addresses (default: new ones)
+  --start                start the VM once every disk is verified
+  --keep-failed          leave a half-made VM in place after a failure
+  -h, --help             this text
+
+The backup host's initiator is \$ZADP_INITIATOR_IQN (default
+iqn.2016-02.com.smartx:hci-restore-HOSTNAME); the user behind the
+credentials must be allowed to create VMs and to update iSCSI LUNs, and this
+host must reach the target cluster's iscsi_vip on the iSCSI port.
+
+exit status: 0 restored and verified; 2 usage; 3 API or network; 4 not found;
+5 a task failed; 6 the backup or a read-back does not verify; 7 I/O error;
+1 anything else (for example the name is taken).
+EOF
+    exit "${1:-0}"
+}
+log() { printf '%s: %s\n' "$prog" "$*" >&2; }
+
+create_args=()
+start=0 keep_failed=0
+while [ $# -gt 0 ]; do
+    case $1 in
+        --name | --cluster | --host | --map-vlan)
+            [ $# -ge 2 ] || { log "$1 needs a value"; exit 2; }
+            create_args+=("$1" "$2"); shift 2 ;;
+        --keep-mac) create_args+=(--keep-mac); shift ;;
+        --start) start=1; shift ;;
+        --keep-failed) keep_failed=1; shift ;;
+        -h | --help) usage 0 ;;
+        --) shift; break ;;
+        -?*) log "unknown option: $1"; usage 2 >&2 ;;
+        *) break ;;
+    esac
+done
+[ $# -eq 1 ] || usage 2 >&2
+backup=$1
+
+for cmd in hci-vm-create hci-lun-admit zadp-read zadp-write jq sha256sum; do
+    command -v "$cmd" >/dev/null || { log "$cmd not found in PATH"; exit 2; }
+done
+
+case $backup in
+    repo:*) log "repository backups are not supported yet; give a backup-vm.sh directory"; exit 2 ;;
+esac
+if [ -d "$backup" ]; then
+    manifests=("$backup"/*.backup.json)
+    [ ${#manifests[@]} -eq 1 ] && [ -f "${manifests[0]}" ] ||
+        { log "$backup must hold exactly one NAME.backup.json"; exit 2; }
+    manifest=${manifests[0]}
+else
+    manifest=$backup
+fi
+[ -r "$manifest" ] || { log "cannot read $manifest"; exit 2; }
+dir=$(dirname "$manifest")
+
+export ZADP_INITIATOR_IQN=${ZADP_INITIATOR_IQN:-iqn.2016-02.com.smartx:hci-restore-$(hostname | tr -c 'A-Za-z0-9.-' '-' | sed 's/-*$//')}
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/restore-vm.XXXXXX")
+created="$work/created.jsonl"    # hci-vm-create's lines: the VM to delete on failure
+admitted="$work/admitted.jsonl"  # hci-lun-admit's lines: what to put back
+touch "$created" "$admitted"
+done_ok=0
+
+cleanup() {
+    local rc=$?
+    trap '' INT TERM
+    if [ -s "$admitted" ]; then
+        hci-lun-admit --revoke <"$admitted" >/dev/null ||
+            { log "WARNING: could not put allowed_initiators back on every LUN (see $work)"; [ "$rc" -ne 0 ] || rc=1; work=; }
+    fi
+    if [ $done_ok -eq 0 ] && [ -s "$created" ]; then
+        if [ $keep_failed -eq 1 ]; then
+            log "the half-made VM $(jq -r .vm.name "$created" | head -1) is kept (--keep-failed)"
+        elif hci-vm-create --delete-created <"$created" >/dev/null; then
+            log "deleted the half-made VM $(jq -r .vm.name "$created" | head -1)"
+        else
+            log "WARNING: could not delete the half-made VM $(jq -r '.vm.name + " (id " + .vm.id + ")"' "$created" | head -1)"
+        fi
+    fi
+    [ -z "$work" ] || rm -rf "$work"
+    [ "$rc" -ne 0 ] || [ $done_ok -eq 1 ] || rc=1
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+t0=$(date +%s.%N)
+
+# 1. The backup must be whole and intact before anything is created.
+jq -e '.format == "hci-backup-manifest"' "$manifest" >/dev/null 2>&1 ||
+    { log "$manifest is not a backup-vm.sh manifest"; exit 2; }
+jq -e '.complete' "$manifest" >/dev/null ||
+    { log "$manifest is incomplete (failed disks: $(jq -c '[.failed_disks[].index]' "$manifest")); refusing to restore it"; exit 6; }
+config="$dir/$(jq -r .configuration "$manifest")"
+[ -r "$config" ] || { log "cannot read the configuration $config"; exit 6; }
+[ "$(wc -l <"$config")" -eq 1 ] || { log "$config must hold one line"; exit 6; }
+jq -e '.hci_config' "$config" >/dev/null 2>&1 ||
+    { log "$config is not a full configuration (a backup made before hci-vm-get --full); it cannot rebuild the VM"; exit 6; }
+missing=$(jq -r --slurpfile m "$manifest" '[.vm_disks[] | select(.type == "DISK") | .index] - [$m[0].disks[].index] | join(" ")' "$config")
+[ -z "$missing" ] || { log "the backup has no stream for disk(s) $missing of the configuration"; exit 6; }
+
+while IFS=$'\t' read -r index file sha digest <&3; do
+    path="$dir/$file"
+    [ -r "$path" ] || { log "disk $index: cannot read $path"; exit 6; }
+    [ "$(sha256sum <"$path" | cut -d' ' -f1)" = "$sha" ] ||
+        { log "disk $index: $path has changed since the backup (SHA-256 differs); nothing was created"; exit 6; }
+    zadp-write --check <"$path" >"$work/check$index.json" 2>"$work/check$index.err" ||
+        { cat "$work/check$index.err" >&2; log "disk $index: $path does not verify; nothing was created"; exit 6; }
+    [ "$(jq -r .digest "$work/check$index.json")" = "$digest" ] ||
+        { log "disk $index: $path's image digest differs from the manifest; nothing was created"; exit 6; }
+done 3< <(jq -r '.disks[] | [.index, .stream.file, .stream.sha256, .image.digest] | @tsv' "$manifest")
+
+# 2. The VM, stopped, with empty volumes.
+hci-vm-create "${create_args[@]}" <"$config" >"$created"
+vm_name=$(jq -r .vm.name "$created" | head -1)
+log "created VM $vm_name (id $(jq -r .vm.id "$created" | head -1))"
+
+# 3. This host may reach those LUNs, and only those, until we are done.
+jq -c 'select(.lun != null)' "$created" | hci-lun-admit >"$admitted"
+
+# 4. Every disk written, then read back and compared.
+disks="$work/disks.jsonl"
+: >"$disks"
+while IFS= read -r line <&3; do
+    original=$(jq -r .disk.original_index <<<"$line")
+    file=$(jq -r --argjson i "$original" '.disks[] | select(.index == $i) | .stream.file' "$manifest")
+    digest=$(jq -r .digest "$work/check$original.json")
+    zadp-write --line "$line" <"$dir/$file" 2>"$work/write.err" ||
+        { rc=$?; cat "$work/write.err" >&2; log "disk $original: writing it into $(jq -r .url <<<"$line") failed"; exit "$rc"; }
+    zadp-read --source "$(jq -r .url <<<"$line")" </dev/null | zadp-write --check >"$work/back.json" ||
+        { rc=$?; log "disk $original: reading it back failed"; exit "$rc"; }
+    back=$(jq -r .digest "$work/back.json")
+    [ "$back" = "$digest" ] ||
+        { log "disk $original: the read-back digest $back differs from the backup's $digest"; exit 6; }
+    log "disk $original restored and verified"
+    jq -c --arg digest "$digest" '.disk + {digest: $digest, verified: true}' <<<"$line" >>"$disks"
+done 3< <(jq -c 'select(.lun != null)' "$admitted")
+
+hci-lun-admit --revoke <"$admitted" >/dev/null
+: >"$admitted"
+
+# 5. Started if asked; the summary.
+started=false
+if [ $start -eq 1 ]; then
+    hci-vm-create --start-created <"$created" >/dev/null
+    started=true
+fi
+done_ok=1
+t1=$(date +%s.%N)
+jq -nc --slurpfile created "$created" --slurpfile disks "$disks" --slurpfile m "$manifest" \
+    --arg backup "$manifest" --argjson started "$started" \
+    --argjson seconds "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')" '
+    {vm: $created[0].vm, source_vm: $created[0].source_vm, backup: $backup,
+     vm_snapshot: $m[0].vm_snapshot.name, disks: ($disks | sort_by(.original_index)),
+     verified: true, started: $started, seconds: $seconds}'

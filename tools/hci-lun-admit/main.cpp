@@ -1,0 +1,41 @@
+// hci-lun-admit: admit this host's initiator to the LUNs of hci-vm-create
+// lines for a restore (--revoke puts the recorded allowed_initiators back).
+#include <unistd.h>
+
+#include "libcommon/base/interrupt.h"
+#include "lun_admit.h"
+
+using namespace hci;
+
+static const ToolInfo kInfo{"hci-lun-admit", "[--initiator-iqn IQN] [--revoke] [options] < disks.jsonl",
+                            "Add an initiator to each line's LUN allowed_initiators, or put the old value back."};
+
+static int body(int argc, char** argv) {
+    po::options_description own("Options");
+    own.add_options()
+        ("initiator-iqn", po::value<std::string>()->value_name("IQN"),
+         "the initiator to admit (env ZADP_INITIATOR_IQN, the one zadp-write uses)")
+        ("revoke", po::bool_switch(), "put back the allowed_initiators recorded in each line's admission");
+    add_batch_option(own, 100);
+    own.add(task_wait_options("update task"));
+    auto cli = parse_api_command_line(argc, argv, kInfo, own);
+    if (isatty(STDIN_FILENO)) fail(kExitUsage, "pipe hci-vm-create (or hci-lun-admit) lines into stdin");
+
+    LunAdmitOptions options;
+    options.revoke = cli.get<bool>("revoke");
+    options.initiator_iqn = cli.option_or_env("initiator-iqn", "ZADP_INITIATOR_IQN");
+    if (!options.revoke && options.initiator_iqn.rfind("iqn.", 0) != 0)
+        fail(kExitUsage, "give the initiator to admit: --initiator-iqn iqn.YYYY-MM.domain:name (or ZADP_INITIATOR_IQN)");
+    options.wait_settings = task_wait_settings(cli);
+
+    install_interrupt_handlers();
+    CloudTower tower(cli.api, cli.env);
+    LineReader in(STDIN_FILENO, cli.api.fail_fast);
+    LineWriter out;
+    RunStatus status;
+    return for_each_batch(in, batch_size(cli), cli.api.fail_fast, status, [&](const auto& lines, LineReader& reader) {
+        admit_batch(tower, lines, options, reader, out, status);
+    });
+}
+
+int main(int argc, char** argv) { return run_main(argc, argv, body); }
