@@ -193,3 +193,8 @@ echo "bench: wrote $RESULTS" >&2
 if [ -f "$HERE/iscsi.sh" ]; then
     bash "$HERE/iscsi.sh" "$BIN"
 fi
+
+# The deduplicating repository against restic and borg (long: see its knobs).
+if [ -f "$HERE/repo.sh" ]; then
+    bash "$HERE/repo.sh" "$BIN"
+fi
