@@ -12,23 +12,12 @@
 namespace sim {
 namespace {
 
-std::string str(const json::value& v) { return std::string(v.as_string()); }
-
 json::object parse_object(const std::string& body) {
     if (body.empty()) return {};
     boost::system::error_code ec;
     json::value v = json::parse(body, ec);
     if (ec || !v.is_object()) throw std::invalid_argument("admin request body must be a JSON object");
     return v.get_object();
-}
-
-std::int64_t need_int(const json::object& o, std::string_view key) {
-    auto it = o.find(key);
-    if (it == o.end() || !(it->value().is_int64() || it->value().is_uint64()))
-        throw std::invalid_argument(std::string(key) + " is required and must be an integer");
-    std::int64_t v = json::value_to<std::int64_t>(it->value());
-    if (v < 0) throw std::invalid_argument(std::string(key) + " must not be negative");
-    return v;
 }
 
 // Finds exactly one object whose id (or local_id, or name) is `key`.

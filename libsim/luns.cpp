@@ -11,15 +11,6 @@
 namespace sim {
 namespace {
 
-std::string str(const json::value& v) { return std::string(v.as_string()); }
-
-std::string need_string(const json::object& o, std::string_view key) {
-    auto it = o.find(key);
-    if (it == o.end() || !it->value().is_string() || it->value().get_string().empty())
-        throw std::invalid_argument(std::string(key) + " is required and must be a non-empty string");
-    return std::string(it->value().get_string());
-}
-
 const json::array& entries(const json::value& body) {
     if (!body.is_array()) throw std::invalid_argument("request body must be a JSON array");
     for (const auto& e : body.get_array())

@@ -28,8 +28,6 @@ bool bool_or(const json::object& o, std::string_view key, bool fallback) {
     return it != o.end() && it->value().is_bool() ? it->value().get_bool() : fallback;
 }
 
-json::object nested(const json::object& o) { return {{"id", o.at("id")}, {"name", o.at("name")}}; }
-
 constexpr const char* kIqnPrefix = "iqn.2016-02.com.smartx:system:";
 
 }  // namespace

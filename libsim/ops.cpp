@@ -18,23 +18,12 @@ const json::object& body_object(const json::value& body) {
     return body.get_object();
 }
 
-std::string need_string(const json::object& o, std::string_view key) {
-    auto it = o.find(key);
-    if (it == o.end() || !it->value().is_string() || it->value().get_string().empty())
-        throw std::invalid_argument(std::string(key) + " is required and must be a non-empty string");
-    return std::string(it->value().get_string());
-}
-
-json::object nested(const json::object& o) { return {{"id", o.at("id")}, {"name", o.at("name")}}; }
-
 json::array copies(const std::vector<const json::object*>& items) {
     json::array out;
     out.reserve(items.size());
     for (const json::object* o : items) out.push_back(*o);
     return out;
 }
-
-std::string str(const json::value& v) { return std::string(v.as_string()); }
 
 json::object injected_failure() {
     return {{"code", "SimInjectedFailure"}, {"message", "task failed (injected by hci-sim /_sim/faults)"}};

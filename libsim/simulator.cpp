@@ -6,6 +6,23 @@
 #include "libsim/tgtd.h"
 
 namespace sim {
+
+std::string need_string(const json::object& o, std::string_view key) {
+    auto it = o.find(key);
+    if (it == o.end() || !it->value().is_string() || it->value().get_string().empty())
+        throw std::invalid_argument(std::string(key) + " is required and must be a non-empty string");
+    return std::string(it->value().get_string());
+}
+
+std::int64_t need_int(const json::object& o, std::string_view key) {
+    auto it = o.find(key);
+    if (it == o.end() || !(it->value().is_int64() || it->value().is_uint64()))
+        throw std::invalid_argument(std::string(key) + " is required and must be an integer");
+    std::int64_t v = json::value_to<std::int64_t>(it->value());
+    if (v < 0) throw std::invalid_argument(std::string(key) + " must not be negative");
+    return v;
+}
+
 namespace {
 
 json::object error_body(unsigned status, const std::string& message, const std::string& path,

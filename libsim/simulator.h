@@ -30,6 +30,14 @@ struct Options {
 // True when v is the JSON string s.
 inline bool is(const json::value& v, std::string_view s) { return v.is_string() && v.get_string() == s; }
 
+// Request fields: std::invalid_argument (HTTP 400) when missing or mistyped.
+std::string need_string(const json::object& o, std::string_view key);  // non-empty
+std::int64_t need_int(const json::object& o, std::string_view key);    // >= 0
+// A string value as std::string (the caller knows it is one).
+inline std::string str(const json::value& v) { return std::string(v.as_string()); }
+// {id, name} of an object, as embedded in others ("vm": {id, name}).
+inline json::object nested(const json::object& o) { return {{"id", o.at("id")}, {"name", o.at("name")}}; }
+
 // Removes the elements of a JSON array that match pred.
 template <class Pred>
 void erase_where(json::array& a, Pred pred) {

@@ -6,14 +6,14 @@
 namespace hci {
 
 std::optional<std::string> vm_snapshot_id_of(const json::object& line) {
-    for (auto path : {std::initializer_list<const char*>{"vm_snapshot", "id"}, {"data", "id"}, {"id"}})
-        if (auto id = string_at(line, path)) return id;
+    for (auto pointer : {line::kVmSnapshotId, line::kDataId, line::kId})
+        if (auto id = string_field(line, pointer)) return id;
     return std::nullopt;
 }
 
 std::string line_context(const json::object& line) {
-    if (auto name = string_at(line, {"vm", "name"})) return "vm " + *name;
-    if (auto name = string_at(line, {"name"})) return *name;
+    if (auto name = string_field(line, line::kVmName)) return "vm " + *name;
+    if (auto name = string_field(line, line::kName)) return *name;
     return "";
 }
 

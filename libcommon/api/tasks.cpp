@@ -4,15 +4,11 @@
 #include <thread>
 
 #include "libcommon/base/interrupt.h"
+#include "libcommon/base/line_fields.h"
 #include "libcommon/base/log.h"
 
 namespace hci {
 namespace {
-
-std::string text_field(const json::object& o, const char* key) {
-    const json::value* v = o.if_contains(key);
-    return v && v->is_string() ? std::string(v->as_string()) : "";
-}
 
 std::chrono::milliseconds to_ms(double seconds) {
     return std::chrono::milliseconds(static_cast<long>(seconds * 1000));
@@ -27,12 +23,12 @@ std::string TaskOutcome::describe() const {
         case kUnknown:
             return "task " + id + " is unknown to CloudTower";
         case kTimedOut:
-            return "task " + id + " did not finish in time (last status " + text_field(task, "status") + ")";
+            return "task " + id + " did not finish in time (last status " + text_field(task, "/status") + ")";
         case kFailed:
             break;
     }
-    std::string code = text_field(task, "error_code");
-    std::string message = text_field(task, "error_message");
+    std::string code = text_field(task, "/error_code");
+    std::string message = text_field(task, "/error_message");
     std::string line = "task " + id + " FAILED";
     if (!code.empty()) line += ": " + code;
     if (!message.empty()) line += ": " + message;
@@ -79,7 +75,7 @@ std::vector<TaskOutcome> TaskPoller::poll_round() {
 
     std::map<std::string, json::object> by_id;
     for (auto& t : tasks)
-        if (t.is_object()) by_id[text_field(t.as_object(), "id")] = std::move(t.as_object());
+        if (t.is_object()) by_id[text_field(t.as_object(), "/id")] = std::move(t.as_object());
 
     const auto now = Clock::now();
     for (auto it = pending_.begin(); it != pending_.end();) {
@@ -92,7 +88,7 @@ std::vector<TaskOutcome> TaskPoller::poll_round() {
             outcome.status = TaskOutcome::kUnknown;
         } else {
             outcome.task = std::move(found->second);
-            const std::string status = text_field(outcome.task, "status");
+            const std::string status = text_field(outcome.task, "/status");
             if (status == "SUCCESSED") {
                 done = true;
                 outcome.status = TaskOutcome::kSucceeded;

@@ -125,22 +125,4 @@ void LineWriter::write(const json::value& value) {
     fail(kExitIo, "writing stdout: " + errno_text(errno));
 }
 
-const json::value* find_path(const json::object& object, std::initializer_list<const char*> path) {
-    const json::object* current = &object;
-    const json::value* found = nullptr;
-    for (const char* key : path) {
-        if (!current) return nullptr;
-        found = current->if_contains(key);
-        if (!found) return nullptr;
-        current = found->if_object();
-    }
-    return found;
-}
-
-std::optional<std::string> string_at(const json::object& object, std::initializer_list<const char*> path) {
-    const json::value* v = find_path(object, path);
-    if (v && v->is_string()) return std::string(v->as_string());
-    return std::nullopt;
-}
-
 }  // namespace hci

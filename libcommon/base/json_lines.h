@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "libcommon/base/line_fields.h"
+
 namespace hci {
 
 namespace json = boost::json;
@@ -71,9 +73,5 @@ public:
 private:
     std::FILE* out_;
 };
-
-// Shorthands for reading fields of lines.
-const json::value* find_path(const json::object& object, std::initializer_list<const char*> path);
-std::optional<std::string> string_at(const json::object& object, std::initializer_list<const char*> path);
 
 }  // namespace hci

@@ -8,6 +8,7 @@
 #include <ctime>
 
 #include "libcommon/base/error.h"
+#include "libcommon/base/line_fields.h"
 #include "libcommon/block/file_volume.h"
 #include "libcommon/base/secret_file.h"
 #include "libcommon/block/stream_io.h"
@@ -78,16 +79,9 @@ std::string now_utc() {
     return buf;
 }
 
-const boost::json::value* field(const boost::json::object& o, const char* key) {
-    auto it = o.find(key);
-    return it == o.end() ? nullptr : &it->value();
-}
-
 std::string url_from_line(const boost::json::object& line) {
-    if (auto* e = field(line, "export"); e && e->is_object())
-        if (auto* u = field(e->as_object(), "url"); u && u->is_string()) return std::string(u->as_string());
-    for (const char* key : {"source", "url"})
-        if (auto* u = field(line, key); u && u->is_string()) return std::string(u->as_string());
+    for (auto pointer : {line::kExportUrl, line::kSource, line::kUrl})
+        if (auto url = string_field(line, pointer)) return *url;
     fail(kExitUsage, "the input line has no export.url, source or url field");
 }
 
@@ -104,9 +98,9 @@ SourceSpec source_spec(const std::string& source_url, const std::string& line, c
     }
     SourceSpec spec;
     spec.url = source_url.empty() ? url_from_line(parsed) : source_url;
-    for (const char* key : {"vm", "vm_snapshot", "disk", "lun_snapshot"}) {
-        auto* v = field(parsed, key);
-        identity[key] = v ? *v : boost::json::value(nullptr);
+    for (auto pointer : {line::kVm, line::kVmSnapshot, line::kDisk, line::kLunSnapshot}) {
+        auto* v = find_field(parsed, pointer);
+        identity[pointer.substr(1)] = v ? *v : boost::json::value(nullptr);
     }
     identity["source"] = redact_url(spec.url);
     identity["created"] = now_utc();
@@ -119,10 +113,8 @@ std::string target_url_from_line(const std::string& line) {
     boost::system::error_code ec;
     auto v = boost::json::parse(line, ec);
     if (ec || !v.is_object()) fail(kExitUsage, "--line is not a JSON object");
-    const boost::json::object& o = v.as_object();
-    if (auto* u = field(o, "url"); u && u->is_string()) return std::string(u->as_string());
-    if (auto* e = field(o, "export"); e && e->is_object())
-        if (auto* u = field(e->as_object(), "url"); u && u->is_string()) return std::string(u->as_string());
+    for (auto pointer : {line::kUrl, line::kExportUrl})
+        if (auto url = string_field(v.as_object(), pointer)) return *url;
     fail(kExitUsage, "--line has no url or export.url to write to");
 }
 

@@ -87,10 +87,19 @@ TEST_CASE("LineWriter writes one compact line per value") {
     std::fclose(f);
 }
 
-TEST_CASE("string_at follows nested paths and rejects non-strings") {
-    auto o = boost::json::parse(R"({"data":{"id":"s1","n":3},"id":"x"})").as_object();
-    CHECK(hci::string_at(o, {"data", "id"}) == std::optional<std::string>("s1"));
-    CHECK_FALSE(hci::string_at(o, {"data", "n"}));
-    CHECK_FALSE(hci::string_at(o, {"missing", "id"}));
-    CHECK(hci::string_at(o, {"id"}) == std::optional<std::string>("x"));
+TEST_CASE("line fields: JSON pointers into lines, strings only for string_field") {
+    auto o = boost::json::parse(R"({"data":{"id":"s1","n":3},"id":"x","disk":{"index":2},"vm":null,
+                                   "export":{"lun":{"id":"l1"},"url":"iscsi://h/t/1"}})").as_object();
+    CHECK(hci::string_field(o, hci::line::kDataId) == std::optional<std::string>("s1"));
+    CHECK_FALSE(hci::string_field(o, "/data/n"));
+    CHECK_FALSE(hci::string_field(o, "/missing/id"));
+    CHECK_FALSE(hci::string_field(o, hci::line::kVmName));  // vm is null
+    CHECK(hci::string_field(o, hci::line::kId) == std::optional<std::string>("x"));
+    CHECK(hci::string_field(o, hci::line::kExportLunId) == std::optional<std::string>("l1"));
+    CHECK(hci::string_field(o, hci::line::kExportUrl) == std::optional<std::string>("iscsi://h/t/1"));
+    CHECK(hci::text_field(o, hci::line::kDiskIndex) == "2");
+    CHECK(hci::text_field(o, hci::line::kVm).empty());
+    CHECK(hci::text_field(o, "/nothing").empty());
+    CHECK(hci::find_field(o, "/data")->is_object());
+    CHECK_FALSE(hci::find_field(o, "data"));  // not a pointer
 }

@@ -27,9 +27,9 @@ std::set<std::string> apply(CloudTower& tower, const Changes& changes, const Tas
         if (!r.is_array()) continue;
         for (const auto& t : r.as_array()) {
             if (!t.is_object()) continue;
-            std::string task = string_at(t.as_object(), {"task_id"}).value_or("");
+            std::string task = string_field(t.as_object(), "/task_id").value_or("");
             tasks.push_back(task);
-            luns_of_task[task].push_back(string_at(t.as_object(), {"data", "id"}).value_or(""));
+            luns_of_task[task].push_back(string_field(t.as_object(), "/data/id").value_or(""));
         }
     }
     if (!and_wait) return failed;
@@ -41,15 +41,15 @@ std::set<std::string> apply(CloudTower& tower, const Changes& changes, const Tas
     return failed;
 }
 
-std::string lun_of(const json::object& line) { return string_at(line, {"lun", "id"}).value_or(""); }
+std::string lun_of(const json::object& line) { return string_field(line, "/lun/id").value_or(""); }
 
 void revoke(CloudTower& tower, const std::vector<InputLine>& batch, const LunAdmitOptions& options, LineReader& reader,
             LineWriter& out, RunStatus& status) {
     Changes changes;
     std::vector<const InputLine*> lines;
     for (const auto& line : batch) {
-        auto previous = string_at(line.object, {"admission", "previous"});
-        const json::value* changed = find_path(line.object, {"admission", "changed"});
+        auto previous = string_field(line.object, "/admission/previous");
+        const json::value* changed = find_field(line.object, "/admission/changed");
         if (lun_of(line.object).empty() || !previous) {
             reader.reject(line.number, "no lun.id and admission.previous (not an hci-lun-admit line)");
             continue;
@@ -61,7 +61,7 @@ void revoke(CloudTower& tower, const std::vector<InputLine>& batch, const LunAdm
     for (const auto* line : lines) {
         if (failed.count(lun_of(line->object))) {
             log_error("LUN " + lun_of(line->object) + ": allowed_initiators could not be put back to \"" +
-                      *string_at(line->object, {"admission", "previous"}) + "\"");
+                      *string_field(line->object, "/admission/previous") + "\"");
             status.note(kExitTaskFailed);
             continue;
         }
@@ -95,8 +95,8 @@ void admit_batch(CloudTower& tower, const std::vector<InputLine>& batch, const L
     std::map<std::string, std::string> current;  // LUN id -> allowed_initiators now
     for (const auto& l : tower.query_all("get-iscsi-luns", json::object{{"id_in", ids}}))
         if (l.is_object())
-            current[string_at(l.as_object(), {"id"}).value_or("")] =
-                string_at(l.as_object(), {"allowed_initiators"}).value_or("");
+            current[string_field(l.as_object(), "/id").value_or("")] =
+                string_field(l.as_object(), "/allowed_initiators").value_or("");
     Changes changes, undo;
     for (const auto* line : lines) {
         auto it = current.find(lun_of(line->object));

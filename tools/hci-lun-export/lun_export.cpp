@@ -10,11 +10,6 @@
 namespace hci {
 namespace {
 
-std::string text(const json::object& o, const char* key) {
-    const json::value* v = o.if_contains(key);
-    return v && v->is_string() ? std::string(v->as_string()) : "";
-}
-
 // Ctrl-C while clones are being made: remove this batch's clones (earlier
 // batches were written out and belong to whoever reads our output).
 void remove_clones(CloudTower& tower, const std::vector<std::string>& lun_ids) {
@@ -44,19 +39,19 @@ ExportTarget resolve_export_target(CloudTower& tower, const LunExportOptions& op
     ExportTarget result;
     result.target = json::object{{"id", t.at("id")}, {"name", t.at("name")}, {"iqn_name", t.at("iqn_name")}};
 
-    if (!options.initiator_iqn.empty() && !iqn_whitelist_admits(text(t, "iqn_whitelist"), options.initiator_iqn))
-        log_warning("iSCSI target " + text(t, "name") + " does not admit initiator " + options.initiator_iqn +
-                    " (iqn_whitelist \"" + text(t, "iqn_whitelist") + "\"); logins from it will be refused");
+    if (!options.initiator_iqn.empty() && !iqn_whitelist_admits(text_field(t, "/iqn_whitelist"), options.initiator_iqn))
+        log_warning("iSCSI target " + text_field(t, "/name") + " does not admit initiator " + options.initiator_iqn +
+                    " (iqn_whitelist \"" + text_field(t, "/iqn_whitelist") + "\"); logins from it will be refused");
 
     result.portal = options.portal;
     if (result.portal.empty()) {
-        auto cluster_id = string_at(t, {"cluster", "id"});
-        if (!cluster_id) fail(kExitApi, "iSCSI target " + text(t, "name") + " names no cluster; give --portal");
+        auto cluster_id = string_field(t, "/cluster/id");
+        if (!cluster_id) fail(kExitApi, "iSCSI target " + text_field(t, "/name") + " names no cluster; give --portal");
         json::array clusters = tower.query_all("get-clusters", json::object{{"id", *cluster_id}});
         if (clusters.empty()) fail(kExitNotFound, "no cluster with id " + *cluster_id);
-        result.portal = text(clusters[0].as_object(), "iscsi_vip");
+        result.portal = text_field(clusters[0].as_object(), "/iscsi_vip");
         if (result.portal.empty())
-            fail(kExitUsage, "cluster " + text(clusters[0].as_object(), "name") + " has no iscsi_vip; give --portal HOST[:PORT]");
+            fail(kExitUsage, "cluster " + text_field(clusters[0].as_object(), "/name") + " has no iscsi_vip; give --portal HOST[:PORT]");
     }
     return result;
 }
@@ -66,15 +61,15 @@ void export_luns(CloudTower& tower, const ExportTarget& where, const std::vector
     std::vector<const InputLine*> lines;
     json::array clones;
     for (const auto& line : batch) {
-        auto snapshot_id = string_at(line.object, {"lun_snapshot", "id"});
-        auto snapshot_name = string_at(line.object, {"lun_snapshot", "name"});
-        const json::value* index = find_path(line.object, {"disk", "index"});
+        auto snapshot_id = string_field(line.object, line::kLunSnapshotId);
+        auto snapshot_name = string_field(line.object, line::kLunSnapshotName);
+        const json::value* index = find_field(line.object, line::kDiskIndex);
         if (!snapshot_id || !snapshot_name) {
             reader.reject(line.number, "not an hci-snap-luns line: no lun_snapshot.id and .name");
             continue;
         }
         long disk_index = index && index->is_number() ? static_cast<long>(index->to_number<double>()) : 0;
-        std::string name = clone_lun_name(options.prefix, string_at(line.object, {"vm", "name"}).value_or("vm"),
+        std::string name = clone_lun_name(options.prefix, string_field(line.object, line::kVmName).value_or("vm"),
                                           disk_index, *snapshot_name);
         clones.push_back(json::object{
             {"iscsi_target_id", where.target.at("id")}, {"name", name}, {"snapshot_id", *snapshot_id}});
@@ -87,8 +82,8 @@ void export_luns(CloudTower& tower, const ExportTarget& where, const std::vector
         fail(kExitApi, "clone-iscsi-lun-from-snapshot: expected " + std::to_string(lines.size()) + " results");
     std::vector<std::string> lun_ids, task_ids;
     for (const auto& r : response.as_array()) {
-        lun_ids.push_back(r.is_object() ? string_at(r.as_object(), {"data", "id"}).value_or("") : "");
-        task_ids.push_back(r.is_object() ? string_at(r.as_object(), {"task_id"}).value_or("") : "");
+        lun_ids.push_back(r.is_object() ? string_field(r.as_object(), line::kDataId).value_or("") : "");
+        task_ids.push_back(r.is_object() ? string_field(r.as_object(), line::kTaskId).value_or("") : "");
     }
     std::map<std::string, TaskOutcome> outcomes;
     try {
@@ -102,12 +97,12 @@ void export_luns(CloudTower& tower, const ExportTarget& where, const std::vector
     for (const auto& id : lun_ids) ids.emplace_back(id);
     std::map<std::string, json::object> luns;
     for (auto& l : tower.query_all("get-iscsi-luns", json::object{{"id_in", ids}}))
-        if (l.is_object()) luns[text(l.as_object(), "id")] = std::move(l.as_object());
+        if (l.is_object()) luns[text_field(l.as_object(), "/id")] = std::move(l.as_object());
 
     for (std::size_t i = 0; i < lines.size(); ++i) {
         const json::object& line = lines[i]->object;
-        std::string context = line_context(line) + ", disk " +
-                              (find_path(line, {"disk", "index"}) ? json::serialize(*find_path(line, {"disk", "index"})) : "?");
+        const std::string index = text_field(line, line::kDiskIndex);
+        const std::string context = line_context(line) + ", disk " + (index.empty() ? "?" : index);
         auto outcome = outcomes.find(task_ids[i]);
         if (outcome != outcomes.end() && outcome->second.status != TaskOutcome::kSucceeded) {
             log_error("exporting " + context + ": " + outcome->second.describe());
@@ -126,7 +121,7 @@ void export_luns(CloudTower& tower, const ExportTarget& where, const std::vector
         result["export"] = json::object{
             {"lun", json::object{{"id", lun->second.at("id")}, {"name", lun->second.at("name")}, {"lun_id", number}}},
             {"target", where.target},
-            {"url", iscsi_export_url(where.portal, text(where.target, "iqn_name"), number)}};
+            {"url", iscsi_export_url(where.portal, text_field(where.target, "/iqn_name"), number)}};
         out.write(result);
     }
 }

@@ -17,8 +17,8 @@ std::map<std::string, TaskOutcome> delete_luns(CloudTower& tower, const json::ar
     std::map<std::string, std::string> task_of;
     if (response.is_array())
         for (const auto& r : response.as_array())
-            if (auto id = r.is_object() ? string_at(r.as_object(), {"data", "id"}) : std::nullopt)
-                task_of[*id] = string_at(r.as_object(), {"task_id"}).value_or("");
+            if (auto id = r.is_object() ? string_field(r.as_object(), line::kDataId) : std::nullopt)
+                task_of[*id] = string_field(r.as_object(), line::kTaskId).value_or("");
     std::vector<std::string> tasks;
     for (const auto& [_, t] : task_of) tasks.push_back(t);
     auto outcomes = wait_for_tasks(tower, tasks, settings);
@@ -41,7 +41,7 @@ void unexport_luns(CloudTower& tower, const std::vector<InputLine>& batch, const
     std::set<std::string> seen;
     json::array ids;
     for (const auto& line : batch) {
-        auto id = string_at(line.object, {"export", "lun", "id"});
+        auto id = string_field(line.object, line::kExportLunId);
         if (!id) {
             reader.reject(line.number, "no export.lun.id in the line (not from hci-lun-export?)");
             continue;
@@ -74,11 +74,11 @@ void stale_luns(CloudTower& tower, const std::string& prefix, bool remove, const
     }
     json::array ids;
     for (const auto& l : luns)
-        if (auto id = string_at(l.as_object(), {"id"})) ids.emplace_back(*id);
+        if (auto id = string_field(l.as_object(), line::kId)) ids.emplace_back(*id);
     if (ids.empty()) return;
     auto deleted = delete_luns(tower, ids, options.wait_settings);
     for (const auto& l : luns) {
-        std::string id = string_at(l.as_object(), {"id"}).value_or("");
+        std::string id = string_field(l.as_object(), line::kId).value_or("");
         auto it = deleted.find(id);
         if (it != deleted.end() && it->second.status != TaskOutcome::kSucceeded) {
             log_error("deleting iSCSI LUN " + id + ": " + it->second.describe());

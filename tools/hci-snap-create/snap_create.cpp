@@ -11,13 +11,13 @@ void create_snapshots(CloudTower& tower, const std::vector<InputLine>& batch, co
     json::array data;
     std::vector<json::object> vms;
     for (const auto& line : batch) {
-        auto id = string_at(line.object, {"id"});
-        auto name = string_at(line.object, {"name"});
+        auto id = string_field(line.object, line::kId);
+        auto name = string_field(line.object, line::kName);
         if (!id || !name) {
             reader.reject(line.number, "not a Vm line: needs \"id\" and \"name\"");
             continue;
         }
-        std::string tools = string_at(line.object, {"vm_tools_status"}).value_or("");
+        std::string tools = string_field(line.object, line::kVmToolsStatus).value_or("");
         if (options.consistency == Consistency::kAuto && tools.empty())
             log_warning("vm " + *name + ": no vm_tools_status in the line; assuming tools are not running");
         std::string type = consistent_type_for(options.consistency, tools);
@@ -35,7 +35,7 @@ void create_snapshots(CloudTower& tower, const std::vector<InputLine>& batch, co
     auto& results = response.as_array();
     for (std::size_t i = 0; i < vms.size(); ++i) {
         const json::object* r = results[i].if_object();
-        if (!r || !r->if_contains("task_id") || !r->at("task_id").is_string()) {
+        if (!r || !string_field(*r, line::kTaskId)) {
             log_error("vm " + std::string(vms[i]["name"].as_string()) + ": create-vm-snapshot started no task");
             status.note(kExitApi);
             continue;

@@ -28,9 +28,9 @@ void delete_snapshots(CloudTower& tower, const std::vector<InputLine>& batch, co
     if (response.is_array()) {
         for (const auto& r : response.as_array()) {
             if (!r.is_object()) continue;
-            auto id = string_at(r.as_object(), {"data", "id"});
+            auto id = string_field(r.as_object(), line::kDataId);
             if (!id) continue;
-            task_of[*id] = string_at(r.as_object(), {"task_id"}).value_or("");
+            task_of[*id] = string_field(r.as_object(), line::kTaskId).value_or("");
         }
     }
     std::map<std::string, TaskOutcome> outcomes;

@@ -15,13 +15,6 @@ json::object pick(const json::object& from, std::initializer_list<const char*> k
     return out;
 }
 
-std::string text(const json::object& o, const char* key) {
-    const json::value* v = o.if_contains(key);
-    if (!v) return "";
-    if (v->is_string()) return std::string(v->as_string());
-    return json::serialize(*v);
-}
-
 struct SnapshotDisks {
     json::object vm;
     json::object vm_snapshot;
@@ -57,7 +50,7 @@ void resolve_snapshot_luns(CloudTower& tower, const std::vector<InputLine>& batc
 
     std::map<std::string, json::object> snapshots;
     for (auto& s : tower.query_all("get-vm-snapshots", json::object{{"id_in", to_array(wanted)}}))
-        if (s.is_object()) snapshots[text(s.as_object(), "id")] = std::move(s.as_object());
+        if (s.is_object()) snapshots[text_field(s.as_object(), "/id")] = std::move(s.as_object());
 
     std::map<std::string, SnapshotDisks> resolved;
     std::set<std::string> lun_names;
@@ -72,16 +65,16 @@ void resolve_snapshot_luns(CloudTower& tower, const std::vector<InputLine>& batc
         SnapshotDisks sd;
         if (const json::value* vm = snap.if_contains("vm"); vm && vm->is_object()) sd.vm = pick(vm->as_object(), {"id", "name"});
         sd.vm_snapshot = pick(snap, {"id", "name", "local_id", "consistent_type", "local_created_at", "size", "cluster"});
-        const std::string where = "vm " + text(sd.vm, "name") + ", snapshot " + text(snap, "name") + " (" + id + ")";
+        const std::string where = "vm " + text_field(sd.vm, "/name") + ", snapshot " + text_field(snap, "/name") + " (" + id + ")";
         bool ok = true;
         const json::value* disks = snap.if_contains("vm_disks");
         if (disks && disks->is_array()) {
             for (const auto& d : disks->as_array()) {
-                if (!d.is_object() || text(d.as_object(), "type") == "CD_ROM") continue;
+                if (!d.is_object() || text_field(d.as_object(), "/type") == "CD_ROM") continue;
                 const json::object& disk = d.as_object();
-                std::string local_id = text(disk, "snapshot_local_id");
+                std::string local_id = text_field(disk, "/snapshot_local_id");
                 if (local_id.empty() || local_id == "null") {
-                    log_error(where + ", disk " + text(disk, "index") + ": the frozen disk has no snapshot_local_id");
+                    log_error(where + ", disk " + text_field(disk, "/index") + ": the frozen disk has no snapshot_local_id");
                     ok = false;
                     continue;
                 }
@@ -101,7 +94,7 @@ void resolve_snapshot_luns(CloudTower& tower, const std::vector<InputLine>& batc
     std::map<std::string, json::object> luns_by_name;
     if (!lun_names.empty())
         for (auto& l : tower.query_all("get-iscsi-lun-snapshots", json::object{{"name_in", to_array(lun_names)}}))
-            if (l.is_object()) luns_by_name[text(l.as_object(), "name")] = std::move(l.as_object());
+            if (l.is_object()) luns_by_name[text_field(l.as_object(), "/name")] = std::move(l.as_object());
 
     for (const auto& id : order) {
         auto it = resolved.find(id);
@@ -109,10 +102,10 @@ void resolve_snapshot_luns(CloudTower& tower, const std::vector<InputLine>& batc
         const SnapshotDisks& sd = it->second;
         bool ok = true;
         for (const auto& disk : sd.disks) {
-            if (!luns_by_name.count(text(disk, "snapshot_local_id"))) {
-                log_error("vm " + text(sd.vm, "name") + ", snapshot " + text(sd.vm_snapshot, "name") + " (" + id +
-                          "), disk " + text(disk, "index") + ": no iSCSI LUN snapshot named " +
-                          text(disk, "snapshot_local_id"));
+            if (!luns_by_name.count(text_field(disk, "/snapshot_local_id"))) {
+                log_error("vm " + text_field(sd.vm, "/name") + ", snapshot " + text_field(sd.vm_snapshot, "/name") + " (" + id +
+                          "), disk " + text_field(disk, "/index") + ": no iSCSI LUN snapshot named " +
+                          text_field(disk, "/snapshot_local_id"));
                 ok = false;
             }
         }
@@ -124,7 +117,7 @@ void resolve_snapshot_luns(CloudTower& tower, const std::vector<InputLine>& batc
             out.write(json::object{{"vm", sd.vm},
                                    {"vm_snapshot", sd.vm_snapshot},
                                    {"disk", disk_summary(disk)},
-                                   {"lun_snapshot", luns_by_name[text(disk, "snapshot_local_id")]}});
+                                   {"lun_snapshot", luns_by_name[text_field(disk, "/snapshot_local_id")]}});
         }
     }
 }

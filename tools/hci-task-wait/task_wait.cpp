@@ -52,7 +52,7 @@ void TaskLineQueue::emit_ready() {
 }
 
 static void take_line(InputLine line, LineReader& in, TaskLineQueue& queue, TaskPoller& poller) {
-    const json::value* task_id = line.object.if_contains("task_id");
+    const json::value* task_id = find_field(line.object, line::kTaskId);
     if (!task_id) return in.reject(line.number, "no \"task_id\" in the line");
     if (task_id->is_null()) return queue.add(std::move(line.object), std::nullopt);
     if (!task_id->is_string() || task_id->as_string().empty())

@@ -9,10 +9,6 @@
 namespace hci {
 namespace {
 
-std::string text(const json::object& o, std::initializer_list<const char*> path) {
-    return string_at(o, path).value_or("");
-}
-
 json::array string_array(const std::vector<std::string>& items) {
     json::array a;
     for (const auto& s : items) a.emplace_back(s);
@@ -41,7 +37,7 @@ json::object find_one(CloudTower& tower, const char* op, const char* what_kind, 
 std::map<std::string, json::object> by_id(json::array items) {
     std::map<std::string, json::object> out;
     for (auto& v : items)
-        if (v.is_object()) out[text(v.as_object(), {"id"})] = std::move(v.as_object());
+        if (v.is_object()) out[text_field(v.as_object(), "/id")] = std::move(v.as_object());
     return out;
 }
 
@@ -66,13 +62,13 @@ VmCreator::VmCreator(CloudTower& tower, VmCreateOptions options)
     : tower_(tower), options_(std::move(options)), time_(utc_stamp()) {
     if (!options_.cluster.empty()) {
         json::object c = find_one(tower_, "get-clusters", "cluster", options_.cluster);
-        forced_cluster_id_ = text(c, {"id"});
+        forced_cluster_id_ = text_field(c, "/id");
         clusters_[forced_cluster_id_] = std::move(c);
     }
     if (!options_.host.empty()) {
         json::object h = find_one(tower_, "get-hosts", "host", options_.host);
-        host_id_ = text(h, {"id"});
-        const std::string host_cluster = text(h, {"cluster", "id"});
+        host_id_ = text_field(h, "/id");
+        const std::string host_cluster = text_field(h, "/cluster/id");
         if (!forced_cluster_id_.empty() && host_cluster != forced_cluster_id_)
             fail(kExitUsage, "--host " + options_.host + " is not in cluster " + options_.cluster);
         if (forced_cluster_id_.empty()) {
@@ -83,7 +79,7 @@ VmCreator::VmCreator(CloudTower& tower, VmCreateOptions options)
 }
 
 const json::object& VmCreator::target_cluster(const json::object& config) {
-    const std::string id = forced_cluster_id_.empty() ? text(config, {"cluster", "id"}) : forced_cluster_id_;
+    const std::string id = forced_cluster_id_.empty() ? text_field(config, "/cluster/id") : forced_cluster_id_;
     auto it = clusters_.find(id);
     if (it != clusters_.end()) return it->second;
     static const json::object kNone;
@@ -107,13 +103,13 @@ bool VmCreator::plan_line(const InputLine& line, std::vector<Plan>& plans, LineR
     }
     const json::object& cluster = target_cluster(config);
     if (cluster.empty()) {
-        reader.reject(line.number, "VM " + text(config, {"name"}) + ": its cluster " + text(config, {"cluster", "name"}) +
+        reader.reject(line.number, "VM " + text_field(config, "/name") + ": its cluster " + text_field(config, "/cluster/name") +
                                        " is not known here; give --cluster");
         return false;
     }
     Placement placement;
-    placement.name = expand_name(options_.name_template, text(config, {"name"}), time_);
-    placement.cluster_id = text(cluster, {"id"});
+    placement.name = expand_name(options_.name_template, text_field(config, "/name"), time_);
+    placement.cluster_id = text_field(cluster, "/id");
     placement.host_id = host_id_;
     placement.keep_mac = options_.keep_mac;
     const TargetVlans& vlans = vlans_of(placement.cluster_id);
@@ -122,8 +118,8 @@ bool VmCreator::plan_line(const InputLine& line, std::vector<Plan>& plans, LineR
         std::string error;
         auto vlan = choose_vlan(nic.at("vlan").as_object(), options_.vlan_map, vlans, error);
         if (!vlan) {
-            reader.reject(line.number, "VM " + text(config, {"name"}) + ", NIC " + std::to_string(nic_number) +
-                                           " on cluster " + text(cluster, {"name"}) + ": " + error);
+            reader.reject(line.number, "VM " + text_field(config, "/name") + ", NIC " + std::to_string(nic_number) +
+                                           " on cluster " + text_field(cluster, "/name") + ": " + error);
             return false;
         }
         placement.nic_vlan_ids.push_back(*vlan);
@@ -144,7 +140,7 @@ void VmCreator::refuse_taken_names(std::vector<Plan>& plans, RunStatus& status) 
     for (const auto& p : plans) names.push_back(p.name);
     std::map<std::string, std::string> taken;  // name -> id of a VM that has it
     for (const auto& vm : tower_.query_all("get-vms", json::object{{"name_in", string_array(names)}}))
-        if (vm.is_object()) taken[text(vm.as_object(), {"name"})] = text(vm.as_object(), {"id"});
+        if (vm.is_object()) taken[text_field(vm.as_object(), "/name")] = text_field(vm.as_object(), "/id");
     std::set<std::string> in_batch;
     for (auto& p : plans) {
         std::string why;
@@ -170,7 +166,7 @@ void VmCreator::delete_vms(const std::vector<std::string>& ids, const std::strin
         std::vector<std::string> tasks;
         if (r.is_array())
             for (const auto& t : r.as_array())
-                if (t.is_object()) tasks.push_back(text(t.as_object(), {"task_id"}));
+                if (t.is_object()) tasks.push_back(text_field(t.as_object(), "/task_id"));
         // After Ctrl-C the request is what matters; waiting would be cut short anyway.
         if (!interrupted()) wait_for_tasks(tower_, tasks, options_.wait_settings);
     } catch (const Error& e) {
@@ -201,8 +197,8 @@ void VmCreator::create(std::vector<Plan>& plans, RunStatus& status) {
     std::vector<std::string> tasks, ids;
     for (std::size_t i = 0; i < sent.size(); ++i) {
         const json::value& r = response.as_array()[i];
-        sent[i]->task_id = r.is_object() ? text(r.as_object(), {"task_id"}) : "";
-        sent[i]->vm_id = r.is_object() ? text(r.as_object(), {"data", "id"}) : "";
+        sent[i]->task_id = r.is_object() ? text_field(r.as_object(), "/task_id") : "";
+        sent[i]->vm_id = r.is_object() ? text_field(r.as_object(), "/data/id") : "";
         tasks.push_back(sent[i]->task_id);
         ids.push_back(sent[i]->vm_id);
     }
@@ -241,13 +237,13 @@ void VmCreator::read_back(std::vector<Plan>& plans, RunStatus& status) {
     auto disks = by_id(tower_.query_all("get-vm-disks", json::object{{"vm", json::object{{"id_in", string_array({vm_ids.begin(), vm_ids.end()})}}}}));
     std::set<std::string> volume_ids, lun_ids, target_ids;
     for (const auto& [id, d] : disks)
-        if (auto v = string_at(d, {"vm_volume", "id"})) volume_ids.insert(*v);
+        if (auto v = string_field(d, "/vm_volume/id")) volume_ids.insert(*v);
     auto volumes = fetch_by_ids(tower_, "get-vm-volumes", volume_ids);
     for (const auto& [id, v] : volumes)
-        if (auto l = string_at(v, {"lun", "id"})) lun_ids.insert(*l);
+        if (auto l = string_field(v, "/lun/id")) lun_ids.insert(*l);
     auto luns = fetch_by_ids(tower_, "get-iscsi-luns", lun_ids);
     for (const auto& [id, l] : luns)
-        if (auto t = string_at(l, {"iscsi_target", "id"})) target_ids.insert(*t);
+        if (auto t = string_field(l, "/iscsi_target/id")) target_ids.insert(*t);
     auto targets = fetch_by_ids(tower_, "get-iscsi-targets", target_ids);
 
     for (auto& p : plans) {
@@ -260,22 +256,22 @@ void VmCreator::read_back(std::vector<Plan>& plans, RunStatus& status) {
         // The original disks by the volume name they were given, for original_index.
         std::map<std::string, const json::object*> original_by_volume;
         for (const auto& d : config.at("vm_disks").as_array())
-            if (text(d.as_object(), {"type"}) == "DISK")
+            if (text_field(d.as_object(), "/type") == "DISK")
                 original_by_volume[new_volume_name(p.name, d.as_object().at("index").to_number<long>())] = &d.as_object();
         std::int64_t index = 0;
         const json::array* refs = problem.empty() ? &vm->second.at("vm_disks").as_array() : nullptr;
         for (std::size_t i = 0; refs && i < refs->size() && problem.empty(); ++i, ++index) {
-            auto disk = disks.find(text((*refs)[i].as_object(), {"id"}));
-            if (disk == disks.end()) { problem = "disk " + text((*refs)[i].as_object(), {"id"}) + " cannot be read back"; break; }
-            if (text(disk->second, {"type"}) != "DISK") continue;
-            auto volume = volumes.find(text(disk->second, {"vm_volume", "id"}));
-            auto lun = volume == volumes.end() ? luns.end() : luns.find(text(volume->second, {"lun", "id"}));
-            auto target = lun == luns.end() ? targets.end() : targets.find(text(lun->second, {"iscsi_target", "id"}));
+            auto disk = disks.find(text_field((*refs)[i].as_object(), "/id"));
+            if (disk == disks.end()) { problem = "disk " + text_field((*refs)[i].as_object(), "/id") + " cannot be read back"; break; }
+            if (text_field(disk->second, "/type") != "DISK") continue;
+            auto volume = volumes.find(text_field(disk->second, "/vm_volume/id"));
+            auto lun = volume == volumes.end() ? luns.end() : luns.find(text_field(volume->second, "/lun/id"));
+            auto target = lun == luns.end() ? targets.end() : targets.find(text_field(lun->second, "/iscsi_target/id"));
             if (target == targets.end()) { problem = "disk " + std::to_string(index) + " has no volume, LUN or target"; break; }
-            auto original = original_by_volume.find(text(volume->second, {"name"}));
-            if (original == original_by_volume.end()) { problem = "volume " + text(volume->second, {"name"}) + " is not one it asked for"; break; }
-            const std::string portal = text(cluster, {"iscsi_vip"});
-            if (portal.empty()) { problem = "cluster " + text(cluster, {"name"}) + " has no iscsi_vip"; break; }
+            auto original = original_by_volume.find(text_field(volume->second, "/name"));
+            if (original == original_by_volume.end()) { problem = "volume " + text_field(volume->second, "/name") + " is not one it asked for"; break; }
+            const std::string portal = text_field(cluster, "/iscsi_vip");
+            if (portal.empty()) { problem = "cluster " + text_field(cluster, "/name") + " has no iscsi_vip"; break; }
             const json::object& l = lun->second;
             const json::object& t = target->second;
             lines.push_back(json::object{
@@ -289,7 +285,7 @@ void VmCreator::read_back(std::vector<Plan>& plans, RunStatus& status) {
                                         {"elf_storage_policy", volume->second.at("elf_storage_policy")}}},
                 {"lun", json::object{{"id", l.at("id")}, {"name", l.at("name")}, {"lun_id", l.at("lun_id")},
                                      {"target", json::object{{"id", t.at("id")}, {"name", t.at("name")}, {"iqn_name", t.at("iqn_name")}}}}},
-                {"url", "iscsi://" + portal + "/" + text(t, {"iqn_name"}) + "/" + json::serialize(l.at("lun_id"))}});
+                {"url", "iscsi://" + portal + "/" + text_field(t, "/iqn_name") + "/" + json::serialize(l.at("lun_id"))}});
         }
         if (problem.empty() && lines.size() != original_by_volume.size())
             problem = "it has " + std::to_string(lines.size()) + " data disks, not " + std::to_string(original_by_volume.size());
@@ -317,8 +313,8 @@ std::set<std::string> VmCreator::operate(const char* op, const std::vector<std::
     if (r.is_array())
         for (const auto& t : r.as_array())
             if (t.is_object()) {
-                tasks.push_back(text(t.as_object(), {"task_id"}));
-                vm_of_task[tasks.back()] = text(t.as_object(), {"data", "id"});
+                tasks.push_back(text_field(t.as_object(), "/task_id"));
+                vm_of_task[tasks.back()] = text_field(t.as_object(), "/data/id");
             }
     for (const auto& [id, outcome] : wait_for_tasks(tower_, tasks, options_.wait_settings)) {
         if (outcome.status == TaskOutcome::kSucceeded) continue;
@@ -343,8 +339,8 @@ void VmCreator::follow_up(FollowUp what, const std::vector<InputLine>& batch, Li
     std::vector<std::string> ids;
     std::set<std::string> seen;
     for (const auto& line : batch) {
-        auto id = string_at(line.object, {"vm", "id"});
-        if (!id || !find_path(line.object, {"source_vm"})) {
+        auto id = string_field(line.object, "/vm/id");
+        if (!id || !find_field(line.object, "/source_vm")) {
             reader.reject(line.number, "not an hci-vm-create line (no vm.id and source_vm)");
             continue;
         }
@@ -353,7 +349,7 @@ void VmCreator::follow_up(FollowUp what, const std::vector<InputLine>& batch, Li
     }
     std::set<std::string> failed = operate(what == FollowUp::kStart ? "start-vm" : "delete-vm", ids, status);
     for (const auto* line : lines)
-        if (!failed.count(text(line->object, {"vm", "id"}))) out.write(line->object);
+        if (!failed.count(text_field(line->object, "/vm/id"))) out.write(line->object);
 }
 
 void VmCreator::create_batch(const std::vector<InputLine>& batch, LineReader& reader, LineWriter& out,
@@ -362,7 +358,7 @@ void VmCreator::create_batch(const std::vector<InputLine>& batch, LineReader& re
     if (forced_cluster_id_.empty()) {
         std::set<std::string> wanted;
         for (const auto& line : batch)
-            if (auto id = string_at(line.object, {"cluster", "id"}); id && !clusters_.count(*id)) wanted.insert(*id);
+            if (auto id = string_field(line.object, "/cluster/id"); id && !clusters_.count(*id)) wanted.insert(*id);
         for (auto& [id, c] : fetch_by_ids(tower_, "get-clusters", wanted)) clusters_[id] = std::move(c);
     }
     std::vector<Plan> plans;

@@ -6,8 +6,6 @@
 namespace hci {
 namespace {
 
-std::string text(const json::object& o, const char* key) { return string_at(o, {key}).value_or(""); }
-
 bool present(const json::object& o, const char* key) {
     auto* v = o.if_contains(key);
     return v && !v->is_null();
@@ -19,7 +17,7 @@ const json::array* array_at(const json::object& o, const char* key) {
 }
 
 bool names_vlan(const json::object& vlan, const std::string& what) {
-    return !what.empty() && (text(vlan, "id") == what || text(vlan, "name") == what || text(vlan, "local_id") == what);
+    return !what.empty() && (text_field(vlan, "/id") == what || text_field(vlan, "/name") == what || text_field(vlan, "/local_id") == what);
 }
 
 }  // namespace
@@ -45,7 +43,7 @@ std::string check_config_line(const json::object& config) {
         return "not a configuration line (no hci_config field): make it with hci-vm-get --full";
     if (version->to_number<double>() != 1)
         return "configuration format " + json::serialize(*version) + " is newer than this tool understands (1)";
-    if (text(config, "name").empty()) return "the configuration has no name";
+    if (text_field(config, "/name").empty()) return "the configuration has no name";
     for (const char* key : {"vcpu", "memory"})
         if (!present(config, key) || !config.at(key).is_number()) return std::string("the configuration has no numeric ") + key;
     const json::array* disks = array_at(config, "vm_disks");
@@ -53,30 +51,30 @@ std::string check_config_line(const json::object& config) {
     if (!disks || !nics) return "the configuration has no vm_disks or vm_nics list";
     for (const auto& d : *disks) {
         if (!d.is_object() || !present(d.as_object(), "type") || !present(d.as_object(), "bus") ||
-            !find_path(d.as_object(), {"boot"}) || !d.as_object().at("boot").is_number())
+            !find_field(d.as_object(), "/boot") || !d.as_object().at("boot").is_number())
             return "a disk has no type, bus or boot (was the line made with hci-vm-get --full?)";
         const json::object& disk = d.as_object();
-        if (text(disk, "type") == "DISK") {
-            auto* size = find_path(disk, {"vm_volume", "size"});
+        if (text_field(disk, "/type") == "DISK") {
+            auto* size = find_field(disk, "/vm_volume/size");
             if (!size || !size->is_number() || size->to_number<double>() <= 0)
                 return "disk " + (present(disk, "index") ? json::serialize(disk.at("index")) : "?") + " has no volume size";
         }
     }
     for (const auto& n : *nics)
-        if (!n.is_object() || !find_path(n.as_object(), {"vlan", "id"}))
+        if (!n.is_object() || !find_field(n.as_object(), "/vlan/id"))
             return "a NIC has no resolved VLAN (was the line made with hci-vm-get --full?)";
     return "";
 }
 
 std::optional<std::string> choose_vlan(const json::object& source_vlan, const VlanMap& map,
                                        const TargetVlans& target, std::string& error) {
-    const std::string source = text(source_vlan, "name") + " (id " + text(source_vlan, "id") + ")";
+    const std::string source = text_field(source_vlan, "/name") + " (id " + text_field(source_vlan, "/id") + ")";
     for (const auto& [from, to] : map) {
         if (!names_vlan(source_vlan, from)) continue;
         std::vector<const json::object*> hits;
         for (const auto& v : target.vlans)
             if (names_vlan(v, to)) hits.push_back(&v);
-        if (hits.size() == 1) return text(*hits[0], "id");
+        if (hits.size() == 1) return text_field(*hits[0], "/id");
         error = "--map-vlan " + from + "=" + to + ": " +
                 (hits.empty() ? "the target cluster has no VLAN named (or with id) " + to
                               : std::to_string(hits.size()) + " VLANs on the target cluster are named " + to +
@@ -84,16 +82,16 @@ std::optional<std::string> choose_vlan(const json::object& source_vlan, const Vl
         return std::nullopt;
     }
     for (const auto& v : target.vlans)
-        if (text(v, "id") == text(source_vlan, "id")) return text(v, "id");
+        if (text_field(v, "/id") == text_field(source_vlan, "/id")) return text_field(v, "/id");
     std::vector<const json::object*> same_name;
     for (const auto& v : target.vlans)
-        if (text(v, "name") == text(source_vlan, "name")) same_name.push_back(&v);
-    if (same_name.size() == 1) return text(*same_name[0], "id");
+        if (text_field(v, "/name") == text_field(source_vlan, "/name")) same_name.push_back(&v);
+    if (same_name.size() == 1) return text_field(*same_name[0], "/id");
     error = same_name.empty()
                 ? "VLAN " + source + " is not on the target cluster; map it with --map-vlan " +
-                      text(source_vlan, "name") + "=VLAN"
+                      text_field(source_vlan, "/name") + "=VLAN"
                 : std::to_string(same_name.size()) + " VLANs on the target cluster are named " +
-                      text(source_vlan, "name") + "; choose one with --map-vlan " + text(source_vlan, "name") + "=ID";
+                      text_field(source_vlan, "/name") + "; choose one with --map-vlan " + text_field(source_vlan, "/name") + "=ID";
     return std::nullopt;
 }
 
@@ -102,17 +100,17 @@ std::string new_volume_name(const std::string& vm_name, long index) {
 }
 
 json::object creation_params(const json::object& config, const Placement& placement) {
-    const std::int64_t vcpu = find_path(config, {"vcpu"})->to_number<std::int64_t>();
-    auto number_or = [&](std::initializer_list<const char*> path, std::int64_t fallback) {
-        auto* v = find_path(config, path);
+    const std::int64_t vcpu = find_field(config, "/vcpu")->to_number<std::int64_t>();
+    auto number_or = [&](std::string_view pointer, std::int64_t fallback) {
+        auto* v = find_field(config, pointer);
         return v && v->is_number() ? v->to_number<std::int64_t>() : fallback;
     };
-    const std::int64_t sockets = number_or({"cpu", "sockets"}, 1);
+    const std::int64_t sockets = number_or("/cpu/sockets", 1);
     json::object p{{"name", placement.name},
                    {"cluster_id", placement.cluster_id},
                    {"vcpu", vcpu},
                    {"cpu_sockets", sockets},
-                   {"cpu_cores", number_or({"cpu", "cores"}, sockets > 0 ? vcpu / sockets : vcpu)},
+                   {"cpu_cores", number_or("/cpu/cores", sockets > 0 ? vcpu / sockets : vcpu)},
                    {"memory", config.at("memory")},
                    {"memory_unit", "B"},
                    {"firmware", present(config, "firmware") ? config.at("firmware") : json::value("BIOS")},
@@ -126,7 +124,7 @@ json::object creation_params(const json::object& config, const Placement& placem
     for (const auto& d : config.at("vm_disks").as_array()) {
         const json::object& disk = d.as_object();
         const std::int64_t boot = disk.at("boot").to_number<std::int64_t>();
-        if (text(disk, "type") == "CD_ROM") {
+        if (text_field(disk, "/type") == "CD_ROM") {
             cd_roms.push_back(json::object{{"boot", boot}});
             continue;
         }

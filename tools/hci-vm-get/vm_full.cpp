@@ -14,7 +14,7 @@ using ById = std::map<std::string, json::object>;
 
 std::string id_of(const json::value& v) {
     if (!v.is_object()) return "";
-    auto id = string_at(v.as_object(), {"id"});
+    auto id = string_field(v.as_object(), "/id");
     return id.value_or("");
 }
 
@@ -91,7 +91,7 @@ json::array full_disks(const json::object& vm, const Related& r, std::string& mi
                 return {};
             }
             d["vm_volume"] = volume_summary(volume->second);
-        } else if (string_at(d, {"type"}).value_or("") == "DISK") {
+        } else if (string_field(d, "/type").value_or("") == "DISK") {
             missing = "volume of disk " + id_of(ref);
             return {};
         }
@@ -144,7 +144,7 @@ json::array resolve_full(CloudTower& tower, const json::array& vms, RunStatus& s
         json::array disks = full_disks(vm, related, missing);
         json::array nics = missing.empty() ? full_nics(vm, related, missing) : json::array{};
         if (!missing.empty()) {
-            log_error("VM " + string_at(vm, {"name"}).value_or(id_of(v)) + ": its " + missing +
+            log_error("VM " + string_field(vm, "/name").value_or(id_of(v)) + ": its " + missing +
                       " vanished while it was read; try again");
             status.note(kExitNotFound);
             continue;

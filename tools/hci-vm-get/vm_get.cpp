@@ -27,9 +27,8 @@ json::value selection_where(const VmSelection& s, const json::value& extra) {
     return json::object{{"AND", json::array{extra, where}}};
 }
 
-std::string field(const json::value& vm, const char* key) {
-    const json::value* v = vm.is_object() ? vm.as_object().if_contains(key) : nullptr;
-    return v && v->is_string() ? std::string(v->as_string()) : "";
+std::string field(const json::value& vm, std::string_view pointer) {
+    return vm.is_object() ? string_field(vm.as_object(), pointer).value_or("") : "";
 }
 
 void write_vms(CloudTower& tower, const json::array& vms, const VmGetOptions& options, LineWriter& out,
@@ -51,8 +50,8 @@ void add_stdin_line(const std::string& text, VmSelection& selection, LineReader&
     std::string error;
     auto object = parse_object_line(text, error);
     if (!object) return reader.reject(reader.line_number(), error);
-    if (auto id = string_at(*object, {"id"})) return selection.ids.push_back(*id);
-    if (auto name = string_at(*object, {"name"})) return selection.names.push_back(*name);
+    if (auto id = string_field(*object, line::kId)) return selection.ids.push_back(*id);
+    if (auto name = string_field(*object, line::kName)) return selection.names.push_back(*name);
     reader.reject(reader.line_number(), "no \"id\" or \"name\" string in the line");
 }
 
@@ -64,8 +63,8 @@ void get_vms(CloudTower& tower, const VmSelection& selection, const VmGetOptions
     std::map<std::string, std::vector<std::string>> ids_by_name;
     std::set<std::string> ids_found;
     for (const auto& vm : vms) {
-        ids_by_name[field(vm, "name")].push_back(field(vm, "id"));
-        ids_found.insert(field(vm, "id"));
+        ids_by_name[field(vm, line::kName)].push_back(field(vm, line::kId));
+        ids_found.insert(field(vm, line::kId));
     }
     auto report_missing = [&](const std::string& what) {
         log_error("no VM " + what);
@@ -96,7 +95,7 @@ void get_vms(CloudTower& tower, const VmSelection& selection, const VmGetOptions
     }
     json::array chosen;
     for (auto& vm : vms)
-        if (!ambiguous.count(field(vm, "name"))) chosen.push_back(std::move(vm));
+        if (!ambiguous.count(field(vm, line::kName))) chosen.push_back(std::move(vm));
     write_vms(tower, chosen, options, out, status);
 }
 
