@@ -109,10 +109,16 @@ std::pair<int, std::string> run_program(const std::vector<std::string>& argv) {
     return {rc, out};
 }
 
-std::string Tgtd::start() {
+std::string Tgtd::unavailable() {
     if (::geteuid() != 0) return "not running as root, so no tgtd";
+    if (find_program("tgtd").empty() || find_program("tgtadm").empty())
+        return "tgtd/tgtadm not installed (Debian package tgt)";
+    return "";
+}
+
+std::string Tgtd::start() {
+    if (std::string why = unavailable(); !why.empty()) return why;
     std::string tgtd = find_program("tgtd");
-    if (tgtd.empty() || find_program("tgtadm").empty()) return "tgtd/tgtadm not installed (Debian package tgt)";
     // tgtd's control socket is per port number; pick one from a pid-based
     // range and move on when another tgtd already answers there.
     for (int attempt = 0; attempt < 20; ++attempt) {
@@ -210,6 +216,24 @@ void Tgtd::remove_lun(const std::string& iqn, long lun) {
     } catch (const std::exception& e) {
         std::fprintf(stderr, "hci-sim: warning: %s\n", e.what());
     }
+}
+
+int Tgtd::drop_sessions(const std::string& iqn) {
+    const std::string tid = std::to_string(tid_of(iqn));
+    auto [rc, out] = run_program({"tgtadm", "-C", std::to_string(control_), "--lld", "iscsi", "--op", "show", "--mode",
+                                  "conn", "--tid", tid});
+    if (rc != 0) throw std::runtime_error("tgtadm --op show --mode conn failed: " + out);
+    std::istringstream in(out);
+    std::string word, sid, cid;
+    int dropped = 0;
+    while (in >> word) {
+        if (word == "Session:") in >> sid;
+        if (word == "Connection:" && in >> cid) {
+            tgtadm({"--op", "delete", "--mode", "conn", "--tid", tid, "--sid", sid, "--cid", cid});
+            ++dropped;
+        }
+    }
+    return dropped;
 }
 
 void Tgtd::kill_now() {

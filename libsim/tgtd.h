@@ -19,6 +19,8 @@ class Tgtd {
 public:
     explicit Tgtd(std::string log_path) : log_path_(std::move(log_path)) {}
     ~Tgtd() { stop(); }
+    // Why no tgtd can run here (not root, tgt not installed), or "".
+    static std::string unavailable();
     // Starts tgtd on a free control port and a free loopback portal. Returns
     // an empty string on success, else why the data plane is off.
     std::string start();
@@ -32,6 +34,8 @@ public:
     void add_target(const std::string& iqn, const std::string& iqn_whitelist, const std::vector<ChapAccount>& chap);
     void add_lun(const std::string& iqn, long lun, const std::string& backing_file);
     void remove_lun(const std::string& iqn, long lun);
+    // Drops every connection to the target (tgtd stays up); returns how many.
+    int drop_sessions(const std::string& iqn);
     void kill_now();  // SIGKILL, for tests of a vanishing data plane
     void stop();      // offline, delete the system, reap
 

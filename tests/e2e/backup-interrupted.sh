@@ -3,11 +3,7 @@
 # script exits 130 and leaves nothing behind: no clone LUN (not even the ones
 # hci-lun-export had not printed yet), no VM snapshot, no file in DIR.
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
-require_root_and_tgt
-for t in hci-sim hci-vm-get hci-snap-create hci-task-wait hci-snap-luns hci-lun-export \
-    hci-lun-unexport hci-snap-delete zadp-read zadp-write; do
-    command -v "$t" >/dev/null || die "$t is not built (run make)"
-done
+require_pipeline
 
 # Slow tasks, so that the interrupt surely lands while the clones are made.
 start_sim --scenario "$HCI_SOURCE_DIR/examples/demo-scenario.json" --task-duration 3000

@@ -4,11 +4,7 @@
 # leaves no clone LUN and no snapshot behind, keeps disk 0 (read before the
 # fault) and its manifest does not claim disk 1.
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
-require_root_and_tgt
-for t in hci-sim hci-vm-get hci-snap-create hci-task-wait hci-snap-luns hci-lun-export \
-    hci-lun-unexport hci-snap-delete zadp-read zadp-write; do
-    command -v "$t" >/dev/null || die "$t is not built (run make)"
-done
+require_pipeline
 
 jq -n '{users: [{username: "admin", password: "admin-password"}], clusters: [{name: "c1"}],
         iscsi_targets: [{name: "backup-tgt", cluster: "c1", iqn_whitelist: "*"}],

@@ -4,12 +4,8 @@
 # and of restore-disk.sh --new-lun logging in with a password, is traced, and
 # neither the token nor the password appears in any argument.
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
-require_root_and_tgt
+require_pipeline
 command -v strace >/dev/null || skip "strace not installed (Debian package strace)"
-for t in hci-sim hci-vm-get hci-snap-create hci-task-wait hci-snap-luns hci-lun-export \
-    hci-lun-unexport hci-snap-delete zadp-read zadp-write; do
-    command -v "$t" >/dev/null || die "$t is not built (run make)"
-done
 strace -f -qq -e trace=execve -o /dev/null true 2>/dev/null || skip "strace cannot trace here (ptrace not permitted)"
 
 start_sim --scenario "$HCI_SOURCE_DIR/examples/demo-scenario.json" --task-duration 100

@@ -3,11 +3,7 @@
 # restores both data disks into new LUNs and every verification passes; it
 # leaves no temporary directory and no simulator behind.
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
-require_root_and_tgt
-for t in hci-sim hci-vm-get hci-snap-create hci-task-wait hci-snap-luns hci-lun-export \
-    hci-lun-unexport hci-snap-delete zadp-read zadp-write; do
-    command -v "$t" >/dev/null || die "$t is not built (run make)"
-done
+require_pipeline
 
 rc=0
 TMPDIR=$T "$HCI_SOURCE_DIR/examples/demo.sh" --disk-mib 24,16 --summary-json "$T/summary.jsonl" \

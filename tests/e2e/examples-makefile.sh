@@ -3,11 +3,7 @@
 # with make -j 3: a VM whose backup fails is the only one redone by a rerun of
 # the same RUN, and after each successful backup a VM keeps its newest KEEP.
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
-require_root_and_tgt
-for t in hci-sim hci-vm-get hci-snap-create hci-task-wait hci-snap-luns hci-lun-export \
-    hci-lun-unexport hci-snap-delete zadp-read zadp-write; do
-    command -v "$t" >/dev/null || die "$t is not built (run make)"
-done
+require_pipeline
 
 # Five VMs to back up (nightly-3 has no running VMTools, so a file-system
 # consistent snapshot of it fails) and one the filter must leave alone.

@@ -3,12 +3,9 @@
 # every 0.2 s over HTTPS while the tasks run for 3 s, and all its polls go
 # over the single TCP connection the TLS proxy in front of hci-sim accepted.
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
-command -v hci-sim >/dev/null || die "hci-sim is not built (run make)"
 . "$HCI_SOURCE_DIR/tests/e2e/tls.sh"
 start_sim --no-tgtd --task-duration 3000
-tls_make_ca ca
-tls_make_server_cert ca
-tls_proxy_start
+tls_front
 
 # The snapshots are made over plain HTTP; only hci-task-wait uses the proxy.
 hci-vm-get --name web01 --name db01 | hci-snap-create 2>/dev/null >"$T/created.jsonl"

@@ -6,12 +6,9 @@
 # same libcurl handle as the queries, so it does not need a connection of
 # its own; a client that reconnected per call would show 4 or more.
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
-command -v hci-sim >/dev/null || die "hci-sim is not built (run make)"
 . "$HCI_SOURCE_DIR/tests/e2e/tls.sh"
 start_sim --no-tgtd --generate-vms 1200
-tls_make_ca ca
-tls_make_server_cert ca
-tls_proxy_start
+tls_front
 export CLOUDTOWER_ENDPOINT="$PROXY_URL" CLOUDTOWER_CACERT="$T/ca.pem"
 
 total=$(sim_api get-vms '{"where":{}}' | jq length)

@@ -35,6 +35,20 @@ expect_exit() {
     [ "$got" -eq "$want" ] || die "expected exit $want, got $got: $*"
 }
 
+# require_tools TOOL...: fails (not skips) the scenario when one of our tools
+# is not built: a scenario that cannot find what it tests must not pass.
+require_tools() {
+    local t
+    for t in "$@"; do command -v "$t" >/dev/null || die "$t is not built (run make)"; done
+}
+
+# require_pipeline: the whole backup pipeline on a simulator with tgtd.
+require_pipeline() {
+    require_root_and_tgt
+    require_tools hci-sim hci-vm-get hci-snap-create hci-task-wait hci-snap-luns hci-lun-export \
+        hci-lun-unexport hci-snap-delete zadp-read zadp-write
+}
+
 require_root_and_tgt() {
     [ "$(id -u)" -eq 0 ] || skip "needs root to run tgtd"
     command -v tgtd >/dev/null || skip "tgtd not installed (Debian package tgt)"
@@ -44,8 +58,10 @@ require_root_and_tgt() {
 # start_sim [hci-sim options...]: starts hci-sim with its state in $T/sim,
 # waits for its base URL, logs in as admin and exports CLOUDTOWER_ENDPOINT,
 # CLOUDTOWER_TOKEN and SIM_URL. The default scenario is
-# tests/fixtures/scenario-basic.json unless --scenario is given.
+# tests/fixtures/scenario-basic.json unless --scenario is given. It waits
+# SIM_WAIT_SECONDS (default 10) for the simulator to come up.
 start_sim() {
+    require_tools hci-sim
     local args=("$@")
     local have_scenario=0 a
     for a in "${args[@]}"; do [ "$a" = "--scenario" ] && have_scenario=1; done
@@ -54,7 +70,7 @@ start_sim() {
     hci-sim --state "$T/sim" --listen 127.0.0.1:0 "${args[@]}" >"$T/sim.out" 2>"$T/sim.err" &
     SIM_PID=$!
     local i
-    for i in $(seq 100); do
+    for i in $(seq $((${SIM_WAIT_SECONDS:-10} * 10))); do
         SIM_URL=$(head -n 1 "$T/sim.out" 2>/dev/null || true)
         [ -n "$SIM_URL" ] && break
         kill -0 "$SIM_PID" 2>/dev/null || { cat "$T/sim.err" >&2; die "hci-sim exited early"; }

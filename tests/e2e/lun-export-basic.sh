@@ -3,7 +3,6 @@
 # clone call per batch) and adds export {lun, target, url}; the URL uses the
 # cluster's iscsi_vip, here the simulator's tgtd portal.
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
-command -v hci-sim >/dev/null || die "hci-sim is not built (run make)"
 require_root_and_tgt
 start_sim
 portal=$(sed -n 2p "$T/sim.out")

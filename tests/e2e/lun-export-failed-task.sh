@@ -2,7 +2,6 @@
 # A clone task that FAILS: reported with the disk, its line not written, exit 5;
 # with one disk per call, the other disk is still exported.
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
-command -v hci-sim >/dev/null || die "hci-sim is not built (run make)"
 start_sim --no-tgtd
 
 hci-vm-get --name web01 | hci-snap-create 2>/dev/null | hci-task-wait | hci-snap-luns > "$T/disks.jsonl"

@@ -2,7 +2,6 @@
 # Ctrl-C while hci-lun-export waits for its clone tasks: it removes the clones
 # it made, exits 130, and leaves nothing for --stale to find.
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
-command -v hci-sim >/dev/null || die "hci-sim is not built (run make)"
 start_sim --no-tgtd --task-duration 3000
 
 hci-vm-get --name web01 | hci-snap-create 2>/dev/null | hci-task-wait | hci-snap-luns > "$T/disks.jsonl"

@@ -3,7 +3,6 @@
 # iqn_whitelist does not admit --initiator-iqn gives a warning; an unknown
 # target is "not found" (exit 4); a missing --target a usage error (exit 2).
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
-command -v hci-sim >/dev/null || die "hci-sim is not built (run make)"
 jq '.iscsi_targets = [{"name":"backup-tgt","cluster":"c1","iqn_whitelist":"iqn.2025-01.com.example:allowed","chap_enabled":false}]' \
     "$HCI_SOURCE_DIR/tests/fixtures/scenario-basic.json" > "$T/scenario.json"
 start_sim --no-tgtd --scenario "$T/scenario.json"

@@ -2,7 +2,6 @@
 # Leftover clones of an interrupted run are found by prefix (--stale) and
 # removed (--delete); LUNs with other names are left alone.
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
-command -v hci-sim >/dev/null || die "hci-sim is not built (run make)"
 start_sim --no-tgtd
 
 hci-vm-get --name web01 --name db01 | hci-snap-create 2>/dev/null | hci-task-wait | hci-snap-luns > "$T/disks.jsonl"

@@ -3,7 +3,6 @@
 # get-tasks per poll round, one get-vm-snapshots and one
 # get-iscsi-lun-snapshots call in all (the sim counts calls per operation).
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
-command -v hci-sim >/dev/null || die "hci-sim is not built (run make)"
 start_sim --no-tgtd --generate-vms 50 --task-duration 1500
 
 hci-vm-get --all | jq -c 'select(.name | test("^(web01|db01|dup)$") | not)' > "$T/vms.jsonl"

@@ -2,7 +2,6 @@
 # The pipeline up to hci-snap-luns for a VM with 2 data disks and a CD-ROM
 # gives exactly 2 lines, each LUN snapshot named after its frozen disk.
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
-command -v hci-sim >/dev/null || die "hci-sim is not built (run make)"
 start_sim --no-tgtd
 
 hci-vm-get --name web01 | hci-snap-create | hci-task-wait | hci-snap-luns > "$T/disks.jsonl"

@@ -3,7 +3,7 @@
 # flipped inside a compressed backup gives the integrity exit code (6), and no
 # file appears at the target's name; the intact stream restores and verifies.
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
-for t in zadp-read zadp-write; do command -v "$t" >/dev/null || die "$t is not built (run make)"; done
+require_tools zadp-read zadp-write
 command -v mke2fs >/dev/null || skip "mke2fs not installed (e2fsprogs)"
 
 mkdir "$T/seed"

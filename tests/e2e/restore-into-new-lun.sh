@@ -5,7 +5,7 @@
 # digest) and a second LUN name does not clash.
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
 require_root_and_tgt
-for t in hci-sim hci-task-wait zadp-read zadp-write; do command -v "$t" >/dev/null || die "$t is not built (run make)"; done
+require_tools hci-sim hci-task-wait zadp-read zadp-write
 
 jq -n '{users: [{username: "admin", password: "admin-password"}], clusters: [{name: "c1"}],
         iscsi_targets: [{name: "restore-tgt", cluster: "c1", iqn_whitelist: "*"}], vms: []}' >"$T/scenario.json"

@@ -2,7 +2,6 @@
 # --consistency auto picks FILE_SYSTEM_CONSISTENT for a VM whose tools run
 # and CRASH_CONSISTENT otherwise, and says so on stderr; both snapshots succeed.
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
-command -v hci-sim >/dev/null || die "hci-sim is not built (run make)"
 start_sim --no-tgtd
 
 hci-vm-get --name web01 --name db01 > "$T/vms.jsonl"

@@ -2,7 +2,6 @@
 # A malformed input line is reported with its line number and skipped; the
 # other lines are handled and the exit status is 1. --fail-fast stops at it.
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
-command -v hci-sim >/dev/null || die "hci-sim is not built (run make)"
 start_sim --no-tgtd
 
 { hci-vm-get --name web01; echo '{"id": broken'; hci-vm-get --name db01; } > "$T/in.jsonl"

@@ -2,7 +2,6 @@
 # A create is a change: a 500 (which may have done the work) is not retried,
 # a 503 or ResourceLocked (which mean "not executed") is.
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
-command -v hci-sim >/dev/null || die "hci-sim is not built (run make)"
 start_sim --no-tgtd
 hci-vm-get --name web01 > "$T/vm.json"
 

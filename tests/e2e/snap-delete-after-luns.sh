@@ -2,7 +2,6 @@
 # hci-snap-delete takes hci-snap-luns lines, deletes each VM snapshot once,
 # waits for the tasks and passes every line through.
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
-command -v hci-sim >/dev/null || die "hci-sim is not built (run make)"
 start_sim --no-tgtd
 
 hci-vm-get --name web01 | hci-snap-create | hci-task-wait | hci-snap-luns > "$T/disks.jsonl"

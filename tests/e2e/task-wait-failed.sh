@@ -2,7 +2,6 @@
 # A task that ends FAILED is reported with its error code and message; the
 # other lines still come out, and the exit status is 5 (task failed).
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
-command -v hci-sim >/dev/null || die "hci-sim is not built (run make)"
 start_sim --no-tgtd
 
 sim_admin faults '{"op":"create-vm-snapshot","count":1,"fail_task":true}' >/dev/null

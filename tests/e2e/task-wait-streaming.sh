@@ -3,7 +3,6 @@
 # out before the upstream tool has even written the next line, and with
 # --unordered a quick task overtakes a slow one.
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
-command -v hci-sim >/dev/null || die "hci-sim is not built (run make)"
 start_sim --no-tgtd --task-duration 300
 
 hci-vm-get --name web01 | hci-snap-create 2>/dev/null > "$T/first.jsonl"

@@ -6,6 +6,9 @@
 #   tgt_chap TID USER PASSWORD     requires CHAP for target TID
 #   tgt_url IQN [USER]             iscsi://[USER@]127.0.0.1:PORT/IQN/1
 #   tgt_kill9                      SIGKILL, for "target died" scenarios
+#   tgt_read_during URL FAULT...   zadp-read URL | zadp-write $T/out.img with FAULT
+#                                  run while the read is mid-LUN; leaves
+#                                  $T/{read,write}.{rc,err}
 # Skips the scenario (exit 77) without root or tgt.
 
 TGT_PID=""
@@ -83,4 +86,28 @@ tgt_stop() {
     fi
     wait "$TGT_PID" 2>/dev/null || true
     _tgt_forget
+}
+
+tgt_read_during() {
+    local url=$1
+    shift
+    # The late consumer holds zadp-read in the middle of the LUN (blocked on
+    # the full pipe) while the fault happens; its next reads must fail, not
+    # end the stream.
+    {
+        rc=0
+        zadp-read --source "$url" 2>"$T/read.err" || rc=$?
+        echo $rc >"$T/read.rc"
+    } | {
+        sleep 2
+        rc=0
+        zadp-write --target "$T/out.img" 2>"$T/write.err" || rc=$?
+        echo $rc >"$T/write.rc"
+    } &
+    local pipe=$!
+    sleep 0.7
+    "$@"
+    wait "$pipe" || true
+    for _ in $(seq 300); do [ -s "$T/read.rc" ] && break; sleep 0.1; done
+    cat "$T/read.err" "$T/write.err" >&2
 }

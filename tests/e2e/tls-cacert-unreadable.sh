@@ -2,13 +2,8 @@
 # --cacert (or CLOUDTOWER_CACERT) naming a file that cannot be read is a usage
 # error (exit 2) found before any connection, not a certificate error later.
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
-command -v hci-sim >/dev/null || die "hci-sim is not built (run make)"
 . "$HCI_SOURCE_DIR/tests/e2e/tls.sh"
-start_sim --no-tgtd
-tls_make_ca ca
-tls_make_server_cert ca
-tls_proxy_start
-export CLOUDTOWER_ENDPOINT="$PROXY_URL"
+tls_setup
 
 before=$(tls_proxy_accepted)
 got=0

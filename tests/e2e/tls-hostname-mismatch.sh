@@ -2,13 +2,10 @@
 # The right CA, but the certificate is for IP 127.0.0.1 and the endpoint says
 # "localhost": host name verification refuses it (exit 3); --insecure does not.
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
-command -v hci-sim >/dev/null || die "hci-sim is not built (run make)"
 . "$HCI_SOURCE_DIR/tests/e2e/tls.sh"
 getent ahostsv4 localhost | grep -q '^127\.0\.0\.1' || skip "localhost does not resolve to 127.0.0.1"
 start_sim --no-tgtd
-tls_make_ca ca
-tls_make_server_cert ca
-tls_proxy_start
+tls_front
 export CLOUDTOWER_ENDPOINT="${PROXY_URL/127.0.0.1/localhost}"
 
 got=0

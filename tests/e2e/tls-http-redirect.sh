@@ -4,12 +4,9 @@
 # travel elsewhere unseen), the call fails with exit 3 and says which
 # endpoint to use; that endpoint then works.
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
-command -v hci-sim >/dev/null || die "hci-sim is not built (run make)"
 . "$HCI_SOURCE_DIR/tests/e2e/tls.sh"
 start_sim --no-tgtd
-tls_make_ca ca
-tls_make_server_cert ca
-tls_proxy_start
+tls_front
 
 # A plain HTTP server that answers every POST with 308 to the TLS proxy.
 python3 - "$PROXY_URL" >"$T/redirect.out" 2>"$T/redirect.err" <<'PY' &

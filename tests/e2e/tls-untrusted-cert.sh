@@ -3,13 +3,8 @@
 # with exit 3 and one clear line about the certificate that names the ways
 # out, without retries (a certificate does not get trusted by trying again).
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
-command -v hci-sim >/dev/null || die "hci-sim is not built (run make)"
 . "$HCI_SOURCE_DIR/tests/e2e/tls.sh"
-start_sim --no-tgtd
-tls_make_ca ca
-tls_make_server_cert ca
-tls_proxy_start
-export CLOUDTOWER_ENDPOINT="$PROXY_URL"
+tls_setup
 
 before=$(tls_proxy_accepted)
 got=0

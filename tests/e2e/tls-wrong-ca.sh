@@ -2,7 +2,6 @@
 # HTTPS with --cacert (or CLOUDTOWER_CACERT) naming a CA that did not sign the
 # server's certificate: exit 3, a certificate error that names the CA file.
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
-command -v hci-sim >/dev/null || die "hci-sim is not built (run make)"
 . "$HCI_SOURCE_DIR/tests/e2e/tls.sh"
 tls_setup
 

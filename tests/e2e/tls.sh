@@ -52,14 +52,19 @@ tls_proxy_start() {
 tls_proxy_accepted() { cut -d' ' -f1 "$PROXY_COUNTS"; }
 tls_proxy_handshakes() { cut -d' ' -f2 "$PROXY_COUNTS"; }
 
-# tls_setup: the usual scene: hci-sim without tgtd, a CA "ca" that signed the
-# proxy's certificate, an unrelated CA "other", and CLOUDTOWER_ENDPOINT at the
-# TLS proxy in front of the simulator.
-tls_setup() {
-    start_sim --no-tgtd
+# tls_front: a CA "ca" that signed the certificate of a TLS proxy in front of
+# the running simulator (PROXY_URL).
+tls_front() {
     tls_make_ca ca
     tls_make_server_cert ca
-    tls_make_ca other
     tls_proxy_start
+}
+
+# tls_setup: the usual scene: hci-sim without tgtd behind tls_front, an
+# unrelated CA "other", and CLOUDTOWER_ENDPOINT at the proxy.
+tls_setup() {
+    start_sim --no-tgtd
+    tls_front
+    tls_make_ca other
     export CLOUDTOWER_ENDPOINT="$PROXY_URL"
 }

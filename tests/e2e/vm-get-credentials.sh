@@ -2,7 +2,6 @@
 # Credentials from a token file and from username/password (login); the
 # secrets never show in verbose output.
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
-command -v hci-sim >/dev/null || die "hci-sim is not built (run make)"
 start_sim --no-tgtd
 
 printf '%s\n' "$CLOUDTOWER_TOKEN" > "$T/token"

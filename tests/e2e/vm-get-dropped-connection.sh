@@ -3,7 +3,6 @@
 # are retried for queries; a create whose connection drops after sending is
 # not (it may have been executed) and fails with exit 3.
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
-command -v hci-sim >/dev/null || die "hci-sim is not built (run make)"
 start_sim --no-tgtd
 
 sim_admin counters/reset '{}' >/dev/null

@@ -2,7 +2,6 @@
 # A server that keeps answering 500: bounded retries, then one clear error
 # line with the error body's message and exit 3.
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
-command -v hci-sim >/dev/null || die "hci-sim is not built (run make)"
 start_sim --no-tgtd
 
 sim_admin counters/reset '{}' >/dev/null

@@ -2,7 +2,6 @@
 # CloudTower names are not unique: two VMs named dup come out as two lines,
 # and with --unique as an error (exit 4) naming both ids, with no line.
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
-command -v hci-sim >/dev/null || die "hci-sim is not built (run make)"
 start_sim --no-tgtd
 
 [ "$(hci-vm-get --name dup | wc -l)" -eq 2 ] || die "expected 2 VMs named dup"
