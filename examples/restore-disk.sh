@@ -5,8 +5,12 @@
 #   1. the whole stream is checked before the target is touched, so a damaged
 #      backup never overwrites a good disk;
 #   2. zadp-write checks every record and the trailer while writing;
-#   3. the target is read back and its image digest compared with the one in
-#      the stream's trailer (skip with --no-readback).
+#   3. the first SIZE bytes of the target (SIZE: the image's length) are read
+#      back and their digest compared with the one in the stream's trailer
+#      (skip with --no-readback); a larger device or LUN keeps what lies past
+#      the image, and zadp-write says how many bytes that is.
+# A target that already holds data is refused unless --force (zadp-write's
+# no-clobber); with --force a regular file ends at the image's size.
 # With --new-lun TARGET_NAME a fresh thin LUN of the stream's size is created
 # in that iSCSI target first (create-lun.sh), and TARGET is not given.
 # Prints one JSON line: {stream, target, size, digest, verified, lun?}.
@@ -16,23 +20,26 @@ prog=${0##*/}
 here=$(cd "$(dirname "$0")" && pwd)
 usage() {
     cat <<EOF
-usage: $prog [--no-readback] STREAM TARGET
+usage: $prog [--no-readback] [--force] STREAM TARGET
        $prog [--no-readback] --new-lun ISCSI_TARGET [--lun-name NAME] STREAM
 
 TARGET is a file path (created sparse, renamed into place once verified), a
-block device, or iscsi://host[:port]/IQN/LUN. STREAM may be - for stdin only
-with --no-readback.
-exit status: 0 restored and verified; 2 usage; 3 API or network; 6 the stream
-or the read-back does not verify; 7 I/O error.
+block device, or iscsi://host[:port]/IQN/LUN. A TARGET that already holds data
+is only overwritten with --force. STREAM may be - for stdin only with
+--no-readback.
+exit status: 0 restored and verified; 2 usage (or TARGET holds data and no
+--force); 3 API or network; 6 the stream or the read-back does not verify;
+7 I/O error.
 EOF
     exit "${1:-0}"
 }
 log() { printf '%s: %s\n' "$prog" "$*" >&2; }
 
-readback=1 new_lun="" lun_name=""
+readback=1 new_lun="" lun_name="" force=()
 while [ $# -gt 0 ]; do
     case $1 in
         --no-readback) readback=0; shift ;;
+        --force) force=(--force); shift ;;
         --new-lun) new_lun=${2:?}; shift 2 ;;
         --lun-name) lun_name=${2:?}; shift 2 ;;
         -h | --help) usage 0 ;;
@@ -73,13 +80,15 @@ if [ -n "$new_lun" ]; then
     target=$(jq -r .url <<<"$lun_line")
 fi
 
-input | zadp-write --target "$target" || { rc=$?; log "writing $target failed (exit $rc)"; exit "$rc"; }
+input | zadp-write "${force[@]}" --target "$target" || { rc=$?; log "writing $target failed (exit $rc)"; exit "$rc"; }
 
 verified=false
 digest=""
 if [ $readback -eq 1 ]; then
     digest=$(digest_of "$work/check.json")
-    zadp-read --source "$target" </dev/null | zadp-write --check >"$work/readback.json" ||
+    size=$(size_of "$work/check.json")
+    # Exactly the image's length: a larger target's tail is not the image's.
+    zadp-read --source "$target" --size "$size" </dev/null | zadp-write --check >"$work/readback.json" ||
         { rc=$?; log "reading $target back failed (exit $rc)"; exit "$rc"; }
     back=$(digest_of "$work/readback.json")
     if [ -z "$digest" ] || [ "$digest" != "$back" ]; then

@@ -14,6 +14,7 @@
 
 #include "libcommon/base/error.h"
 #include "libcommon/base/log.h"
+#include "libcommon/block/clobber.h"
 
 namespace hci {
 namespace {
@@ -355,6 +356,16 @@ void check_target_fits(Volume& target, const stream::Header& header) {
                              " is not a multiple of the target's block size " + std::to_string(tb));
 }
 
+// A restore onto a larger device or LUN leaves the rest as it was; users
+// comparing whole devices must know.
+void warn_about_bytes_past_image(const Volume& target, uint64_t image_size) {
+    uint64_t size = target.size();
+    if (target.is_new() || size == UINT64_MAX || size <= image_size) return;
+    log_warning(target.describe() + " is " + std::to_string(size) + " bytes, the image " +
+                std::to_string(image_size) + ": the " + std::to_string(size - image_size) +
+                " bytes past the image were left as they were");
+}
+
 void write_segment(Volume& target, const Segment& s, const unsigned char* data) {
     if (s.zero) {
         if (!target.zero(s.offset, s.length))
@@ -384,11 +395,12 @@ VolumeOptions RestoreSource::target_options(VolumeOptions options) const {
     return options;
 }
 
-WriteResult write_volume(RestoreSource& source, Volume& target, ProgressMode progress_mode) {
+WriteResult write_volume(RestoreSource& source, Volume& target, ProgressMode progress_mode, bool force) {
     WriteResult result;
     result.header = source.header();
     const bool raw = source.raw();
     if (!raw) check_target_fits(target, result.header);
+    if (!force) refuse_to_clobber(target);
 
     BufferPool pool(kBuffers, raw ? kChunkSize : stream::kMaxDataLength);
     Channel<Chunk> chunks(kBuffers + 2);
@@ -417,6 +429,8 @@ WriteResult write_volume(RestoreSource& source, Volume& target, ProgressMode pro
         if (c.buffer) pool.give(c.buffer);
     }
     if (raw) result.header.size = end;
+    target.end_at(result.header.size);
+    warn_about_bytes_past_image(target, result.header.size);
     target.flush();
     target.commit();
     progress.finish();

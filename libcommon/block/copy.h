@@ -53,8 +53,11 @@ struct WriteResult {
 
 // Writes the stream (or raw image) into `target`, opened for writing with
 // source.target_options(); a new file target appears at its name only after
-// the trailer verified (commit()).
-WriteResult write_volume(RestoreSource& source, Volume& target, ProgressMode progress);
+// the trailer verified (commit()). An existing target that holds data is
+// refused unless `force` (clobber.h); an existing regular file ends at the
+// image's size; a larger device or LUN keeps what lies past the image, and a
+// warning says how many bytes.
+WriteResult write_volume(RestoreSource& source, Volume& target, ProgressMode progress, bool force = false);
 
 // Reads and verifies a whole stream without writing anything.
 WriteResult check_stream(ByteSource& in, ProgressMode progress);

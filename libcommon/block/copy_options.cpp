@@ -9,6 +9,8 @@
 
 #include "libcommon/base/error.h"
 #include "libcommon/base/line_fields.h"
+#include "libcommon/block/compress.h"
+#include "libcommon/block/copy.h"
 #include "libcommon/block/file_volume.h"
 #include "libcommon/base/secret_file.h"
 #include "libcommon/block/stream_io.h"
@@ -135,6 +137,38 @@ std::string read_one_line_from_stdin() {
     if (first.find_first_not_of(" \t\r") == std::string::npos)
         fail(kExitUsage, "no input: give --source URL, --line JSON or one JSON line on stdin");
     return first;
+}
+
+uint64_t parse_size(const std::string& text, const std::string& option) {
+    size_t used = 0;
+    unsigned long long n = 0;
+    try {
+        n = std::stoull(text, &used);
+    } catch (const std::exception&) {
+        used = 0;
+    }
+    std::string unit = used ? text.substr(used) : "";
+    static const std::string kUnits = "KMGT";
+    int shift = unit.empty() ? 0 : unit.size() == 1 && kUnits.find(unit[0]) != std::string::npos
+                                       ? 10 * (static_cast<int>(kUnits.find(unit[0])) + 1)
+                                       : -1;
+    if (!used || text[0] == '-' || shift < 0 || (shift && n > (~0ull >> shift)))
+        fail(kExitUsage, option + " wants a size in bytes (or with K, M, G, T), not '" + text + "'");
+    return static_cast<uint64_t>(n) << shift;
+}
+
+void verify_stdin_first(ProgressMode progress, const std::string& target) {
+    struct stat st {};
+    if (::fstat(STDIN_FILENO, &st) != 0 || !S_ISREG(st.st_mode))
+        fail(kExitUsage, "--verify-first reads the stream twice: stdin must be a file (zadp-write ... < FILE)");
+    off_t start = ::lseek(STDIN_FILENO, 0, SEEK_CUR);
+    try {
+        auto in = open_decoding_source(STDIN_FILENO, "stdin");
+        check_stream(*in, progress);
+    } catch (const Error& e) {
+        fail(e.code(), std::string(e.what()) + "; " + target + " was not touched");
+    }
+    if (::lseek(STDIN_FILENO, start, SEEK_SET) < 0) fail(kExitIo, "rewind stdin: " + errno_text(errno));
 }
 
 void refuse_terminal(int fd, const std::string& what) {

@@ -49,6 +49,15 @@ std::string target_url_from_line(const std::string& line);
 // is a terminal, empty or holds more than one line.
 std::string read_one_line_from_stdin();
 
+// "4194304", "512K", "4M", "10G", "1T" (powers of 1024) -> bytes; usage
+// error naming `option` otherwise.
+uint64_t parse_size(const std::string& text, const std::string& option);
+
+// zadp-write --verify-first: reads and verifies the whole stream on stdin
+// (plain, zstd or lz4) and rewinds stdin, so a stream that does not verify
+// never touches `target`. stdin must be a regular file (usage error).
+void verify_stdin_first(ProgressMode progress, const std::string& target);
+
 // Usage error when fd is a terminal: binary data must not go to (or come from) one.
 void refuse_terminal(int fd, const std::string& what);
 

@@ -173,6 +173,14 @@ public:
         if (temp_) temp_->commit();
     }
 
+    bool is_new() const override { return temp_ != nullptr; }
+
+    void end_at(uint64_t end) override {
+        if (temp_ || block_device_ || end >= size_) return;
+        truncate_to(end);
+        size_ = end;
+    }
+
 private:
     void check_range(uint64_t offset, uint64_t length) {
         if (!growable_ && (offset > size_ || length > size_ - offset))
@@ -217,8 +225,10 @@ uint32_t device_block_size(int fd) {
 }
 
 std::unique_ptr<Volume> open_existing(const std::string& path, OpenMode mode) {
-    int flags = (mode == OpenMode::Read ? O_RDONLY : O_WRONLY) | O_CLOEXEC;
-    int fd = ::open(path.c_str(), flags);
+    // A sink is opened read-write when it can be, so zadp-write can look for
+    // data it would overwrite (see clobber.h).
+    int fd = ::open(path.c_str(), (mode == OpenMode::Read ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+    if (fd < 0 && mode == OpenMode::Write && errno == EACCES) fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
     if (fd < 0) fail_errno("open " + path, errno);
     struct stat st {};
     if (::fstat(fd, &st) != 0) {

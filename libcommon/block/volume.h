@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,9 @@ struct VolumeOptions {
     // UINT64_MAX until commit().
     uint64_t create_size = 0;
     bool create_growable = false;
+    // source: the image is its first `size` bytes (zadp-read --size); the
+    // length of a pipe, which cannot tell it.
+    std::optional<uint64_t> size;
 };
 
 class Volume {
@@ -61,6 +65,13 @@ public:
     // a new file into place). Without commit(), destruction discards the work
     // where the transport can (a new file is removed).
     virtual void commit() {}
+    // Sink: true when the volume was created for this copy (nothing of the
+    // user's can be overwritten in it).
+    virtual bool is_new() const { return false; }
+    // Sink: the image ended at `end`; a regular file is cut there so no stale
+    // bytes of an older, longer content stay behind. Other transports keep
+    // their size.
+    virtual void end_at(uint64_t end) { (void)end; }
 
     // A description for messages, with any secret removed.
     virtual std::string describe() const = 0;

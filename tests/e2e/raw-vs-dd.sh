@@ -13,6 +13,6 @@ cmp "$T/src.img" "$T/out.img" || die "zadp-write --format raw differs"
 # a raw image piped into an existing file
 cp "$T/src.img" "$T/existing.img"
 dd if=/dev/urandom of="$T/existing.img" bs=1M count=8 conv=notrunc status=none
-zadp-write --format raw --target "$T/existing.img" < "$T/dd.raw"
+zadp-write --force --format raw --target "$T/existing.img" < "$T/dd.raw"
 cmp "$T/src.img" "$T/existing.img" || die "raw write into an existing file differs"
 echo ok

@@ -15,7 +15,7 @@ B=$(losetup -f --show "$T/dev-b.img" 2>/dev/null) || skip "cannot set up a secon
 on_exit "losetup -d $B"
 zadp-read --source "$A" > "$T/s.zs"
 zadp-write --check < "$T/s.zs" | jq -e '.size == 8388608' >/dev/null || die "device size not used"
-zadp-write --target "$B" < "$T/s.zs"
+zadp-write --force --target "$B" < "$T/s.zs"
 cmp "$T/src.img" "$B" || die "block device restore differs"
 # too small a device is refused
 truncate -s 4M "$T/dev-c.img"

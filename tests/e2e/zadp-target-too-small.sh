@@ -13,6 +13,6 @@ grep -q "too small" "$T/err" || die "message: $(cat "$T/err")"
 cmp "$T/small.img" "$T/small.orig" || die "the small target was modified"
 # a raw image longer than an existing target
 rc=0
-head -c 2M /dev/zero | zadp-write --format raw --target "$T/small.img" 2> "$T/err" || rc=$?
+head -c 2M /dev/zero | zadp-write --force --format raw --target "$T/small.img" 2> "$T/err" || rc=$?
 [ "$rc" -eq 7 ] || die "raw: expected exit 7, got $rc"
 echo ok

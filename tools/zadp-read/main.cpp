@@ -11,15 +11,18 @@ using namespace hci;
 
 static const ToolInfo kInfo{
     "zadp-read",
-    "[--source URL | --line JSON] [-o FILE] [--format stream|raw] [--compress zstd[:LEVEL]|lz4] [-T N]\n"
+    "[--source URL|- | --line JSON] [--size BYTES] [-o FILE] [--format stream|raw] [--compress zstd[:LEVEL]|lz4] [-T N]\n"
     "                 [--progress|--no-progress] [--chap-secret-file FILE] [--initiator-iqn IQN] [--queue-depth N] [-v]",
     "Copies a volume to stdout as a zadp block stream. Without --source or --line,\n"
-    "reads one JSON line (hci-lun-export output) on stdin."};
+    "reads one JSON line (hci-lun-export output) on stdin; --source - reads a raw\n"
+    "image on stdin."};
 
 static int body(int argc, char** argv) {
     po::options_description own("Options");
     own.add_options()
-        ("source", po::value<std::string>()->value_name("URL"), "volume to read: path, file:// or iscsi:// URL")
+        ("source", po::value<std::string>()->value_name("URL"), "volume to read: path, file:// or iscsi:// URL, or - (a raw image on stdin)")
+        ("size", po::value<std::string>()->value_name("BYTES"),
+         "read only the first BYTES (K, M, G, T suffixes); the length of a pipe on stdin")
         ("line", po::value<std::string>()->value_name("JSON"), "JSON line whose export.url (or source, url) names the volume")
         ("output,o", po::value<std::string>()->default_value("-")->value_name("FILE"), "write to FILE instead of stdout")
         ("format", format_value(), "stream (zadp-stream(5)) or raw")
@@ -37,6 +40,7 @@ static int body(int argc, char** argv) {
     job.raw = raw_format(cli);
     job.progress = progress_mode(cli);
     auto options = volume_options(cli);
+    if (cli.has("size")) options.size = parse_size(cli.get<std::string>("size"), "--size");
 
     if (source.empty() && line.empty()) line = read_one_line_from_stdin();
     SourceSpec what = source_spec(source, line, "zadp-read");

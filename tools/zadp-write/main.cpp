@@ -18,11 +18,14 @@ using namespace hci;
 
 static const ToolInfo kInfo{
     "zadp-write",
-    "--target URL | --line JSON [--format stream|raw] [--progress|--no-progress]\n"
+    "--target URL|- | --line JSON [--force] [--verify-first] [--format stream|raw]
+"
+    "                  [--progress|--no-progress]
+"
     "                  [--chap-secret-file FILE] [--initiator-iqn IQN] [--queue-depth N] [-v]\n"
     "       zadp-write --check",
-    "Writes the zadp block stream on stdin (plain, zstd or lz4) into a volume,\n"
-    "or verifies it with --check."};
+    "Writes the zadp block stream on stdin (plain, zstd or lz4) into a volume\n"
+    "(--target -: a raw image on stdout), or verifies it with --check."};
 
 // --check's report: one JSON line with the header and the statistics.
 static void print_report(const WriteResult& r, const std::string& compression) {
@@ -44,9 +47,11 @@ static void print_report(const WriteResult& r, const std::string& compression) {
 static int body(int argc, char** argv) {
     po::options_description own("Options");
     own.add_options()
-        ("target", po::value<std::string>()->value_name("URL"), "volume to write: path, file:// or iscsi:// URL")
+        ("target", po::value<std::string>()->value_name("URL"), "volume to write: path, file:// or iscsi:// URL, or - (stdout, raw)")
         ("line", po::value<std::string>()->value_name("JSON"),
          "write where a JSON line says: its url (an hci-vm-create line), else export.url")
+        ("force", "overwrite an existing target that holds data")
+        ("verify-first", "verify the whole stream (a file on stdin) before touching the target")
         ("format", format_value(), "input is a stream (zadp-stream(5)) or raw")
         ("check", "verify the stream on stdin and print its header and statistics; write nothing");
     own.add(volume_options_description());
@@ -62,10 +67,14 @@ static int body(int argc, char** argv) {
     if (!check && target.empty()) fail(kExitUsage, "--target or --line is required (or --check)");
     auto progress = progress_mode(cli);
     refuse_terminal(STDIN_FILENO, "input (pipe a stream into stdin)");
+    const bool verify_first = cli.has("verify-first");
+    if (verify_first && (check || raw))
+        fail(kExitUsage, "--verify-first verifies a stream before writing it; drop it with --check or raw input");
     // A file size limit must fail a write with EFBIG, not kill us before we
     // can remove the temporary file.
     std::signal(SIGXFSZ, SIG_IGN);
 
+    if (verify_first) verify_stdin_first(progress, target);
     std::string compression;
     auto in = open_decoding_source(STDIN_FILENO, "stdin", &compression);
     if (check) {
@@ -74,7 +83,7 @@ static int body(int argc, char** argv) {
     }
     RestoreSource source(*in, raw);
     auto volume = open_volume(target, OpenMode::Write, source.target_options(volume_options(cli)));
-    auto result = write_volume(source, *volume, progress);
+    auto result = write_volume(source, *volume, progress, cli.has("force"));
     log_info(target + ": " + std::to_string(result.stats.data_bytes) + " data bytes, " +
              std::to_string(result.stats.zero_bytes) + " zero bytes written");
     return kExitOk;
