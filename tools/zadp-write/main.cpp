@@ -18,10 +18,8 @@ using namespace hci;
 
 static const ToolInfo kInfo{
     "zadp-write",
-    "--target URL|- | --line JSON [--force] [--verify-first] [--format stream|raw]
-"
-    "                  [--progress|--no-progress]
-"
+    "--target URL|- | --line JSON [--force] [--verify-first] [--format stream|raw]\n"
+    "                  [--progress|--no-progress]\n"
     "                  [--chap-secret-file FILE] [--initiator-iqn IQN] [--queue-depth N] [-v]\n"
     "       zadp-write --check",
     "Writes the zadp block stream on stdin (plain, zstd or lz4) into a volume\n"
