@@ -12,12 +12,20 @@ for off in 1 30 64 127; do
     dd if=/dev/urandom of="$T/src.img" bs=1M seek=$off count=2 conv=notrunc status=none 2>/dev/null || true
 done
 truncate -s 128M "$T/src.img"
-# The LUN starts full of garbage, so zero ranges must really be zeroed.
+# The LUN starts full of garbage, so zero ranges must really be zeroed
+# (and writing needs --force).
 head -c 128M /dev/urandom >"$T/lun.img"
 tgt_add_lun 1 "$IQN" "$T/lun.img"
 URL=$(tgt_url "$IQN")
 
-zadp-read --source "$T/src.img" | zadp-write -v --target "$URL" 2>"$T/write.err" \
+# A LUN holding data is not overwritten without --force, and stays as it was.
+cp "$T/lun.img" "$T/lun.orig"
+zadp-read --source "$T/src.img" >"$T/src.zs"
+expect_exit 2 zadp-write --target "$URL" <"$T/src.zs" 2>/dev/null
+cmp "$T/lun.img" "$T/lun.orig" || die "a refused restore changed the LUN"
+rm "$T/lun.orig"
+
+zadp-write -v --force --target "$URL" <"$T/src.zs" 2>"$T/write.err" \
     || { cat "$T/write.err" >&2; die "writing into the LUN failed"; }
 cmp "$T/src.img" "$T/lun.img" || die "LUN backing file differs from the source"
 grep -q 'zeroed [1-9]' "$T/write.err" || { cat "$T/write.err" >&2; die "no zero range was sent as such"; }
