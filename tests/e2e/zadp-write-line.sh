@@ -1,6 +1,6 @@
 #!/bin/bash
 # zadp-write --line writes where a JSON line's url (an hci-vm-create line)
-# says: in place, holes punched, a smaller target refused untouched; a line
+# says: in place (--force: the targets hold data), holes punched, a smaller target refused untouched; a line
 # without url or export.url, or --line with --target, is a usage error.
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
 . "$HCI_SOURCE_DIR/tests/e2e/stream.sh"
@@ -8,13 +8,13 @@
 make_stream
 head -c 8M /dev/urandom >"$T/vol.img"
 line=$(jq -nc --arg url "$T/vol.img" '{vm: {id: "v", name: "web01-restored"}, disk: {index: 0, original_index: 0}, url: $url}')
-zadp-write --line "$line" <"$T/s.zs"
+zadp-write --force --line "$line" <"$T/s.zs"
 cmp "$T/src.img" "$T/vol.img" || die "the target differs from the source"
 [ "$(stat -c %b "$T/vol.img")" -lt 4096 ] || die "zero ranges were not punched: $(stat -c %b "$T/vol.img") blocks"
 
 # export.url works too (a spare exported LUN)
 head -c 8M /dev/urandom >"$T/vol2.img"
-zadp-write --line "$(jq -nc --arg url "$T/vol2.img" '{export: {url: $url}}')" <"$T/s.zs"
+zadp-write --force --line "$(jq -nc --arg url "$T/vol2.img" '{export: {url: $url}}')" <"$T/s.zs"
 cmp "$T/src.img" "$T/vol2.img" || die "export.url target differs"
 
 head -c 1M /dev/urandom >"$T/small.img"
