@@ -1,139 +1,265 @@
 #!/bin/bash
-# backup-vm.sh NAME DIR: back up one VM (configuration and every data disk)
-# into DIR, the way DESIGN.md's pipeline does it, but careful:
-#   - every stream is written under a temporary name and renamed only once
-#     it is complete and has been verified (zadp-write --check);
+# backup-vm.sh [--id] VM DIR: back up one VM (configuration and every data
+# disk) into the new directory DIR, the way hci-backup(7)'s pipeline does it,
+# but careful:
+#   - the whole backup is assembled in a locked work directory next to DIR
+#     (.DIR.work.XXXXXX) and published with one rename at the end, so DIR
+#     either does not exist or holds a manifest that describes it;
+#   - every stream is verified (zadp-write --check) before it is kept;
 #   - the exported clone LUNs are always removed, and the VM snapshot is
 #     deleted unless --keep-snapshot, even when something fails or on Ctrl-C;
-#   - the manifest NAME.backup.json lists only the disks that were saved and
-#     names the ones that failed; the exit status is non-zero if any failed.
+#     the manifest is written after the last clean-up step and says what is
+#     left (snapshot_kept, clones_left);
+#   - the manifest lists only the disks that were saved and names the ones
+#     that failed; the exit status is non-zero if any failed;
+#   - files are created 0600 and directories 0700 whatever the umask
+#     (--group-readable: 0640 and 0750).
+# --sweep DIR removes what a killed run (kill -9, power loss) left behind.
 # Credentials come from the environment (CLOUDTOWER_ENDPOINT and
 # CLOUDTOWER_TOKEN, CLOUDTOWER_TOKEN_FILE or CLOUDTOWER_USERNAME/PASSWORD)
 # and are never put on a command line.
 set -euo pipefail
 
 prog=${0##*/}
+# Clones, and snapshots that are not kept, are named with this prefix, so
+# that a sweep can find what a killed run left on the cluster.
+temp_prefix=hci-backup-tmp-
 usage() {
     cat <<EOF
 usage: $prog [options] NAME DIR
+       $prog [options] --id ID DIR
+       $prog --sweep DIR
 
-Back up the VM called NAME into directory DIR: NAME.vm.json (configuration),
-NAME.diskN.zst (one zstd-compressed zadp stream per data disk) and the
-manifest NAME.backup.json.
+Back up the VM called NAME (or with id ID) into the new directory DIR:
+NAME.vm.json (configuration), NAME.diskN.zst (one zstd-compressed zadp stream
+per data disk) and the manifest NAME.backup.json, where NAME is the VM's name
+with every character outside A-Za-z0-9._- replaced by _. DIR appears only
+when the backup is finished (one rename), even if some disk failed (then the
+manifest says which). Files are created 0600, directories 0700.
 
 options:
+  --id                         VM is a VM id, not a name (names need not be
+                               unique; ids are)
   --consistency crash|fs|auto  snapshot consistency (default: auto)
   --target NAME|ID             iSCSI target that receives the clones
                                (default: \$HCI_BACKUP_TARGET or backup-tgt)
+  --chap-secret-file FILE      CHAP secret (else \$ZADP_CHAP_SECRET)
   --keep-snapshot              keep the VM snapshot after the backup
   --zstd-level N               zstd compression level (default: 3)
-  --force                      write into DIR even if it already holds a
-                               manifest for NAME
+  --progress                   progress bars even when stderr is no terminal
+  --group-readable             files 0640 and directories 0750
+  --force                      replace DIR if it already exists
+  --sweep                      remove what killed runs left: stale work
+                               directories and zadp temporary files under DIR,
+                               and (when no backup runs on this host) clone
+                               LUNs and VM snapshots named $temp_prefix*
   -h, --help                   this text
 
-exit status: 0 all disks saved; 1 some disk failed (see the manifest);
-otherwise the exit status of the hci-* tool that failed (2 usage, 3 API or
-network, 4 VM not found, 5 snapshot task failed).
+exit status: 0 all disks saved (a failed clean-up is a warning and is
+recorded in the manifest); 1 some disk failed (see the manifest);
+130 interrupted (nothing published); otherwise the exit status of the hci-*
+tool that failed (2 usage, 3 API or network, 4 VM not found, 5 snapshot task
+failed).
 EOF
     exit "${1:-0}"
 }
 log() { printf '%s: %s\n' "$prog" "$*" >&2; }
 
+by_id=0
 consistency=auto
 iscsi_target=${HCI_BACKUP_TARGET:-backup-tgt}
 keep_snapshot=0
 zstd_level=3
 force=0
+sweep=0
+progress=()
+chap_secret_file=
+umask 077
 while [ $# -gt 0 ]; do
     case $1 in
+        --id) by_id=1; shift ;;
         --consistency) consistency=${2:?}; shift 2 ;;
         --target) iscsi_target=${2:?}; shift 2 ;;
+        --chap-secret-file) chap_secret_file=${2:?}; shift 2 ;;
         --keep-snapshot) keep_snapshot=1; shift ;;
         --zstd-level) zstd_level=${2:?}; shift 2 ;;
+        --progress) progress=(--progress); shift ;;
+        --group-readable) umask 027; shift ;;
         --force) force=1; shift ;;
+        --sweep) sweep=1; shift ;;
         -h | --help) usage 0 ;;
         --) shift; break ;;
         -*) log "unknown option: $1"; usage 2 >&2 ;;
         *) break ;;
     esac
 done
-[ $# -eq 2 ] || usage 2 >&2
-vm=$1
-dir=$2
 case $consistency in crash | fs | auto) ;; *) log "--consistency must be crash, fs or auto"; exit 2 ;; esac
 case $zstd_level in '' | *[!0-9]*) log "--zstd-level must be a number"; exit 2 ;; esac
 
 for cmd in hci-vm-get hci-snap-create hci-task-wait hci-snap-luns hci-lun-export \
-    hci-lun-unexport hci-snap-delete zadp-read zadp-write zstd jq sha256sum; do
+    hci-lun-unexport hci-snap-delete zadp-read zadp-write zstd jq sha256sum flock; do
     command -v "$cmd" >/dev/null || { log "$cmd not found in PATH"; exit 2; }
 done
 
-# File names: the VM name with anything unusual replaced, so a name with a
-# slash or a space cannot escape DIR or break a Makefile.
-safe=$(printf '%s' "$vm" | tr -c 'A-Za-z0-9._-' '_')
-manifest="$dir/$safe.backup.json"
-mkdir -p "$dir"
-if [ -e "$manifest" ] && [ $force -eq 0 ]; then
-    log "$manifest exists; use a fresh directory per backup (or --force)"
-    exit 2
+# One lock per CloudTower: every backup holds it shared while it has clones
+# or a snapshot on the cluster; a sweep removes leftovers only when it gets
+# it exclusively (no backup of this host is running against that CloudTower).
+cluster_lock() {
+    local dir=${HCI_BACKUP_LOCK_DIR:-/run/lock}
+    [ -w "$dir" ] || dir=${TMPDIR:-/tmp}
+    printf '%s/hci-backup.%s.lock' "$dir" \
+        "$(printf '%s' "${CLOUDTOWER_ENDPOINT:-}" | sha256sum | cut -c1-16)"
+}
+
+# sweep_files DIR: removes the work directories of killed backup-vm.sh runs
+# and the temporary files of killed zadp-write/zadp-read runs under DIR. A
+# live run holds a lock on its work directory (and zadp on its temporary
+# file), so only dead runs' leftovers are removed.
+sweep_files() {
+    local d n=0
+    while IFS= read -r -d '' d; do
+        if flock -n -E 75 "$d" rm -rf -- "$d"; then n=$((n + 1)); fi
+    done < <(find "$1" -maxdepth 3 \( -type d -name '.*.work.??????' -o -type f -name '.*.zadp-tmp.??????' \) \
+        -print0 2>/dev/null)
+    [ $n -eq 0 ] || log "removed $n leftover(s) of killed runs under $1"
+}
+
+# sweep_cluster: removes clone LUNs and VM snapshots named $temp_prefix*
+# when no backup of this host is running against this CloudTower.
+sweep_cluster() {
+    local lock rc=0 n
+    lock=$(cluster_lock)
+    exec 8>>"$lock"
+    if ! flock -n -x 8; then
+        log "a backup is running against $CLOUDTOWER_ENDPOINT; not sweeping the cluster now"
+        return 0
+    fi
+    n=$(hci-lun-unexport --stale "$temp_prefix" --delete | wc -l) || rc=3
+    [ "$n" -eq 0 ] || log "removed $n leftover clone LUN(s) named $temp_prefix*"
+    n=$(hci-snap-delete --stale "$temp_prefix" | wc -l) || rc=3
+    [ "$n" -eq 0 ] || log "removed $n leftover VM snapshot(s) named $temp_prefix*"
+    exec 8>&-
+    return $rc
+}
+
+if [ $sweep -eq 1 ]; then
+    [ $# -eq 1 ] || usage 2 >&2
+    [ ! -d "$1" ] || sweep_files "$1"
+    sweep_cluster
+    exit
 fi
 
-# All intermediate files live in a work directory inside DIR, so the final
-# renames are atomic (same file system) and a crash leaves only .work dirs.
-work=$(mktemp -d "$dir/.$safe.work.XXXXXX")
-created="$work/snapshot-created.jsonl"   # create-vm-snapshot result: what to delete
-exported="$work/exported.jsonl"          # lines whose clone LUNs exist: what to unexport
-saved="$work/saved.jsonl"                # one manifest entry per saved disk
-failed="$work/failed.jsonl"              # one entry per failed disk
+[ $# -eq 2 ] || usage 2 >&2
+vm=$1
+dir=${2%/}
+[ -n "$dir" ] || { log "DIR must not be /"; exit 2; }
+parent=$(dirname -- "$dir")
+base=$(basename -- "$dir")
+mkdir -p -- "$parent"
+if [ -e "$dir" ] && [ $force -eq 0 ] && [ -n "$(ls -A -- "$dir" 2>/dev/null || echo x)" ]; then
+    log "$dir exists; use a new directory per backup (or --force to replace it)"
+    exit 2
+fi
+sweep_files "$parent"
+
+# The work directory becomes DIR by one rename at the end; it holds a lock
+# while this run lives, so a sweep can tell a killed run's from a live one.
+work=$(mktemp -d "$parent/.$base.work.XXXXXX")
+exec 9<"$work"
+flock -x 9
+out="$work/backup"                     # what becomes DIR
+mkdir "$out"
+created="$work/snapshot-created.jsonl" # create-vm-snapshot result: what to delete
+exported="$work/exported.jsonl"        # lines whose clone LUNs exist: what to unexport
+saved="$work/saved.jsonl"              # one manifest entry per saved disk
+failed="$work/failed.jsonl"            # one entry per failed disk
 touch "$created" "$exported" "$saved" "$failed"
-snapshot_deleted=0
-# Clone names carry a prefix unique to this run, so that clones made by an
-# hci-lun-export that failed or was interrupted before printing them can
-# still be found and removed (hci-lun-unexport --stale).
-clone_prefix="hci-backup-$(printf '%.40s' "$safe")-$$-${RANDOM}-"
+clone_prefix="$temp_prefix${work##*.}-"  # unique to this run
 export_started=0
+published=0
+snapshot_deleted=0
+clones_removed=1
+
+# release_clones: removes this run's clone LUNs: the exported ones, then any
+# whose hci-lun-export failed or was interrupted before printing them.
+release_clones() {
+    clones_removed=1
+    if [ -s "$exported" ]; then
+        hci-lun-unexport <"$exported" >/dev/null && : >"$exported" || clones_removed=0
+    fi
+    if [ $export_started -eq 1 ]; then
+        local stale
+        if stale=$(hci-lun-unexport --stale "$clone_prefix" --delete | wc -l); then
+            [ "$stale" -eq 0 ] || log "removed $stale leftover clone(s) named $clone_prefix*"
+            clones_removed=1
+        else
+            clones_removed=0
+        fi
+    fi
+    [ $clones_removed -eq 1 ] ||
+        log "WARNING: could not remove every clone LUN named $clone_prefix*; '$prog --sweep' will"
+}
+
+# delete_snapshot: deletes the VM snapshot (tried twice); exit 4 (not found)
+# means the snapshot task failed and there is nothing to delete.
+delete_snapshot() {
+    local attempt del
+    for attempt in 1 2; do
+        del=0
+        hci-snap-delete <"$created" >/dev/null 2>"$work/delete.err" || del=$?
+        if [ $del -eq 0 ] || [ $del -eq 4 ]; then
+            snapshot_deleted=1
+            return 0
+        fi
+        cat "$work/delete.err" >&2
+    done
+    log "WARNING: could not delete the VM snapshot $(jq -r '.data.name // .data.id' "$created" 2>/dev/null); '$prog --sweep' will"
+}
 
 cleanup() {
     local rc=$?
     # A second Ctrl-C must not interrupt the clean-up itself.
     trap '' INT TERM
-    if [ -s "$exported" ]; then
-        hci-lun-unexport <"$exported" >/dev/null ||
-            { log "WARNING: could not remove every exported clone; see 'hci-lun-unexport --stale'"; [ "$rc" -ne 0 ] || rc=1; }
-    fi
-    if [ $export_started -eq 1 ]; then
-        local stale
-        stale=$(hci-lun-unexport --stale "$clone_prefix" --delete | wc -l) ||
-            { log "WARNING: could not look for leftover clones named $clone_prefix*"; [ "$rc" -ne 0 ] || rc=1; }
-        [ "${stale:-0}" -eq 0 ] || log "removed $stale leftover clone(s) named $clone_prefix*"
-    fi
-    if [ -s "$created" ] && [ $keep_snapshot -eq 0 ] && [ $snapshot_deleted -eq 0 ]; then
-        # Exit 4 (not found): the snapshot task failed, so there is nothing to delete.
-        local del=0
-        hci-snap-delete <"$created" >/dev/null 2>"$work/delete.err" || del=$?
-        if [ $del -ne 0 ] && [ $del -ne 4 ]; then
-            cat "$work/delete.err" >&2
-            log "WARNING: could not delete the VM snapshot $(jq -r '.data.name // .data.id' "$created" 2>/dev/null)"
-            [ "$rc" -ne 0 ] || rc=1
+    if [ $published -eq 0 ]; then
+        [ "$rc" -ne 130 ] && [ "$rc" -ne 143 ] ||
+            log "interrupted: removing the unfinished backup of $vm (nothing was published to $dir)"
+        release_clones
+        if [ -s "$created" ] && [ $keep_snapshot -eq 0 ] && [ $snapshot_deleted -eq 0 ]; then
+            delete_snapshot
         fi
     fi
-    rm -rf "$work"
+    rm -rf -- "$work"
     exit "$rc"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+exec 8>>"$(cluster_lock)"
+flock -s 8
 
 now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
 started_at=$(now)
 
 # Part 1: the configuration.
-hci-vm-get --name "$vm" --unique >"$work/vm.json"
-[ "$(wc -l <"$work/vm.json")" -eq 1 ] || { log "expected exactly one VM named $vm"; exit 4; }
+if [ $by_id -eq 1 ]; then
+    hci-vm-get --id "$vm" >"$work/vm.json"
+else
+    hci-vm-get --name "$vm" --unique >"$work/vm.json"
+fi
+[ "$(wc -l <"$work/vm.json")" -eq 1 ] || { log "expected exactly one VM $vm"; exit 4; }
+vm_name=$(jq -r .name "$work/vm.json")
+# For humans and file names: the VM name with anything unusual replaced, so a
+# name with a slash, a newline or a space cannot escape DIR or break a script.
+label=$(printf '%s' "$vm_name" | tr -c 'A-Za-z0-9._-' '_')
+case $label in '') label=vm ;; .*) label=_${label#.} ;; esac
+log "backing up VM $(jq -c .name "$work/vm.json") (id $(jq -r .id "$work/vm.json")) into $dir"
 
 # The snapshot. Its creation line is kept before waiting, so that the trap
-# can delete it even if the wait is interrupted.
-hci-snap-create --consistency "$consistency" <"$work/vm.json" >"$created"
+# can delete it even if the wait is interrupted. A snapshot that is deleted
+# at the end carries the temporary prefix, so a sweep finds it if we die.
+snap_name=()
+[ $keep_snapshot -eq 1 ] || snap_name=(--name "$temp_prefix{id}-{timestamp}")
+hci-snap-create --consistency "$consistency" "${snap_name[@]}" <"$work/vm.json" >"$created"
 hci-task-wait <"$created" >"$work/snapshot.jsonl"
 hci-snap-luns <"$work/snapshot.jsonl" >"$work/luns.jsonl"
 [ -s "$work/luns.jsonl" ] || log "the VM has no data disks; saving its configuration only"
@@ -143,7 +269,8 @@ hci-snap-luns <"$work/snapshot.jsonl" >"$work/luns.jsonl"
 export_rc=0
 if [ -s "$work/luns.jsonl" ]; then
     export_started=1
-    hci-lun-export --target "$iscsi_target" --prefix "$clone_prefix" <"$work/luns.jsonl" >"$exported" || export_rc=$?
+    hci-lun-export --target "$iscsi_target" --prefix "$clone_prefix" \
+        <"$work/luns.jsonl" >"$exported" || export_rc=$?
 fi
 if [ $export_rc -ne 0 ]; then
     log "hci-lun-export failed (exit $export_rc) for some disks"
@@ -152,25 +279,26 @@ if [ $export_rc -ne 0 ]; then
          | {index: .disk.index, error: "export failed"}' "$work/luns.jsonl" >>"$failed"
 fi
 
-# save_disk LINE: streams one exported disk into DIR/NAME.diskN.zst and
-# appends its manifest entry. Called in an `if`, where set -e is off, so
-# every step checks its own status.
+# save_disk LINE: streams one exported disk into the work directory's
+# NAME.diskN.zst and appends its manifest entry. Called in an `if`, where
+# set -e is off, so every step checks its own status.
 save_disk() {
-    local line=$1 index part final t0 t1 sha bytes
+    local line=$1 index file part t0 t1 sha bytes secret=()
     index=$(jq -r .disk.index <<<"$line") || return 1
-    final="$safe.disk$index.zst"
-    part="$work/$final.part"
+    file="$label.disk$index.zst"
+    part="$work/$file.part"
+    [ -z "$chap_secret_file" ] || secret=(--chap-secret-file "$chap_secret_file")
     t0=$(date +%s.%N)
-    zadp-read --line "$line" </dev/null | zstd -q -T0 "-$zstd_level" >"$part" ||
+    zadp-read "${progress[@]}" "${secret[@]}" --line "$line" </dev/null | zstd -q -T0 "-$zstd_level" >"$part" ||
         { log "disk $index: reading or compressing failed"; return 1; }
     # Verify what was stored, not what was sent: decode the file again.
-    zadp-write --check <"$part" >"$work/check$index.out" ||
+    zadp-write "${progress[@]}" --check <"$part" >"$work/check$index.out" ||
         { log "disk $index: the stored stream does not verify"; return 1; }
     sha=$(sha256sum <"$part" | cut -d' ' -f1) || return 1
     bytes=$(stat -c %s "$part") || return 1
-    mv -f "$part" "$dir/$final" || return 1
+    mv -f "$part" "$out/$file" || return 1
     t1=$(date +%s.%N)
-    jq -c --arg file "$final" --arg sha "$sha" --argjson bytes "$bytes" \
+    jq -c --arg file "$file" --arg sha "$sha" --argjson bytes "$bytes" \
         --argjson seconds "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')" \
         --rawfile check "$work/check$index.out" '
         ($check | try fromjson catch null) as $c |
@@ -188,39 +316,48 @@ while IFS= read -r line <&3; do
         log "disk $(jq -r .disk.index <<<"$line") saved"
     else
         jq -c '{index: .disk.index, error: "read, compress or verify failed"}' <<<"$line" >>"$failed"
-        rm -f "$work"/*.part
+        rm -f -- "$work"/*.part
     fi
 done 3<"$exported"
 
-# Release the clones and (unless kept) the snapshot now rather than in the
-# trap, so that their failures show up in the exit status and the manifest.
-if [ -s "$exported" ]; then
-    hci-lun-unexport <"$exported" >/dev/null && : >"$exported"
-fi
-if [ $keep_snapshot -eq 0 ]; then
-    hci-snap-delete <"$created" >/dev/null && snapshot_deleted=1
-fi
+# Release the clones and (unless kept) the snapshot before the manifest is
+# written, so that it records what is true after the last clean-up step.
+release_clones
+[ $keep_snapshot -eq 1 ] || delete_snapshot
+clones_left=0
+[ $export_started -eq 0 ] || clones_left=$(hci-lun-unexport --stale "$clone_prefix" | wc -l) || clones_left=-1
 
-# Configuration next to the data, then the manifest last: its presence means
-# "this backup is finished"; its "complete" field says whether every disk is in.
-cp "$work/vm.json" "$work/vm.json.part" && mv -f "$work/vm.json.part" "$dir/$safe.vm.json"
+# Configuration next to the data, then the manifest: its "complete" field
+# says whether every disk is in, snapshot_kept and clones_left what the
+# backup left on the cluster.
+cp "$work/vm.json" "$out/$label.vm.json"
 jq -n --slurpfile vm "$work/vm.json" --slurpfile snap "$work/snapshot.jsonl" \
     --slurpfile saved "$saved" --slurpfile failed "$failed" \
     --arg consistency "$consistency" --argjson kept "$((1 - snapshot_deleted))" \
-    --arg started "$started_at" --arg finished "$(now)" --arg config "$safe.vm.json" '
+    --argjson requested "$keep_snapshot" --argjson clones_left "$clones_left" \
+    --arg started "$started_at" --arg finished "$(now)" --arg config "$label.vm.json" '
     {format: "hci-backup-manifest", version: 1,
      vm: ($vm[0] | {id, name, local_id, cluster: (.cluster | if type == "object" then {id, name} else . end)}),
      configuration: $config,
      vm_snapshot: ($snap[0].data | {id, name, local_id, consistent_type}),
      consistency_requested: $consistency,
      snapshot_kept: ($kept == 1),
+     snapshot_kept_reason: (if $kept == 0 then null elif $requested == 1 then "requested" else "delete failed" end),
+     clones_left: $clones_left,
      started_at: $started, finished_at: $finished,
      complete: ($failed | length == 0),
      disks: ($saved | sort_by(.index)),
-     failed_disks: ($failed | sort_by(.index))}' >"$work/manifest.part"
-mv -f "$work/manifest.part" "$manifest"
+     failed_disks: ($failed | sort_by(.index))}' >"$out/$label.backup.json"
+
+# Publish: one rename of the finished directory. --force moves an old DIR
+# aside first (into the work directory, removed with it).
+[ ! -e "$dir" ] || mv -T -- "$dir" "$work/replaced"
+mv -T -- "$out" "$dir"
+published=1
+manifest="$dir/$label.backup.json"
 
 if [ -s "$failed" ]; then
     log "$(wc -l <"$failed") disk(s) failed; $manifest lists only the saved ones"
     exit 1
 fi
+log "VM $(jq -c .name "$work/vm.json") backed up into $dir"

@@ -2,6 +2,7 @@
 // disk, digest and locate volumes, count calls, inject faults, kill tgtd.
 #include <signal.h>
 
+#include <limits>
 #include <memory>
 #include <stdexcept>
 
@@ -12,6 +13,30 @@
 namespace sim {
 namespace {
 
+// Typed accessors for admin requests: a wrong type or an out-of-range number
+// is the caller's mistake, so they throw invalid_argument (HTTP 400) naming
+// the field, never a JSON library error (which would become a 500).
+std::string need_str(const json::value& v, std::string_view what) {
+    if (!v.is_string()) throw std::invalid_argument(std::string(what) + " must be a string");
+    return std::string(v.get_string());
+}
+
+std::uint64_t to_uint(const json::value& v, std::string_view what, std::uint64_t max) {
+    std::uint64_t n;
+    if (v.is_uint64()) n = v.get_uint64();
+    else if (v.is_int64() && v.get_int64() >= 0) n = static_cast<std::uint64_t>(v.get_int64());
+    else throw std::invalid_argument(std::string(what) + " must be a non-negative integer");
+    if (n > max)
+        throw std::invalid_argument(std::string(what) + " " + std::to_string(n) + " is out of range (at most " +
+                                    std::to_string(max) + ")");
+    return n;
+}
+
+bool need_bool(const json::value& v, std::string_view what) {
+    if (!v.is_bool()) throw std::invalid_argument(std::string(what) + " must be true or false");
+    return v.get_bool();
+}
+
 json::object parse_object(const std::string& body) {
     if (body.empty()) return {};
     boost::system::error_code ec;
@@ -19,6 +44,8 @@ json::object parse_object(const std::string& body) {
     if (ec || !v.is_object()) throw std::invalid_argument("admin request body must be a JSON object");
     return v.get_object();
 }
+
+constexpr std::uint64_t kMaxInt = std::numeric_limits<std::int64_t>::max();
 
 // Finds exactly one object whose id (or local_id, or name) is `key`.
 const json::object& find_one(const Collection& col, const std::string& key, const std::string& what) {
@@ -39,13 +66,18 @@ Fault parse_fault(const json::object& req) {
     auto op = req.find("op");
     if (op == req.end() || !op->value().is_string()) throw std::invalid_argument("fault needs \"op\"");
     f.op = str(op->value());
-    if (auto c = req.find("count"); c != req.end()) f.count = json::value_to<std::int64_t>(c->value());
-    if (f.count == 0 || f.count < -1) throw std::invalid_argument("count must be positive or -1 (forever)");
-    if (auto s = req.find("status"); s != req.end()) f.status = json::value_to<unsigned>(s->value());
-    if (auto c = req.find("code"); c != req.end()) f.code = str(c->value());
-    if (auto l = req.find("latency_ms"); l != req.end()) f.latency_ms = json::value_to<std::int64_t>(l->value());
-    if (auto d = req.find("drop"); d != req.end()) f.drop = d->value().as_bool();
-    if (auto t = req.find("fail_task"); t != req.end()) f.fail_task = t->value().as_bool();
+    if (auto c = req.find("count"); c != req.end()) {
+        if (c->value().is_int64() && c->value().get_int64() == -1) f.count = -1;
+        else if (!(f.count = static_cast<std::int64_t>(to_uint(c->value(), "count", kMaxInt))))
+            throw std::invalid_argument("count must be positive or -1 (forever)");
+    }
+    if (auto s = req.find("status"); s != req.end()) f.status = static_cast<unsigned>(to_uint(s->value(), "status", 599));
+    if (auto c = req.find("code"); c != req.end()) f.code = need_str(c->value(), "code");
+    // A day at most: a fault that waits longer is a typo, and the wait must fit the timer.
+    if (auto l = req.find("latency_ms"); l != req.end())
+        f.latency_ms = static_cast<std::int64_t>(to_uint(l->value(), "latency_ms", 86400000));
+    if (auto d = req.find("drop"); d != req.end()) f.drop = need_bool(d->value(), "drop");
+    if (auto t = req.find("fail_task"); t != req.end()) f.fail_task = need_bool(t->value(), "fail_task");
     int kinds = (f.status != 0) + !f.code.empty() + (f.latency_ms > 0) + f.drop + f.fail_task;
     if (kinds == 0) throw std::invalid_argument("fault needs one of status, code, latency_ms, drop, fail_task");
     if (f.status != 0 && (f.status < 400 || f.status > 599)) throw std::invalid_argument("status must be 4xx or 5xx");
@@ -71,9 +103,9 @@ Simulator::Volume Simulator::select_volume(const json::object& req) {
         return Volume{str(f->at("path")), static_cast<std::uint64_t>(f->at("size").as_int64())};
     };
     if (auto it = req.find("lun_snapshot"); it != req.end())
-        return file_of(str(find_one(state_.view("iscsi_lun_snapshots"), str(it->value()), "LUN snapshot").at("id")));
+        return file_of(str(find_one(state_.view("iscsi_lun_snapshots"), need_str(it->value(), "lun_snapshot"), "LUN snapshot").at("id")));
     if (auto it = req.find("lun"); it != req.end())
-        return file_of(str(find_one(state_.view("iscsi_luns"), str(it->value()), "LUN").at("id")));
+        return file_of(str(find_one(state_.view("iscsi_luns"), need_str(it->value(), "lun"), "LUN").at("id")));
     auto vm_key = req.find("vm");
     if (vm_key == req.end() || !vm_key->value().is_string())
         throw std::invalid_argument("give \"vm\" and \"disk\", \"lun_snapshot\" or \"lun\"");
@@ -90,12 +122,37 @@ Simulator::Volume Simulator::select_volume(const json::object& req) {
     return file_of(str(vol->at("lun").at("id")));
 }
 
+namespace {
+
+void check_in_volume(std::uint64_t size, std::uint64_t offset, std::uint64_t length) {
+    if (offset > size || length > size - offset)
+        throw std::invalid_argument("write of " + std::to_string(length) + " bytes at " + std::to_string(offset) +
+                                    " is past the end of the volume (" + std::to_string(size) + " bytes)");
+}
+
+// /_sim/state is unauthenticated: every CHAP secret (a target's own and its
+// initiator_chaps') is replaced, wherever it appears.
+void redact_secrets(json::value& v) {
+    if (v.is_array()) {
+        for (auto& e : v.get_array()) redact_secrets(e);
+    } else if (v.is_object()) {
+        for (auto& [key, value] : v.get_object()) {
+            if (key.ends_with("secret") && value.is_string() && !value.get_string().empty()) value = "(redacted)";
+            else redact_secrets(value);
+        }
+    }
+}
+
+}  // namespace
+
 json::value Simulator::admin_disk_write(const json::object& req) {
     Volume v = select_volume(req);
     std::uint64_t written = 0;
     if (auto b64 = req.find("data_base64"); b64 != req.end()) {
-        std::string bytes = base64_decode(str(b64->value()));
-        write_volume(v.path, v.size, static_cast<std::uint64_t>(need_int(req, "offset")), bytes);
+        std::string bytes = base64_decode(need_str(b64->value(), "data_base64"));
+        auto offset = static_cast<std::uint64_t>(need_int(req, "offset"));
+        check_in_volume(v.size, offset, bytes.size());
+        write_volume(v.path, v.size, offset, bytes);
         return json::object{{"written", bytes.size()}};
     }
     auto rnd = req.find("random");
@@ -105,20 +162,20 @@ json::value Simulator::admin_disk_write(const json::object& req) {
     Prng prng(static_cast<std::uint64_t>(need_int(r, "seed")));
     std::vector<Extent> extents;
     if (auto ex = req.find("extents"); ex != req.end()) {
-        for (const auto& e : ex->value().as_array()) {
-            const json::array& pair = e.as_array();
-            if (pair.size() != 2) throw std::invalid_argument("extents are [offset, length] pairs");
-            extents.emplace_back(json::value_to<std::uint64_t>(pair[0]), json::value_to<std::uint64_t>(pair[1]));
+        if (!ex->value().is_array()) throw std::invalid_argument("extents must be an array of [offset, length] pairs");
+        for (const auto& e : ex->value().get_array()) {
+            if (!e.is_array() || e.get_array().size() != 2)
+                throw std::invalid_argument("extents are [offset, length] pairs");
+            const json::array& pair = e.get_array();
+            extents.emplace_back(to_uint(pair[0], "extent offset", kMaxInt), to_uint(pair[1], "extent length", kMaxInt));
         }
     } else {
         extents.emplace_back(static_cast<std::uint64_t>(need_int(req, "offset")),
                              static_cast<std::uint64_t>(need_int(r, "length")));
     }
     // The pseudo-random stream runs on across the extents, in the order given.
+    for (auto [off, len] : extents) check_in_volume(v.size, off, len);
     for (auto [off, len] : extents) {
-        if (off > v.size || len > v.size - off)
-            throw std::invalid_argument("extent at " + std::to_string(off) + " length " + std::to_string(len) +
-                                        " is past the end of the volume (" + std::to_string(v.size) + " bytes)");
         while (len > 0) {
             std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(len, 4 << 20));
             std::string chunk(n, '\0');
@@ -136,7 +193,9 @@ json::value Simulator::admin_state() const {
     json::object out;
     for (const auto& name : State::collection_names()) {
         if (name == "users" || name == "tokens") continue;  // secrets stay out of dumps
-        out[name] = state_.view(name).to_json();
+        json::value items = state_.view(name).to_json();
+        redact_secrets(items);
+        out[name] = std::move(items);
     }
     out["portal"] = portal().empty() ? json::value() : json::value(portal());
     out["tgtd_pid"] = tgtd_ && tgtd_->running() ? json::value(tgtd_->pid()) : json::value();

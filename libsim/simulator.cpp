@@ -1,5 +1,6 @@
 #include "libsim/simulator.h"
 
+#include <limits>
 #include <stdexcept>
 
 #include "libsim/ids.h"
@@ -18,7 +19,10 @@ std::int64_t need_int(const json::object& o, std::string_view key) {
     auto it = o.find(key);
     if (it == o.end() || !(it->value().is_int64() || it->value().is_uint64()))
         throw std::invalid_argument(std::string(key) + " is required and must be an integer");
-    std::int64_t v = json::value_to<std::int64_t>(it->value());
+    if (it->value().is_uint64() && it->value().get_uint64() > std::numeric_limits<std::int64_t>::max())
+        throw std::invalid_argument(std::string(key) + " " + std::to_string(it->value().get_uint64()) +
+                                    " is out of range");
+    std::int64_t v = it->value().is_int64() ? it->value().get_int64() : static_cast<std::int64_t>(it->value().get_uint64());
     if (v < 0) throw std::invalid_argument(std::string(key) + " must not be negative");
     return v;
 }
@@ -129,6 +133,9 @@ Reply Simulator::handle(const std::string& method, const std::string& path, cons
         return error_reply(e.status, e.message, path, e.code);
     } catch (const std::invalid_argument& e) {
         return error_reply(400, e.what(), path);
+    } catch (const boost::system::system_error& e) {
+        // A JSON value of the wrong type in a request: the client's mistake.
+        return error_reply(400, std::string("bad request: ") + e.what(), path);
     } catch (const std::exception& e) {
         return error_reply(500, std::string("internal error: ") + e.what(), path);
     }

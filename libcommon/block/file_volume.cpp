@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <linux/falloc.h>
 #include <linux/fs.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -251,16 +252,15 @@ std::unique_ptr<Volume> open_existing(const std::string& path, OpenMode mode) {
 
 TempFile::TempFile(const std::string& final_path) : final_path_(final_path) {
     std::string dir = dir_of(final_path);
-    std::string pattern = (dir == "/" ? "" : dir) + "/." + base_of(final_path) + ".XXXXXX";
+    std::string pattern = (dir == "/" ? "" : dir) + "/." + base_of(final_path) + ".zadp-tmp.XXXXXX";
     std::vector<char> name(pattern.begin(), pattern.end());
     name.push_back('\0');
     fd_ = ::mkostemp(name.data(), O_CLOEXEC);
     if (fd_ < 0) fail_errno("create a temporary file in " + dir, errno);
     temp_path_ = name.data();
     set_pending(temp_path_);
-    mode_t mask = ::umask(0);
-    ::umask(mask);
-    (void)::fchmod(fd_, 0666 & ~mask);
+    // mkostemp already made it 0600; the lock marks it as in use until we exit.
+    (void)::flock(fd_, LOCK_EX | LOCK_NB);
 }
 
 TempFile::~TempFile() {

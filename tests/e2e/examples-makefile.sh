@@ -23,34 +23,38 @@ for i in 1 2 3 4 5; do
 done
 
 B=$T/backups
+# Backups are kept under the VM's id; the manifest names the VM.
+id_of() { sim_api get-vms "{\"where\":{\"name\":\"$1\"}}" | jq -r '.[0].id'; }
+for i in 1 2 3 4 5; do declare "id$i=$(id_of "nightly-$i")"; done
+vmdir() { local v="id$1"; echo "$B/${!v}"; }
 # Run by ctest under `make test`: do not inherit the outer make's jobserver.
 unset MAKEFLAGS MFLAGS MAKELEVEL
 run_make() {
     make -f "$HCI_SOURCE_DIR/examples/Makefile" -j 3 BACKUP_DIR="$B" KEEP=2 \
         WHERE='{"name_starts_with":"nightly-"}' "$@" >>"$T/make.log" 2>&1
 }
-finished() { find "$B/$1" -mindepth 1 -maxdepth 1 -type d ! -name '*.partial' ! -name '.*' -printf '%f\n' | sort | tr '\n' ' '; }
+finished() { find "$(vmdir "$1")" -mindepth 1 -maxdepth 1 -type d ! -name '*.partial' ! -name '.*' -printf '%f\n' | sort | tr '\n' ' '; }
 
 # Run 1: fs consistency everywhere; nightly-3 fails, the other four succeed.
 rc=0
 run_make RUN=r1 CONSISTENCY=fs || rc=$?
 [ $rc -ne 0 ] || { cat "$T/make.log"; die "make succeeded although nightly-3 cannot be snapshotted fs-consistently"; }
 for i in 1 2 4 5; do
-    jq -e '.complete and (.disks | length == 1)' "$B/nightly-$i/r1/nightly-$i.backup.json" >/dev/null ||
+    jq -e --arg n "nightly-$i" '.complete and (.disks | length == 1) and .vm.name == $n' "$(vmdir $i)/r1/nightly-$i.backup.json" >/dev/null ||
         { cat "$T/make.log"; die "nightly-$i/r1 missing or incomplete"; }
 done
-[ ! -e "$B/nightly-3/r1" ] || die "the failed VM has a finished backup"
-[ ! -e "$B/other-vm" ] || die "the filter selected other-vm"
+[ ! -e "$(vmdir 3)/r1" ] || die "the failed VM has a finished backup"
+[ ! -e "$B/$(id_of other-vm)" ] || die "the filter selected other-vm"
 st=$(make -f "$HCI_SOURCE_DIR/examples/Makefile" status BACKUP_DIR="$B" RUN=r1 WHERE='{"name_starts_with":"nightly-"}')
-grep -q '^nightly-3  *(none) (last attempt failed)$' <<<"$st" || die "status does not show the failure: $st"
-grep -q '^nightly-1  *r1$' <<<"$st" || die "status does not show nightly-1's backup: $st"
-stamp() { stat -c '%i %Y' "$B"/nightly-{1,2,4,5}/r1/*.backup.json; }
+grep -q "^$id3  *(none) (last attempt failed)\$" <<<"$st" || die "status does not show the failure: $st"
+grep -q "^$id1  *\"nightly-1\"  *r1\$" <<<"$st" || die "status does not show nightly-1's backup: $st"
+stamp() { local i; for i in 1 2 4 5; do stat -c '%i %Y' "$(vmdir $i)"/r1/*.backup.json; done; }
 before=$(stamp)
 
 # Run 2, same RUN: only nightly-3 is redone.
 : >"$T/make.log"
 run_make RUN=r1 CONSISTENCY=auto || { cat "$T/make.log"; die "rerun failed"; }
-jq -e '.complete' "$B/nightly-3/r1/nightly-3.backup.json" >/dev/null || die "nightly-3 not redone"
+jq -e '.complete' "$(vmdir 3)/r1/nightly-3.backup.json" >/dev/null || die "nightly-3 not redone"
 [ "$(stamp)" = "$before" ] || die "the rerun touched backups that had succeeded"
 redone=$(grep -c 'backing up into' "$T/make.log" || true)
 [ "$redone" -eq 1 ] || { cat "$T/make.log"; die "the rerun started $redone backups, expected 1"; }
@@ -59,7 +63,7 @@ redone=$(grep -c 'backing up into' "$T/make.log" || true)
 run_make RUN=r2 || { cat "$T/make.log"; die "run r2 failed"; }
 run_make RUN=r3 || { cat "$T/make.log"; die "run r3 failed"; }
 for i in 1 2 3 4 5; do
-    [ "$(finished "nightly-$i")" = "r2 r3 " ] || die "nightly-$i keeps '$(finished "nightly-$i")', expected 'r2 r3 '"
+    [ "$(finished $i)" = "r2 r3 " ] || die "nightly-$i keeps '$(finished $i)', expected 'r2 r3 '"
 done
 [ -z "$(find "$B" -name '*.partial')" ] || die "partial backups left behind"
 

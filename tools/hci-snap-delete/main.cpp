@@ -5,12 +5,15 @@
 
 using namespace hci;
 
-static const ToolInfo kInfo{"hci-snap-delete", "[options] < snapshots.jsonl",
+static const ToolInfo kInfo{"hci-snap-delete", "[options] < snapshots.jsonl\n       hci-snap-delete --stale PREFIX",
                             "Delete the VM snapshot each line names; print the line once it is gone."};
 
 static int body(int argc, char** argv) {
     po::options_description own("Options");
-    own.add_options()("no-wait", po::bool_switch(), "do not wait for the deletion tasks");
+    own.add_options()
+        ("no-wait", po::bool_switch(), "do not wait for the deletion tasks")
+        ("stale", po::value<std::string>()->value_name("PREFIX"),
+         "delete every VM snapshot whose name starts with PREFIX instead of reading stdin");
     add_batch_option(own, 100);
     own.add(task_wait_options("deletion task"));
     auto cli = parse_api_command_line(argc, argv, kInfo, own);
@@ -20,9 +23,15 @@ static int body(int argc, char** argv) {
     options.wait_settings = task_wait_settings(cli);
 
     CloudTower tower(cli.api, cli.env);
-    LineReader in(STDIN_FILENO, cli.api.fail_fast);
     LineWriter out;
     RunStatus status;
+    if (cli.has("stale")) {
+        const auto prefix = cli.get<std::string>("stale");
+        if (prefix.empty()) fail(kExitUsage, "--stale needs a non-empty PREFIX");
+        delete_stale_snapshots(tower, prefix, options, out, status);
+        return status.code();
+    }
+    LineReader in(STDIN_FILENO, cli.api.fail_fast);
     return for_each_batch(in, batch_size(cli), cli.api.fail_fast, status, [&](const auto& lines, LineReader& reader) {
         delete_snapshots(tower, lines, options, reader, out, status);
     });

@@ -6,23 +6,16 @@
 #include "libcommon/base/log.h"
 
 namespace hci {
+namespace {
 
-void delete_snapshots(CloudTower& tower, const std::vector<InputLine>& batch, const SnapDeleteOptions& options,
-                      LineReader& reader, LineWriter& out, RunStatus& status) {
-    std::vector<std::pair<const InputLine*, std::string>> lines;
-    std::set<std::string> unique_ids;
-    json::array ids;
-    for (const auto& line : batch) {
-        auto id = vm_snapshot_id_of(line.object);
-        if (!id) {
-            reader.reject(line.number, "no VM snapshot id (vm_snapshot.id, data.id or id) in the line");
-            continue;
-        }
-        lines.emplace_back(&line, *id);
-        if (unique_ids.insert(*id).second) ids.emplace_back(*id);
-    }
-    if (ids.empty()) return;
+struct Deletion {
+    ExitCode code = kExitOk;
+    std::string failure;  // empty when the snapshot is gone
+};
 
+// One delete-vm-snapshot call for ids (each once), then waits for its tasks.
+std::map<std::string, Deletion> delete_snapshot_ids(CloudTower& tower, const json::array& ids,
+                                                    const SnapDeleteOptions& options) {
     json::value response = tower.mutate("delete-vm-snapshot", json::object{{"where", json::object{{"id_in", ids}}}});
     std::map<std::string, std::string> task_of;  // snapshot id -> task id ("" = none)
     if (response.is_array()) {
@@ -39,25 +32,68 @@ void delete_snapshots(CloudTower& tower, const std::vector<InputLine>& batch, co
         for (const auto& [_, task] : task_of) task_ids.push_back(task);
         outcomes = wait_for_tasks(tower, task_ids, options.wait_settings);
     }
+    std::map<std::string, Deletion> result;
+    for (const auto& v : ids) {
+        std::string id(v.as_string());
+        auto task = task_of.find(id);
+        Deletion& d = result[id];
+        if (task == task_of.end()) {
+            d = {kExitNotFound, "no VM snapshot with id " + id};
+        } else if (auto o = outcomes.find(task->second);
+                   o != outcomes.end() && o->second.status != TaskOutcome::kSucceeded) {
+            d = {exit_code_for(o->second), "deleting VM snapshot " + id + ": " + o->second.describe()};
+        }
+    }
+    return result;
+}
 
+}  // namespace
+
+void delete_snapshots(CloudTower& tower, const std::vector<InputLine>& batch, const SnapDeleteOptions& options,
+                      LineReader& reader, LineWriter& out, RunStatus& status) {
+    std::vector<std::pair<const InputLine*, std::string>> lines;
+    std::set<std::string> unique_ids;
+    json::array ids;
+    for (const auto& line : batch) {
+        auto id = vm_snapshot_id_of(line.object);
+        if (!id) {
+            reader.reject(line.number, "no VM snapshot id (vm_snapshot.id, data.id or id) in the line");
+            continue;
+        }
+        lines.emplace_back(&line, *id);
+        if (unique_ids.insert(*id).second) ids.emplace_back(*id);
+    }
+    if (ids.empty()) return;
+    auto deleted = delete_snapshot_ids(tower, ids, options);
     std::set<std::string> reported;
     for (const auto& [line, id] : lines) {
-        auto task = task_of.find(id);
-        std::string failure;
-        ExitCode code = kExitOk;
-        if (task == task_of.end()) {
-            failure = "no VM snapshot with id " + id;
-            code = kExitNotFound;
-        } else if (auto o = outcomes.find(task->second); o != outcomes.end() && o->second.status != TaskOutcome::kSucceeded) {
-            failure = "deleting VM snapshot " + id + ": " + o->second.describe();
-            code = exit_code_for(o->second);
-        }
-        if (code == kExitOk) {
+        const Deletion& d = deleted[id];
+        if (d.code == kExitOk) {
             out.write(line->object);
             continue;
         }
-        if (reported.insert(id).second) log_error(failure);
-        status.note(code);
+        if (reported.insert(id).second) log_error(d.failure);
+        status.note(d.code);
+    }
+}
+
+void delete_stale_snapshots(CloudTower& tower, const std::string& prefix, const SnapDeleteOptions& options,
+                            LineWriter& out, RunStatus& status) {
+    json::array snapshots = tower.query_all("get-vm-snapshots", json::object{{"name_starts_with", prefix}});
+    json::array ids;
+    for (const auto& s : snapshots)
+        if (auto id = string_field(s.as_object(), line::kId)) ids.emplace_back(*id);
+    if (ids.empty()) return;
+    auto deleted = delete_snapshot_ids(tower, ids, options);
+    for (const auto& s : snapshots) {
+        const Deletion& d = deleted[string_field(s.as_object(), line::kId).value_or("")];
+        // Gone before we got to it (another sweep): that is what we wanted.
+        if (d.code == kExitOk || d.code == kExitNotFound) {
+            out.write(s);
+            continue;
+        }
+        log_error(d.failure);
+        status.note(d.code);
     }
 }
 

@@ -19,4 +19,9 @@ struct SnapDeleteOptions {
 void delete_snapshots(CloudTower& tower, const std::vector<InputLine>& batch, const SnapDeleteOptions& options,
                       LineReader& reader, LineWriter& out, RunStatus& status);
 
+// Deletes every VM snapshot whose name starts with prefix (what killed
+// backups left) and prints each one that is gone.
+void delete_stale_snapshots(CloudTower& tower, const std::string& prefix, const SnapDeleteOptions& options,
+                            LineWriter& out, RunStatus& status);
+
 }  // namespace hci
