@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "libsim/simulator.h"
+#include "libsim/fields.h"
 #include "libsim/tgtd.h"
 #include "libsim/volume_file.h"
 

@@ -1,53 +1,53 @@
 // iSCSI LUN operations: clone a LUN snapshot into a target, create an empty
 // LUN, delete LUNs; each LUN on an external target is served by tgtd.
+#include <algorithm>
 #include <cstdio>
+#include <optional>
 #include <stdexcept>
 
 #include "libsim/ids.h"
+#include "libsim/fields.h"
 #include "libsim/simulator.h"
 #include "libsim/tgtd.h"
 #include "libsim/volume_file.h"
 
 namespace sim {
-namespace {
 
-const json::array& entries(const json::value& body) {
-    if (!body.is_array()) throw std::invalid_argument("request body must be a JSON array");
-    for (const auto& e : body.get_array())
-        if (!e.is_object()) throw std::invalid_argument("request entries must be objects");
-    return body.get_array();
+bool Simulator::served(const json::object& lun) const {
+    const json::object* target = state_.view("iscsi_targets").find(str(lun.at("iscsi_target").at("id")));
+    if (!target) return false;
+    // A datastore LUN is reachable only by the initiators it allows.
+    return !target->at("internal").as_bool() || !split_whitelist(str(lun.at("allowed_initiators"))).empty();
 }
-
-std::uint64_t unit_bytes(const std::string& unit) {
-    static const char* units[] = {"B", "KB", "MB", "GB", "TB", "PB"};
-    std::uint64_t m = 1;
-    for (const char* u : units) {
-        if (unit == u) return m;
-        m *= 1024;
-    }
-    throw std::invalid_argument("assigned_size_unit must be one of B KB MB GB TB PB");
-}
-
-}  // namespace
 
 void Simulator::export_lun(const json::object& lun) {
-    if (!tgtd_ || !tgtd_->running()) return;
+    if (!tgtd_ || !tgtd_->running() || !served(lun)) return;
     const json::object* target = state_.view("iscsi_targets").find(str(lun.at("iscsi_target").at("id")));
-    if (!target || target->at("internal").as_bool()) return;
     const json::object* file = state_.view("files").find(str(lun.at("id")));
+    ensure_volume(str(file->at("path")), static_cast<std::uint64_t>(file->at("size").as_int64()));
     tgtd_->add_lun(str(target->at("iqn_name")), static_cast<long>(lun.at("lun_id").as_int64()), str(file->at("path")));
 }
 
 void Simulator::unexport_lun(const json::object& lun) {
-    if (!tgtd_ || !tgtd_->running()) return;
+    if (!tgtd_ || !tgtd_->running() || !served(lun)) return;
     const json::object* target = state_.view("iscsi_targets").find(str(lun.at("iscsi_target").at("id")));
-    if (!target || target->at("internal").as_bool()) return;
     tgtd_->remove_lun(str(target->at("iqn_name")), static_cast<long>(lun.at("lun_id").as_int64()));
+}
+
+void Simulator::update_datastore_acl(const json::object& target) {
+    if (!tgtd_ || !tgtd_->running() || !target.at("internal").as_bool()) return;
+    std::vector<std::string> all;
+    for (const auto& ref : target.at("luns").as_array()) {
+        const json::object* lun = state_.view("iscsi_luns").find(str(ref.at("id")));
+        if (!lun) continue;
+        for (auto& i : split_whitelist(str(lun->at("allowed_initiators"))))
+            if (std::find(all.begin(), all.end(), i) == all.end()) all.push_back(i);
+    }
+    tgtd_->set_initiators(str(target.at("iqn_name")), all);
 }
 
 void Simulator::export_all() {
     for (const auto& t : state_.view("iscsi_targets").items()) {
-        if (t.at("internal").as_bool()) continue;
         std::vector<ChapAccount> chap;
         if (t.at("chap_enabled").as_bool()) {
             for (const auto& c : t.at("initiator_chaps").as_array())
@@ -55,7 +55,8 @@ void Simulator::export_all() {
             if (t.at("chap_name").is_string() && t.at("chap_secret").is_string())
                 chap.push_back({str(t.at("chap_name")), str(t.at("chap_secret"))});
         }
-        tgtd_->add_target(str(t.at("iqn_name")), str(t.at("iqn_whitelist")), chap);
+        tgtd_->add_target(str(t.at("iqn_name")), t.at("internal").as_bool() ? "" : str(t.at("iqn_whitelist")), chap);
+        update_datastore_acl(t);
     }
     for (const auto& l : state_.view("iscsi_luns").items()) export_lun(l);
 }
@@ -64,15 +65,18 @@ void Simulator::remove_lun(const std::string& id) {
     const json::object* lun = state_.view("iscsi_luns").find(id);
     if (!lun) return;
     unexport_lun(*lun);
+    std::string target_id = str(lun->at("iscsi_target").at("id"));
     if (const json::object* f = state_.view("files").find(id)) std::remove(str(f->at("path")).c_str());
     state_.edit("files").remove_if([&](const json::object& o) { return is(o.at("id"), id); });
-    if (json::object* t = state_.edit("iscsi_targets").find(str(lun->at("iscsi_target").at("id"))))
-        erase_where(t->at("luns").as_array(), [&](const json::value& l) { return is(l.at("id"), id); });
     state_.edit("iscsi_luns").remove_if([&](const json::object& o) { return is(o.at("id"), id); });
+    if (json::object* t = state_.edit("iscsi_targets").find(target_id)) {
+        erase_where(t->at("luns").as_array(), [&](const json::value& l) { return is(l.at("id"), id); });
+        update_datastore_acl(*t);
+    }
 }
 
 json::value Simulator::op_clone_iscsi_lun(const json::value& body, bool fail_task) {
-    const json::array& items = entries(body);
+    const json::array& items = request_entries(body);
     std::vector<const json::object*> snaps;
     for (const auto& e : items) {
         const json::object& o = e.get_object();
@@ -116,7 +120,7 @@ json::value Simulator::op_clone_iscsi_lun(const json::value& body, bool fail_tas
 }
 
 json::value Simulator::op_create_iscsi_lun(const json::value& body, bool fail_task) {
-    const json::array& items = entries(body);
+    const json::array& items = request_entries(body);
     std::vector<std::uint64_t> sizes;
     for (const auto& e : items) {
         const json::object& o = e.get_object();
@@ -130,7 +134,7 @@ json::value Simulator::op_create_iscsi_lun(const json::value& body, bool fail_ta
             throw std::invalid_argument("assigned_size is required and must be a positive integer");
         auto unit = o.find("assigned_size_unit");
         std::uint64_t bytes = json::value_to<std::uint64_t>(as->value()) *
-                              unit_bytes(unit != o.end() && unit->value().is_string() ? str(unit->value()) : "B");
+                              byte_unit(unit != o.end() && unit->value().is_string() ? str(unit->value()) : "B", "assigned_size_unit");
         if (bytes % 512 != 0) throw std::invalid_argument("the LUN size must be a multiple of 512 bytes");
         sizes.push_back(bytes);
     }
@@ -177,6 +181,68 @@ json::value Simulator::op_delete_iscsi_lun(const json::value& body, bool fail_ta
                                     fail_task ? "task failed (injected by hci-sim /_sim/faults)" : "");
         if (!fail_task) remove_lun(id);
         out.push_back(json::object{{"task_id", task}, {"data", json::object{{"id", id}}}});
+    }
+    return out;
+}
+
+}  // namespace sim
+
+namespace sim {
+
+// update-iscsi-lun: name, allowed_initiators, growing assigned_size and the
+// QoS numbers; a datastore LUN follows its allowed_initiators in tgtd at once.
+json::value Simulator::op_update_iscsi_lun(const json::value& body, bool fail_task) {
+    const json::object& req = request_object(body);
+    const json::value* where = req.if_contains("where");
+    const json::value* data = req.if_contains("data");
+    if (!where || !where->is_object()) throw std::invalid_argument("where is required and must be an object");
+    if (!data || !data->is_object()) throw std::invalid_argument("data is required and must be an object");
+    const json::object& d = data->get_object();
+    std::optional<std::uint64_t> size;
+    if (const json::value* as = d.if_contains("assigned_size")) {
+        if (!(as->is_int64() || as->is_uint64()) || json::value_to<std::int64_t>(*as) <= 0)
+            throw std::invalid_argument("assigned_size must be a positive integer");
+        size = json::value_to<std::uint64_t>(*as) * byte_unit(str_or(d, "assigned_size_unit", "B"), "assigned_size_unit");
+        if (*size % 512 != 0) throw std::invalid_argument("the LUN size must be a multiple of 512 bytes");
+    }
+    for (const auto& [key, value] : d) {
+        bool known = key == "name" || key == "allowed_initiators" || key.starts_with("bps") ||
+                     key.starts_with("iops") || key.starts_with("assigned_size");
+        if (!known) throw std::invalid_argument("update-iscsi-lun: unknown data field " + std::string(key));
+        if ((key == "name" || key == "allowed_initiators" || key.ends_with("_unit")) && !value.is_string())
+            throw std::invalid_argument(std::string(key) + " must be a string");
+    }
+    std::vector<std::string> ids;
+    for (const json::object* l : apply_query(state_.view("iscsi_luns").all(), json::object{{"where", *where}}, resolver())) {
+        if (size && *size < static_cast<std::uint64_t>(l->at("assigned_size").as_int64()))
+            throw std::invalid_argument("iSCSI LUN " + str(l->at("name")) + " cannot shrink");
+        ids.push_back(str(l->at("id")));
+    }
+    json::array out;
+    for (const auto& id : ids) {
+        json::object before = *state_.view("iscsi_luns").find(id);
+        if (!fail_task) {
+            unexport_lun(before);
+            json::object& lun = *state_.edit("iscsi_luns").find(id);
+            for (const auto& [key, value] : d)
+                if (!key.ends_with("_unit") && key != "assigned_size") lun[key] = value;
+            if (size) {
+                lun["assigned_size"] = static_cast<std::int64_t>(*size);
+                json::object& file = *state_.edit("files").find(id);
+                file["size"] = static_cast<std::int64_t>(*size);
+                ensure_volume(str(file.at("path")), *size);
+            }
+            json::object* target = state_.edit("iscsi_targets").find(str(lun.at("iscsi_target").at("id")));
+            for (auto& ref : target->at("luns").as_array())
+                if (is(ref.at("id"), id)) ref = nested(lun);
+            update_datastore_acl(*target);
+            export_lun(lun);
+        }
+        const json::object& now = *state_.view("iscsi_luns").find(id);
+        std::string task = new_task("Update iSCSI LUN " + str(now.at("name")), "IscsiLun", id, "updateIscsiLun",
+                                    nullptr, fail_task, fail_task ? "SimInjectedFailure" : "",
+                                    fail_task ? "task failed (injected by hci-sim /_sim/faults)" : "");
+        out.push_back(json::object{{"task_id", task}, {"data", now}});
     }
     return out;
 }

@@ -3,30 +3,13 @@
 #include <stdexcept>
 
 #include "libsim/ids.h"
+#include "libsim/fields.h"
 #include "libsim/simulator.h"
+#include "libsim/tgtd.h"
 #include "libsim/volume_file.h"
 
 namespace sim {
 namespace {
-
-std::string str_or(const json::object& o, std::string_view key, const std::string& fallback) {
-    auto it = o.find(key);
-    return it != o.end() && it->value().is_string() ? std::string(it->value().get_string()) : fallback;
-}
-
-std::int64_t int_or(const json::object& o, std::string_view key, std::int64_t fallback) {
-    auto it = o.find(key);
-    if (it == o.end() || it->value().is_null()) return fallback;
-    if (it->value().is_int64()) return it->value().get_int64();
-    if (it->value().is_uint64()) return static_cast<std::int64_t>(it->value().get_uint64());
-    if (it->value().is_double()) return static_cast<std::int64_t>(it->value().get_double());
-    throw std::invalid_argument(std::string(key) + " must be a number");
-}
-
-bool bool_or(const json::object& o, std::string_view key, bool fallback) {
-    auto it = o.find(key);
-    return it != o.end() && it->value().is_bool() ? it->value().get_bool() : fallback;
-}
 
 constexpr const char* kIqnPrefix = "iqn.2016-02.com.smartx:system:";
 
@@ -39,7 +22,8 @@ const json::object& Simulator::cluster_by_name(const std::string& name) {
     throw std::invalid_argument("scenario names an unknown cluster: " + name);
 }
 
-json::object& Simulator::add_cluster(const std::string& name) {
+json::object& Simulator::add_cluster(const json::object& spec) {
+    std::string name = str_or(spec, "name", "c1");
     json::object c{
         {"id", new_cuid()},
         {"local_id", new_uuid()},
@@ -60,7 +44,11 @@ json::object& Simulator::add_cluster(const std::string& name) {
         {"labels", json::array{}},
         {"entityAsyncStatus", nullptr},
     };
-    return state_.edit("clusters").add(std::move(c));
+    json::object& cluster = state_.edit("clusters").add(std::move(c));
+    json::array vlans{json::object{{"name", "default"}, {"vlan_id", 0}}};
+    if (const json::value* v = spec.if_contains("vlans")) vlans = v->as_array();
+    for (const auto& v : vlans) add_vlan(cluster, v.as_object());
+    return *state_.edit("clusters").find(str(cluster.at("id")));
 }
 
 json::object& Simulator::internal_target(const std::string& cluster_id) {
@@ -72,7 +60,10 @@ json::object& Simulator::internal_target(const std::string& cluster_id) {
                       {"cluster", cluster->at("name")},
                       {"internal", true},
                       {"iqn_whitelist", ""}};
-    return add_target(spec);
+    json::object& target = add_target(spec);
+    // Served from the start, admitting nobody until a LUN allows someone.
+    if (tgtd_ && tgtd_->running()) tgtd_->add_target(str(target.at("iqn_name")), "", {});
+    return target;
 }
 
 json::object& Simulator::add_target(const json::object& spec) {
@@ -162,10 +153,45 @@ json::object& Simulator::add_lun(const std::string& target_id, const std::string
     return state_.edit("iscsi_luns").add(std::move(lun));
 }
 
+json::object& Simulator::add_volume(const json::object& cluster, const json::object& spec, std::size_t index,
+                                    const std::string& disk_id) {
+    std::int64_t size = int_or(spec, "size", 1 << 30);
+    if (size <= 0 || size % 512 != 0) throw std::invalid_argument("disk size must be a positive multiple of 512");
+    std::string policy = str_or(spec, "elf_storage_policy", "REPLICA_2_THIN_PROVISION");
+    std::string name = str_or(spec, "name", str_or(spec, "vm_name", "vm") + "-disk" + std::to_string(index));
+    json::object& target = internal_target(str(cluster.at("id")));
+    json::object& lun = add_lun(str(target.at("id")), name, static_cast<std::uint64_t>(size));
+    // The storage policy decides the LUN's replicas and provisioning, as ZBS does.
+    lun["replica_num"] = policy.find("REPLICA_3") != std::string::npos ? 3 : policy.find("REPLICA_1") != std::string::npos ? 1 : 2;
+    lun["thin_provision"] = policy.find("THIN") != std::string::npos;
+    lun["allowed_initiators"] = str_or(spec, "allowed_initiators", "");
+    json::object vol{{"id", new_cuid()},
+                     {"local_id", new_uuid()},
+                     {"name", name},
+                     {"cluster", nested(cluster)},
+                     {"description", nullptr},
+                     {"elf_storage_policy", policy},
+                     {"guest_size_usage", nullptr},
+                     {"guest_used_size", nullptr},
+                     {"local_created_at", iso_now()},
+                     {"lun", nested(lun)},
+                     {"mounting", !disk_id.empty()},
+                     {"path", str(target.at("iqn_name")) + "/" + std::to_string(lun.at("lun_id").as_int64())},
+                     {"sharing", bool_or(spec, "sharing", false)},
+                     {"size", size},
+                     {"type", nullptr},
+                     {"unique_size", 0},
+                     {"vm_disks", disk_id.empty() ? json::array{} : json::array{json::object{{"id", disk_id}}}},
+                     {"labels", json::array{}},
+                     {"entityAsyncStatus", nullptr}};
+    return state_.edit("vm_volumes").add(std::move(vol));
+}
+
 json::object& Simulator::add_disk(json::object& vm, const json::object& spec, std::size_t index) {
     std::string type = str_or(spec, "type", "DISK");
     if (type != "DISK" && type != "CD_ROM") throw std::invalid_argument("disk type must be DISK or CD_ROM");
     std::string bus = str_or(spec, "bus", type == "DISK" ? "VIRTIO" : "IDE");
+    if (bus != "VIRTIO" && bus != "SCSI" && bus != "IDE") throw std::invalid_argument("bus must be VIRTIO, SCSI or IDE");
     json::object disk{{"id", new_cuid()},
                       {"boot", int_or(spec, "boot", static_cast<std::int64_t>(index))},
                       {"bus", bus},
@@ -187,54 +213,56 @@ json::object& Simulator::add_disk(json::object& vm, const json::object& spec, st
                       {"max_bandwidth_policy", nullptr},
                       {"max_iops", nullptr},
                       {"max_iops_policy", nullptr}};
+    const json::object& cluster = *state_.view("clusters").find(str(vm.at("cluster").at("id")));
     if (type == "DISK") {
-        std::int64_t size = int_or(spec, "size", 1 << 30);
-        if (size <= 0 || size % 512 != 0) throw std::invalid_argument("disk size must be a positive multiple of 512");
-        const std::string cluster_id(vm.at("cluster").at("id").as_string());
-        std::string vol_name = std::string(vm.at("name").as_string()) + "-disk" + std::to_string(index);
-        json::object& target = internal_target(cluster_id);
-        json::object& lun = add_lun(std::string(target.at("id").as_string()), vol_name, static_cast<std::uint64_t>(size));
-        json::object vol{{"id", new_cuid()},
-                         {"local_id", new_uuid()},
-                         {"name", vol_name},
-                         {"cluster", vm.at("cluster")},
-                         {"description", nullptr},
-                         {"elf_storage_policy", "REPLICA_2_THIN_PROVISION"},
-                         {"guest_size_usage", nullptr},
-                         {"guest_used_size", nullptr},
-                         {"local_created_at", iso_now()},
-                         {"lun", nested(lun)},
-                         {"mounting", true},
-                         {"path", std::string(target.at("iqn_name").as_string()) + "/" +
-                                      std::to_string(lun.at("lun_id").as_int64())},
-                         {"sharing", false},
-                         {"size", size},
-                         {"type", nullptr},
-                         {"unique_size", 0},
-                         {"vm_disks", json::array{json::object{{"id", disk.at("id")}}}},
-                         {"labels", json::array{}},
-                         {"entityAsyncStatus", nullptr}};
-        disk["vm_volume"] = nested(vol);
+        json::object* vol = nullptr;
+        if (std::string existing = str_or(spec, "vm_volume_id", ""); !existing.empty()) {
+            vol = state_.edit("vm_volumes").find(existing);  // checked by the caller
+            vol->at("vm_disks").as_array().push_back(json::object{{"id", disk.at("id")}});
+            (*vol)["mounting"] = true;
+        } else {
+            json::object named = spec;
+            named["vm_name"] = vm.at("name");
+            vol = &add_volume(cluster, named, index, str(disk.at("id")));
+        }
+        disk["vm_volume"] = nested(*vol);
         disk["device"] = (bus == "VIRTIO" ? "vd" : "sd") + std::string(1, char('a' + index % 26));
-        state_.edit("vm_volumes").add(std::move(vol));
     } else {
         disk["device"] = "hd" + std::string(1, char('a' + index % 26));
+        if (std::string image = str_or(spec, "elf_image", ""); !image.empty())
+            disk["elf_image"] = nested(elf_image(cluster, image, true));
+        else if (std::string image_id = str_or(spec, "elf_image_id", ""); !image_id.empty())
+            disk["elf_image"] = nested(elf_image(cluster, image_id, false));
     }
     vm.at("vm_disks").as_array().push_back(json::object{{"id", disk.at("id")}});
     return state_.edit("vm_disks").add(std::move(disk));
 }
 
+const json::object& Simulator::spec_cluster(const json::object& spec) {
+    if (std::string id = str_or(spec, "cluster_id", ""); !id.empty()) {
+        if (const json::object* c = state_.view("clusters").find(id)) return *c;
+        throw ApiError{404, "cluster " + id + " not found", ""};
+    }
+    return cluster_by_name(str_or(spec, "cluster", ""));
+}
+
 json::object& Simulator::add_vm(const json::object& spec) {
     std::string name = str_or(spec, "name", "");
     if (name.empty()) throw std::invalid_argument("a VM needs a name");
-    const json::object& cluster = cluster_by_name(str_or(spec, "cluster", ""));
-    std::int64_t vcpu = int_or(spec, "vcpu", 2);
+    const json::object& cluster = spec_cluster(spec);
+    std::int64_t sockets = int_or(spec, "cpu_sockets", 1);
+    std::int64_t cores = int_or(spec, "cpu_cores", int_or(spec, "vcpu", 2) / (sockets > 0 ? sockets : 1));
+    std::int64_t vcpu = int_or(spec, "vcpu", cores * sockets);
+    auto string_or_null = [&](std::string_view key) {
+        const json::value* v = spec.if_contains(key);
+        return v && v->is_string() ? *v : json::value();
+    };
     json::object vm{{"id", new_cuid()},
                     {"local_id", new_uuid()},
                     {"name", name},
                     {"cluster", nested(cluster)},
                     {"vcpu", vcpu},
-                    {"cpu", json::object{{"cores", vcpu}, {"sockets", 1}}},
+                    {"cpu", json::object{{"cores", cores}, {"sockets", sockets}}},
                     {"memory", int_or(spec, "memory", std::int64_t(4) << 30)},
                     {"status", str_or(spec, "status", "RUNNING")},
                     {"vm_tools_status", str_or(spec, "vm_tools_status", "NOT_INSTALLED")},
@@ -243,7 +271,7 @@ json::object& Simulator::add_vm(const json::object& spec) {
                     {"cpu_model", "cluster_default"},
                     {"description", str_or(spec, "description", "")},
                     {"firmware", str_or(spec, "firmware", "BIOS")},
-                    {"ha", true},
+                    {"ha", bool_or(spec, "ha", true)},
                     {"in_recycle_bin", false},
                     {"internal", false},
                     {"ips", str_or(spec, "ips", "")},
@@ -253,7 +281,7 @@ json::object& Simulator::add_vm(const json::object& spec) {
                     {"protected", false},
                     {"win_opt", false},
                     {"local_created_at", iso_now()},
-                    {"guest_os_type", nullptr},
+                    {"guest_os_type", string_or_null("guest_os_type")},
                     {"os", nullptr},
                     {"hostname", nullptr},
                     {"host", nullptr},
@@ -268,17 +296,31 @@ json::object& Simulator::add_vm(const json::object& spec) {
                     {"labels", json::array{}},
                     {"entityAsyncStatus", nullptr}};
     std::int64_t total = 0;
-    if (auto it = spec.find("disks"); it != spec.end()) {
+    if (const json::value* disks = spec.if_contains("disks")) {
         std::size_t index = 0;
-        for (const auto& d : it->value().as_array()) {
+        for (const auto& d : disks->as_array()) {
             json::object& disk = add_disk(vm, d.as_object(), index++);
-            if (disk.at("type").as_string() == "DISK") total += int_or(d.as_object(), "size", 1 << 30);
+            if (disk.at("vm_volume").is_object())
+                total += state_.view("vm_volumes").find(str(disk.at("vm_volume").at("id")))->at("size").as_int64();
         }
     }
+    // Without "nics", a VM gets one NIC on its cluster's first VLAN.
+    json::array default_nics;
+    if (!spec.contains("nics")) {
+        for (const auto& v : state_.view("vlans").items()) {
+            const json::object* vds = state_.view("vdses").find(str(v.at("vds").at("id")));
+            if (vds && vds->at("cluster").at("id") == cluster.at("id")) {
+                default_nics.push_back(json::object{{"vlan", v.at("id")}});
+                break;
+            }
+        }
+    }
+    const json::array& nics = spec.contains("nics") ? spec.at("nics").as_array() : default_nics;
+    for (std::size_t i = 0; i < nics.size(); ++i) add_nic(vm, nics[i].as_object(), i);
     vm["size"] = total;
     vm["provisioned_size"] = total;
     vm["logical_size_bytes"] = total;
-    if (json::object* c = state_.edit("clusters").find(std::string(cluster.at("id").as_string())))
+    if (json::object* c = state_.edit("clusters").find(str(cluster.at("id"))))
         (*c)["vm_num"] = c->at("vm_num").as_int64() + 1;
     return state_.edit("vms").add(std::move(vm));
 }
@@ -298,7 +340,7 @@ void Simulator::apply_scenario(const json::object& scenario) {
     }
     json::array clusters = list("clusters");
     if (clusters.empty()) clusters.push_back(json::object{{"name", "c1"}});
-    for (const auto& c : clusters) add_cluster(str_or(c.as_object(), "name", "c1"));
+    for (const auto& c : clusters) add_cluster(c.as_object());
     for (const auto& t : list("iscsi_targets")) add_target(t.as_object());
     for (const auto& v : list("vms")) add_vm(v.as_object());
 
@@ -328,7 +370,8 @@ Resolver Simulator::resolver() const {
         {"vm", "vms"},           {"vms", "vms"},         {"cluster", "clusters"},
         {"vm_disks", "vm_disks"}, {"vm_volume", "vm_volumes"}, {"iscsi_lun", "iscsi_luns"},
         {"lun", "iscsi_luns"},   {"luns", "iscsi_luns"}, {"iscsi_target", "iscsi_targets"},
-        {"snapshots", "vm_snapshots"}};
+        {"snapshots", "vm_snapshots"}, {"vds", "vdses"},  {"vlan", "vlans"},
+        {"vm_nics", "vm_nics"},  {"vlans", "vlans"},    {"elf_image", "elf_images"}};
     return [this](std::string_view field, const json::object& small) -> const json::object* {
         auto rel = kRelations.find(field);
         auto id = small.find("id");

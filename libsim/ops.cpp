@@ -4,19 +4,13 @@
 #include <stdexcept>
 
 #include "libsim/ids.h"
+#include "libsim/fields.h"
 #include "libsim/simulator.h"
 #include "libsim/tgtd.h"
 #include "libsim/volume_file.h"
 
 namespace sim {
 namespace {
-
-const json::object& body_object(const json::value& body) {
-    static const json::object empty;
-    if (body.is_null()) return empty;
-    if (!body.is_object()) throw std::invalid_argument("request body must be a JSON object");
-    return body.get_object();
-}
 
 json::array copies(const std::vector<const json::object*>& items) {
     json::array out;
@@ -32,7 +26,7 @@ json::object injected_failure() {
 }  // namespace
 
 json::value Simulator::op_login(const json::value& body, bool) {
-    const json::object& req = body_object(body);
+    const json::object& req = request_object(body);
     std::string user = need_string(req, "username");
     auto pw = req.find("password");
     for (const auto& u : state_.view("users").items()) {
@@ -47,7 +41,7 @@ json::value Simulator::op_login(const json::value& body, bool) {
 }
 
 json::value Simulator::op_get(const std::string& collection, const json::value& body) {
-    return copies(apply_query(state_.view(collection).all(), body_object(body), resolver()));
+    return copies(apply_query(state_.view(collection).all(), request_object(body), resolver()));
 }
 
 json::value Simulator::op_get_vms(const json::value& b, bool) { return op_get("vms", b); }
@@ -61,6 +55,8 @@ json::value Simulator::op_get_iscsi_lun_snapshots(const json::value& b, bool) {
 json::value Simulator::op_get_clusters(const json::value& b, bool) { return op_get("clusters", b); }
 json::value Simulator::op_get_iscsi_targets(const json::value& b, bool) { return op_get("iscsi_targets", b); }
 json::value Simulator::op_get_iscsi_luns(const json::value& b, bool) { return op_get("iscsi_luns", b); }
+json::value Simulator::op_get_vm_nics(const json::value& b, bool) { return op_get("vm_nics", b); }
+json::value Simulator::op_get_vlans(const json::value& b, bool) { return op_get("vlans", b); }
 
 // Builds the VmSnapshot of `vm`; with keep, freezes every DISK volume into a
 // LUN snapshot (point-in-time sparse copy) and stores everything.
@@ -166,7 +162,7 @@ json::object Simulator::snapshot_vm(const json::object& vm, const std::string& n
 }
 
 json::value Simulator::op_create_vm_snapshot(const json::value& body, bool fail_task) {
-    const json::object& req = body_object(body);
+    const json::object& req = request_object(body);
     auto data = req.find("data");
     if (data == req.end() || !data->value().is_array()) throw std::invalid_argument("data must be an array");
     // Validate the whole batch first so a bad entry creates nothing.
@@ -235,7 +231,7 @@ void Simulator::remove_vm_snapshot(const std::string& id) {
 }
 
 json::value Simulator::op_delete_vm_snapshot(const json::value& body, bool fail_task) {
-    const json::object& req = body_object(body);
+    const json::object& req = request_object(body);
     if (!req.contains("where") || !req.at("where").is_object())
         throw std::invalid_argument("where is required and must be an object");
     json::object query{{"where", req.at("where")}};

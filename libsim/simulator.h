@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "libsim/state.h"
@@ -92,15 +93,29 @@ private:
 
     // Scenario and object builders (model.cpp).
     void apply_scenario(const json::object& scenario);
-    json::object& add_cluster(const std::string& name);
+    json::object& add_cluster(const json::object& spec);
     json::object& add_target(const json::object& spec);
     json::object& add_vm(const json::object& spec);
     json::object& add_disk(json::object& vm, const json::object& spec, std::size_t index);
+    // A VM volume with its LUN on the cluster's datastore target (mounted when disk_id is set).
+    json::object& add_volume(const json::object& cluster, const json::object& spec, std::size_t index,
+                             const std::string& disk_id);
+    const json::object& spec_cluster(const json::object& spec);  // "cluster_id", else "cluster" by name
     json::object& add_lun(const std::string& target_id, const std::string& name, std::uint64_t size);
     json::object& internal_target(const std::string& cluster_id);
     const json::object& cluster_by_name(const std::string& name);
     std::string lun_path(const json::object& lun) const;
     Resolver resolver() const;
+
+    // VDS, VLANs, NICs, ELF images (network.cpp).
+    json::object& vds_of_cluster(const json::object& cluster, const std::string& name);
+    json::object& add_vlan(const json::object& cluster, const json::object& spec);
+    // A VLAN of the cluster by id, local_id or name; null when there is none.
+    const json::object* find_vlan(const std::string& cluster_id, const std::string& key) const;
+    std::string new_mac();
+    json::object& add_nic(json::object& vm, const json::object& spec, std::size_t order);
+    void remove_nic(const std::string& id);
+    const json::object& elf_image(const json::object& cluster, const std::string& key, bool create);
 
     // Tasks (tasks.cpp).
     std::string new_task(const std::string& description, const std::string& resource_type,
@@ -120,6 +135,8 @@ private:
     json::value op_get_clusters(const json::value& body, bool);
     json::value op_get_iscsi_targets(const json::value& body, bool);
     json::value op_get_iscsi_luns(const json::value& body, bool);
+    json::value op_get_vm_nics(const json::value& body, bool);
+    json::value op_get_vlans(const json::value& body, bool);
     json::value op_create_vm_snapshot(const json::value& body, bool fail_task);
     json::value op_delete_vm_snapshot(const json::value& body, bool fail_task);
     json::value op_clone_iscsi_lun(const json::value& body, bool fail_task);
@@ -129,6 +146,17 @@ private:
                              bool keep);
     void remove_vm_snapshot(const std::string& id);
     void remove_lun(const std::string& id);
+    json::value op_update_iscsi_lun(const json::value& body, bool fail_task);
+
+    // VM life cycle (vm_ops.cpp).
+    json::value op_create_vm(const json::value& body, bool fail_task);
+    json::value op_delete_vm(const json::value& body, bool fail_task);
+    json::value op_start_vm(const json::value& body, bool fail_task);
+    json::value op_shutdown_vm(const json::value& body, bool fail_task);
+    json::value set_vm_status(const json::value& body, bool fail_task, const std::string& status,
+                              const std::string& mutation);
+    json::object vm_spec(const json::object& params);  // VmCreationParams -> checked add_vm spec
+    void remove_vm(const std::string& id, bool include_snapshots);
 
     // Admin (admin.cpp).
     struct Volume {
@@ -143,6 +171,9 @@ private:
     void export_lun(const json::object& lun);
     void unexport_lun(const json::object& lun);
     void export_all();
+    // The datastore (internal) target admits the union of its LUNs' allowed_initiators.
+    void update_datastore_acl(const json::object& target);
+    bool served(const json::object& lun) const;  // true when tgtd should have this LUN
 
     Options opts_;
     State state_;
@@ -151,6 +182,7 @@ private:
     std::map<std::string, std::int64_t> counters_;
     std::vector<Fault> faults_;
     std::map<std::string, std::int64_t> next_lun_id_;  // per target id
+    std::set<std::string> macs_;                       // MACs in use, filled by new_mac()
 };
 
 }  // namespace sim

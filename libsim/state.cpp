@@ -65,7 +65,8 @@ const std::vector<std::string>& State::collection_names() {
     static const std::vector<std::string> names = {
         "users",        "tokens",     "clusters",    "vms",        "vm_disks",
         "vm_volumes",   "iscsi_targets", "iscsi_luns", "vm_snapshots", "iscsi_lun_snapshots",
-        "tasks",        "task_timers", "files"};
+        "tasks",        "task_timers", "files",      "vdses",      "vlans",
+        "vm_nics",      "elf_images"};
     return names;
 }
 

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -59,6 +60,8 @@ bool port_listening(int port) {
     return ok;
 }
 
+}  // namespace
+
 std::vector<std::string> split_whitelist(const std::string& s) {
     std::vector<std::string> out;
     std::string cur;
@@ -72,8 +75,6 @@ std::vector<std::string> split_whitelist(const std::string& s) {
     }
     return out;
 }
-
-}  // namespace
 
 std::pair<int, std::string> run_program(const std::vector<std::string>& argv) {
     int pipefd[2];
@@ -187,18 +188,35 @@ void Tgtd::add_target(const std::string& iqn, const std::string& iqn_whitelist, 
     std::string t = std::to_string(tid);
     tgtadm({"--op", "new", "--mode", "target", "--tid", t, "-T", iqn});
     tids_[iqn] = tid;
-    for (const auto& initiator : split_whitelist(iqn_whitelist)) {
-        if (initiator == "*" || initiator == "*/*")
-            tgtadm({"--op", "bind", "--mode", "target", "--tid", t, "-I", "ALL"});
-        else
-            tgtadm({"--op", "bind", "--mode", "target", "--tid", t, "-Q", initiator});
-    }
+    set_initiators(iqn, split_whitelist(iqn_whitelist));
     for (const auto& a : chap) {
         // The secret has to be in tgtadm's argv: a simulator-only exception
         // (a child of ours, on loopback, in a test), documented in hci-sim(1).
         tgtadm({"--op", "new", "--mode", "account", "--user", a.user, "--password", a.secret}, false);
         tgtadm({"--op", "bind", "--mode", "account", "--tid", t, "--user", a.user});
     }
+}
+
+void Tgtd::set_initiators(const std::string& iqn, const std::vector<std::string>& initiators) {
+    std::string t = std::to_string(tid_of(iqn));
+    auto acl_args = [](const std::string& initiator) -> std::vector<std::string> {
+        if (initiator == "*" || initiator == "*/*") return {"-I", "ALL"};
+        return {"-Q", initiator};
+    };
+    std::vector<std::string>& bound = bound_[iqn];
+    for (const auto& old : bound) {
+        if (std::find(initiators.begin(), initiators.end(), old) != initiators.end()) continue;
+        std::vector<std::string> args{"--op", "unbind", "--mode", "target", "--tid", t};
+        for (auto& a : acl_args(old)) args.push_back(a);
+        tgtadm(args);
+    }
+    for (const auto& now : initiators) {
+        if (std::find(bound.begin(), bound.end(), now) != bound.end()) continue;
+        std::vector<std::string> args{"--op", "bind", "--mode", "target", "--tid", t};
+        for (auto& a : acl_args(now)) args.push_back(a);
+        tgtadm(args);
+    }
+    bound = initiators;
 }
 
 void Tgtd::add_lun(const std::string& iqn, long lun, const std::string& backing_file) {
@@ -251,6 +269,7 @@ void Tgtd::stop() {
     for (const auto& [iqn, tid] : tids_)
         tgtadm({"--op", "delete", "--mode", "target", "--tid", std::to_string(tid), "--force"}, false);
     tids_.clear();
+    bound_.clear();
     run_program({"tgtadm", "-C", std::to_string(control_), "--op", "delete", "--mode", "system"});
     for (int i = 0; i < 100; ++i) {
         if (::waitpid(pid_, nullptr, WNOHANG) == pid_) {

@@ -32,6 +32,8 @@ public:
     // Creates a target bound to the whitelisted initiators ("*" = all) and,
     // when chap is non-empty, to those incoming CHAP accounts.
     void add_target(const std::string& iqn, const std::string& iqn_whitelist, const std::vector<ChapAccount>& chap);
+    // Binds exactly these initiators ("*" = all) to the target, unbinding the others.
+    void set_initiators(const std::string& iqn, const std::vector<std::string>& initiators);
     void add_lun(const std::string& iqn, long lun, const std::string& backing_file);
     void remove_lun(const std::string& iqn, long lun);
     // Drops every connection to the target (tgtd stays up); returns how many.
@@ -51,7 +53,11 @@ private:
     int next_tid_ = 1;
     int next_account_ = 1;
     std::map<std::string, int> tids_;
+    std::map<std::string, std::vector<std::string>> bound_;  // iqn -> initiators bound now
 };
+
+// Splits a whitelist ("a,b c;d") into its entries.
+std::vector<std::string> split_whitelist(const std::string& s);
 
 // Runs a program (no shell), waits, returns its exit status and output.
 std::pair<int, std::string> run_program(const std::vector<std::string>& argv);

@@ -47,6 +47,28 @@ jq -e 'length == 2' "$T/resp-get-iscsi-luns.json" >/dev/null || die "clone and n
 call delete-iscsi-lun '{"where":{"name_in":["sch-clone","sch-new"]},"data":{"remove_snapshot":false}}'
 call delete-vm-snapshot "{\"where\":{\"id\":\"$snap_id\"}}"
 
+# The VM configuration and life cycle: NICs, VLANs, create, start, stop, LUN ACL, delete.
+call get-vm-nics '{"where":{"vm":{"name":"db01"}},"orderBy":"order_ASC"}'
+call get-vlans '{"orderBy":"vlan_id_ASC"}'
+c2=$(sim_api get-clusters '{"where":{"name":"c2"}}' | jq -r '.[0].id')
+vlan=$(sim_api get-vlans "{\"where\":{\"name\":\"dr-net\",\"vds\":{\"cluster\":{\"id\":\"$c2\"}}}}" | jq -r '.[0].id')
+call create-vm "$(jq -nc --arg c "$c2" --arg v "$vlan" '[{name: "sch-vm", cluster_id: $c, status: "STOPPED", firmware: "BIOS",
+  ha: true, memory: 1, memory_unit: "GB", cpu_cores: 1, cpu_sockets: 2, vcpu: 2, guest_os_type: "LINUX",
+  vm_nics: [{connect_vlan_id: $v, mac_address: "52:54:00:12:34:56", model: "VIRTIO", enabled: true}, {connect_vlan_id: $v}],
+  vm_disks: {mount_new_create_disks: [{index: 0, boot: 0, bus: "SCSI",
+      vm_volume: {name: "sch-vm-d0", size: 16, size_unit: "MB", elf_storage_policy: "REPLICA_2_THIN_PROVISION"}}],
+    mount_cd_roms: [{index: 1, boot: 1}]}}]')"
+new_vm=$(jq -r '.[0].data.id' "$T/resp-create-vm.json")
+call get-vm-disks "{\"where\":{\"vm\":{\"id\":\"$new_vm\"}}}"
+call get-vm-volumes "{\"where\":{\"name\":\"sch-vm-d0\"}}"
+call start-vm "{\"where\":{\"id\":\"$new_vm\"}}"
+call shutdown-vm "{\"where\":{\"id\":\"$new_vm\"}}"
+call poweroff-vm "{\"where\":{\"id\":\"$new_vm\"}}"
+lun=$(jq -r '.[0].lun.id' "$T/resp-get-vm-volumes.json")
+call update-iscsi-lun "{\"where\":{\"id\":\"$lun\"},\"data\":{\"allowed_initiators\":\"iqn.2026-11.test:sch\"}}"
+jq -e '.[0].data.allowed_initiators == "iqn.2026-11.test:sch"' "$T/resp-update-iscsi-lun.json" >/dev/null || die "update-iscsi-lun"
+call delete-vm "{\"where\":{\"id\":\"$new_vm\"},\"effect\":{\"include_snapshots\":true}}"
+
 # login's response, and the error bodies (401 has no schema of its own; it is an ErrorBody).
 printf '{"username":"admin","password":"admin-password"}' > "$T/login.json"
 curl -fsS -X POST -d @"$T/login.json" "$SIM_URL/v2/api/login" > "$T/resp-login.json"
@@ -68,6 +90,8 @@ $V batch "$T/list" || die "some bodies do not validate (see above)"
 # The validator itself must catch a wrong shape.
 jq '.[0].status = "DONE"' "$T/resp-get-tasks.json" > "$T/bad.json"
 if $V response get-tasks "$T/bad.json" 2>/dev/null; then die "validator accepted a bad task status"; fi
+jq '.[0].model = "RTL8139"' "$T/resp-get-vm-nics.json" > "$T/bad.json"
+if $V response get-vm-nics "$T/bad.json" 2>/dev/null; then die "validator accepted a bad NIC model"; fi
 jq '.[0].extra_field = 1' "$T/resp-get-vms.json" > "$T/bad.json"
 if $V response get-vms "$T/bad.json" 2>/dev/null; then die "validator accepted an extra field"; fi
 echo "ok"

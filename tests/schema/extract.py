@@ -15,7 +15,8 @@ OPS = [
     "login", "get-vms", "get-vm-disks", "get-vm-volumes", "get-tasks", "get-vm-snapshots",
     "get-iscsi-lun-snapshots", "get-clusters", "get-iscsi-targets", "get-iscsi-luns",
     "create-vm-snapshot", "delete-vm-snapshot", "clone-iscsi-lun-from-snapshot",
-    "create-iscsi-lun", "delete-iscsi-lun",
+    "create-iscsi-lun", "delete-iscsi-lun", "update-iscsi-lun", "get-vm-nics", "get-vlans",
+    "create-vm", "delete-vm", "start-vm", "shutdown-vm", "poweroff-vm",
 ]
 
 
