@@ -5,6 +5,7 @@
 # start-vm/shutdown-vm change the status; delete-vm removes volumes, LUNs,
 # NICs and the data files; a failed create task leaves no VM behind.
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
+require_tools hci-task-wait
 start_sim --no-tgtd --task-duration 50
 
 c2=$(sim_api get-clusters '{"where":{"name":"c2"}}' | jq -r '.[0].id')

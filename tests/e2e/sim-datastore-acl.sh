@@ -6,6 +6,7 @@
 # list shuts it out again; delete-vm takes the LUN out of tgtd.
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
 require_root_and_tgt
+require_tools zadp-read zadp-write hci-task-wait
 command -v iscsi-ls >/dev/null || skip "iscsi-ls not installed (Debian package libiscsi-bin)"
 start_sim --task-duration 50
 HOST=iqn.2026-11.test:backup-host
