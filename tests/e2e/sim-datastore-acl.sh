@@ -55,7 +55,7 @@ if read_as "$HOST" "iscsi://$portal/$iqn/$web_lun"; then die "web01's LUN was re
 
 # Writing into the volume over iSCSI, as a restore does.
 head -c 8389120 /dev/urandom > "$T/src.img"
-zadp-read --source "$T/src.img" | zadp-write --initiator-iqn "$HOST" --target "$url0" 2>"$T/write.err" ||
+zadp-read --source "$T/src.img" | zadp-write --force --initiator-iqn "$HOST" --target "$url0" 2>"$T/write.err" ||
     { cat "$T/write.err" >&2; die "writing into the allowed LUN failed"; }
 [ "$(sim_admin digest '{"vm":"acl-vm","disk":0}' | jq -r .sha256)" = "$(sha256sum < "$T/src.img" | cut -d' ' -f1)" ] ||
     die "the volume does not hold what was written over iSCSI"
