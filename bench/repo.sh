@@ -14,6 +14,9 @@
 #   REPO_BENCH_SIZE    image size, 8G by default (K/M/G suffixes, e.g. 512M)
 #   REPO_BENCH_NIGHTS  incremental nights with 1% churn, 30 by default
 #   REPO_BENCH_RUNS    repetitions of (a), (c), (d) for the median, 3
+#   REPO_BENCH_UNTIL   a time (date -d syntax, e.g. 13:30): run no further
+#                      night that would end after it; the report says how
+#                      many nights ran
 #   REPO_BENCH_CHUNKS  chunk sizes of our repository, "256K 1M 4M"
 #   REPO_BENCH_OTHERS  other tools, "restic borg borg-fixed" (empty: none)
 #   TMPDIR             where the image and repositories go (/var/tmp);
@@ -25,6 +28,8 @@ export PATH="$BIN:$PATH"
 SIZE_ARG=${REPO_BENCH_SIZE:-8G}
 SIZE=$(numfmt --from=iec "$SIZE_ARG")
 NIGHTS=${REPO_BENCH_NIGHTS:-30}
+UNTIL=""
+[ -z "${REPO_BENCH_UNTIL:-}" ] || UNTIL=$(date -d "$REPO_BENCH_UNTIL" +%s)
 RUNS=${REPO_BENCH_RUNS:-3}
 CHUNKS=${REPO_BENCH_CHUNKS-256K 1M 4M}
 OTHERS=${REPO_BENCH_OTHERS-restic borg borg-fixed}
@@ -194,9 +199,16 @@ done
 rm -rf r.img r.dir
 
 say "(e) nights 2..$NIGHTS"
-for ((n = 2; n <= NIGHTS; n++)); do
+ASKED=$NIGHTS
+for ((n = 2; n <= ASKED; n++)); do
+    started=$(date +%s)
     night "$n"
+    NIGHTS=$n
     say "  night $n done ($(($(date +%s) - T0)) s)"
+    if [ -n "$UNTIL" ] && [ $((2 * $(date +%s) - started)) -gt "$UNTIL" ] && [ "$n" -lt "$ASKED" ]; then
+        say "  stopping after night $n of $ASKED: the next would end after $REPO_BENCH_UNTIL"
+        break
+    fi
 done
 for s in "${SYSTEMS[@]}"; do STORED[$s]=$(stored "$s"); FILES[$s]=$(file_count "$s"); done
 ELAPSED=$(($(date +%s) - T0))
@@ -271,10 +283,14 @@ commands() {
 SECTION=$(
     echo "## Deduplicating repository ($(date -u +%Y-%m-%dT%H:%MZ), bench/repo.sh)"
     echo
-    echo "Command: \`REPO_BENCH_SIZE=$SIZE_ARG REPO_BENCH_NIGHTS=$NIGHTS REPO_BENCH_RUNS=$RUNS bench/repo.sh build/bin\`" \
+    echo "Command: \`REPO_BENCH_SIZE=$SIZE_ARG REPO_BENCH_NIGHTS=$ASKED REPO_BENCH_RUNS=$RUNS${UNTIL:+ REPO_BENCH_UNTIL='$REPO_BENCH_UNTIL'} bench/repo.sh build/bin\`" \
         "($ELAPSED s; $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) when done; work dir on" \
         "$(df -T "$W" | awk 'NR == 2 {print $2}'))."
     echo
+    if [ "$NIGHTS" != "$ASKED" ]; then
+        echo "**Only $NIGHTS of the $ASKED nights asked ran** (stopped at REPO_BENCH_UNTIL)."
+        echo
+    fi
     echo "Image: $SIZE_ARG sparse file, $(mib "$ALLOCATED") MiB allocated (10%) with random data in scattered"
     echo "1-64 MiB extents (bench/repo_image.py, seeded). Each night rewrites 1% of the allocated data"
     echo "($(mib "$NIGHT1_CHANGED") MiB) in 64 KiB pieces at random 4 KiB-aligned offsets (seeded per night), then"
