@@ -63,7 +63,7 @@ void check_cacert_readable(const std::string& path) {
 std::string api_base_url(const std::string& endpoint) {
     if (endpoint.empty())
         fail(kExitUsage, "no CloudTower endpoint: use --endpoint URL or set CLOUDTOWER_ENDPOINT");
-    if (endpoint.rfind("https://", 0) != 0 && endpoint.rfind("http://", 0) != 0)
+    if (!endpoint.starts_with("https://") && !endpoint.starts_with("http://"))
         fail(kExitUsage, "endpoint must start with https:// (or http://): " + endpoint);
     std::string url = endpoint;
     while (!url.empty() && url.back() == '/') url.pop_back();
@@ -219,7 +219,7 @@ void CloudTower::query_pages(const std::string& op, const json::value& where,
                              const std::function<void(json::array&)>& on_page) {
     std::string after;
     for (;;) {
-        json::object body{{"first", page_size_}, {"orderBy", "id_ASC"}};
+        json::object body{{"first", kPageSize}, {"orderBy", "id_ASC"}};
         if (!where.is_null()) body["where"] = where;
         if (!after.empty()) body["after"] = after;
         json::value r = query(op, body);
@@ -233,7 +233,7 @@ void CloudTower::query_pages(const std::string& op, const json::value& where,
             last = std::string(id->as_string());
         }
         on_page(page);
-        if (n < static_cast<std::size_t>(page_size_)) return;
+        if (n < static_cast<std::size_t>(kPageSize)) return;
         // A server that ignored `after` would send the same page forever.
         if (last == after) fail(kExitApi, op + ": pagination does not advance (cursor " + after + ")");
         after = last;

@@ -61,7 +61,6 @@ public:
     json::array query_all(const std::string& op, const json::value& where);
 
     const ApiOptions& options() const { return options_; }
-    void set_page_size(int n) { page_size_ = n; }
 
 private:
     void ensure_token();
@@ -77,7 +76,7 @@ private:
     bool have_token_ = false;
     RetryPolicy policy_;
     std::mt19937_64 rng_;
-    int page_size_ = 500;
+    static constexpr int kPageSize = 500;  // objects per get-* page
     int dump_seq_ = 0;
 };
 

@@ -46,7 +46,6 @@ public:
     std::vector<TaskOutcome> poll_round();
     // Rounds until nothing is pending, handing each ended task to on_done.
     void wait_all(const std::function<void(const TaskOutcome&)>& on_done);
-    int rounds() const { return rounds_; }
 
 private:
     struct Pending {

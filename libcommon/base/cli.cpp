@@ -48,11 +48,11 @@ std::string option_table(const po::options_description& options) {
 
 // -v may be repeated (-v -v, -vv): count and drop it here, since an option
 // may appear only once in a variables_map.
-int take_verbosity(po::parsed_options& options, bool positional_allowed) {
+int take_verbosity(po::parsed_options& options) {
     int verbosity = 0;
     auto& list = options.options;
     for (auto it = list.begin(); it != list.end();) {
-        if (it->string_key.empty() && !positional_allowed) {
+        if (it->string_key.empty()) {
             std::string token = it->original_tokens.empty() ? "?" : it->original_tokens[0];
             fail(kExitUsage, "unexpected argument " + token + " (try --help)");
         }
@@ -69,20 +69,14 @@ int take_verbosity(po::parsed_options& options, bool positional_allowed) {
 }  // namespace
 
 CommandLine parse_command_line(int argc, char** argv, const ToolInfo& info, const po::options_description& options,
-                               const EnvLookup& env, const char* positional) {
+                               const EnvLookup& env) {
     po::options_description all;
     all.add(options).add(front_door_options());
     CommandLine cli;
     cli.env = env;
     try {
-        auto parser = po::command_line_parser(argc, argv).options(all);
-        po::positional_options_description pos;
-        if (positional) {
-            pos.add(positional, -1);
-            parser.positional(pos);
-        }
-        po::parsed_options parsed = parser.run();
-        cli.verbose = take_verbosity(parsed, positional != nullptr);
+        po::parsed_options parsed = po::command_line_parser(argc, argv).options(all).run();
+        cli.verbose = take_verbosity(parsed);
         po::store(parsed, cli.vm);
         if (cli.has("help")) {
             std::cout << "Usage: " << info.name << " " << info.synopsis << "\n" << info.summary << "\n\n"

@@ -42,10 +42,10 @@ struct CommandLine {
 
 // Parses argv against the tool's options plus -v, --help and --version.
 // --help and --version print and exit 0; a bad option or value is
-// Error(kExitUsage) ending in "(try --help)". Positional arguments are
-// refused unless `positional` names the option they fill. Sets the log level.
+// Error(kExitUsage) ending in "(try --help)"; so is a positional argument.
+// Sets the log level.
 CommandLine parse_command_line(int argc, char** argv, const ToolInfo& info, const po::options_description& options,
-                               const EnvLookup& env = process_env(), const char* positional = nullptr);
+                               const EnvLookup& env = process_env());
 
 // Notifiers that check a value where it is parsed (usage error otherwise).
 std::function<void(double)> must_be_positive(const char* option);

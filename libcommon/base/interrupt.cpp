@@ -1,22 +1,36 @@
 #include "libcommon/base/interrupt.h"
 
+#include <unistd.h>
+
+#include <atomic>
 #include <chrono>
 #include <csignal>
+#include <cstring>
 #include <thread>
 
 namespace hci {
 namespace {
 
 volatile std::sig_atomic_t g_interrupted = 0;
+// The file to remove on a signal; the handler only calls async-signal-safe
+// functions (unlink, signal, raise).
+char g_doomed[4096];
+std::atomic<bool> g_have_doomed{false};
+// install_interrupt_handlers() asked for the flag; otherwise a signal ends us.
+std::atomic<bool> g_cooperative{false};
 
 extern "C" void on_signal(int sig) {
-    g_interrupted = 1;
     std::signal(sig, SIG_DFL);  // the next one ends us the usual way
+    const bool doomed = g_have_doomed.load();
+    if (doomed) ::unlink(g_doomed);
+    if (doomed || !g_cooperative.load()) {
+        std::raise(sig);
+        return;
+    }
+    g_interrupted = 1;
 }
 
-}  // namespace
-
-void install_interrupt_handlers() {
+void install_handler() {
     for (int sig : {SIGINT, SIGTERM, SIGHUP}) {
         struct sigaction sa {};
         sa.sa_handler = on_signal;
@@ -24,6 +38,23 @@ void install_interrupt_handlers() {
         sigaction(sig, &sa, nullptr);
     }
 }
+
+}  // namespace
+
+void install_interrupt_handlers() {
+    g_cooperative = true;
+    install_handler();
+}
+
+void remove_if_killed(const std::string& path) {
+    if (path.size() >= sizeof g_doomed) return;
+    g_have_doomed = false;
+    std::memcpy(g_doomed, path.c_str(), path.size() + 1);
+    g_have_doomed = true;
+    install_handler();
+}
+
+void clear_remove_if_killed() { g_have_doomed = false; }
 
 bool interrupted() { return g_interrupted != 0; }
 

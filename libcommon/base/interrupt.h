@@ -1,6 +1,8 @@
 #pragma once
-// Ctrl-C (SIGINT), SIGTERM and SIGHUP as a flag, so a tool can undo what it
-// created before it exits. A second signal ends the program at once.
+// Ctrl-C (SIGINT), SIGTERM and SIGHUP, the one place that handles them:
+// either as a flag, so a tool can undo what it created before it exits (a
+// second signal ends the program at once), or, while a file is registered
+// with remove_if_killed(), by removing that file and ending the program.
 #include "libcommon/base/error.h"
 
 namespace hci {
@@ -13,6 +15,11 @@ public:
 };
 
 void install_interrupt_handlers();
+// While `path` is set, a signal removes that file and ends the program the
+// usual way (for a temporary file that must not outlive us). One file at a
+// time; clear_remove_if_killed() forgets it.
+void remove_if_killed(const std::string& path);
+void clear_remove_if_killed();
 bool interrupted();
 // Throws Interrupted when a signal arrived.
 void check_interrupted();

@@ -6,6 +6,7 @@
 #include <zstd.h>
 
 #include <algorithm>
+#include <boost/endian/conversion.hpp>
 #include <cstring>
 #include <vector>
 
@@ -16,8 +17,6 @@ namespace {
 
 constexpr uint32_t kZstdMagic = 0xFD2FB528;
 constexpr uint32_t kLz4Magic = 0x184D2204;
-
-uint32_t le32(const unsigned char* p) { return p[0] | p[1] << 8 | p[2] << 16 | uint32_t(p[3]) << 24; }
 
 class PassThroughSink : public ByteSink {
 public:
@@ -201,7 +200,7 @@ CompressSpec parse_compress_spec(const std::string& text) {
         spec.kind = CompressSpec::kLz4;
         return spec;
     }
-    if (text.rfind("zstd", 0) == 0) {
+    if (text.starts_with("zstd")) {
         spec.kind = CompressSpec::kZstd;
         if (text.size() == 4) return spec;
         if (text[4] == ':' && text.size() > 5 && text.find_first_not_of("-0123456789", 5) == std::string::npos) {
@@ -232,7 +231,7 @@ std::unique_ptr<ByteSource> open_decoding_source(int fd, const std::string& what
     }
     prefix.resize(got);
     auto plain = std::make_unique<FdSource>(fd, what, prefix);
-    uint32_t magic = got == 4 ? le32(prefix.data()) : 0;
+    uint32_t magic = got == 4 ? boost::endian::load_little_u32(prefix.data()) : 0;
     std::string kind = magic == kZstdMagic ? "zstd" : magic == kLz4Magic ? "lz4" : "none";
     if (format) *format = kind;
     if (kind == "zstd") return std::make_unique<ZstdSource>(std::move(plain), what);

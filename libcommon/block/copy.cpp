@@ -65,21 +65,16 @@ class BufferPool {
 public:
     BufferPool(size_t count, size_t size) : free_(count) {
         for (size_t i = 0; i < count; ++i) {
-            auto* p = static_cast<unsigned char*>(std::aligned_alloc(4096, (size + 4095) / 4096 * 4096));
-            if (!p) throw std::bad_alloc();
-            all_.push_back(p);
-            free_.push(p);
+            all_.push_back(std::make_unique<AlignedBuffer>(size));
+            free_.push(all_.back()->data());
         }
-    }
-    ~BufferPool() {
-        for (auto* p : all_) std::free(p);
     }
     std::optional<unsigned char*> take() { return free_.pop(); }
     void give(unsigned char* p) { free_.push(p); }
     void close() { free_.close(); }
 
 private:
-    std::vector<unsigned char*> all_;
+    std::vector<std::unique_ptr<AlignedBuffer>> all_;
     Channel<unsigned char*> free_;
 };
 

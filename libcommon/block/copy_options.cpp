@@ -11,7 +11,8 @@
 #include "libcommon/base/line_fields.h"
 #include "libcommon/block/compress.h"
 #include "libcommon/block/copy.h"
-#include "libcommon/block/file_volume.h"
+#include "libcommon/block/iscsi_url.h"
+#include "libcommon/block/temp_file.h"
 #include "libcommon/base/secret_file.h"
 #include "libcommon/block/stream_io.h"
 
@@ -55,20 +56,6 @@ po::typed_value<std::string>* format_value() {
 }
 
 bool raw_format(const CommandLine& cli) { return cli.get<std::string>("format") == "raw"; }
-
-std::string redact_url(const std::string& url) {
-    auto scheme = url.find("://");
-    if (scheme == std::string::npos) return url;
-    auto authority = scheme + 3;
-    auto path = url.find('/', authority);
-    auto at = url.rfind('@', path == std::string::npos ? std::string::npos : path);
-    if (at == std::string::npos || at < authority) return url;
-    std::string userinfo = url.substr(authority, at - authority);
-    auto sep = userinfo.find_first_of(":%");
-    // iSCSI URLs write user%password; others user:password.
-    if (sep == std::string::npos) return url;
-    return url.substr(0, authority) + userinfo.substr(0, sep) + url.substr(at);
-}
 
 namespace {
 

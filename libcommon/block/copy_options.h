@@ -26,10 +26,6 @@ ProgressMode progress_mode(const CommandLine& cli);
 po::typed_value<std::string>* format_value();
 bool raw_format(const CommandLine& cli);
 
-// "iscsi://user%secret@host/..." -> "iscsi://user@host/...": URLs in
-// headers and messages never carry a password.
-std::string redact_url(const std::string& url);
-
 // What zadp-read copies: the URL and the stream identity (JSON object with
 // vm, vm_snapshot, disk, lun_snapshot, source, created, tool).
 struct SourceSpec {

@@ -9,53 +9,18 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
-#include <csignal>
 #include <cstring>
 #include <limits>
 
 #include "libcommon/base/error.h"
-#include "libcommon/block/stream_io.h"
+#include "libcommon/block/temp_file.h"
 
 namespace hci {
 namespace {
 
-// ---- removal of an unfinished temporary file on fatal signals ----
-// One pending temp path at a time is enough for our tools. The handler only
-// calls async-signal-safe functions (unlink, signal, raise).
-char g_pending_temp[4096];
-std::atomic<bool> g_pending{false};
-
-void remove_pending_and_die(int sig) {
-    if (g_pending.load()) ::unlink(g_pending_temp);
-    std::signal(sig, SIG_DFL);
-    std::raise(sig);
-}
-
-void set_pending(const std::string& path) {
-    if (path.size() >= sizeof g_pending_temp) return;
-    g_pending = false;
-    std::memcpy(g_pending_temp, path.c_str(), path.size() + 1);
-    g_pending = true;
-    for (int sig : {SIGINT, SIGTERM, SIGHUP}) std::signal(sig, remove_pending_and_die);
-}
-
-void clear_pending() { g_pending = false; }
-
 [[noreturn]] void fail_errno(const std::string& what, int err) {
     fail(err == ENOENT ? kExitNotFound : kExitIo, what + ": " + errno_text(err));
-}
-
-std::string dir_of(const std::string& path) {
-    auto slash = path.rfind('/');
-    if (slash == std::string::npos) return ".";
-    return slash == 0 ? "/" : path.substr(0, slash);
-}
-
-std::string base_of(const std::string& path) {
-    auto slash = path.rfind('/');
-    return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
 class FileVolume : public Volume {
@@ -249,41 +214,6 @@ std::unique_ptr<Volume> open_existing(const std::string& path, OpenMode mode) {
 }
 
 }  // namespace
-
-TempFile::TempFile(const std::string& final_path) : final_path_(final_path) {
-    std::string dir = dir_of(final_path);
-    std::string pattern = (dir == "/" ? "" : dir) + "/." + base_of(final_path) + ".zadp-tmp.XXXXXX";
-    std::vector<char> name(pattern.begin(), pattern.end());
-    name.push_back('\0');
-    fd_ = ::mkostemp(name.data(), O_CLOEXEC);
-    if (fd_ < 0) fail_errno("create a temporary file in " + dir, errno);
-    temp_path_ = name.data();
-    set_pending(temp_path_);
-    // mkostemp already made it 0600; the lock marks it as in use until we exit.
-    (void)::flock(fd_, LOCK_EX | LOCK_NB);
-}
-
-TempFile::~TempFile() {
-    if (!committed_) {
-        ::unlink(temp_path_.c_str());
-        clear_pending();
-    }
-    ::close(fd_);
-}
-
-void TempFile::commit() {
-    if (committed_) return;
-    if (::fsync(fd_) != 0) fail(kExitIo, "sync " + temp_path_ + ": " + errno_text(errno));
-    if (::rename(temp_path_.c_str(), final_path_.c_str()) != 0)
-        fail(kExitIo, "rename " + temp_path_ + " to " + final_path_ + ": " + errno_text(errno));
-    committed_ = true;
-    clear_pending();
-    int dfd = ::open(dir_of(final_path_).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        (void)::fsync(dfd);
-        ::close(dfd);
-    }
-}
 
 std::unique_ptr<Volume> open_file_volume(const std::string& path, OpenMode mode, const VolumeOptions& options) {
     struct stat st {};

@@ -125,4 +125,18 @@ std::string default_initiator_iqn() {
     return initiator_iqn_for_host(buf);
 }
 
+std::string redact_url(const std::string& url) {
+    auto scheme = url.find("://");
+    if (scheme == std::string::npos) return url;
+    auto authority = scheme + 3;
+    auto path = url.find('/', authority);
+    auto at = url.rfind('@', path == std::string::npos ? std::string::npos : path);
+    if (at == std::string::npos || at < authority) return url;
+    std::string userinfo = url.substr(authority, at - authority);
+    auto sep = userinfo.find_first_of(":%");
+    // iSCSI URLs write user%password; others user:password.
+    if (sep == std::string::npos) return url;
+    return url.substr(0, authority) + userinfo.substr(0, sep) + url.substr(at);
+}
+
 }  // namespace hci

@@ -28,6 +28,10 @@ IscsiUrl parse_iscsi_url(const std::string& url);
 // The initiator IQN to use when none is configured:
 // iqn.2026-11.io.hci-backup:<hostname, lowercased, reduced to [a-z0-9.-]>.
 std::string default_initiator_iqn();
+
+// "iscsi://user%secret@host/..." -> "iscsi://user@host/...": URLs in stream
+// headers and messages never carry a password (user:password elsewhere).
+std::string redact_url(const std::string& url);
 std::string initiator_iqn_for_host(const std::string& hostname);
 
 }  // namespace hci

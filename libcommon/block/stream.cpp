@@ -10,6 +10,7 @@
 
 #include <algorithm>
 
+#include <boost/endian/conversion.hpp>
 #include <boost/json.hpp>
 #include <cstdio>
 #include <cstring>
@@ -20,22 +21,11 @@
 namespace hci::stream {
 namespace {
 
-void put32(unsigned char* p, uint32_t v) {
-    for (int i = 0; i < 4; ++i) p[i] = static_cast<unsigned char>(v >> (8 * i));
-}
-void put64(unsigned char* p, uint64_t v) {
-    for (int i = 0; i < 8; ++i) p[i] = static_cast<unsigned char>(v >> (8 * i));
-}
-uint32_t get32(const unsigned char* p) {
-    uint32_t v = 0;
-    for (int i = 3; i >= 0; --i) v = (v << 8) | p[i];
-    return v;
-}
-uint64_t get64(const unsigned char* p) {
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
-    return v;
-}
+// The stream is little-endian (zadp-stream(5)).
+void put32(unsigned char* p, uint32_t v) { boost::endian::store_little_u32(p, v); }
+void put64(unsigned char* p, uint64_t v) { boost::endian::store_little_u64(p, v); }
+uint32_t get32(const unsigned char* p) { return boost::endian::load_little_u32(p); }
+uint64_t get64(const unsigned char* p) { return boost::endian::load_little_u64(p); }
 
 uint64_t record_checksum(const unsigned char* header24, const void* payload, size_t length) {
     XXH3_state_t state;
@@ -59,6 +49,11 @@ bool valid_block_size(uint32_t b) { return b >= kMinBlockSize && b <= kMaxBlockS
 [[noreturn]] void corrupt(const std::string& message) { fail(kExitIntegrity, message); }
 
 std::string num(uint64_t v) { return std::to_string(v); }
+std::string hex32(uint32_t v) {
+    char b[16];
+    std::snprintf(b, sizeof b, "0x%08x", v);
+    return b;
+}
 
 }  // namespace
 
@@ -271,7 +266,7 @@ void Decoder::read_header() {
     uint64_t want = get64(reinterpret_cast<unsigned char*>(bytes.data()) + sizeof fixed + identity_length);
     if (XXH3_64bits(bytes.data(), sizeof fixed + identity_length) != want)
         corrupt("header checksum mismatch: the stream header is corrupt");
-    if (header_.flags != 0) corrupt("unknown header flags 0x" + num(header_.flags) + " (version 1 defines none)");
+    if (header_.flags != 0) corrupt("unknown header flags " + hex32(header_.flags) + " (version 1 defines none)");
     if (!valid_block_size(header_.block_size))
         corrupt("bad block size " + num(header_.block_size) + " in header (must be a power of two, 512..1048576)");
     header_.identity = bytes.substr(sizeof fixed, identity_length);
@@ -315,11 +310,7 @@ bool Decoder::next(Record& record, unsigned char* payload_buffer) {
         return false;
     }
     if (tag != kTagData && tag != kTagZero)
-        corrupt("unknown record type 0x" + [&] {
-            char b[16];
-            std::snprintf(b, sizeof b, "%08x", tag);
-            return std::string(b);
-        }() + " at stream byte " + num(stream_offset_));
+        corrupt("unknown record type " + hex32(tag) + " at stream byte " + num(stream_offset_));
     std::string what = std::string(tag_name(tag)) + " record at offset " + num(offset);
     size_t payload_length = 0;
     if (tag == kTagData) {

@@ -24,7 +24,7 @@ static int body(int argc, char** argv) {
     LunAdmitOptions options;
     options.revoke = cli.get<bool>("revoke");
     options.initiator_iqn = cli.option_or_env("initiator-iqn", "ZADP_INITIATOR_IQN");
-    if (!options.revoke && options.initiator_iqn.rfind("iqn.", 0) != 0)
+    if (!options.revoke && !options.initiator_iqn.starts_with("iqn."))
         fail(kExitUsage, "give the initiator to admit: --initiator-iqn iqn.YYYY-MM.domain:name (or ZADP_INITIATOR_IQN)");
     options.wait_settings = task_wait_settings(cli);
 
