@@ -4,11 +4,7 @@
 # backup: no stream file (not even disk 0's), no work directory, no DIR, no
 # clone LUN and no VM snapshot.
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
-require_root_and_tgt
-for t in hci-sim hci-vm-get hci-snap-create hci-task-wait hci-snap-luns hci-lun-export \
-    hci-lun-unexport hci-snap-delete zadp-read zadp-write; do
-    command -v "$t" >/dev/null || die "$t is not built (run make)"
-done
+require_pipeline
 
 jq -n '{users: [{username: "admin", password: "admin-password"}], clusters: [{name: "c1"}],
         iscsi_targets: [{name: "backup-tgt", cluster: "c1", iqn_whitelist: "*"}],
@@ -17,7 +13,7 @@ jq -n '{users: [{username: "admin", password: "admin-password"}], clusters: [{na
                disks: [{type: "DISK", bus: "VIRTIO", size: 8388608},
                        {type: "DISK", bus: "VIRTIO", size: 167772160}]}]}' >"$T/scenario.json"
 start_sim --scenario "$T/scenario.json" --task-duration 50
-sim_admin state | jq -e '.portal != null' >/dev/null || skip "hci-sim could not start tgtd: $(cat "$T/sim.err")"
+sim_require_tgtd
 sim_admin disk-write '{"vm":"busy","disk":0,"offset":0,"random":{"seed":1,"length":1048576}}' >/dev/null
 sim_admin disk-write '{"vm":"busy","disk":1,"offset":0,"random":{"seed":2,"length":167772160}}' >/dev/null
 

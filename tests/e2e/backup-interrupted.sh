@@ -7,7 +7,7 @@ require_pipeline
 
 # Slow tasks, so that the interrupt surely lands while the clones are made.
 start_sim --scenario "$HCI_SOURCE_DIR/examples/demo-scenario.json" --task-duration 3000
-sim_admin state | jq -e '.portal != null' >/dev/null || skip "hci-sim could not start tgtd: $(cat "$T/sim.err")"
+sim_require_tgtd
 
 # Its own process group, like a job started from a terminal, so that the
 # signal reaches the script and its children as a Ctrl-C would.

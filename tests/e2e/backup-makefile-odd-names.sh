@@ -4,11 +4,7 @@
 # name, are all backed up (none skipped), each under its own id with a
 # manifest that names it; make exits 0 only because every one was saved.
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
-require_root_and_tgt
-for t in hci-sim hci-vm-get hci-snap-create hci-task-wait hci-snap-luns hci-lun-export \
-    hci-lun-unexport hci-snap-delete zadp-read zadp-write; do
-    command -v "$t" >/dev/null || die "$t is not built (run make)"
-done
+require_pipeline
 
 names='["vm with spaces", "vm\"double'"'"'single", "vm$HOME$(id)`id`", "a/b/../c", "*", "line1\nline2",
         "виртуалка-ü-虚拟机", "twin", "twin", "-rf", ".."]'
@@ -18,7 +14,7 @@ jq -n --argjson names "$names" '{users: [{username: "admin", password: "admin-pa
                           vm_tools_status: "RUNNING", disks: [{type: "DISK", bus: "VIRTIO", size: 1048576}]}]}' \
     >"$T/scenario.json"
 start_sim --scenario "$T/scenario.json" --task-duration 50
-sim_admin state | jq -e '.portal != null' >/dev/null || skip "hci-sim could not start tgtd: $(cat "$T/sim.err")"
+sim_require_tgtd
 sim_api get-vms '{}' | jq -c '.[] | {id, name}' >"$T/vms.jsonl"
 [ "$(wc -l <"$T/vms.jsonl")" -eq 11 ] || die "the simulator does not have the 11 VMs"
 n=0

@@ -3,13 +3,9 @@
 # backup-vm.sh's first delete-vm-snapshot task fails and its retry succeeds,
 # the manifest says snapshot_kept: false, and the snapshot is really gone.
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
-require_root_and_tgt
-for t in hci-sim hci-vm-get hci-snap-create hci-task-wait hci-snap-luns hci-lun-export \
-    hci-lun-unexport hci-snap-delete zadp-read zadp-write; do
-    command -v "$t" >/dev/null || die "$t is not built (run make)"
-done
+require_pipeline
 start_sim --scenario "$HCI_SOURCE_DIR/examples/demo-scenario.json" --task-duration 50
-sim_admin state | jq -e '.portal != null' >/dev/null || skip "hci-sim could not start tgtd: $(cat "$T/sim.err")"
+sim_require_tgtd
 
 sim_admin faults '{"op":"delete-vm-snapshot","count":1,"fail_task":true}' >/dev/null
 "$HCI_SOURCE_DIR/examples/backup-vm.sh" demo-vm "$T/b" 2>"$T/backup.err" || { cat "$T/backup.err" >&2; die "backup failed"; }

@@ -4,13 +4,9 @@
 # zadp-write's restored image and zadp-read -o's stream are 0600; with
 # --group-readable the backup is 0750/0640.
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
-require_root_and_tgt
-for t in hci-sim hci-vm-get hci-snap-create hci-task-wait hci-snap-luns hci-lun-export \
-    hci-lun-unexport hci-snap-delete zadp-read zadp-write; do
-    command -v "$t" >/dev/null || die "$t is not built (run make)"
-done
+require_pipeline
 start_sim --scenario "$HCI_SOURCE_DIR/examples/demo-scenario.json" --task-duration 50
-sim_admin state | jq -e '.portal != null' >/dev/null || skip "hci-sim could not start tgtd: $(cat "$T/sim.err")"
+sim_require_tgtd
 sim_admin disk-write '{"vm":"demo-vm","disk":0,"offset":0,"random":{"seed":1,"length":65536}}' >/dev/null
 
 umask 022

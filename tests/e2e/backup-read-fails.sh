@@ -14,7 +14,7 @@ jq -n '{users: [{username: "admin", password: "admin-password"}], clusters: [{na
                        {type: "DISK", bus: "VIRTIO", size: 167772160},
                        {type: "CD_ROM", bus: "IDE"}]}]}' >"$T/scenario.json"
 start_sim --scenario "$T/scenario.json" --task-duration 100
-sim_admin state | jq -e '.portal != null' >/dev/null || skip "hci-sim could not start tgtd: $(cat "$T/sim.err")"
+sim_require_tgtd
 vol0=$(sim_admin volume-path '{"vm":"fragile-vm","disk":0}' | jq -r .path)
 vol1=$(sim_admin volume-path '{"vm":"fragile-vm","disk":1}' | jq -r .path)
 head -c 1048576 /dev/urandom | dd of="$vol0" bs=1M seek=2 conv=notrunc status=none

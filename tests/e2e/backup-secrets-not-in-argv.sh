@@ -9,7 +9,7 @@ command -v strace >/dev/null || skip "strace not installed (Debian package strac
 strace -f -qq -e trace=execve -o /dev/null true 2>/dev/null || skip "strace cannot trace here (ptrace not permitted)"
 
 start_sim --scenario "$HCI_SOURCE_DIR/examples/demo-scenario.json" --task-duration 100
-sim_admin state | jq -e '.portal != null' >/dev/null || skip "hci-sim could not start tgtd: $(cat "$T/sim.err")"
+sim_require_tgtd
 vol=$(sim_admin volume-path '{"vm":"demo-vm","disk":0}' | jq -r .path)
 head -c 1048576 /dev/urandom | dd of="$vol" bs=1M seek=3 conv=notrunc status=none
 

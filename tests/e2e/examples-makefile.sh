@@ -16,7 +16,7 @@ jq -n '{users: [{username: "admin", password: "admin-password"}], clusters: [{na
                   vm_tools_status: "RUNNING", disks: [{type: "DISK", bus: "VIRTIO", size: 4194304}]}])}' \
     >"$T/scenario.json"
 start_sim --scenario "$T/scenario.json" --task-duration 100
-sim_admin state | jq -e '.portal != null' >/dev/null || skip "hci-sim could not start tgtd: $(cat "$T/sim.err")"
+sim_require_tgtd
 for i in 1 2 3 4 5; do
     vol=$(sim_admin volume-path "{\"vm\":\"nightly-$i\",\"disk\":0}" | jq -r .path)
     head -c 1048576 /dev/urandom | dd of="$vol" bs=64k seek=16 conv=notrunc status=none

@@ -82,6 +82,12 @@ start_sim() {
     export CLOUDTOWER_TOKEN
 }
 
+# sim_require_tgtd: skips the scenario when the simulator runs without its
+# data plane (tgtd could not start).
+sim_require_tgtd() {
+    sim_admin state | jq -e '.portal != null' >/dev/null || skip "hci-sim could not start tgtd: $(cat "$T/sim.err")"
+}
+
 sim_login() {
     curl -fsS -X POST -H 'content-type: application/json' \
         -d "{\"username\":\"$1\",\"password\":\"$2\"}" "$SIM_URL/v2/api/login" | jq -r .data.token

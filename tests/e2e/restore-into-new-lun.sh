@@ -10,7 +10,7 @@ require_tools hci-sim hci-task-wait zadp-read zadp-write
 jq -n '{users: [{username: "admin", password: "admin-password"}], clusters: [{name: "c1"}],
         iscsi_targets: [{name: "restore-tgt", cluster: "c1", iqn_whitelist: "*"}], vms: []}' >"$T/scenario.json"
 start_sim --scenario "$T/scenario.json" --task-duration 100
-sim_admin state | jq -e '.portal != null' >/dev/null || skip "hci-sim could not start tgtd: $(cat "$T/sim.err")"
+sim_require_tgtd
 
 # A 40 MiB image: scattered random extents, the rest holes.
 truncate -s 40M "$T/src.img"

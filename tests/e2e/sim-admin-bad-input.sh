@@ -3,7 +3,6 @@
 # HTTP 400 and a message naming the field, not 500: a length of 2^64-1, a
 # write past the end of the volume, numbers and flags of the wrong type.
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
-command -v hci-sim >/dev/null || die "hci-sim is not built (run make)"
 start_sim --no-tgtd
 # post PATH JSON: prints "HTTP_STATUS MESSAGE".
 post() {

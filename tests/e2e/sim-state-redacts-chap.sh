@@ -2,7 +2,6 @@
 # hci-sim's unauthenticated /_sim/state never shows a CHAP secret (neither a
 # target's own nor its initiator_chaps'), but still shows the CHAP names.
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
-command -v hci-sim >/dev/null || die "hci-sim is not built (run make)"
 cat >"$T/scenario.json" <<'JSON'
 {"users":[{"username":"admin","password":"admin-password"}],"clusters":[{"name":"c1"}],
  "iscsi_targets":[{"name":"chap-tgt","cluster":"c1","iqn_whitelist":"*","chap_enabled":true,

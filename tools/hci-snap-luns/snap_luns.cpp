@@ -21,12 +21,6 @@ struct SnapshotDisks {
     std::vector<json::object> disks;  // frozen DISKs, CD-ROMs skipped
 };
 
-json::array to_array(const std::set<std::string>& items) {
-    json::array a;
-    for (const auto& s : items) a.emplace_back(s);
-    return a;
-}
-
 }  // namespace
 
 json::object disk_summary(const json::object& frozen_disk) {
@@ -49,7 +43,7 @@ void resolve_snapshot_luns(CloudTower& tower, const std::vector<InputLine>& batc
     if (wanted.empty()) return;
 
     std::map<std::string, json::object> snapshots;
-    for (auto& s : tower.query_all("get-vm-snapshots", json::object{{"id_in", to_array(wanted)}}))
+    for (auto& s : tower.query_all("get-vm-snapshots", json::object{{"id_in", json::value_from(wanted)}}))
         if (s.is_object()) snapshots[text_field(s.as_object(), "/id")] = std::move(s.as_object());
 
     std::map<std::string, SnapshotDisks> resolved;
@@ -93,7 +87,7 @@ void resolve_snapshot_luns(CloudTower& tower, const std::vector<InputLine>& batc
 
     std::map<std::string, json::object> luns_by_name;
     if (!lun_names.empty())
-        for (auto& l : tower.query_all("get-iscsi-lun-snapshots", json::object{{"name_in", to_array(lun_names)}}))
+        for (auto& l : tower.query_all("get-iscsi-lun-snapshots", json::object{{"name_in", json::value_from(lun_names)}}))
             if (l.is_object()) luns_by_name[text_field(l.as_object(), "/name")] = std::move(l.as_object());
 
     for (const auto& id : order) {

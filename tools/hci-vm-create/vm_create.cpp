@@ -9,12 +9,6 @@
 namespace hci {
 namespace {
 
-json::array string_array(const std::vector<std::string>& items) {
-    json::array a;
-    for (const auto& s : items) a.emplace_back(s);
-    return a;
-}
-
 std::string utc_stamp() {
     std::time_t t = std::time(nullptr);
     std::tm tm{};
@@ -43,7 +37,7 @@ std::map<std::string, json::object> by_id(json::array items) {
 
 std::map<std::string, json::object> fetch_by_ids(CloudTower& tower, const char* op, const std::set<std::string>& ids) {
     if (ids.empty()) return {};
-    return by_id(tower.query_all(op, json::object{{"id_in", string_array({ids.begin(), ids.end()})}}));
+    return by_id(tower.query_all(op, json::object{{"id_in", json::value_from(ids)}}));
 }
 
 }  // namespace
@@ -139,7 +133,7 @@ void VmCreator::refuse_taken_names(std::vector<Plan>& plans, RunStatus& status) 
     std::vector<std::string> names;
     for (const auto& p : plans) names.push_back(p.name);
     std::map<std::string, std::string> taken;  // name -> id of a VM that has it
-    for (const auto& vm : tower_.query_all("get-vms", json::object{{"name_in", string_array(names)}}))
+    for (const auto& vm : tower_.query_all("get-vms", json::object{{"name_in", json::value_from(names)}}))
         if (vm.is_object()) taken[text_field(vm.as_object(), "/name")] = text_field(vm.as_object(), "/id");
     std::set<std::string> in_batch;
     for (auto& p : plans) {
@@ -162,7 +156,7 @@ void VmCreator::delete_vms(const std::vector<std::string>& ids, const std::strin
     if (real.empty()) return;
     log_warning(why + ": deleting the " + std::to_string(real.size()) + " VM(s) just created");
     try {
-        json::value r = tower_.mutate("delete-vm", json::object{{"where", json::object{{"id_in", string_array(real)}}}});
+        json::value r = tower_.mutate("delete-vm", json::object{{"where", json::object{{"id_in", json::value_from(real)}}}});
         std::vector<std::string> tasks;
         if (r.is_array())
             for (const auto& t : r.as_array())
@@ -170,7 +164,7 @@ void VmCreator::delete_vms(const std::vector<std::string>& ids, const std::strin
         // After Ctrl-C the request is what matters; waiting would be cut short anyway.
         if (!interrupted()) wait_for_tasks(tower_, tasks, options_.wait_settings);
     } catch (const Error& e) {
-        log_error(std::string("could not delete them (ids ") + json::serialize(string_array(real)) + "): " + e.what());
+        log_error(std::string("could not delete them (ids ") + json::serialize(json::value_from(real)) + "): " + e.what());
     }
 }
 
@@ -234,7 +228,7 @@ void VmCreator::read_back(std::vector<Plan>& plans, RunStatus& status) {
         if (p.ok) vm_ids.insert(p.vm_id);
     if (vm_ids.empty()) return;
     auto vms = fetch_by_ids(tower_, "get-vms", vm_ids);
-    auto disks = by_id(tower_.query_all("get-vm-disks", json::object{{"vm", json::object{{"id_in", string_array({vm_ids.begin(), vm_ids.end()})}}}}));
+    auto disks = by_id(tower_.query_all("get-vm-disks", json::object{{"vm", json::object{{"id_in", json::value_from(vm_ids)}}}}));
     std::set<std::string> volume_ids, lun_ids, target_ids;
     for (const auto& [id, d] : disks)
         if (auto v = string_field(d, "/vm_volume/id")) volume_ids.insert(*v);
@@ -307,7 +301,7 @@ void VmCreator::read_back(std::vector<Plan>& plans, RunStatus& status) {
 std::set<std::string> VmCreator::operate(const char* op, const std::vector<std::string>& ids, RunStatus& status) {
     std::set<std::string> failed;
     if (ids.empty()) return failed;
-    json::value r = tower_.mutate(op, json::object{{"where", json::object{{"id_in", string_array(ids)}}}});
+    json::value r = tower_.mutate(op, json::object{{"where", json::object{{"id_in", json::value_from(ids)}}}});
     std::vector<std::string> tasks;
     std::map<std::string, std::string> vm_of_task;
     if (r.is_array())

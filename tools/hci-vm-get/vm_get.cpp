@@ -9,19 +9,13 @@
 namespace hci {
 namespace {
 
-json::array to_array(const std::vector<std::string>& items) {
-    json::array a;
-    for (const auto& s : items) a.emplace_back(s);
-    return a;
-}
-
 json::value selection_where(const VmSelection& s, const json::value& extra) {
     std::vector<std::string> names = s.names, ids = s.ids;
     names.insert(names.end(), s.tokens.begin(), s.tokens.end());
     ids.insert(ids.end(), s.tokens.begin(), s.tokens.end());
     json::array any;
-    if (!names.empty()) any.push_back(json::object{{"name_in", to_array(names)}});
-    if (!ids.empty()) any.push_back(json::object{{"id_in", to_array(ids)}});
+    if (!names.empty()) any.push_back(json::object{{"name_in", json::value_from(names)}});
+    if (!ids.empty()) any.push_back(json::object{{"id_in", json::value_from(ids)}});
     json::value where = any.size() == 1 ? any[0] : json::value(json::object{{"OR", any}});
     if (extra.is_null()) return where;
     return json::object{{"AND", json::array{extra, where}}};
