@@ -387,6 +387,8 @@ VolumeOptions RestoreSource::target_options(VolumeOptions options) const {
     options.create = true;
     options.create_growable = raw();
     options.create_size = header_.size;
+    options.identity = header_.identity;
+    options.stream_block_size = header_.block_size;
     return options;
 }
 
@@ -428,6 +430,7 @@ WriteResult write_volume(RestoreSource& source, Volume& target, ProgressMode pro
     warn_about_bytes_past_image(target, result.header.size);
     target.flush();
     target.commit();
+    result.report = target.report();
     progress.finish();
     return result;
 }

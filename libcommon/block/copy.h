@@ -49,6 +49,7 @@ private:
 struct WriteResult {
     stream::Header header;  // for raw input: size only
     stream::Stats stats;
+    std::string report;     // the target's JSON line about what it stored, if any
 };
 
 // Writes the stream (or raw image) into `target`, opened for writing with

@@ -29,7 +29,12 @@ po::options_description volume_options_description() {
         ("queue-depth", po::value<unsigned>()->default_value(16)->value_name("N")->notifier([](unsigned n) {
             if (n == 0 || n > 1024) fail(kExitUsage, "--queue-depth must be 1..1024");
         }),
-         "iSCSI commands in flight");
+         "iSCSI commands in flight")
+        ("repo", po::value<std::string>()->value_name("DIR"), "repository of repo:NAME volumes (env ZADP_REPO)")
+        ("key-file", po::value<std::string>()->value_name("FILE"),
+         "key of an encrypted repository (env ZADP_REPO_KEY_FILE)")
+        ("passphrase-file", po::value<std::string>()->value_name("FILE"),
+         "passphrase of an encrypted repository (env ZADP_REPO_PASSPHRASE_FILE, ZADP_REPO_PASSPHRASE)");
     return d;
 }
 
@@ -41,6 +46,9 @@ VolumeOptions volume_options(const CommandLine& cli) {
         o.chap_secret = cli.env("ZADP_CHAP_SECRET").value_or("");
     o.initiator_iqn = cli.option_or_env("initiator-iqn", "ZADP_INITIATOR_IQN");
     o.queue_depth = cli.get<unsigned>("queue-depth");
+    o.repo = cli.option_or_env("repo", "ZADP_REPO");
+    o.repo_key_file = cli.option_or_env("key-file", "ZADP_REPO_KEY_FILE");
+    o.repo_passphrase_file = cli.option_or_env("passphrase-file", "ZADP_REPO_PASSPHRASE_FILE");
     return o;
 }
 

@@ -9,6 +9,7 @@
 #include "libcommon/block/file_volume.h"
 #include "libcommon/block/iscsi_volume.h"
 #include "libcommon/block/pipe_volume.h"
+#include "libcommon/block/repo/repo_volume.h"
 
 namespace hci {
 namespace {
@@ -36,6 +37,7 @@ struct Transport {
 constexpr Transport kTransports[] = {
     {"iscsi://", open_iscsi_volume},
     {"file://", open_file_url},
+    {"repo:", open_repo_volume},
 };
 
 // The first `size` bytes of a source volume (zadp-read --size).

@@ -36,6 +36,15 @@ struct VolumeOptions {
     // source: the image is its first `size` bytes (zadp-read --size); the
     // length of a pipe, which cannot tell it.
     std::optional<uint64_t> size;
+    // repo:NAME volumes (repo_volume.h): the repository directory (--repo,
+    // else $ZADP_REPO) and where its key comes from (never the key itself).
+    std::string repo;
+    std::string repo_key_file;
+    std::string repo_passphrase_file;
+    // Sink: the identity of the stream being written (its header's JSON
+    // object) and its block size, for transports that record them.
+    std::string identity = "{}";
+    uint32_t stream_block_size = 4096;
 };
 
 class Volume {
@@ -75,6 +84,12 @@ public:
 
     // A description for messages, with any secret removed.
     virtual std::string describe() const = 0;
+    // Source: a stream identity recorded with the volume (a repository image
+    // keeps the one it was stored with); empty when there is none.
+    virtual std::string identity() const { return ""; }
+    // Sink, after commit(): a JSON line describing what was stored, printed
+    // by zadp-write (a repository reports new and reused chunks); or empty.
+    virtual std::string report() const { return ""; }
 };
 
 enum class OpenMode { Read, Write };

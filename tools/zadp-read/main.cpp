@@ -20,7 +20,8 @@ static const ToolInfo kInfo{
 static int body(int argc, char** argv) {
     po::options_description own("Options");
     own.add_options()
-        ("source", po::value<std::string>()->value_name("URL"), "volume to read: path, file:// or iscsi:// URL, or - (a raw image on stdin)")
+        ("source", po::value<std::string>()->value_name("URL"),
+         "volume to read: path, file://, iscsi:// URL, repo:GROUP/TIME/FILE, or - (a raw image on stdin)")
         ("size", po::value<std::string>()->value_name("BYTES"),
          "read only the first BYTES (K, M, G, T suffixes); the length of a pipe on stdin")
         ("line", po::value<std::string>()->value_name("JSON"), "JSON line whose export.url (or source, url) names the volume")
@@ -46,6 +47,7 @@ static int body(int argc, char** argv) {
     SourceSpec what = source_spec(source, line, "zadp-read");
     job.identity = what.identity;
     auto volume = open_volume(what.url, OpenMode::Read, options);
+    if (auto recorded = volume->identity(); !recorded.empty()) job.identity = recorded;
 
     OutputFile out(cli.get<std::string>("output"));
     FdSink fd_sink(out.fd(), out.name());

@@ -45,7 +45,8 @@ static void print_report(const WriteResult& r, const std::string& compression) {
 static int body(int argc, char** argv) {
     po::options_description own("Options");
     own.add_options()
-        ("target", po::value<std::string>()->value_name("URL"), "volume to write: path, file:// or iscsi:// URL, or - (stdout, raw)")
+        ("target", po::value<std::string>()->value_name("URL"),
+         "volume to write: path, file://, iscsi:// URL, repo:GROUP/TIME/FILE, or - (stdout, raw)")
         ("line", po::value<std::string>()->value_name("JSON"),
          "write where a JSON line says: its url (an hci-vm-create line), else export.url")
         ("force", "overwrite an existing target that holds data")
@@ -82,6 +83,7 @@ static int body(int argc, char** argv) {
     RestoreSource source(*in, raw);
     auto volume = open_volume(target, OpenMode::Write, source.target_options(volume_options(cli)));
     auto result = write_volume(source, *volume, progress, cli.has("force"));
+    if (!result.report.empty()) std::cout << result.report << std::endl;
     log_info(target + ": " + std::to_string(result.stats.data_bytes) + " data bytes, " +
              std::to_string(result.stats.zero_bytes) + " zero bytes written");
     return kExitOk;

@@ -1,0 +1,175 @@
+#include "libcommon/block/repo/chunk_store.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstring>
+
+#include "libcommon/base/error.h"
+#include "libcommon/block/stream_io.h"
+
+namespace hci::repo {
+namespace {
+
+std::atomic<uint64_t> temp_counter{0};
+
+int64_t mtime_of(const struct stat& st) {
+    return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+}
+
+class DirectoryChunkStore : public ChunkStore {
+public:
+    explicit DirectoryChunkStore(std::string dir) : dir_(std::move(dir)) {}
+
+    std::string path_of(const ChunkId& id) const {
+        std::string hex = to_hex(id);
+        return dir_ + "/" + hex.substr(0, 3) + "/" + hex;
+    }
+
+    bool contains(const ChunkId& id) override {
+        struct stat st {};
+        return ::stat(path_of(id).c_str(), &st) == 0;
+    }
+
+    uint64_t put(const ChunkId& id, const std::vector<unsigned char>& object) override {
+        std::string path = path_of(id);
+        std::string sub = path.substr(0, path.rfind('/'));
+        std::string temp = sub + "/.tmp." + std::to_string(::getpid()) + "." + std::to_string(temp_counter++);
+        int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd < 0 && errno == ENOENT) {
+            if (::mkdir(sub.c_str(), 0755) != 0 && errno != EEXIST) fail(kExitIo, "mkdir " + sub + ": " + errno_text(errno));
+            fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        }
+        if (fd < 0) fail(kExitIo, "create " + temp + ": " + errno_text(errno));
+        try {
+            write_fd_all(fd, object.data(), object.size(), temp);
+        } catch (...) {
+            ::close(fd);
+            ::unlink(temp.c_str());
+            throw;
+        }
+        if (::close(fd) != 0) {
+            int err = errno;
+            ::unlink(temp.c_str());
+            fail(kExitIo, "write " + temp + ": " + errno_text(err));
+        }
+        // link() instead of rename(): a chunk that appeared meanwhile (another
+        // writer) is kept as it is, and we learn that we stored nothing.
+        if (::link(temp.c_str(), path.c_str()) != 0) {
+            int err = errno;
+            ::unlink(temp.c_str());
+            if (err == EEXIST) return 0;
+            fail(kExitIo, "link " + path + ": " + errno_text(err));
+        }
+        ::unlink(temp.c_str());
+        return object.size();
+    }
+
+    std::optional<std::vector<unsigned char>> get(const ChunkId& id) override {
+        std::string path = path_of(id);
+        int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            if (errno == ENOENT) return std::nullopt;
+            fail(kExitIo, "open " + path + ": " + errno_text(errno));
+        }
+        struct stat st {};
+        ::fstat(fd, &st);
+        std::vector<unsigned char> data(static_cast<size_t>(st.st_size));
+        size_t got = 0;
+        try {
+            while (got < data.size()) {
+                size_t n = read_fd(fd, data.data() + got, data.size() - got, path);
+                if (n == 0) break;
+                got += n;
+            }
+        } catch (...) {
+            ::close(fd);
+            throw;
+        }
+        ::close(fd);
+        data.resize(got);
+        return data;
+    }
+
+    bool touch(const ChunkId& id) override {
+        return ::utimensat(AT_FDCWD, path_of(id).c_str(), nullptr, 0) == 0;
+    }
+
+    template <class F>
+    void for_each_file(F visit) {
+        DIR* top = ::opendir(dir_.c_str());
+        if (!top) fail(kExitIo, "open " + dir_ + ": " + errno_text(errno));
+        while (auto* e = ::readdir(top)) {
+            if (std::strlen(e->d_name) != 3) continue;
+            std::string sub = dir_ + "/" + e->d_name;
+            DIR* d = ::opendir(sub.c_str());
+            if (!d) continue;
+            while (auto* f = ::readdir(d)) {
+                if (f->d_name[0] == '.' && (f->d_name[1] == 0 || (f->d_name[1] == '.' && f->d_name[2] == 0))) continue;
+                visit(sub, std::string(f->d_name));
+            }
+            ::closedir(d);
+        }
+        ::closedir(top);
+    }
+
+    void for_each(const std::function<void(const Listed&)>& visit) override {
+        for_each_file([&](const std::string& sub, const std::string& name) {
+            Listed l;
+            if (name.size() != 64 || !from_hex(name, l.id.data(), 32)) return;
+            struct stat st {};
+            if (::stat((sub + "/" + name).c_str(), &st) != 0) return;
+            l.bytes = static_cast<uint64_t>(st.st_size);
+            l.mtime_ns = mtime_of(st);
+            visit(l);
+        });
+    }
+
+    void remove(const ChunkId& id) override {
+        std::string path = path_of(id);
+        if (::unlink(path.c_str()) != 0 && errno != ENOENT) fail(kExitIo, "remove " + path + ": " + errno_text(errno));
+    }
+
+    uint64_t remove_temporaries() override {
+        uint64_t n = 0;
+        for_each_file([&](const std::string& sub, const std::string& name) {
+            if (name.rfind(".tmp.", 0) == 0 && ::unlink((sub + "/" + name).c_str()) == 0) ++n;
+        });
+        return n;
+    }
+
+    void sync() override {
+        int fd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0) fail(kExitIo, "open " + dir_ + ": " + errno_text(errno));
+        int rc = ::syncfs(fd);
+        int err = errno;
+        ::close(fd);
+        if (rc != 0) fail(kExitIo, "sync " + dir_ + ": " + errno_text(err));
+    }
+
+    int64_t now_ns() override {
+        // The file system's clock (an NFS server's, say), not ours.
+        std::string probe = dir_ + "/.clock." + std::to_string(::getpid());
+        int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0) fail(kExitIo, "create " + probe + ": " + errno_text(errno));
+        struct stat st {};
+        ::fstat(fd, &st);
+        ::close(fd);
+        ::unlink(probe.c_str());
+        return mtime_of(st);
+    }
+
+private:
+    std::string dir_;
+};
+
+}  // namespace
+
+std::unique_ptr<ChunkStore> open_directory_chunk_store(const std::string& dir) {
+    return std::make_unique<DirectoryChunkStore>(dir);
+}
+
+}  // namespace hci::repo

@@ -1,0 +1,131 @@
+#pragma once
+// The on-disk codecs of a repository (zadp-repo(5)): sealed pieces (an
+// XXH3-64 checksum, or AES-256-GCM when encrypted), object files (chunks and
+// blobs: zstd-compressed, sealed) and the fixed index of an image.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "libcommon/block/repo/crypto.h"
+
+namespace hci::repo {
+
+// Seals bytes for one place (`aad` names it, so pieces cannot be swapped):
+// plain repositories append XXH3-64(aad || bytes); encrypted ones store
+// nonce || AES-256-GCM(bytes) || tag.
+class Sealer {
+public:
+    explicit Sealer(const MasterKey* key) : key_(key) {}
+    size_t overhead() const;
+    std::vector<unsigned char> seal(const void* data, size_t length, const std::string& aad) const;
+    // Empty optional when the checksum or tag does not verify.
+    std::optional<std::vector<unsigned char>> open(const void* data, size_t length, const std::string& aad) const;
+    bool encrypted() const { return key_ != nullptr; }
+
+private:
+    const MasterKey* key_;
+};
+
+enum class ObjectKind { kChunk, kBlob };
+
+// An object file: "ZOBJ" u8 version u8 kind u8 flags u8 0 u32 plain_length,
+// then the sealed payload (zstd frame when flag 1, else the plain bytes).
+// `name` is the chunk id or blob name the object must belong to.
+std::vector<unsigned char> encode_object(ObjectKind kind, const std::string& name, const void* data, size_t length,
+                                         const Sealer& sealer, int zstd_level);
+// Returns the plain bytes, or an error text saying what is wrong.
+struct DecodedObject {
+    std::vector<unsigned char> data;
+    std::string error;
+};
+DecodedObject decode_object(ObjectKind kind, const std::string& name, const std::vector<unsigned char>& file,
+                            const Sealer& sealer);
+
+// ---- the fixed index of an image ----
+//
+//   "ZADPFIDX" u32 version u32 flags(1 = encrypted) u32 header_length u32 0
+//   sealed header JSON (header_length bytes)
+//   entries: 32-byte chunk ids in image order, all zero bytes for an
+//            all-zero chunk, sealed in segments of kEntriesPerSegment
+//   sealed trailer JSON, then u32 its sealed length
+inline constexpr uint32_t kIndexVersion = 1;
+inline constexpr size_t kEntriesPerSegment = 4096;
+inline constexpr size_t kIndexPrefixSize = 24;
+
+struct IndexHeader {
+    std::string name;           // GROUP/TIME/FILE
+    uint64_t size = 0;          // logical bytes
+    uint32_t chunk_size = 0;
+    uint32_t block_size = 4096; // of the stream it came from
+    std::string identity = "{}";  // the stream header's identity (JSON object)
+    std::string vm_id;          // identity.vm.id, when known
+    uint64_t entries() const { return chunk_size ? (size + chunk_size - 1) / chunk_size : 0; }
+};
+
+// Totals written at the end of the index.
+struct IndexTrailer {
+    std::string digest;      // the stream trailer's image digest, hex
+    uint64_t chunks = 0;     // non-zero chunks
+    uint64_t zero_chunks = 0;
+    uint64_t data_bytes = 0;  // bytes in non-zero chunks
+    uint64_t new_chunks = 0, new_bytes = 0, reused_chunks = 0, reused_bytes = 0;
+    uint64_t stored_bytes = 0;  // bytes the new chunk files take
+    std::string created;     // when the store finished (UTC)
+};
+
+bool is_zero_id(const ChunkId& id);
+
+// Writes an index to an open file descriptor, streaming: one segment of
+// entries in memory at most.
+class IndexWriter {
+public:
+    IndexWriter(int fd, std::string what, const IndexHeader& header, const Sealer& sealer);
+    void add(const ChunkId& id);  // all-zero id for an all-zero chunk
+    void finish(const IndexTrailer& trailer);
+
+private:
+    void flush_segment();
+    void put(const std::vector<unsigned char>& bytes);
+    int fd_;
+    std::string what_;
+    IndexHeader header_;
+    const Sealer& sealer_;
+    std::vector<unsigned char> segment_;
+    uint64_t added_ = 0;
+    uint64_t segments_ = 0;
+};
+
+// Reads an index: header and trailer at open (every length checked, so a
+// truncated index is found at once), entries segment by segment on demand.
+// Failures are Error(kExitIntegrity) naming the index.
+class IndexReader {
+public:
+    IndexReader(const std::string& path, const std::string& what, const Sealer& sealer);
+    ~IndexReader();
+    IndexReader(const IndexReader&) = delete;
+    IndexReader& operator=(const IndexReader&) = delete;
+    const IndexHeader& header() const { return header_; }
+    const IndexTrailer& trailer() const { return trailer_; }
+    uint64_t entries() const { return header_.entries(); }
+    ChunkId entry(uint64_t i);
+
+private:
+    void load_segment(uint64_t segment);
+    [[noreturn]] void damaged(const std::string& why) const;
+    int fd_ = -1;
+    std::string what_;
+    const Sealer& sealer_;
+    IndexHeader header_;
+    IndexTrailer trailer_;
+    uint64_t segments_offset_ = 0;
+    uint64_t cached_segment_ = UINT64_MAX;
+    std::vector<unsigned char> cache_;
+};
+
+std::string header_json(const IndexHeader& h);
+IndexHeader parse_header_json(const std::string& text);
+std::string trailer_json(const IndexTrailer& t);
+IndexTrailer parse_trailer_json(const std::string& text);
+
+}  // namespace hci::repo

@@ -1,0 +1,320 @@
+#include "libcommon/block/repo/maintenance.h"
+
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <ctime>
+#include <map>
+#include <set>
+
+#include "libcommon/base/error.h"
+
+namespace hci::repo {
+namespace {
+
+std::string bucket(int64_t t, const char* format) {
+    std::time_t tt = static_cast<std::time_t>(t);
+    std::tm tm{};
+    gmtime_r(&tt, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, format, &tm);
+    return buf;
+}
+
+std::string group_of(const std::string& name) { return name.substr(0, name.find('/')); }
+std::string backup_of(const std::string& name) { return name.substr(0, name.rfind('/')); }
+
+bool is_dir(const std::string& path) {
+    struct stat st {};
+    return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+// Leftovers of interrupted stores in backups/GROUP/TIME/: hidden files other
+// than a group's .vm-id, then TIME directories left empty.
+uint64_t remove_backup_temporaries(const std::string& root) {
+    uint64_t removed = 0;
+    auto entries = [](const std::string& dir) {
+        std::vector<std::string> names;
+        if (DIR* d = ::opendir(dir.c_str())) {
+            while (auto* e = ::readdir(d))
+                if (std::string n = e->d_name; n != "." && n != "..") names.push_back(n);
+            ::closedir(d);
+        }
+        return names;
+    };
+    for (const auto& group : entries(root)) {
+        std::string g = root + "/" + group;
+        if (!is_dir(g)) continue;
+        for (const auto& time : entries(g)) {
+            std::string t = g + "/" + time;
+            if (!is_dir(t)) continue;
+            for (const auto& file : entries(t))
+                if (file[0] == '.' && ::unlink((t + "/" + file).c_str()) == 0) ++removed;
+            ::rmdir(t.c_str());  // only succeeds when empty
+        }
+    }
+    return removed;
+}
+
+boost::json::object image_line(const std::string& name, const IndexHeader& h, const IndexTrailer& t) {
+    boost::json::object o;
+    o["name"] = name;
+    o["type"] = "image";
+    o["backup"] = backup_of(name);
+    o["size"] = h.size;
+    o["chunk_size"] = h.chunk_size;
+    o["allocated_bytes"] = t.data_bytes;
+    o["chunks"] = t.chunks;
+    o["zero_chunks"] = t.zero_chunks;
+    o["new_chunks"] = t.new_chunks;
+    o["new_bytes"] = t.new_bytes;
+    o["stored_bytes"] = t.stored_bytes;
+    o["created"] = t.created;
+    o["vm_id"] = h.vm_id;
+    boost::system::error_code ec;
+    auto identity = boost::json::parse(h.identity, ec);
+    o["identity"] = ec ? boost::json::value(nullptr) : identity;
+    o["digest"] = t.digest;
+    return o;
+}
+
+}  // namespace
+
+std::optional<int64_t> parse_backup_time(const std::string& time) {
+    std::string s;
+    for (char c : time)
+        if (c != '-' && c != ':') s += c;
+    // YYYYMMDDTHHMMSSZ
+    if (s.size() != 16 || s[8] != 'T' || s[15] != 'Z') return std::nullopt;
+    for (size_t i : {0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14})
+        if (!std::isdigit(static_cast<unsigned char>(s[i]))) return std::nullopt;
+    std::tm tm{};
+    tm.tm_year = std::stoi(s.substr(0, 4)) - 1900;
+    tm.tm_mon = std::stoi(s.substr(4, 2)) - 1;
+    tm.tm_mday = std::stoi(s.substr(6, 2));
+    tm.tm_hour = std::stoi(s.substr(9, 2));
+    tm.tm_min = std::stoi(s.substr(11, 2));
+    tm.tm_sec = std::stoi(s.substr(13, 2));
+    if (tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
+        return std::nullopt;
+    return static_cast<int64_t>(::timegm(&tm));
+}
+
+std::vector<PruneDecision> select_prune(const std::vector<std::string>& times, const PrunePolicy& policy) {
+    struct Rule {
+        const char* reason;
+        int count;
+        const char* format;  // strftime of the period; null: every backup
+        int kept = 0;
+        std::string last_bucket;
+    };
+    std::vector<Rule> rules = {{"last", policy.last, nullptr, 0, ""},
+                               {"hourly", policy.hourly, "%Y-%m-%d %H", 0, ""},
+                               {"daily", policy.daily, "%Y-%m-%d", 0, ""},
+                               {"weekly", policy.weekly, "%G-W%V", 0, ""},
+                               {"monthly", policy.monthly, "%Y-%m", 0, ""},
+                               {"yearly", policy.yearly, "%Y", 0, ""}};
+    std::vector<std::pair<int64_t, std::string>> dated;
+    std::vector<PruneDecision> out;
+    for (const auto& t : times) {
+        if (auto secs = parse_backup_time(t))
+            dated.emplace_back(*secs, t);
+        else
+            out.push_back({t, true, {"unparsable time"}});
+    }
+    std::sort(dated.begin(), dated.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+    for (const auto& [secs, t] : dated) {
+        PruneDecision d{t, false, {}};
+        for (auto& r : rules) {
+            if (r.count == 0 || (r.count > 0 && r.kept >= r.count)) continue;
+            std::string b = r.format ? bucket(secs, r.format) : t;
+            if (r.kept > 0 && b == r.last_bucket) continue;
+            r.last_bucket = b;
+            ++r.kept;
+            d.keep = true;
+            d.reasons.push_back(r.reason);
+        }
+        out.push_back(std::move(d));
+    }
+    return out;
+}
+
+void prune(Repository& repo, const std::string& group, const PrunePolicy& policy, bool dry_run, const Emit& emit) {
+    if (!policy.any()) fail(kExitUsage, "prune needs at least one --keep-* option (it never removes everything)");
+    std::map<std::string, std::set<std::string>> groups;  // group -> TIMEs
+    for (const auto& item : repo.list(group)) {
+        std::string b = backup_of(item.name);
+        groups[group_of(b)].insert(b.substr(b.find('/') + 1));
+    }
+    for (const auto& [g, times] : groups) {
+        for (const auto& d : select_prune({times.begin(), times.end()}, policy)) {
+            std::string backup = g + "/" + d.time;
+            if (!d.keep && !dry_run) {
+                for (const auto& item : repo.list(backup))
+                    if (::unlink(item.path.c_str()) != 0 && errno != ENOENT)
+                        fail(kExitIo, "remove " + item.path + ": " + errno_text(errno));
+                ::rmdir((repo.dir() + "/backups/" + backup).c_str());
+            }
+            boost::json::object o;
+            o["backup"] = backup;
+            o["action"] = d.keep ? "keep" : dry_run ? "would remove" : "removed";
+            boost::json::array reasons;
+            for (const auto& r : d.reasons) reasons.push_back(boost::json::value(r));
+            o["reasons"] = reasons;
+            emit(o);
+        }
+    }
+}
+
+bool list_items(Repository& repo, const std::string& prefix, const Emit& emit) {
+    bool ok = true;
+    for (const auto& item : repo.list(prefix)) {
+        boost::json::object o;
+        if (item.image) {
+            try {
+                IndexReader index(item.path, "repo:" + item.name, repo.sealer());
+                o = image_line(item.name, index.header(), index.trailer());
+            } catch (const Error& e) {
+                if (e.code() != kExitIntegrity) throw;
+                ok = false;
+                o["name"] = item.name;
+                o["type"] = "image";
+                o["backup"] = backup_of(item.name);
+                o["error"] = e.what();
+            }
+        } else {
+            struct stat st {};
+            ::stat(item.path.c_str(), &st);
+            o["name"] = item.name;
+            o["type"] = "blob";
+            o["backup"] = backup_of(item.name);
+            o["stored_bytes"] = static_cast<uint64_t>(st.st_size);
+        }
+        emit(o);
+    }
+    return ok;
+}
+
+void remove_items(Repository& repo, const std::string& name, const Emit& emit) {
+    validate_prefix(name);
+    if (std::count(name.begin(), name.end(), '/') < 1)
+        fail(kExitUsage, "rm takes GROUP/TIME or GROUP/TIME/FILE (use prune to thin out a group)");
+    auto items = repo.list(name);
+    if (items.empty()) fail(kExitNotFound, "repo:" + name + ": nothing by that name in the repository");
+    for (const auto& item : items) {
+        if (::unlink(item.path.c_str()) != 0 && errno != ENOENT)
+            fail(kExitIo, "remove " + item.path + ": " + errno_text(errno));
+        boost::json::object o;
+        o["removed"] = item.name;
+        o["type"] = item.image ? "image" : "blob";
+        emit(o);
+    }
+    ::rmdir((repo.dir() + "/backups/" + backup_of(items.front().name)).c_str());
+}
+
+GcReport collect_garbage(Repository& repo, bool dry_run) {
+    auto lock = repo.lock_exclusive();
+    GcReport r;
+    int64_t start = repo.chunks().now_ns();
+    for (const auto& item : repo.list("")) {
+        if (!item.image) continue;
+        std::unique_ptr<IndexReader> index;
+        try {
+            index = std::make_unique<IndexReader>(item.path, "repo:" + item.name, repo.sealer());
+        } catch (const Error& e) {
+            fail(kExitIntegrity, std::string(e.what()) + "; gc removes nothing while an index cannot be read "
+                                                         "(rm the image or restore the file)");
+        }
+        ++r.images;
+        for (uint64_t i = 0; i < index->entries(); ++i) {
+            ChunkId id = index->entry(i);
+            if (!is_zero_id(id) && !repo.chunks().touch(id)) ++r.missing_chunks;
+        }
+    }
+    if (!dry_run) {
+        r.temporaries_removed += repo.chunks().remove_temporaries();
+        r.temporaries_removed += remove_backup_temporaries(repo.dir() + "/backups");
+    }
+    repo.chunks().for_each([&](const ChunkStore::Listed& c) {
+        if (c.mtime_ns >= start) {
+            ++r.chunks_kept;
+            r.bytes_kept += c.bytes;
+            return;
+        }
+        if (!dry_run) repo.chunks().remove(c.id);
+        ++r.chunks_removed;
+        r.bytes_removed += c.bytes;
+    });
+    return r;
+}
+
+boost::json::object gc_report_json(const GcReport& r, bool dry_run) {
+    boost::json::object o;
+    o["gc"] = dry_run ? "dry-run" : "done";
+    o["images"] = r.images;
+    o["chunks_kept"] = r.chunks_kept;
+    o["bytes_kept"] = r.bytes_kept;
+    o["chunks_removed"] = r.chunks_removed;
+    o["bytes_removed"] = r.bytes_removed;
+    o["temporaries_removed"] = r.temporaries_removed;
+    o["missing_chunks"] = r.missing_chunks;
+    return o;
+}
+
+uint64_t check(Repository& repo, const std::string& prefix, bool read_data, const Emit& emit) {
+    auto lock = repo.lock_shared();
+    std::set<ChunkId> bad;
+    uint64_t damaged = 0;
+    if (read_data) {
+        std::vector<unsigned char> data;
+        repo.chunks().for_each([&](const ChunkStore::Listed& c) {
+            std::string error = repo.load_chunk(c.id, data);
+            if (error.empty()) return;
+            bad.insert(c.id);
+            boost::json::object o;
+            o["chunk"] = to_hex(c.id);
+            o["error"] = error;
+            emit(o);
+        });
+    }
+    for (const auto& item : repo.list(prefix)) {
+        boost::json::object o;
+        o["name"] = item.name;
+        o["type"] = item.image ? "image" : "blob";
+        try {
+            if (!item.image) {
+                repo.get_blob(item.name);
+                o["ok"] = true;
+                emit(o);
+                continue;
+            }
+            IndexReader index(item.path, "repo:" + item.name, repo.sealer());
+            uint64_t missing = 0, bad_chunks = 0, first_bad = UINT64_MAX;
+            const uint64_t cs = index.header().chunk_size;
+            for (uint64_t i = 0; i < index.entries(); ++i) {
+                ChunkId id = index.entry(i);
+                if (is_zero_id(id)) continue;
+                bool is_bad = bad.count(id) > 0;
+                bool is_missing = !is_bad && !repo.chunks().contains(id);
+                if (!is_bad && !is_missing) continue;
+                (is_bad ? bad_chunks : missing)++;
+                first_bad = std::min(first_bad, i * cs);
+            }
+            o["ok"] = missing == 0 && bad_chunks == 0;
+            o["missing_chunks"] = missing;
+            o["damaged_chunks"] = bad_chunks;
+            if (first_bad != UINT64_MAX) o["first_bad_offset"] = first_bad;
+        } catch (const Error& e) {
+            if (e.code() != kExitIntegrity) throw;
+            o["ok"] = false;
+            o["error"] = e.what();
+        }
+        if (!o["ok"].as_bool()) ++damaged;
+        emit(o);
+    }
+    return damaged;
+}
+
+}  // namespace hci::repo

@@ -1,0 +1,72 @@
+#pragma once
+// What zadp-repo does to a whole repository: listing, retention (prune),
+// garbage collection and checking. Results are JSON objects, one per line.
+#include <boost/json.hpp>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "libcommon/block/repo/repository.h"
+
+namespace hci::repo {
+
+using Emit = std::function<void(const boost::json::object&)>;
+
+// ---- prune ----
+
+// A backup's TIME as seconds since the epoch: 2026-11-28T020000Z,
+// 2026-11-28T02:00:00Z or 20261128T020000Z (UTC). nullopt otherwise.
+std::optional<int64_t> parse_backup_time(const std::string& time);
+
+struct PrunePolicy {
+    int last = 0, hourly = 0, daily = 0, weekly = 0, monthly = 0, yearly = 0;  // -1: no limit
+    bool any() const { return last || hourly || daily || weekly || monthly || yearly; }
+};
+
+struct PruneDecision {
+    std::string time;  // the backup (GROUP/TIME within one group)
+    bool keep = false;
+    std::vector<std::string> reasons;  // "last", "daily", ...; "unparsable time"
+};
+
+// The restic rules, per group: going from the newest backup to the oldest,
+// each --keep-X option keeps a backup when it is the newest one of a new
+// period (hour, day, ISO week, month, year; every backup for "last") until
+// it kept its count. A backup any option keeps stays. Times that do not
+// parse are always kept. Input in any order; output newest first.
+std::vector<PruneDecision> select_prune(const std::vector<std::string>& times, const PrunePolicy& policy);
+
+// Applies select_prune to every group (or one), removing what is not kept
+// unless dry_run. Emits one line per backup.
+void prune(Repository& repo, const std::string& group, const PrunePolicy& policy, bool dry_run, const Emit& emit);
+
+// ---- listing, removal ----
+
+// One line per image and blob under prefix. Returns false if an index was damaged.
+bool list_items(Repository& repo, const std::string& prefix, const Emit& emit);
+// Removes GROUP/TIME (a whole backup) or GROUP/TIME/FILE. Exit 4 if absent.
+void remove_items(Repository& repo, const std::string& name, const Emit& emit);
+
+// ---- garbage collection and checking ----
+
+struct GcReport {
+    uint64_t images = 0;
+    uint64_t chunks_kept = 0, bytes_kept = 0;
+    uint64_t chunks_removed = 0, bytes_removed = 0;
+    uint64_t temporaries_removed = 0;
+    uint64_t missing_chunks = 0;  // referenced but absent (check tells which images)
+};
+// Mark and sweep under the exclusive repository lock: every chunk an index
+// references is touched, then chunks untouched since the start are removed.
+// Refuses (exit 6) to sweep if any index cannot be read.
+GcReport collect_garbage(Repository& repo, bool dry_run);
+boost::json::object gc_report_json(const GcReport& r, bool dry_run);
+
+// Emits one line per image and blob (ok or what is wrong, with the first
+// bad offset) and, with read_data, one per bad chunk. Returns the number of
+// damaged images and blobs.
+uint64_t check(Repository& repo, const std::string& prefix, bool read_data, const Emit& emit);
+
+}  // namespace hci::repo

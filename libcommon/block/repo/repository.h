@@ -1,0 +1,126 @@
+#pragma once
+// A deduplicating repository of block-device images (zadp-repo(5)): a
+// directory with a versioned config, chunk objects in a ChunkStore, and
+// under backups/GROUP/TIME/ one fixed index per image (FILE.fidx) and small
+// files as blobs (FILE.blob).
+//
+// Concurrency with garbage collection is a lock protocol on DIR/lock:
+// every store and every read holds it shared for its whole run; gc holds
+// it exclusive, so it never runs beside a writer or reader and every chunk
+// no index references is garbage (chunks of interrupted stores included).
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "libcommon/block/repo/chunk_store.h"
+#include "libcommon/block/repo/crypto.h"
+#include "libcommon/block/repo/format.h"
+
+namespace hci::repo {
+
+inline constexpr uint32_t kRepoVersion = 1;
+inline constexpr uint32_t kDefaultChunkSize = 1u << 20;
+inline constexpr uint32_t kMinChunkSize = 64u << 10;
+inline constexpr uint32_t kMaxChunkSize = 4u << 20;
+
+struct Config {
+    uint32_t version = kRepoVersion;
+    uint32_t chunk_size = kDefaultChunkSize;
+    bool encrypted = false;
+    std::string key_fingerprint;  // encrypted only
+    std::string id;               // random, names this repository
+    std::string created;
+    int zstd_level = 1;
+};
+
+// Where the key of an encrypted repository comes from: a key file, or a
+// passphrase (from a file or the environment, never argv) that unwraps the
+// key stored in the repository.
+struct KeySource {
+    std::string key_file;
+    std::string passphrase;
+    bool has_passphrase = false;
+    // --key-file / ZADP_REPO_KEY_FILE, --passphrase-file /
+    // ZADP_REPO_PASSPHRASE_FILE / ZADP_REPO_PASSPHRASE.
+    static KeySource from(const std::string& key_file, const std::string& passphrase_file);
+};
+
+// The repository directory from --repo or ZADP_REPO (usage error if neither).
+std::string repo_dir_from(const std::string& option);
+
+// GROUP/TIME/FILE, each part [A-Za-z0-9_][A-Za-z0-9._:+@-]*; usage error otherwise.
+void validate_name(const std::string& name);
+// A prefix for ls/rm/check: "", GROUP, GROUP/TIME or GROUP/TIME/FILE.
+void validate_prefix(const std::string& prefix);
+
+class Repository {
+public:
+    // Creates a repository in `dir` (empty or absent). With `encrypt`, a key
+    // file (created when absent) or a passphrase from `keys` is required.
+    static Config init(const std::string& dir, uint32_t chunk_size, bool encrypt, const KeySource& keys);
+    // Opens an existing repository; refuses an unknown format version (exit
+    // 6) and a missing or wrong key (exit 2).
+    static std::unique_ptr<Repository> open(const std::string& dir, const KeySource& keys);
+
+    const std::string& dir() const { return dir_; }
+    const Config& config() const { return config_; }
+    const Sealer& sealer() const { return sealer_; }
+    const MasterKey* key() const { return key_ ? &*key_ : nullptr; }
+    ChunkStore& chunks() { return *chunks_; }
+
+    std::string index_path(const std::string& name) const { return dir_ + "/backups/" + name + ".fidx"; }
+    std::string blob_path(const std::string& name) const { return dir_ + "/backups/" + name + ".blob"; }
+
+    // Holds DIR/lock (flock) until destroyed.
+    class Lock {
+    public:
+        Lock(const std::string& path, bool exclusive);
+        ~Lock();
+        Lock(const Lock&) = delete;
+        Lock& operator=(const Lock&) = delete;
+
+    private:
+        int fd_ = -1;
+    };
+    std::unique_ptr<Lock> lock_shared() const { return std::make_unique<Lock>(dir_ + "/lock", false); }
+    std::unique_ptr<Lock> lock_exclusive() const { return std::make_unique<Lock>(dir_ + "/lock", true); }
+
+    // Sealed, compressed object bytes for a chunk.
+    std::vector<unsigned char> encode_chunk(const ChunkId& id, const void* data, size_t length) const;
+    // Reads a chunk and checks it (checksum or tag, decompression, and that
+    // its bytes hash to its id). Returns an error text; empty when good.
+    std::string load_chunk(const ChunkId& id, std::vector<unsigned char>& data);
+
+    void put_blob(const std::string& name, const std::vector<unsigned char>& data);
+    std::vector<unsigned char> get_blob(const std::string& name);
+
+    struct Item {
+        std::string name;  // GROUP/TIME/FILE
+        bool image = true;  // else a blob
+        std::string path;
+    };
+    // Images and blobs under a prefix, sorted by name.
+    std::vector<Item> list(const std::string& prefix) const;
+
+    // Refuses to let one GROUP hold backups of two VMs: records the first VM
+    // id stored in a group and fails (exit 2) on another.
+    void claim_group(const std::string& group, const std::string& vm_id);
+
+private:
+    Repository(std::string dir, Config config, std::optional<MasterKey> key);
+    std::string dir_;
+    Config config_;
+    std::optional<MasterKey> key_;
+    Sealer sealer_;
+    std::unique_ptr<ChunkStore> chunks_;
+};
+
+// Creates every missing directory of `path` (like mkdir -p).
+void make_dirs(const std::string& path);
+// Writes a small file atomically: temporary name, fsync, rename, fsync dir.
+void write_file_atomic(const std::string& path, const void* data, size_t length);
+std::string read_small_file(const std::string& path, size_t limit);
+std::string utc_now();
+
+}  // namespace hci::repo

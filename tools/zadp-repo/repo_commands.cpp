@@ -1,0 +1,178 @@
+#include "tools/zadp-repo/repo_commands.h"
+
+#include <unistd.h>
+
+#include <iostream>
+
+#include "libcommon/base/error.h"
+#include "libcommon/block/stream_io.h"
+
+namespace hci::repo_tool {
+namespace {
+
+using repo::Repository;
+
+void emit(const boost::json::object& o) { std::cout << boost::json::serialize(o) << "\n" << std::flush; }
+
+void want_args(const Options& o, size_t min, size_t max, const char* usage) {
+    if (o.args.size() < min || o.args.size() > max)
+        fail(kExitUsage, std::string("usage: zadp-repo ") + o.command + " " + usage);
+}
+
+repo::KeySource keys(const Options& o) { return repo::KeySource::from(o.key_file, o.passphrase_file); }
+
+std::unique_ptr<Repository> open(const Options& o) { return Repository::open(repo::repo_dir_from(o.repo), keys(o)); }
+
+int cmd_init(const Options& o) {
+    want_args(o, 0, 0, "[--chunk-size SIZE] [--encrypt]");
+    std::string dir = repo::repo_dir_from(o.repo);
+    auto config = Repository::init(dir, parse_size(o.chunk_size), o.encrypt, keys(o));
+    boost::json::object line;
+    line["repo"] = dir;
+    line["version"] = config.version;
+    line["chunk_size"] = config.chunk_size;
+    line["encrypted"] = config.encrypted;
+    if (config.encrypted) line["key_fingerprint"] = config.key_fingerprint;
+    line["id"] = config.id;
+    emit(line);
+    return kExitOk;
+}
+
+int cmd_ls(const Options& o) {
+    want_args(o, 0, 1, "[PREFIX]");
+    auto r = open(o);
+    auto lock = r->lock_shared();
+    return repo::list_items(*r, o.args.empty() ? "" : o.args[0], emit) ? kExitOk : kExitIntegrity;
+}
+
+int cmd_put_blob(const Options& o) {
+    want_args(o, 1, 2, "GROUP/TIME/FILE [FILE|-]");
+    auto r = open(o);
+    std::string from = o.args.size() > 1 ? o.args[1] : "-";
+    std::string data;
+    if (from == "-") {
+        char buf[65536];
+        for (size_t n; (n = read_fd(STDIN_FILENO, buf, sizeof buf, "stdin")) > 0;) {
+            data.append(buf, n);
+            if (data.size() > (64u << 20)) fail(kExitUsage, "a blob holds at most 64 MiB");
+        }
+    } else {
+        data = repo::read_small_file(from, 64u << 20);
+    }
+    auto lock = r->lock_shared();
+    r->put_blob(o.args[0], {data.begin(), data.end()});
+    boost::json::object line;
+    line["name"] = o.args[0];
+    line["type"] = "blob";
+    line["size"] = data.size();
+    emit(line);
+    return kExitOk;
+}
+
+int cmd_cat(const Options& o) {
+    want_args(o, 1, 1, "GROUP/TIME/FILE");
+    auto r = open(o);
+    auto lock = r->lock_shared();
+    auto data = r->get_blob(o.args[0]);
+    write_fd_all(STDOUT_FILENO, data.data(), data.size(), "stdout");
+    return kExitOk;
+}
+
+int cmd_rm(const Options& o) {
+    want_args(o, 1, 1, "GROUP/TIME[/FILE]");
+    auto r = open(o);
+    repo::remove_items(*r, o.args[0], emit);
+    return kExitOk;
+}
+
+int cmd_prune(const Options& o) {
+    want_args(o, 0, 1, "[GROUP] --keep-last N ... [--dry-run]");
+    auto r = open(o);
+    std::string group = o.args.empty() ? "" : o.args[0];
+    if (group.find('/') != std::string::npos) fail(kExitUsage, "prune takes a GROUP, not a backup or image");
+    repo::prune(*r, group, o.keep, o.dry_run, emit);
+    return kExitOk;
+}
+
+int cmd_gc(const Options& o) {
+    want_args(o, 0, 0, "[--dry-run]");
+    auto r = open(o);
+    emit(repo::gc_report_json(repo::collect_garbage(*r, o.dry_run), o.dry_run));
+    return kExitOk;
+}
+
+int cmd_check(const Options& o) {
+    want_args(o, 0, 1, "[PREFIX] [--read-data]");
+    auto r = open(o);
+    uint64_t damaged = repo::check(*r, o.args.empty() ? "" : o.args[0], o.read_data, emit);
+    if (damaged) fail(kExitIntegrity, std::to_string(damaged) + " damaged image(s) or blob(s); see the lines with \"ok\":false");
+    return kExitOk;
+}
+
+int cmd_key(const Options& o) {
+    want_args(o, 1, 1, "create|show|passwd");
+    const std::string& what = o.args[0];
+    boost::json::object line;
+    if (what == "create") {
+        if (o.key_file.empty()) fail(kExitUsage, "key create needs --key-file FILE (the new key file)");
+        auto key = repo::MasterKey::generate();
+        repo::write_key_file(o.key_file, key);
+        line["key_file"] = o.key_file;
+        line["fingerprint"] = key.fingerprint();
+    } else if (what == "show") {
+        auto r = open(o);
+        line["repo"] = r->dir();
+        line["encrypted"] = r->config().encrypted;
+        if (r->key()) line["fingerprint"] = r->key()->fingerprint();
+    } else if (what == "passwd") {
+        auto r = open(o);
+        if (!r->key()) fail(kExitUsage, "repository " + r->dir() + " is not encrypted");
+        if (o.new_passphrase_file.empty()) fail(kExitUsage, "key passwd needs --new-passphrase-file FILE");
+        repo::KeySource fresh = repo::KeySource::from("", o.new_passphrase_file);
+        std::string wrapped = repo::wrap_key(*r->key(), fresh.passphrase);
+        repo::write_file_atomic(r->dir() + "/key", wrapped.data(), wrapped.size());
+        line["repo"] = r->dir();
+        line["fingerprint"] = r->key()->fingerprint();
+        line["passphrase"] = "changed";
+    } else {
+        fail(kExitUsage, "zadp-repo key create|show|passwd, not '" + what + "'");
+    }
+    emit(line);
+    return kExitOk;
+}
+
+}  // namespace
+
+uint32_t parse_size(const std::string& text) {
+    size_t pos = 0;
+    unsigned long long n = 0;
+    try {
+        n = std::stoull(text, &pos);
+    } catch (const std::exception&) {
+        fail(kExitUsage, "bad size '" + text + "' (e.g. 256K, 1M, 4M)");
+    }
+    std::string unit = text.substr(pos);
+    if (unit == "K" || unit == "k" || unit == "KiB")
+        n <<= 10;
+    else if (unit == "M" || unit == "m" || unit == "MiB")
+        n <<= 20;
+    else if (!unit.empty())
+        fail(kExitUsage, "bad size '" + text + "' (e.g. 256K, 1M, 4M)");
+    if (n > UINT32_MAX) fail(kExitUsage, "size '" + text + "' is too large");
+    return static_cast<uint32_t>(n);
+}
+
+int run_command(const Options& o) {
+    if (o.command == "init") return cmd_init(o);
+    if (o.command == "ls") return cmd_ls(o);
+    if (o.command == "put-blob") return cmd_put_blob(o);
+    if (o.command == "cat") return cmd_cat(o);
+    if (o.command == "rm") return cmd_rm(o);
+    if (o.command == "prune") return cmd_prune(o);
+    if (o.command == "gc") return cmd_gc(o);
+    if (o.command == "check") return cmd_check(o);
+    if (o.command == "key") return cmd_key(o);
+    fail(kExitUsage, "unknown command '" + o.command + "' (init, ls, put-blob, cat, rm, prune, gc, check, key)");
+}
+
+}  // namespace hci::repo_tool

@@ -1,0 +1,29 @@
+#pragma once
+// zadp-repo's commands, each a function of the parsed options: init, ls,
+// put-blob, cat, rm, prune, gc, check, key.
+#include <string>
+#include <vector>
+
+#include "libcommon/block/repo/maintenance.h"
+
+namespace hci::repo_tool {
+
+struct Options {
+    std::string command;
+    std::vector<std::string> args;
+    std::string repo;  // --repo (else $ZADP_REPO)
+    std::string key_file, passphrase_file, new_passphrase_file;
+    std::string chunk_size = "1M";
+    bool encrypt = false;
+    bool dry_run = false;
+    bool read_data = false;
+    repo::PrunePolicy keep;
+};
+
+// "1M", "256K", "4194304" -> bytes; usage error otherwise.
+uint32_t parse_size(const std::string& text);
+
+// Runs one command; returns the exit code (JSON lines on stdout).
+int run_command(const Options& options);
+
+}  // namespace hci::repo_tool
