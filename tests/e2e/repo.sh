@@ -1,0 +1,49 @@
+# Sourced after lib.sh (and stream.sh) by the repo-* scenarios: a private
+# repository in $T/repo and helpers to store, restore and count chunks.
+export ZADP_REPO="$T/repo"
+unset ZADP_REPO_KEY_FILE ZADP_REPO_PASSPHRASE ZADP_REPO_PASSPHRASE_FILE
+
+# randimg FILE SIZE: a file of SIZE bytes of random data
+randimg() { head -c "$2" /dev/urandom > "$1"; }
+
+# store IMAGE NAME [zadp-write options]: stores IMAGE as repo:NAME; the
+# store's JSON report is left in $T/last.json
+store() {
+    local img=$1 name=$2; shift 2
+    zadp-read --source "$img" | zadp-write --target "repo:$name" "$@" > "$T/last.json"
+}
+
+# last FIELD: a field of the last store's report
+last() { jq -r ".$1" "$T/last.json"; }
+
+# restores_to IMAGE NAME: repo:NAME reads back as IMAGE, as a raw image and
+# through a verified stream
+restores_to() {
+    zadp-read --source "repo:$2" --format raw > "$T/restored.raw" || die "raw read of repo:$2 failed"
+    cmp "$1" "$T/restored.raw" || die "repo:$2 raw read differs from $1"
+    rm -f "$T/restored.img"
+    zadp-read --source "repo:$2" | zadp-write --target "$T/restored.img" || die "stream restore of repo:$2 failed"
+    cmp "$1" "$T/restored.img" || die "repo:$2 restored through a stream differs from $1"
+    rm -f "$T/restored.raw" "$T/restored.img"
+}
+
+# chunk_count: chunk files in the repository
+chunk_count() { find "$ZADP_REPO/chunks" -type f -regextype egrep -regex '.*/[0-9a-f]{64}' | wc -l; }
+
+# some_chunk_of NAME: the path of one chunk file image NAME uses (its first non-zero chunk)
+some_chunk_of() {
+    python3 - "$ZADP_REPO" "$1" <<'PY'
+import struct, sys, os
+repo, name = sys.argv[1], sys.argv[2]
+b = open(f"{repo}/backups/{name}.fidx", "rb").read()
+hlen = struct.unpack_from("<I", b, 16)[0]
+pos = 24 + hlen
+while True:
+    cid = b[pos:pos + 32]
+    if cid != bytes(32):
+        h = cid.hex()
+        print(f"{repo}/chunks/{h[:3]}/{h}")
+        break
+    pos += 32
+PY
+}

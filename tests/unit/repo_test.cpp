@@ -1,0 +1,331 @@
+// The repository: index codec, chunk alignment against odd image sizes,
+// prune selection against fixed times, and key handling.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <filesystem>
+#include <random>
+#include <vector>
+
+#include "libcommon/base/error.h"
+#include "libcommon/block/repo/image.h"
+#include "libcommon/block/repo/maintenance.h"
+
+using namespace hci;
+using namespace hci::repo;
+
+namespace {
+
+struct TempDir {
+    std::string path;
+    TempDir() {
+        char name[] = "/tmp/repo-unit.XXXXXX";
+        path = ::mkdtemp(name);
+    }
+    ~TempDir() { std::filesystem::remove_all(path); }
+};
+
+ChunkId some_id(int seed) {
+    ChunkId id{};
+    for (size_t i = 0; i < id.size(); ++i) id[i] = static_cast<unsigned char>(seed * 31 + i + 1);
+    return id;
+}
+
+std::string write_index(const std::string& path, const IndexHeader& h, const Sealer& sealer, int zero_every) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    IndexWriter w(fd, path, h, sealer);
+    for (uint64_t i = 0; i < h.entries(); ++i) w.add(zero_every && i % zero_every == 0 ? ChunkId{} : some_id(int(i)));
+    IndexTrailer t;
+    t.digest = "00112233445566778899aabbccddeeff";
+    t.chunks = 7;
+    w.finish(t);
+    ::close(fd);
+    return path;
+}
+
+int exit_code_of(const std::function<void()>& f) {
+    try {
+        f();
+    } catch (const Error& e) {
+        return e.code();
+    }
+    return 0;
+}
+
+void flip_byte(const std::string& path, off_t at) {
+    int fd = ::open(path.c_str(), O_RDWR);
+    unsigned char b;
+    REQUIRE(::pread(fd, &b, 1, at) == 1);
+    b ^= 0x40;
+    REQUIRE(::pwrite(fd, &b, 1, at) == 1);
+    ::close(fd);
+}
+
+}  // namespace
+
+TEST_CASE("index round trip across segments, zero marks and header fields") {
+    TempDir dir;
+    Sealer plain(nullptr);
+    IndexHeader h;
+    h.name = "g/2026-11-28T020000Z/disk0";
+    h.chunk_size = 65536;
+    h.size = 65536ull * 9000 + 17;  // 9001 entries: three segments, the last short
+    h.identity = R"({"vm":{"id":"vm-1"}})";
+    h.vm_id = "vm-1";
+    std::string path = write_index(dir.path + "/i.fidx", h, plain, 3);
+    IndexReader r(path, "repo:" + h.name, plain);
+    CHECK(r.entries() == 9001);
+    CHECK(r.header().vm_id == "vm-1");
+    CHECK(r.header().size == h.size);
+    CHECK(r.trailer().digest == "00112233445566778899aabbccddeeff");
+    CHECK(r.trailer().chunks == 7);
+    for (uint64_t i : {0ull, 1ull, 4095ull, 4096ull, 8191ull, 8192ull, 9000ull}) {
+        ChunkId e = r.entry(i);
+        if (i % 3 == 0)
+            CHECK(is_zero_id(e));
+        else
+            CHECK(e == some_id(int(i)));
+    }
+}
+
+TEST_CASE("a truncated, extended or altered index is an integrity error") {
+    TempDir dir;
+    Sealer plain(nullptr);
+    IndexHeader h;
+    h.name = "g/t/d";
+    h.chunk_size = 65536;
+    h.size = 65536ull * 5000;
+    std::string path = write_index(dir.path + "/i.fidx", h, plain, 0);
+    auto size = std::filesystem::file_size(path);
+    SECTION("truncated") {
+        std::filesystem::resize_file(path, size - 100);
+        CHECK(exit_code_of([&] { IndexReader r(path, "repo:g/t/d", plain); }) == kExitIntegrity);
+    }
+    SECTION("extended") {
+        std::filesystem::resize_file(path, size + 1);
+        CHECK(exit_code_of([&] { IndexReader r(path, "repo:g/t/d", plain); }) == kExitIntegrity);
+    }
+    SECTION("a flipped entry byte fails when its segment is read") {
+        flip_byte(path, static_cast<off_t>(size / 2));
+        IndexReader r(path, "repo:g/t/d", plain);
+        CHECK(exit_code_of([&] { for (uint64_t i = 0; i < r.entries(); ++i) r.entry(i); }) == kExitIntegrity);
+    }
+    SECTION("an index renamed to another image is refused") {
+        CHECK(exit_code_of([&] { IndexReader r(path, "repo:g/t/other", plain); }) == kExitIntegrity);
+    }
+    SECTION("unknown index version") {
+        flip_byte(path, 8);
+        CHECK(exit_code_of([&] { IndexReader r(path, "repo:g/t/d", plain); }) == kExitIntegrity);
+    }
+}
+
+TEST_CASE("an encrypted index opens only with its key") {
+    TempDir dir;
+    MasterKey key = MasterKey::generate(), other = MasterKey::generate();
+    Sealer sealer(&key), wrong(&other);
+    IndexHeader h;
+    h.name = "g/t/d";
+    h.chunk_size = 1 << 20;
+    h.size = 10ull << 20;
+    std::string path = write_index(dir.path + "/i.fidx", h, sealer, 2);
+    IndexReader r(path, "repo:g/t/d", sealer);
+    CHECK(r.entry(1) == some_id(1));
+    CHECK(exit_code_of([&] { IndexReader bad(path, "repo:g/t/d", wrong); }) == kExitIntegrity);
+}
+
+TEST_CASE("chunks stay aligned to image offsets whatever the size and record cuts") {
+    TempDir dir;
+    std::string repo_dir = dir.path + "/r";
+    Repository::init(repo_dir, 65536, false, {});
+    auto repo = Repository::open(repo_dir, {});
+    std::mt19937_64 rng(12);
+    int n = 0;
+    for (uint64_t size : {1ull, 4095ull, 65535ull, 65536ull, 65537ull, 3ull * 65536 + 12345, 1000001ull}) {
+        std::vector<unsigned char> image(size, 0);
+        std::string name = "g/t/img" + std::to_string(n++);
+        {
+            ImageWriter w(*repo, name, size, 512, "{}");
+            uint64_t pos = 0;
+            while (pos < size) {
+                uint64_t len = std::min<uint64_t>(size - pos, 1 + rng() % 100000);
+                if (rng() % 3 == 0) {
+                    w.zero(pos, len);
+                } else {
+                    for (uint64_t i = pos; i < pos + len; ++i) image[i] = static_cast<unsigned char>(rng() | 1);
+                    w.write(pos, image.data() + pos, len);
+                }
+                pos += len;
+            }
+            w.commit();
+        }
+        ImageReader r(*repo, name);
+        REQUIRE(r.size() == size);
+        // Chunk i holds exactly image[i*cs, (i+1)*cs): its id is the hash of that range.
+        IndexReader index(repo->index_path(name), "repo:" + name, repo->sealer());
+        REQUIRE(index.entries() == (size + 65535) / 65536);
+        for (uint64_t c = 0; c < index.entries(); ++c) {
+            uint64_t start = c * 65536, len = std::min<uint64_t>(65536, size - start);
+            bool zero = std::all_of(image.begin() + start, image.begin() + start + len, [](auto b) { return b == 0; });
+            ChunkId expect = zero ? ChunkId{} : chunk_id(image.data() + start, len, nullptr);
+            CHECK(index.entry(c) == expect);
+        }
+        // Reads at odd offsets and lengths give the image back.
+        for (int k = 0; k < 20; ++k) {
+            uint64_t off = rng() % size, len = 1 + rng() % (size - off);
+            std::vector<unsigned char> got(len);
+            r.read(off, got.data(), len);
+            REQUIRE(std::equal(got.begin(), got.end(), image.begin() + off));
+        }
+    }
+}
+
+TEST_CASE("a second store of the same image adds no chunk; a missing chunk names its offset") {
+    TempDir dir;
+    std::string repo_dir = dir.path + "/r";
+    Repository::init(repo_dir, 65536, false, {});
+    auto repo = Repository::open(repo_dir, {});
+    std::vector<unsigned char> image(300000);
+    std::mt19937_64 rng(3);
+    for (auto& b : image) b = static_cast<unsigned char>(rng());
+    for (const char* name : {"g/t1/d", "g/t2/d"}) {
+        ImageWriter w(*repo, name, image.size(), 512, "{}");
+        w.write(0, image.data(), image.size());
+        w.commit();
+        if (std::string(name) == "g/t2/d") {
+            CHECK(w.totals().new_chunks == 0);
+            CHECK(w.totals().reused_chunks == 5);
+        }
+    }
+    IndexReader index(repo->index_path("g/t1/d"), "repo:g/t1/d", repo->sealer());
+    repo->chunks().remove(index.entry(2));
+    ImageReader r(*repo, "g/t1/d");
+    std::vector<unsigned char> buf(image.size());
+    try {
+        r.read(0, buf.data(), buf.size());
+        FAIL("read succeeded");
+    } catch (const Error& e) {
+        CHECK(e.code() == kExitIntegrity);
+        CHECK_THAT(e.what(), Catch::Contains("repo:g/t1/d") && Catch::Contains("offset 131072") &&
+                                 Catch::Contains("missing"));
+    }
+}
+
+TEST_CASE("backup times parse in the documented forms only") {
+    CHECK(parse_backup_time("2026-11-28T020000Z") == 1795831200);
+    CHECK(parse_backup_time("2026-11-28T02:00:00Z") == 1795831200);
+    CHECK(parse_backup_time("20261128T020000Z") == 1795831200);
+    CHECK_FALSE(parse_backup_time("2026-11-28"));
+    CHECK_FALSE(parse_backup_time("nightly"));
+    CHECK_FALSE(parse_backup_time("2026-13-28T020000Z"));
+}
+
+namespace {
+
+std::vector<std::string> kept(const std::vector<std::string>& times, const PrunePolicy& p) {
+    std::vector<std::string> out;
+    for (const auto& d : select_prune(times, p))
+        if (d.keep) out.push_back(d.time);
+    return out;
+}
+
+// Nightly backups at 02:00 for `days` days ending 2026-11-28, plus an extra
+// one at 14:00 on the last day.
+std::vector<std::string> nightly(int days) {
+    std::vector<std::string> out;
+    int64_t last = *parse_backup_time("2026-11-28T020000Z");
+    for (int d = 0; d < days; ++d) {
+        std::time_t t = static_cast<std::time_t>(last - int64_t(d) * 86400);
+        std::tm tm{};
+        gmtime_r(&t, &tm);
+        char buf[32];
+        std::strftime(buf, sizeof buf, "%Y-%m-%dT%H%M%SZ", &tm);
+        out.push_back(buf);
+    }
+    out.push_back("2026-11-28T140000Z");
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("prune selection follows the restic rules") {
+    auto times = nightly(400);
+    SECTION("keep-last") {
+        CHECK(kept(times, {.last = 3}) ==
+              std::vector<std::string>{"2026-11-28T140000Z", "2026-11-28T020000Z", "2026-11-27T020000Z"});
+    }
+    SECTION("keep-daily keeps the newest of each day") {
+        CHECK(kept(times, {.daily = 2}) == std::vector<std::string>{"2026-11-28T140000Z", "2026-11-27T020000Z"});
+    }
+    SECTION("keep-weekly uses ISO weeks (Monday starts one)") {
+        // 2026-11-28 is a Saturday: its week began Monday 2026-11-23.
+        CHECK(kept(times, {.weekly = 3}) ==
+              std::vector<std::string>{"2026-11-28T140000Z", "2026-11-22T020000Z", "2026-11-15T020000Z"});
+    }
+    SECTION("keep-monthly and keep-yearly") {
+        CHECK(kept(times, {.monthly = 2}) == std::vector<std::string>{"2026-11-28T140000Z", "2026-10-31T020000Z"});
+        CHECK(kept(times, {.yearly = 5}) == std::vector<std::string>{"2026-11-28T140000Z", "2025-12-31T020000Z"});
+    }
+    SECTION("options combine: a backup any option keeps stays, with every reason") {
+        auto decisions = select_prune(times, {.last = 1, .daily = 2, .monthly = 2});
+        CHECK(decisions.front().time == "2026-11-28T140000Z");
+        CHECK(decisions.front().reasons == std::vector<std::string>{"last", "daily", "monthly"});
+        CHECK(kept(times, {.last = 1, .daily = 2, .monthly = 2}).size() == 3);
+    }
+    SECTION("-1 keeps every period; unparsable times are always kept") {
+        CHECK(kept(times, {.daily = -1}).size() == 400);
+        auto with_odd = times;
+        with_odd.push_back("manual");
+        auto k = kept(with_odd, {.last = 1});
+        CHECK(std::find(k.begin(), k.end(), "manual") != k.end());
+    }
+}
+
+TEST_CASE("key handling") {
+    TempDir dir;
+    std::string key_path = dir.path + "/k";
+    MasterKey key = MasterKey::generate();
+    write_key_file(key_path, key);
+    struct stat st {};
+    ::stat(key_path.c_str(), &st);
+    CHECK((st.st_mode & 0777) == 0600);
+    CHECK(read_key_file(key_path).fingerprint() == key.fingerprint());
+    CHECK(exit_code_of([&] { write_key_file(key_path, key); }) == kExitIo);  // never overwritten
+    ::chmod(key_path.c_str(), 0640);
+    CHECK(exit_code_of([&] { read_key_file(key_path); }) == kExitUsage);
+    ::chmod(key_path.c_str(), 0604);
+    CHECK(exit_code_of([&] { read_key_file(key_path); }) == kExitUsage);
+
+    std::string wrapped = wrap_key(key, "correct horse", 1 << 10);
+    CHECK(unwrap_key(wrapped, "correct horse").fingerprint() == key.fingerprint());
+    CHECK(exit_code_of([&] { unwrap_key(wrapped, "wrong horse"); }) == kExitUsage);
+    CHECK(wrapped.find(to_hex(key.encryption)) == std::string::npos);
+
+    const char data[] = "some chunk bytes";
+    CHECK(chunk_id(data, sizeof data, &key) != chunk_id(data, sizeof data, nullptr));
+    CHECK(chunk_id(data, sizeof data, &key) == chunk_id(data, sizeof data, &key));
+
+    Sealer sealer(&key);
+    auto sealed = sealer.seal(data, sizeof data, "place");
+    CHECK(sealer.open(sealed.data(), sealed.size(), "place"));
+    CHECK_FALSE(sealer.open(sealed.data(), sealed.size(), "elsewhere"));
+    MasterKey other = MasterKey::generate();
+    CHECK_FALSE(Sealer(&other).open(sealed.data(), sealed.size(), "place"));
+}
+
+TEST_CASE("an encrypted repository refuses a missing or wrong key") {
+    TempDir dir;
+    std::string repo_dir = dir.path + "/r", key_path = dir.path + "/k";
+    KeySource keys;
+    keys.key_file = key_path;
+    Repository::init(repo_dir, 1 << 20, true, keys);
+    CHECK(Repository::open(repo_dir, keys)->key());
+    CHECK(exit_code_of([&] { Repository::open(repo_dir, {}); }) == kExitUsage);
+    std::string other = dir.path + "/other";
+    write_key_file(other, MasterKey::generate());
+    KeySource wrong;
+    wrong.key_file = other;
+    CHECK(exit_code_of([&] { Repository::open(repo_dir, wrong); }) == kExitUsage);
+}
