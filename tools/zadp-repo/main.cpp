@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "libcommon/base/error.h"
+#include "libcommon/base/cli.h"
 #include "libcommon/base/log.h"
 #include "tools/zadp-repo/repo_commands.h"
 
