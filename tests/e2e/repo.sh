@@ -47,3 +47,6 @@ while True:
     pos += 32
 PY
 }
+
+# has_line FILE CONDITION: some JSON line of FILE satisfies the jq CONDITION
+has_line() { jq -se "any(.[]; $2)" "$1" >/dev/null; }

@@ -1,0 +1,46 @@
+#!/bin/bash
+# kill -9 in the middle of a store: no index under the final name (ls and
+# reads do not see it), the earlier backup stays intact, and gc reclaims the
+# orphaned chunks and the temporary index.
+. "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
+. "$HCI_SOURCE_DIR/tests/e2e/repo.sh"
+
+zadp-repo init --chunk-size 64K >/dev/null
+randimg "$T/day1.img" $((2 << 20))
+store "$T/day1.img" web01/2026-11-27T020000Z/disk0
+randimg "$T/day2.img" $((8 << 20))
+zadp-read --source "$T/day2.img" > "$T/day2.zs"
+chunks_before=$(chunk_count)
+
+mkfifo "$T/fifo"
+zadp-write --target repo:web01/2026-11-28T020000Z/disk0 < "$T/fifo" > /dev/null 2>&1 &
+writer=$!
+# Half the stream, then the feeder waits: the store is in the middle.
+( head -c $((5 << 20)) "$T/day2.zs"; exec sleep 600 ) > "$T/fifo" &
+feeder=$!
+on_exit "kill $feeder 2>/dev/null"
+for _ in $(seq 100); do
+    [ "$(chunk_count)" -gt $((chunks_before + 40)) ] && break
+    sleep 0.1
+done
+[ "$(chunk_count)" -gt $((chunks_before + 40)) ] || die "the store did not get going"
+kill -9 $writer
+wait $writer 2>/dev/null || true
+kill $feeder 2>/dev/null || true
+
+[ ! -e "$ZADP_REPO/backups/web01/2026-11-28T020000Z/disk0.fidx" ] || die "an index appeared under the final name"
+ls -A "$ZADP_REPO/backups/web01/2026-11-28T020000Z" | grep -q '^\.disk0\.fidx\.' || die "expected a temporary index left by kill -9"
+[ "$(zadp-repo ls | jq -r .name)" = web01/2026-11-27T020000Z/disk0 ] || die "ls: $(zadp-repo ls)"
+expect_exit 4 zadp-read --source repo:web01/2026-11-28T020000Z/disk0
+restores_to "$T/day1.img" web01/2026-11-27T020000Z/disk0
+
+zadp-repo gc > "$T/gc"
+jq -e '.chunks_removed > 40 and .temporaries_removed >= 1' "$T/gc" >/dev/null || die "gc: $(cat "$T/gc")"
+[ "$(chunk_count)" = "$chunks_before" ] || die "$(chunk_count) chunks after gc, expected $chunks_before"
+[ ! -e "$ZADP_REPO/backups/web01/2026-11-28T020000Z" ] || die "gc left the empty backup directory"
+zadp-repo check --read-data > /dev/null || die "check after gc"
+restores_to "$T/day1.img" web01/2026-11-27T020000Z/disk0
+# The interrupted backup can simply be stored again.
+zadp-write --target repo:web01/2026-11-28T020000Z/disk0 < "$T/day2.zs" > /dev/null
+restores_to "$T/day2.img" web01/2026-11-28T020000Z/disk0
+echo "ok: kill -9 mid-store leaves no index and gc reclaims the rest"
