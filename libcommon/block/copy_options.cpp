@@ -15,6 +15,7 @@
 #include "libcommon/block/temp_file.h"
 #include "libcommon/base/secret_file.h"
 #include "libcommon/block/stream_io.h"
+#include "libcommon/block/utc_time.h"
 
 namespace hci {
 
@@ -67,15 +68,6 @@ bool raw_format(const CommandLine& cli) { return cli.get<std::string>("format") 
 
 namespace {
 
-std::string now_utc() {
-    std::time_t t = std::time(nullptr);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
-}
-
 std::string url_from_line(const boost::json::object& line) {
     for (auto pointer : {line::kExportUrl, line::kSource, line::kUrl})
         if (auto url = string_field(line, pointer)) return *url;
@@ -100,7 +92,7 @@ SourceSpec source_spec(const std::string& source_url, const std::string& line, c
         identity[pointer.substr(1)] = v ? *v : boost::json::value(nullptr);
     }
     identity["source"] = redact_url(spec.url);
-    identity["created"] = now_utc();
+    identity["created"] = utc_now();
     identity["tool"] = tool + " " + HCI_VERSION;
     spec.identity = boost::json::serialize(identity);
     return spec;

@@ -6,6 +6,7 @@
 #include <xxhash.h>
 #include <zstd.h>
 
+#include <boost/endian/conversion.hpp>
 #include <boost/json.hpp>
 #include <cstring>
 
@@ -15,22 +16,11 @@
 namespace hci::repo {
 namespace {
 
-void put_u32(unsigned char* p, uint32_t v) {
-    for (int i = 0; i < 4; ++i) p[i] = static_cast<unsigned char>(v >> (8 * i));
-}
-void put_u64(unsigned char* p, uint64_t v) {
-    for (int i = 0; i < 8; ++i) p[i] = static_cast<unsigned char>(v >> (8 * i));
-}
-uint32_t get_u32(const unsigned char* p) {
-    uint32_t v = 0;
-    for (int i = 3; i >= 0; --i) v = v << 8 | p[i];
-    return v;
-}
-uint64_t get_u64(const unsigned char* p) {
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; --i) v = v << 8 | p[i];
-    return v;
-}
+// zadp-repo(5) is little-endian.
+void put32(unsigned char* p, uint32_t v) { boost::endian::store_little_u32(p, v); }
+void put64(unsigned char* p, uint64_t v) { boost::endian::store_little_u64(p, v); }
+uint32_t get32(const unsigned char* p) { return boost::endian::load_little_u32(p); }
+uint64_t get64(const unsigned char* p) { return boost::endian::load_little_u64(p); }
 
 uint64_t checksum(const void* data, size_t length, const std::string& aad) {
     return XXH3_64bits_withSeed(data, length, XXH3_64bits(aad.data(), aad.size()));
@@ -71,7 +61,7 @@ std::vector<unsigned char> Sealer::seal(const void* data, size_t length, const s
     if (key_) return gcm_seal(key_->encryption, data, length, aad);
     std::vector<unsigned char> out(length + 8);
     if (length) std::memcpy(out.data(), data, length);
-    put_u64(out.data() + length, checksum(data, length, aad));
+    put64(out.data() + length, checksum(data, length, aad));
     return out;
 }
 
@@ -79,7 +69,7 @@ std::optional<std::vector<unsigned char>> Sealer::open(const void* data, size_t 
     if (key_) return gcm_open(key_->encryption, data, length, aad);
     if (length < 8) return std::nullopt;
     const auto* p = static_cast<const unsigned char*>(data);
-    if (get_u64(p + length - 8) != checksum(p, length - 8, aad)) return std::nullopt;
+    if (get64(p + length - 8) != checksum(p, length - 8, aad)) return std::nullopt;
     return std::vector<unsigned char>(p, p + length - 8);
 }
 
@@ -89,7 +79,7 @@ std::vector<unsigned char> encode_object(ObjectKind kind, const std::string& nam
     std::memcpy(header, kObjectMagic, 4);
     header[4] = 1;
     header[5] = kind == ObjectKind::kChunk ? 1 : 2;
-    put_u32(header + 8, static_cast<uint32_t>(length));
+    put32(header + 8, static_cast<uint32_t>(length));
     std::vector<unsigned char> packed(ZSTD_compressBound(length));
     size_t n = ZSTD_compress(packed.data(), packed.size(), data, length, zstd_level);
     const void* payload = data;
@@ -117,7 +107,7 @@ DecodedObject decode_object(ObjectKind kind, const std::string& name, const std:
         r.error = "unsupported object version " + std::to_string(file[4]);
         return r;
     }
-    uint32_t plain_length = get_u32(file.data() + 8);
+    uint32_t plain_length = get32(file.data() + 8);
     auto payload = sealer.open(file.data() + kObjectHeaderSize, file.size() - kObjectHeaderSize,
                                object_aad(kind, name, file.data()));
     if (!payload) {
@@ -146,6 +136,23 @@ bool is_zero_id(const ChunkId& id) {
 }
 
 // ---- JSON parts of the index ----
+
+boost::json::object image_summary(const IndexHeader& h, const IndexTrailer& t) {
+    boost::json::object o;
+    o["name"] = h.name;
+    o["size"] = h.size;
+    o["chunk_size"] = h.chunk_size;
+    o["allocated_bytes"] = t.data_bytes;
+    o["chunks"] = t.chunks;
+    o["zero_chunks"] = t.zero_chunks;
+    o["new_chunks"] = t.new_chunks;
+    o["new_bytes"] = t.new_bytes;
+    o["reused_chunks"] = t.reused_chunks;
+    o["reused_bytes"] = t.reused_bytes;
+    o["stored_bytes"] = t.stored_bytes;
+    o["digest"] = t.digest;
+    return o;
+}
 
 std::string header_json(const IndexHeader& h) {
     boost::json::object o;
@@ -219,9 +226,9 @@ IndexWriter::IndexWriter(int fd, std::string what, const IndexHeader& header, co
     auto sealed = sealer.seal(json.data(), json.size(), "index " + header.name + " header");
     std::vector<unsigned char> prefix(kIndexPrefixSize, 0);
     std::memcpy(prefix.data(), kIndexMagic, 8);
-    put_u32(prefix.data() + 8, kIndexVersion);
-    put_u32(prefix.data() + 12, sealer.encrypted() ? 1 : 0);
-    put_u32(prefix.data() + 16, static_cast<uint32_t>(sealed.size()));
+    put32(prefix.data() + 8, kIndexVersion);
+    put32(prefix.data() + 12, sealer.encrypted() ? 1 : 0);
+    put32(prefix.data() + 16, static_cast<uint32_t>(sealed.size()));
     put(prefix);
     put(sealed);
     segment_.reserve(kEntriesPerSegment * 32);
@@ -248,7 +255,7 @@ void IndexWriter::finish(const IndexTrailer& trailer) {
     std::string json = trailer_json(trailer);
     auto sealed = sealer_.seal(json.data(), json.size(), "index " + header_.name + " trailer");
     unsigned char len[4];
-    put_u32(len, static_cast<uint32_t>(sealed.size()));
+    put32(len, static_cast<uint32_t>(sealed.size()));
     sealed.insert(sealed.end(), len, len + 4);
     put(sealed);
 }
@@ -274,11 +281,11 @@ IndexReader::IndexReader(const std::string& path, const std::string& what, const
     };
     auto prefix = read_at(0, kIndexPrefixSize);
     if (std::memcmp(prefix.data(), kIndexMagic, 8) != 0) damaged("not an image index (bad magic)");
-    if (get_u32(prefix.data() + 8) != kIndexVersion)
-        damaged("unsupported index version " + std::to_string(get_u32(prefix.data() + 8)));
-    if ((get_u32(prefix.data() + 12) & 1) != (sealer.encrypted() ? 1u : 0u))
+    if (get32(prefix.data() + 8) != kIndexVersion)
+        damaged("unsupported index version " + std::to_string(get32(prefix.data() + 8)));
+    if ((get32(prefix.data() + 12) & 1) != (sealer.encrypted() ? 1u : 0u))
         damaged("encryption flag does not match the repository");
-    uint32_t header_length = get_u32(prefix.data() + 16);
+    uint32_t header_length = get32(prefix.data() + 16);
     if (header_length > (1u << 24)) damaged("header length " + std::to_string(header_length) + " is implausible");
     auto sealed_header = read_at(kIndexPrefixSize, header_length);
     // The name is bound into every seal, but unknown until the header opens:
@@ -300,7 +307,7 @@ IndexReader::IndexReader(const std::string& path, const std::string& what, const
     uint64_t trailer_offset = segments_offset_ + entries_bytes;
     if (file_size < trailer_offset + 4) damaged("truncated (" + std::to_string(file_size) + " bytes)");
     auto len = read_at(file_size - 4, 4);
-    uint64_t trailer_length = get_u32(len.data());
+    uint64_t trailer_length = get32(len.data());
     if (trailer_offset + trailer_length + 4 != file_size)
         damaged("truncated or extended (" + std::to_string(file_size) + " bytes, expected " +
                 std::to_string(trailer_offset + trailer_length + 4) + ")");

@@ -2,6 +2,7 @@
 // The on-disk codecs of a repository (zadp-repo(5)): sealed pieces (an
 // XXH3-64 checksum, or AES-256-GCM when encrypted), object files (chunks and
 // blobs: zstd-compressed, sealed) and the fixed index of an image.
+#include <boost/json.hpp>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -122,6 +123,11 @@ private:
     uint64_t cached_segment_ = UINT64_MAX;
     std::vector<unsigned char> cache_;
 };
+
+// What zadp-write reports and zadp-repo ls lists about a stored image:
+// name, size, chunk_size, allocated_bytes, chunks, zero_chunks, new and
+// reused chunks and bytes, stored_bytes, digest.
+boost::json::object image_summary(const IndexHeader& h, const IndexTrailer& t);
 
 std::string header_json(const IndexHeader& h);
 IndexHeader parse_header_json(const std::string& text);

@@ -8,7 +8,7 @@
 #include <thread>
 
 #include "libcommon/base/error.h"
-#include "libcommon/block/file_volume.h"
+#include "libcommon/block/temp_file.h"
 
 namespace hci::repo {
 namespace {

@@ -59,24 +59,14 @@ uint64_t remove_backup_temporaries(const std::string& root) {
 }
 
 boost::json::object image_line(const std::string& name, const IndexHeader& h, const IndexTrailer& t) {
-    boost::json::object o;
-    o["name"] = name;
+    boost::json::object o = image_summary(h, t);
     o["type"] = "image";
     o["backup"] = backup_of(name);
-    o["size"] = h.size;
-    o["chunk_size"] = h.chunk_size;
-    o["allocated_bytes"] = t.data_bytes;
-    o["chunks"] = t.chunks;
-    o["zero_chunks"] = t.zero_chunks;
-    o["new_chunks"] = t.new_chunks;
-    o["new_bytes"] = t.new_bytes;
-    o["stored_bytes"] = t.stored_bytes;
     o["created"] = t.created;
     o["vm_id"] = h.vm_id;
     boost::system::error_code ec;
     auto identity = boost::json::parse(h.identity, ec);
     o["identity"] = ec ? boost::json::value(nullptr) : identity;
-    o["digest"] = t.digest;
     return o;
 }
 

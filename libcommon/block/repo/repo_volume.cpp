@@ -37,21 +37,8 @@ public:
     std::string describe() const override { return "repo:" + writer_.header().name; }
     std::string report() const override {
         if (!committed_) return "";
-        const auto& t = writer_.totals();
-        boost::json::object o;
-        o["name"] = writer_.header().name;
+        auto o = repo::image_summary(writer_.header(), writer_.totals());
         o["repo"] = repo_->dir();
-        o["size"] = writer_.header().size;
-        o["chunk_size"] = writer_.header().chunk_size;
-        o["allocated_bytes"] = t.data_bytes;
-        o["chunks"] = t.chunks;
-        o["zero_chunks"] = t.zero_chunks;
-        o["new_chunks"] = t.new_chunks;
-        o["new_bytes"] = t.new_bytes;
-        o["reused_chunks"] = t.reused_chunks;
-        o["reused_bytes"] = t.reused_bytes;
-        o["stored_bytes"] = t.stored_bytes;
-        o["digest"] = t.digest;
         return boost::json::serialize(o);
     }
 

@@ -135,14 +135,6 @@ MasterKey resolve_key(const std::string& dir, const Config& config, const KeySou
 
 }  // namespace
 
-std::string utc_now() {
-    std::time_t t = std::time(nullptr);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
-}
 
 void make_dirs(const std::string& path) {
     for (size_t pos = 1; pos != std::string::npos;) {

@@ -16,6 +16,7 @@
 #include "libcommon/block/repo/chunk_store.h"
 #include "libcommon/block/repo/crypto.h"
 #include "libcommon/block/repo/format.h"
+#include "libcommon/block/utc_time.h"
 
 namespace hci::repo {
 
@@ -121,6 +122,5 @@ void make_dirs(const std::string& path);
 // Writes a small file atomically: temporary name, fsync, rename, fsync dir.
 void write_file_atomic(const std::string& path, const void* data, size_t length);
 std::string read_small_file(const std::string& path, size_t limit);
-std::string utc_now();
 
 }  // namespace hci::repo
