@@ -34,6 +34,7 @@ public:
         writer_.commit();
         committed_ = true;
     }
+    bool is_new() const override { return true; }  // images are immutable: always a new one
     std::string describe() const override { return "repo:" + writer_.header().name; }
     std::string report() const override {
         if (!committed_) return "";
