@@ -52,16 +52,22 @@ WriteResult restore(ByteSource& in, const fs::path& target, bool raw) {
     return write_volume(source, *volume, ProgressMode::kOff);
 }
 
+// What zadp-read does: the image at `img` as a stream (or raw) in memory.
+stream::Stats backup(const fs::path& img, MemorySink& sink, bool raw) {
+    auto src = open_volume(img.string(), OpenMode::Read, {});
+    ReadJob job;
+    job.raw = raw;
+    job.progress = ProgressMode::kOff;
+    return read_volume(*src, sink, job);
+}
+
 }  // namespace
 
 TEST_CASE("copy: file -> stream -> new file is identical", "[copy]") {
     fs::path dir = make_dir();
     fs::path img = make_image(dir);
-    auto src = open_volume(img.string(), OpenMode::Read, {});
     MemorySink sink;
-    ReadJob rj;
-    rj.progress = ProgressMode::kOff;
-    stream::Stats rs = read_volume(*src, sink, rj);
+    stream::Stats rs = backup(img, sink, false);
     REQUIRE(rs.data_bytes + rs.zero_bytes == fs::file_size(img));
     REQUIRE(rs.data_bytes < (2u << 20));  // holes and the zero block were not sent as data
 
@@ -75,11 +81,8 @@ TEST_CASE("copy: file -> stream -> new file is identical", "[copy]") {
 TEST_CASE("copy: a corrupt stream leaves no target behind", "[copy]") {
     fs::path dir = make_dir();
     fs::path img = make_image(dir);
-    auto src = open_volume(img.string(), OpenMode::Read, {});
     MemorySink sink;
-    ReadJob rj;
-    rj.progress = ProgressMode::kOff;
-    read_volume(*src, sink, rj);
+    backup(img, sink, false);
     sink.bytes[sink.bytes.size() - 5] ^= 1;  // inside the trailer's digest
     MemorySource in(sink.bytes);
     try {
@@ -95,12 +98,8 @@ TEST_CASE("copy: a corrupt stream leaves no target behind", "[copy]") {
 TEST_CASE("copy: raw image in, growing new file out", "[copy]") {
     fs::path dir = make_dir();
     fs::path img = make_image(dir);
-    auto src = open_volume(img.string(), OpenMode::Read, {});
     MemorySink sink;
-    ReadJob rj;
-    rj.raw = true;
-    rj.progress = ProgressMode::kOff;
-    read_volume(*src, sink, rj);
+    backup(img, sink, true);
     REQUIRE(sink.bytes == slurp(img));
     MemorySource in(sink.bytes);
     restore(in, dir / "raw.img", true);
