@@ -2,7 +2,8 @@
 # One flipped byte in a chunk file: reading an image that uses the chunk
 # fails with exit 6 naming the image and the offset (never a wrong byte, and
 # a stream from it never verifies); check --read-data lists every image that
-# uses it; an image that does not use it still restores.
+# uses it and moves the chunk aside; an image that does not use it still
+# restores, and the next backup of the same data heals the damaged images.
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
 . "$HCI_SOURCE_DIR/tests/e2e/repo.sh"
 
@@ -31,4 +32,11 @@ rc=0; zadp-repo check --read-data > "$T/check" 2>/dev/null || rc=$?
   "web01/2026-11-27T020000Z/disk0 web01/2026-11-28T020000Z/disk0 " ] || die "check lists: $(cat "$T/check")"
 has_line "$T/check" '.chunk and (.error | test("checksum"))' || die "the bad chunk is not named"
 restores_to "$T/other.img" db01/2026-11-28T020000Z/disk0
+# check moved the bad chunk aside: the next backup of the same data stores it
+# again, and that heals the older images too.
+[ -e "$chunk.bad" ] && [ ! -e "$chunk" ] || die "the damaged chunk was not moved aside"
+store "$T/a.img" web01/2026-11-29T020000Z/disk0
+[ "$(last new_chunks)" = 1 ] || die "the next backup stored $(last new_chunks) chunks, expected 1"
+restores_to "$T/a.img" web01/2026-11-28T020000Z/disk0
+zadp-repo check --read-data > /dev/null || die "check after the healing backup"
 echo "ok: a flipped byte in a chunk is found"

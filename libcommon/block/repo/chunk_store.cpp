@@ -133,6 +133,12 @@ public:
         if (::unlink(path.c_str()) != 0 && errno != ENOENT) fail(kExitIo, "remove " + path + ": " + errno_text(errno));
     }
 
+    void quarantine(const ChunkId& id) override {
+        std::string path = path_of(id);
+        if (::rename(path.c_str(), (path + ".bad").c_str()) != 0 && errno != ENOENT)
+            fail(kExitIo, "rename " + path + ": " + errno_text(errno));
+    }
+
     uint64_t remove_temporaries() override {
         uint64_t n = 0;
         for_each_file([&](const std::string& sub, const std::string& name) {

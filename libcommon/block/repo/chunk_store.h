@@ -34,6 +34,9 @@ public:
     // Every stored chunk, in no particular order.
     virtual void for_each(const std::function<void(const Listed&)>& visit) = 0;
     virtual void remove(const ChunkId& id) = 0;
+    // Moves a damaged chunk aside (kept for inspection, no longer found by
+    // contains()), so the next store that has its bytes writes it again.
+    virtual void quarantine(const ChunkId& id) = 0;
     // Removes objects left half-written by interrupted stores; returns how many.
     virtual uint64_t remove_temporaries() = 0;
     // Makes every put() so far durable.

@@ -263,9 +263,11 @@ uint64_t check(Repository& repo, const std::string& prefix, bool read_data, cons
             std::string error = repo.load_chunk(c.id, data);
             if (error.empty()) return;
             bad.insert(c.id);
+            if (error != "missing") repo.chunks().quarantine(c.id);
             boost::json::object o;
             o["chunk"] = to_hex(c.id);
             o["error"] = error;
+            o["moved_to"] = to_hex(c.id) + ".bad";
             emit(o);
         });
     }

@@ -66,7 +66,8 @@ boost::json::object gc_report_json(const GcReport& r, bool dry_run);
 
 // Emits one line per image and blob (ok or what is wrong, with the first
 // bad offset) and, with read_data, one per bad chunk. Returns the number of
-// damaged images and blobs.
+// damaged images and blobs. A damaged chunk is moved aside (ID.bad), so the
+// next backup holding its bytes stores it again and heals the older images.
 uint64_t check(Repository& repo, const std::string& prefix, bool read_data, const Emit& emit);
 
 }  // namespace hci::repo
