@@ -37,10 +37,18 @@ done
 [ -n "$rpid" ] || die "never saw zadp-read reading disk 1"
 
 # Let it run in small steps until it has read 8 MiB of the 160: midway.
-rchar() { awk '/^rchar/ { print $2 }' "/proc/$rpid/io"; }
+rchar() { awk '/^rchar/ { print $2 }' "/proc/$rpid/io" 2>/dev/null || echo gone; }
+reader_gone() {   # the reader ended by itself: say why instead of a bare kill error
+    rpid=""; wait "$bpid" || true; cat "$T/backup.err" >&2
+    die "zadp-read of disk 1 ended before the fault was injected"
+}
 start=$(rchar)
-while [ $(($(rchar) - start)) -lt 8388608 ]; do
-    kill -CONT "$rpid"; sleep 0.002; kill -STOP "$rpid"
+while true; do
+    now=$(rchar); [ "$now" != gone ] || reader_gone
+    [ $((now - start)) -lt 8388608 ] || break
+    kill -CONT "$rpid" 2>/dev/null || reader_gone
+    sleep 0.002
+    kill -STOP "$rpid" 2>/dev/null || reader_gone
 done
 [ $(($(rchar) - start)) -lt 140000000 ] || die "disk 1 was nearly read before the fault; the test proves nothing"
 
