@@ -146,8 +146,7 @@ void redact_secrets(json::value& v) {
 
 }  // namespace
 
-json::value Simulator::admin_disk_write(const json::object& req) {
-    Volume v = select_volume(req);
+json::value Simulator::write_disk(const Volume& v, const json::object& req) {
     std::uint64_t written = 0;
     if (auto b64 = req.find("data_base64"); b64 != req.end()) {
         std::string bytes = base64_decode(need_str(b64->value(), "data_base64"));
@@ -202,6 +201,7 @@ json::value Simulator::admin_state() const {
     out["tgtd_pid"] = tgtd_ && tgtd_->running() ? json::value(tgtd_->pid()) : json::value();
     out["tgtd_control_port"] = tgtd_ ? json::value(tgtd_->control_port()) : json::value();
     out["state_dir"] = state_.dir();
+    out["snapshot_copies_in_flight"] = copies_->in_flight();
     return out;
 }
 
@@ -226,7 +226,16 @@ Reply Simulator::admin(const std::string& method, const std::string& path, const
         for (const auto& f : faults_) a.push_back(fault_json(f));
         r.body = a;
     } else if (method == "POST" && what == "disk-write") {
-        r.body = admin_disk_write(parse_object(body));
+        json::object req = parse_object(body);
+        Volume v = select_volume(req);
+        if (!copies_->busy(v.path)) {
+            r.body = write_disk(v, req);
+        } else {  // a snapshot of this volume is being copied: write after it
+            r.work = [v, req, copies = copies_]() -> json::value {
+                copies->wait_until_idle(v.path);
+                return write_disk(v, req);
+            };
+        }
     } else if (method == "POST" && what == "digest") {
         Volume v = select_volume(parse_object(body));
         r.work = [v]() -> json::value {

@@ -104,9 +104,12 @@ json::object Simulator::snapshot_vm(const json::object& vm, const std::string& n
                 std::string lun_snap_local_id = new_uuid();
                 std::string path = state_.volume_dir() + "/snap-" + lun_snap_local_id + ".img";
                 std::uint64_t size = static_cast<std::uint64_t>(vol->at("size").as_int64());
-                copy_volume(lun_path(*lun), path, size);
+                // The copy runs off the event loop (api()); what it will hold
+                // is what the LUN holds now.
+                queued_copies_.push_back({lun_path(*lun), path, size});
+                copies_->begin(lun_path(*lun));
                 std::uint64_t allocated = 0;
-                for (auto [o, l] : allocated_extents(path, size)) allocated += l;
+                for (auto [o, l] : allocated_extents(lun_path(*lun), size)) allocated += l;
                 std::string id = new_cuid();
                 state_.edit("iscsi_lun_snapshots")
                     .add(json::object{{"id", id},

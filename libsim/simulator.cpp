@@ -5,6 +5,7 @@
 
 #include "libsim/ids.h"
 #include "libsim/tgtd.h"
+#include "libsim/volume_file.h"
 
 namespace sim {
 
@@ -191,6 +192,23 @@ Reply Simulator::api(const std::string& op, const std::string& path, const std::
     refresh_tasks();
     reply.body = (this->*(it->second))(parsed, fault && fault->fail_task);
     state_.save();
+    if (!queued_copies_.empty()) {
+        // The client waits for its snapshot's copies; every other call goes on.
+        reply.work = [copies = std::move(queued_copies_), tracker = copies_, body = reply.body]() -> json::value {
+            std::exception_ptr failed;
+            for (const auto& c : copies) {
+                try {
+                    if (!failed) copy_volume(c.source, c.destination, c.size);
+                } catch (...) {
+                    failed = std::current_exception();
+                }
+                tracker->end(c.source);
+            }
+            if (failed) std::rethrow_exception(failed);
+            return body;
+        };
+        queued_copies_.clear();
+    }
     return reply;
 }
 

@@ -13,6 +13,7 @@
 #include <set>
 #include <string>
 
+#include "libsim/copy_tracker.h"
 #include "libsim/state.h"
 #include "libsim/where.h"
 
@@ -164,7 +165,9 @@ private:
         std::uint64_t size;
     };
     Volume select_volume(const json::object& req);
-    json::value admin_disk_write(const json::object& req);
+    // Writes what a disk-write request asks into v; file I/O only, so it
+    // may run on a worker thread.
+    static json::value write_disk(const Volume& v, const json::object& req);
     json::value admin_state() const;
 
     // tgtd glue (ops.cpp).
@@ -183,6 +186,14 @@ private:
     std::vector<Fault> faults_;
     std::map<std::string, std::int64_t> next_lun_id_;  // per target id
     std::set<std::string> macs_;                       // MACs in use, filled by new_mac()
+    // Snapshot copies an operation queued; api() runs them off the event
+    // loop before the reply goes out.
+    struct Copy {
+        std::string source, destination;
+        std::uint64_t size;
+    };
+    std::vector<Copy> queued_copies_;
+    std::shared_ptr<CopyTracker> copies_ = std::make_shared<CopyTracker>();
 };
 
 }  // namespace sim

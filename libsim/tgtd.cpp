@@ -60,6 +60,13 @@ bool port_listening(int port) {
     return ok;
 }
 
+// tgtd leaves its control socket and lock file behind when it exits.
+void remove_control_socket(int control) {
+    std::string socket = "/run/tgtd/socket." + std::to_string(control);
+    ::unlink(socket.c_str());
+    ::unlink((socket + ".lock").c_str());
+}
+
 }  // namespace
 
 std::vector<std::string> split_whitelist(const std::string& s) {
@@ -260,6 +267,7 @@ void Tgtd::kill_now() {
     ::waitpid(pid_, nullptr, 0);
     pid_ = -1;
     killed_ = true;
+    remove_control_socket(control_);
 }
 
 void Tgtd::stop() {
@@ -271,16 +279,17 @@ void Tgtd::stop() {
     tids_.clear();
     bound_.clear();
     run_program({"tgtadm", "-C", std::to_string(control_), "--op", "delete", "--mode", "system"});
-    for (int i = 0; i < 100; ++i) {
-        if (::waitpid(pid_, nullptr, WNOHANG) == pid_) {
-            pid_ = -1;
-            return;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    bool exited = false;
+    for (int i = 0; i < 100 && !exited; ++i) {
+        exited = ::waitpid(pid_, nullptr, WNOHANG) == pid_;
+        if (!exited) std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, nullptr, 0);
+    if (!exited) {
+        ::kill(pid_, SIGKILL);
+        ::waitpid(pid_, nullptr, 0);
+    }
     pid_ = -1;
+    remove_control_socket(control_);
 }
 
 }  // namespace sim

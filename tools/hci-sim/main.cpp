@@ -6,6 +6,7 @@
 #include "libcommon/base/log.h"
 #include "libsim/server.h"
 #include "libsim/simulator.h"
+#include "libsim/state_lock.h"
 
 using namespace hci;
 
@@ -42,6 +43,7 @@ static int body(int argc, char** argv) {
     if (opts.state_dir.empty()) fail(kExitUsage, "--state DIR is required (try --help)");
     opts.use_tgtd = !cli.has("no-tgtd");
 
+    sim::StateLock lock(opts.state_dir);  // before anything reads or writes the state
     sim::Simulator simulator(opts);
     int rc;
     try {
