@@ -30,6 +30,8 @@ bench: all
 
 install: all
 	cmake --install $(BUILD) --prefix $(PREFIX)
+	@echo "installed: tools in $(PREFIX)/bin, man pages in $(PREFIX)/share/man," \
+	      "examples (backup-vm.sh, restore-disk.sh, Makefile...) in $(PREFIX)/share/doc/hci-backup/examples"
 
 clean:
 	rm -rf $(BUILD) build-asan

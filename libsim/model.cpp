@@ -226,6 +226,12 @@ json::object& Simulator::add_disk(json::object& vm, const json::object& spec, st
             vol = &add_volume(cluster, named, index, str(disk.at("id")));
         }
         disk["vm_volume"] = nested(*vol);
+        // "data": disk-write requests that fill the volume (see SCENARIO).
+        if (auto data = spec.find("data"); data != spec.end()) {
+            const json::object& lun = *state_.view("iscsi_luns").find(str(vol->at("lun").at("id")));
+            Volume target{lun_path(lun), static_cast<std::uint64_t>(vol->at("size").as_int64())};
+            for (const auto& w : data->value().as_array()) write_disk(target, w.as_object());
+        }
         disk["device"] = (bus == "VIRTIO" ? "vd" : "sd") + std::string(1, char('a' + index % 26));
     } else {
         disk["device"] = "hd" + std::string(1, char('a' + index % 26));

@@ -1,0 +1,14 @@
+#!/bin/bash
+# make install puts the tools, the man pages and the examples under PREFIX
+# (examples in share/doc/hci-backup/examples, still executable) and says where.
+. "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
+build=$(cd "$(dirname "$(command -v hci-vm-get)")/.." && pwd)
+[ -f "$build/CMakeCache.txt" ] || skip "no build directory found next to hci-vm-get"
+unset MAKEFLAGS MFLAGS MAKELEVEL
+make -C "$HCI_SOURCE_DIR" install BUILD="$build" PREFIX="$T/p" JOBS=1 >"$T/out" 2>&1 || { cat "$T/out"; die "make install failed"; }
+ex=$T/p/share/doc/hci-backup/examples
+for f in backup-vm.sh restore-disk.sh Makefile demo-scenario.json; do [ -e "$ex/$f" ] || die "$ex/$f not installed"; done
+[ -x "$ex/backup-vm.sh" ] || die "installed backup-vm.sh is not executable"
+[ -x "$T/p/bin/zadp-write" ] && [ -e "$T/p/share/man/man7/hci-backup.7" ] || die "tools or man pages missing"
+grep -q "examples.*in $T/p/share/doc/hci-backup/examples" "$T/out" || die "make install does not say where the examples went: $(tail -3 "$T/out")"
+echo ok
