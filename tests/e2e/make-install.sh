@@ -1,11 +1,12 @@
 #!/bin/bash
 # make install puts the tools, the man pages and the examples under PREFIX
 # (examples in share/doc/hci-backup/examples, still executable) and says where.
+# (-o all: the suite runs after the build; the test must not rebuild.)
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
 build=$(cd "$(dirname "$(command -v hci-vm-get)")/.." && pwd)
 [ -f "$build/CMakeCache.txt" ] || skip "no build directory found next to hci-vm-get"
 unset MAKEFLAGS MFLAGS MAKELEVEL
-make -C "$HCI_SOURCE_DIR" install BUILD="$build" PREFIX="$T/p" JOBS=1 >"$T/out" 2>&1 || { cat "$T/out"; die "make install failed"; }
+make -C "$HCI_SOURCE_DIR" -o all install BUILD="$build" PREFIX="$T/p" JOBS=1 >"$T/out" 2>&1 || { cat "$T/out"; die "make install failed"; }
 ex=$T/p/share/doc/hci-backup/examples
 for f in backup-vm.sh restore-disk.sh Makefile demo-scenario.json; do [ -e "$ex/$f" ] || die "$ex/$f not installed"; done
 [ -x "$ex/backup-vm.sh" ] || die "installed backup-vm.sh is not executable"
