@@ -12,7 +12,7 @@ control=$(sim_admin state | jq -r .tgtd_control_port)
 
 before=$(sha256sum "$T"/sim/state/* | sha256sum)
 rc=0
-timeout 20 hci-sim --state "$T/sim" --listen 127.0.0.1:0 --no-tgtd >"$T/second.out" 2>"$T/second.err" || rc=$?
+timeout 60 hci-sim --state "$T/sim" --listen 127.0.0.1:0 --no-tgtd >"$T/second.out" 2>"$T/second.err" || rc=$?
 [ "$rc" -eq 3 ] || die "a second hci-sim on the same state exited $rc, not 3: $(cat "$T/second.err")"
 grep -q "in use by hci-sim pid $SIM_PID" "$T/second.err" || die "the message does not name pid $SIM_PID: $(cat "$T/second.err")"
 [ "$(sha256sum "$T"/sim/state/* | sha256sum)" = "$before" ] || die "the second hci-sim changed the state"
