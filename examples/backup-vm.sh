@@ -43,10 +43,14 @@ options:
   --consistency crash|fs|auto  snapshot consistency (default: auto)
   --target NAME|ID             iSCSI target that receives the clones
                                (default: \$HCI_BACKUP_TARGET or backup-tgt)
+  --chap-user USER             CHAP user for a CHAP target (default: the
+                               target's initiator_chaps entry for
+                               \$ZADP_INITIATOR_IQN, see hci-lun-export(1))
   --chap-secret-file FILE      CHAP secret (else \$ZADP_CHAP_SECRET)
   --keep-snapshot              keep the VM snapshot after the backup
   --zstd-level N               zstd compression level (default: 3)
-  --progress                   progress bars even when stderr is no terminal
+  --progress                   progress bars (labelled "NAME disk N read" and
+                               "... verify") even when stderr is no terminal
   --group-readable             files 0640 and directories 0750
   --force                      replace DIR if it already exists
   --sweep                      remove what killed runs left: stale work
@@ -73,6 +77,7 @@ zstd_level=3
 force=0
 sweep=0
 progress=()
+chap_user=
 chap_secret_file=
 umask 077
 while [ $# -gt 0 ]; do
@@ -80,6 +85,7 @@ while [ $# -gt 0 ]; do
         --id) by_id=1; shift ;;
         --consistency) consistency=${2:?}; shift 2 ;;
         --target) iscsi_target=${2:?}; shift 2 ;;
+        --chap-user) chap_user=${2:?}; shift 2 ;;
         --chap-secret-file) chap_secret_file=${2:?}; shift 2 ;;
         --keep-snapshot) keep_snapshot=1; shift ;;
         --zstd-level) zstd_level=${2:?}; shift 2 ;;
@@ -267,9 +273,11 @@ hci-snap-luns <"$work/snapshot.jsonl" >"$work/luns.jsonl"
 # Expose every frozen disk to this host. A disk whose export fails is
 # recorded as failed; the others are still saved.
 export_rc=0
+chap=()
+[ -z "$chap_user" ] || chap=(--chap-user "$chap_user")
 if [ -s "$work/luns.jsonl" ]; then
     export_started=1
-    hci-lun-export --target "$iscsi_target" --prefix "$clone_prefix" \
+    hci-lun-export --target "$iscsi_target" --prefix "$clone_prefix" "${chap[@]}" \
         <"$work/luns.jsonl" >"$exported" || export_rc=$?
 fi
 if [ $export_rc -ne 0 ]; then
@@ -289,10 +297,11 @@ save_disk() {
     part="$work/$file.part"
     [ -z "$chap_secret_file" ] || secret=(--chap-secret-file "$chap_secret_file")
     t0=$(date +%s.%N)
-    zadp-read "${progress[@]}" "${secret[@]}" --line "$line" </dev/null | zstd -q -T0 "-$zstd_level" >"$part" ||
+    zadp-read --line "$line" "${progress[@]}" --progress-label "$label disk $index read" "${secret[@]}" \
+        </dev/null | zstd -q -T0 "-$zstd_level" >"$part" ||
         { log "disk $index: reading or compressing failed"; return 1; }
     # Verify what was stored, not what was sent: decode the file again.
-    zadp-write "${progress[@]}" --check <"$part" >"$work/check$index.out" ||
+    zadp-write "${progress[@]}" --progress-label "$label disk $index verify" --check <"$part" >"$work/check$index.out" ||
         { log "disk $index: the stored stream does not verify"; return 1; }
     sha=$(sha256sum <"$part" | cut -d' ' -f1) || return 1
     bytes=$(stat -c %s "$part") || return 1

@@ -24,6 +24,8 @@ po::options_description volume_options_description() {
     d.add_options()
         ("progress", "show progress on stderr")
         ("no-progress", "never show progress")
+        ("progress-label", po::value<std::string>()->value_name("TEXT"),
+         "show TEXT before the progress meter (such as \"web01 disk 0 read\")")
         ("chap-secret-file", po::value<std::string>()->value_name("FILE"),
          "iSCSI CHAP secret in FILE (env ZADP_CHAP_SECRET)")
         ("initiator-iqn", po::value<std::string>()->value_name("IQN"), "iSCSI initiator name (env ZADP_INITIATOR_IQN)")
@@ -55,6 +57,7 @@ VolumeOptions volume_options(const CommandLine& cli) {
 
 ProgressMode progress_mode(const CommandLine& cli) {
     if (cli.has("progress") && cli.has("no-progress")) fail(kExitUsage, "--progress and --no-progress exclude each other");
+    if (cli.has("progress-label")) set_progress_label(cli.get<std::string>("progress-label"));
     return cli.has("progress") ? ProgressMode::kOn : cli.has("no-progress") ? ProgressMode::kOff : ProgressMode::kAuto;
 }
 

@@ -19,7 +19,8 @@ po::options_description volume_options_description();
 // ZADP_INITIATOR_IQN. The secret file is read like the token file.
 VolumeOptions volume_options(const CommandLine& cli);
 
-// --progress / --no-progress; usage error for both.
+// --progress / --no-progress; usage error for both. Also sets the meter's
+// label from --progress-label.
 ProgressMode progress_mode(const CommandLine& cli);
 
 // --format stream|raw, checked where it is parsed; raw_format() says which.

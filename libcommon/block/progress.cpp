@@ -7,6 +7,16 @@
 
 namespace hci {
 
+namespace {
+std::string g_label;  // "LABEL: " or empty
+}  // namespace
+
+void set_progress_label(const std::string& label) {
+    std::string clean;
+    for (char c : label.substr(0, 60)) clean.push_back(static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? '?' : c);
+    g_label = clean.empty() ? "" : clean + ": ";
+}
+
 std::string human_bytes(double bytes) {
     static const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
     int u = 0;
@@ -48,7 +58,7 @@ void Progress::finish() {
 void Progress::draw(bool final) {
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
     double rate = seconds > 0 ? static_cast<double>(done_) / seconds : 0;
-    char line[160];
+    char line[256];
     int pct = total_ ? static_cast<int>(100.0 * static_cast<double>(done_) / static_cast<double>(total_)) : 100;
     std::string eta = "--:--";
     if (final) {
@@ -61,10 +71,11 @@ void Progress::draw(bool final) {
         std::snprintf(b, sizeof b, "ETA %ld:%02ld:%02ld", left / 3600, left / 60 % 60, left % 60);
         eta = b;
     }
-    int n = total_ ? std::snprintf(line, sizeof line, "\r%s / %s %3d%% %s/s %s%s\033[K",
+    int n = total_ ? std::snprintf(line, sizeof line, "\r%s%s / %s %3d%% %s/s %s%s\033[K", g_label.c_str(),
                                    human_bytes(double(done_)).c_str(), human_bytes(double(total_)).c_str(), pct,
                                    human_bytes(rate).c_str(), eta.c_str(), final ? "\n" : "")
-                   : std::snprintf(line, sizeof line, "\r%s %s/s%s\033[K", human_bytes(double(done_)).c_str(),
+                   : std::snprintf(line, sizeof line, "\r%s%s %s/s%s\033[K", g_label.c_str(),
+                                   human_bytes(double(done_)).c_str(),
                                    human_bytes(rate).c_str(), final ? "\n" : "");
     if (n > 0) (void)!::write(STDERR_FILENO, line, static_cast<size_t>(std::min<int>(n, sizeof line - 1)));
 }

@@ -28,6 +28,11 @@ private:
     std::chrono::steady_clock::time_point start_, last_draw_;
 };
 
+// Text shown before every meter of this process, so a script running several
+// copies says which one is which ("web01 disk 0 read"). Control characters
+// become '?', and it is cut at 60 bytes.
+void set_progress_label(const std::string& label);
+
 // "1.5 GiB", "512 KiB", "12 B".
 std::string human_bytes(double bytes);
 

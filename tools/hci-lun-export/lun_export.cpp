@@ -5,6 +5,7 @@
 #include "libcommon/api/initiators.h"
 #include "libcommon/base/interrupt.h"
 #include "libcommon/base/log.h"
+#include "export_chap.h"
 #include "export_naming.h"
 
 namespace hci {
@@ -43,6 +44,7 @@ ExportTarget resolve_export_target(CloudTower& tower, const LunExportOptions& op
         log_warning("iSCSI target " + text_field(t, "/name") + " does not admit initiator " + options.initiator_iqn +
                     " (iqn_whitelist \"" + text_field(t, "/iqn_whitelist") + "\"); logins from it will be refused");
 
+    result.chap_user = chap_user_for(t, options.initiator_iqn, options.chap_user);
     result.portal = options.portal;
     if (result.portal.empty()) {
         auto cluster_id = string_field(t, "/cluster/id");
@@ -121,7 +123,8 @@ void export_luns(CloudTower& tower, const ExportTarget& where, const std::vector
         result["export"] = json::object{
             {"lun", json::object{{"id", lun->second.at("id")}, {"name", lun->second.at("name")}, {"lun_id", number}}},
             {"target", where.target},
-            {"url", iscsi_export_url(where.portal, text_field(where.target, "/iqn_name"), number)}};
+            {"url", with_chap_user(iscsi_export_url(where.portal, text_field(where.target, "/iqn_name"), number),
+                                   where.chap_user)}};
         out.write(result);
     }
 }

@@ -13,18 +13,21 @@ namespace hci {
 struct ExportTarget {
     json::object target;  // {id, name, iqn_name}
     std::string portal;   // --portal, else the cluster's iscsi_vip
+    std::string chap_user;  // put into the URLs; empty: the target needs no CHAP
 };
 
 struct LunExportOptions {
     std::string target;         // --target NAME|ID
     std::string portal;         // --portal
     std::string initiator_iqn;  // --initiator-iqn / ZADP_INITIATOR_IQN
+    std::string chap_user;      // --chap-user / ZADP_CHAP_USER
     std::string prefix = "hci-backup-";
     TaskWaitSettings wait_settings;
 };
 
-// Finds the target (by id or name; exactly one), its portal, and warns when
-// its iqn_whitelist does not admit the initiator IQN.
+// Finds the target (by id or name; exactly one), its portal and CHAP user
+// (chap_user_for), and warns when its iqn_whitelist does not admit the
+// initiator IQN.
 ExportTarget resolve_export_target(CloudTower& tower, const LunExportOptions& options);
 
 // One clone-iscsi-lun-from-snapshot call for the batch, wait for the tasks,

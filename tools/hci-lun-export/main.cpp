@@ -16,6 +16,8 @@ static int body(int argc, char** argv) {
         ("portal", po::value<std::string>()->value_name("HOST[:PORT]"), "portal for the URLs (default: the cluster's iscsi_vip)")
         ("initiator-iqn", po::value<std::string>()->value_name("IQN"),
          "the backup host's initiator (env ZADP_INITIATOR_IQN); warn when the target does not admit it")
+        ("chap-user", po::value<std::string>()->value_name("USER"),
+         "CHAP user for the URLs (env ZADP_CHAP_USER; default: the target's initiator_chaps entry)")
         ("prefix", po::value<std::string>()->default_value("hci-backup-")->value_name("TEXT"),
          "start of the clone LUN names, for finding leftovers");
     add_batch_option(own, 100);
@@ -27,6 +29,7 @@ static int body(int argc, char** argv) {
     options.target = cli.get<std::string>("target");
     if (cli.has("portal")) options.portal = cli.get<std::string>("portal");
     options.initiator_iqn = cli.option_or_env("initiator-iqn", "ZADP_INITIATOR_IQN");
+    options.chap_user = cli.option_or_env("chap-user", "ZADP_CHAP_USER");
     options.prefix = cli.get<std::string>("prefix");
     if (options.prefix.empty()) fail(kExitUsage, "--prefix must not be empty (leftovers are found by it)");
     options.wait_settings = task_wait_settings(cli);
