@@ -26,6 +26,9 @@ std::string excerpt(const std::string& text, std::size_t max = 200) {
 }
 
 std::string transport_message(const std::string& op, const HttpResponse& r, const std::string& base) {
+    if (r.unresolved)
+        return op + ": the host name of CloudTower at " + base + " does not resolve (" + r.transport_error +
+               "); check CLOUDTOWER_ENDPOINT / --endpoint and DNS";
     return op + ": cannot reach CloudTower at " + base + ": " + r.transport_error;
 }
 
@@ -188,7 +191,14 @@ json::value CloudTower::call_once_with_retries(const std::string& op, const std:
         } else if (r.transport == HttpResponse::kFailedAfterSend) {
             outcome.kind = AttemptOutcome::kTransportError;
             error = transport_message(op, r, base_);
-        } else {
+        }
+        if (attempt == 1 && r.transport != HttpResponse::kOk && !r.unresolved) {
+            // https:// against a plain port (or the reverse) fails the same way
+            // every time: say so now instead of retrying "connection reset".
+            std::string hint = http_->protocol_mismatch(url);
+            if (!hint.empty()) throw ApiError(kExitApi, op + ": CloudTower at " + base_ + ": " + hint, 0, "");
+        }
+        if (r.transport == HttpResponse::kOk) {
             log_info("POST " + op + " -> HTTP " + std::to_string(r.status) + " in " +
                      std::to_string(ms_since(sent_at)) + " ms");
             if (r.status >= 200 && r.status < 300) {
@@ -200,7 +210,10 @@ json::value CloudTower::call_once_with_retries(const std::string& op, const std:
             outcome.status = static_cast<int>(r.status);
             outcome.error_code = error_code_of(r.body);
             error = format_api_error(op, r.status, r.body, r.request_id);
-            if (r.status == 401) error += "; check the token (CLOUDTOWER_TOKEN / --token-file)";
+            if (r.status == 401)
+                error += authorized ? "; check the token (CLOUDTOWER_TOKEN / --token-file)"
+                                    : "; CloudTower refused the user name and password "
+                                      "(CLOUDTOWER_USERNAME / CLOUDTOWER_PASSWORD)";
             if (r.status >= 300 && r.status < 400 && !r.redirect_url.empty()) error += redirect_hint(r.redirect_url);
         }
         const long delay = backoff_delay_ms(policy_, attempt, jitter(rng_));

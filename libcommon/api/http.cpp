@@ -2,6 +2,8 @@
 
 #include <curl/curl.h>
 
+#include <algorithm>
+
 #include <strings.h>
 
 #include <mutex>
@@ -113,6 +115,7 @@ HttpResponse HttpClient::post_json(const std::string& url, const std::string& bo
         else
             response.transport = HttpResponse::kFailedAfterSend;
         response.transport_error = describe(code, detail);
+        response.unresolved = code == CURLE_COULDNT_RESOLVE_HOST;
         return response;
     }
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
@@ -120,6 +123,37 @@ HttpResponse HttpClient::post_json(const std::string& url, const std::string& bo
     if (curl_easy_getinfo(curl, CURLINFO_REDIRECT_URL, &location) == CURLE_OK && location)
         response.redirect_url = location;
     return response;
+}
+
+std::string HttpClient::protocol_mismatch(const std::string& url) {
+    const bool https = url.starts_with("https://");
+    if (!https && !url.starts_with("http://")) return "";
+    const std::string rest = url.substr(https ? 8 : 7);
+    CURL* probe = curl_easy_init();
+    if (!probe) return "";
+    // https:// failed: does a plain HTTP request get an answer? http://
+    // failed: does a TLS handshake succeed (trust does not matter here)?
+    std::string other = (https ? "http://" : "https://") + rest;
+    curl_easy_setopt(probe, CURLOPT_URL, other.c_str());
+    curl_easy_setopt(probe, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(probe, CURLOPT_CONNECTTIMEOUT_MS, std::min(settings_.connect_timeout_ms, 3000L));
+    curl_easy_setopt(probe, CURLOPT_TIMEOUT_MS, 3000L);
+    if (https) {
+        curl_easy_setopt(probe, CURLOPT_NOBODY, 1L);
+    } else {
+        curl_easy_setopt(probe, CURLOPT_CONNECT_ONLY, 1L);
+        curl_easy_setopt(probe, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(probe, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+    CURLcode code = curl_easy_perform(probe);
+    long status = 0;
+    if (https) curl_easy_getinfo(probe, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_cleanup(probe);
+    if (code != CURLE_OK || (https && status == 0)) return "";
+    auto slash = rest.find('/');
+    std::string origin = rest.substr(0, slash);
+    return https ? "the server does not speak TLS here; did you mean http://" + origin + "?"
+                 : "the server speaks TLS here, not plain HTTP; did you mean https://" + origin + "?";
 }
 
 }  // namespace hci

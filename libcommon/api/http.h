@@ -20,6 +20,7 @@ struct HttpResponse {
     // could not be used); nothing was sent and trying again cannot help.
     enum Transport { kOk, kNotSent, kFailedAfterSend, kTlsRejected } transport = kOk;
     std::string transport_error;  // curl's detailed text when transport != kOk
+    bool unresolved = false;      // the host name did not resolve
     long status = 0;
     std::string body;
     std::string request_id;  // x-tower-request-id, for error messages
@@ -37,6 +38,11 @@ public:
     // (Authorization carries the token).
     HttpResponse post_json(const std::string& url, const std::string& body,
                            const std::vector<std::string>& headers);
+
+    // After a transport failure: whether the server at url's host and port
+    // speaks the other protocol (plain HTTP behind https://, TLS behind
+    // http://). A one-line hint naming the URL to use, or empty.
+    std::string protocol_mismatch(const std::string& url);
 
 private:
     HttpSettings settings_;

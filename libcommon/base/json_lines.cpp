@@ -7,13 +7,17 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include "libcommon/base/cli.h"
 #include "libcommon/base/error.h"
 #include "libcommon/base/log.h"
 
 namespace hci {
 
 LineReader::LineReader(int fd, bool fail_fast, std::string source)
-    : fd_(fd), fail_fast_(fail_fast), source_(std::move(source)) {}
+    : fd_(fd), fail_fast_(fail_fast), source_(std::move(source)) {
+    // One behaviour for every tool: never wait silently on a terminal.
+    if (::isatty(fd_)) notice("reading JSON lines from the terminal (" + source_ + "); end with Ctrl-D, see --help");
+}
 
 bool LineReader::fill() {
     if (eof_) return false;
@@ -49,7 +53,7 @@ std::optional<std::string> LineReader::read_raw() {
 }
 
 bool LineReader::wait_readable(int timeout_ms) {
-    if (eof_ || buffer_.find('\n') != std::string::npos) return true;
+    if (eof_ || !pending_.empty() || buffer_.find('\n') != std::string::npos) return true;
     pollfd p{fd_, POLLIN, 0};
     int n = ::poll(&p, 1, timeout_ms);
     return n > 0;
@@ -92,11 +96,81 @@ std::optional<std::string> LineReader::next_text() {
     return std::nullopt;
 }
 
+namespace {
+
+bool starts_value(const std::string& text) {
+    auto first = text.find_first_not_of(" \t\r\n");
+    return first != std::string::npos && (text[first] == '{' || text[first] == '[');
+}
+
+}  // namespace
+
+void LineReader::report_bad_value(const std::string& reason) {
+    std::size_t started = value_line_;
+    bool spans_lines = started != 0 && started != line_no_;
+    parser_.reset();
+    value_line_ = 0;
+    if (!spans_lines) {
+        pending_.clear();
+        reject(line_no_, reason);
+        return;
+    }
+    // The value that started on an earlier line is broken. If this line
+    // starts a new value, the earlier one was cut short: parse this one afresh.
+    std::string message = "the JSON value that starts here is broken at line " + std::to_string(line_no_) + " (" +
+                          reason + ")";
+    if (!starts_value(pending_)) {
+        pending_.clear();
+        resync_ = true;
+    }
+    reject(started, message);
+}
+
+std::optional<json::value> LineReader::parse_pending() {
+    if (value_line_ == 0) {
+        auto first = pending_.find_first_not_of(" \t\r\n");
+        if (first == std::string::npos) {
+            pending_.clear();
+            return std::nullopt;
+        }
+        pending_.erase(0, first);
+        value_line_ = line_no_;
+    }
+    boost::system::error_code ec;
+    std::size_t used = parser_.write_some(pending_.data(), pending_.size(), ec);
+    if (ec) {
+        report_bad_value("not valid JSON (" + ec.message() + ")");
+        return std::nullopt;
+    }
+    pending_.erase(0, used);
+    if (!parser_.done()) return std::nullopt;
+    json::value value = parser_.release();
+    parser_.reset();
+    return value;
+}
+
 std::optional<InputLine> LineReader::next() {
-    while (auto text = next_text()) {
-        std::string error;
-        if (auto object = parse_object_line(*text, error)) return InputLine{line_no_, std::move(*object)};
-        reject(line_no_, error);
+    for (;;) {
+        if (pending_.find_first_not_of(" \t\r\n") == std::string::npos) {
+            pending_.clear();
+            auto raw = read_raw();
+            if (!raw) break;
+            if (resync_ && !starts_value(*raw)) continue;
+            resync_ = false;
+            pending_ = *raw + "\n";
+        }
+        std::size_t started = value_line_ ? value_line_ : line_no_;
+        auto value = parse_pending();
+        if (!value) continue;
+        value_line_ = 0;
+        if (value->is_object()) return InputLine{started, std::move(value->as_object())};
+        reject(started, "not a JSON object");
+    }
+    if (value_line_ != 0) {
+        std::size_t started = value_line_;
+        value_line_ = 0;
+        parser_.reset();
+        reject(started, "the JSON value that starts here is not complete at the end of the input");
     }
     return std::nullopt;
 }

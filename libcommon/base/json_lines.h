@@ -18,15 +18,20 @@ struct InputLine {
     json::object object;
 };
 
-// Reads one JSON object per line. A malformed line (bad JSON, or not an
-// object) is reported on stderr with its line number and skipped; the reader
-// remembers that, and the tool exits kExitPartial at the end. With fail-fast
-// the first bad line throws Error(kExitPartial) instead.
+// Reads JSON objects as jq does: any sequence of JSON values, one per line,
+// several on a line, or pretty-printed over many lines (jq ., a manifest).
+// A value's number is the line it starts on. A malformed value (bad JSON, or
+// not an object) is reported on stderr with its line number and skipped; the
+// reader remembers that, and the tool exits kExitPartial at the end. With
+// fail-fast the first bad value throws Error(kExitPartial) instead. After an
+// error inside a value that spans lines, reading resumes at the next line
+// that starts a value ({ or [ first), so one broken value is one error.
+// On a terminal it says so on stderr at once, rather than wait silently.
 class LineReader {
 public:
     explicit LineReader(int fd = 0, bool fail_fast = false, std::string source = "stdin");
 
-    // The next good line, or nullopt at end of input. Blank lines are ignored.
+    // The next good value, or nullopt at end of input. Blank lines are ignored.
     std::optional<InputLine> next();
     // Up to max lines (fewer only at end of input).
     std::vector<InputLine> next_batch(std::size_t max);
@@ -43,10 +48,14 @@ public:
     // for long, i.e. a whole line is buffered, input ended, or data arrived
     // within timeout_ms.
     bool wait_readable(int timeout_ms);
-    bool at_eof() const { return eof_ && buffer_.empty(); }
+    bool at_eof() const { return eof_ && buffer_.empty() && pending_.empty(); }
 
 private:
     std::optional<std::string> read_raw();
+    // Feeds pending_ to parser_; a finished value, or nullopt when more
+    // input is needed or the value was bad (reported).
+    std::optional<json::value> parse_pending();
+    void report_bad_value(const std::string& reason);
 
     bool fill();  // reads more input into buffer_; false at end of input
 
@@ -57,6 +66,10 @@ private:
     std::string source_;
     std::size_t line_no_ = 0;
     std::size_t errors_ = 0;
+    json::stream_parser parser_;
+    std::string pending_;           // the unparsed rest of the current line
+    std::size_t value_line_ = 0;    // where the value being parsed started; 0: none
+    bool resync_ = false;           // skip lines until one starts a value
 };
 
 // Parses one line of text into an object; returns an error text when it is not one.

@@ -21,4 +21,7 @@ got=0
 env -u CLOUDTOWER_TOKEN CLOUDTOWER_USERNAME=admin CLOUDTOWER_PASSWORD=wrong hci-vm-get --name web01 2> "$T/d.err" >/dev/null || got=$?
 [ "$got" -eq 3 ] || die "bad password: expected exit 3, got $got"
 grep -q 'login: HTTP' "$T/d.err" || die "unclear login error: $(cat "$T/d.err")"
+# A refused login is about the user name and password, not a token.
+grep -q 'refused the user name and password' "$T/d.err" || die "the login error does not say the credentials were refused: $(cat "$T/d.err")"
+grep -qi 'token' "$T/d.err" && die "a refused login talks about a token: $(cat "$T/d.err")"
 echo "ok: credentials"

@@ -64,6 +64,49 @@ TEST_CASE("LineReader with fail-fast stops at the first malformed line, naming i
     close(fd);
 }
 
+TEST_CASE("LineReader reads what jq reads: pretty-printed values and several values on a line") {
+    int fd = pipe_with("{\n  \"a\": 1,\n  \"b\": [\n    2\n  ]\n}\n{\"c\":3} {\"d\":4}\n\n  {\"e\":\n5}");
+    hci::LineReader reader(fd);
+    auto batch = reader.next_batch(10);
+    REQUIRE(batch.size() == 4);
+    CHECK(batch[0].number == 1);
+    CHECK(batch[0].object.at("b").as_array().size() == 1);
+    CHECK(batch[1].number == 7);
+    CHECK(batch[2].number == 7);
+    CHECK(batch[2].object.at("d").as_int64() == 4);
+    CHECK(batch[3].number == 9);
+    CHECK_FALSE(reader.had_errors());
+    CHECK(reader.at_eof());
+    close(fd);
+}
+
+TEST_CASE("LineReader reports a broken multi-line value once, at its first line, and goes on") {
+    // Value 1 is cut short by value 2 (line 3); value 3 breaks inside (line 6)
+    // and the reader resumes at value 4; value 5 never ends.
+    int fd = pipe_with("{\"a\":\n  1,\n{\"b\":2}\n{\n  \"c\": 3,\n  oops\n}\n{\"d\":4}\n{\"e\":\n");
+    hci::LineReader reader(fd);
+    auto batch = reader.next_batch(10);
+    REQUIRE(batch.size() == 2);
+    CHECK(batch[0].number == 3);
+    CHECK(batch[1].number == 8);
+    CHECK(reader.error_count() == 3);
+    close(fd);
+}
+
+TEST_CASE("LineReader with fail-fast names the line a multi-line value starts on") {
+    int fd = pipe_with("{\"a\":1}\n{\n  \"b\": nope\n}\n");
+    hci::LineReader reader(fd, true);
+    REQUIRE(reader.next());
+    try {
+        reader.next();
+        FAIL("expected an error");
+    } catch (const hci::Error& e) {
+        CHECK(std::string(e.what()).find("line 2") != std::string::npos);
+        CHECK(std::string(e.what()).find("line 3") != std::string::npos);
+    }
+    close(fd);
+}
+
 TEST_CASE("LineReader next_batch honours the batch size") {
     int fd = pipe_with("{\"i\":1}\n{\"i\":2}\n{\"i\":3}\n");
     hci::LineReader reader(fd);

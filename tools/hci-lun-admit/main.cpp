@@ -19,7 +19,6 @@ static int body(int argc, char** argv) {
     add_batch_option(own, 100);
     own.add(task_wait_options("update task"));
     auto cli = parse_api_command_line(argc, argv, kInfo, own);
-    if (isatty(STDIN_FILENO)) fail(kExitUsage, "pipe hci-vm-create (or hci-lun-admit) lines into stdin");
 
     LunAdmitOptions options;
     options.revoke = cli.get<bool>("revoke");

@@ -34,7 +34,6 @@ static int body(int argc, char** argv) {
     add_batch_option(own, 20);
     own.add(task_wait_options("create, start or delete task"));
     auto cli = parse_api_command_line(argc, argv, kInfo, own);
-    if (isatty(STDIN_FILENO)) fail(kExitUsage, "pipe configuration lines (hci-vm-get --full) into stdin");
 
     const FollowUp follow_up = follow_up_of(cli);
     VmCreateOptions options;

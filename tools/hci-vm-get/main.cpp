@@ -33,8 +33,6 @@ static int body(int argc, char** argv) {
     if (vm.count("name")) selection.names = vm["name"].as<std::vector<std::string>>();
     if (vm.count("id")) selection.ids = vm["id"].as<std::vector<std::string>>();
     const bool list_everything = vm["all"].as<bool>() || (selection.empty() && vm.count("where"));
-    if (selection.empty() && !list_everything && isatty(STDIN_FILENO))
-        fail(kExitUsage, "give --name, --id, --where or --all, or VM names on stdin");
 
     CloudTower tower(cli.api, cli.env);
     LineWriter out;
