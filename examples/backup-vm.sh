@@ -31,7 +31,8 @@ usage: $prog [options] NAME DIR
        $prog --sweep DIR
 
 Back up the VM called NAME (or with id ID) into the new directory DIR:
-NAME.vm.json (configuration), NAME.diskN.zst (one zstd-compressed zadp stream
+NAME.vm.json (the full configuration, hci-vm-get --full: enough to rebuild
+the VM with hci-vm-create), NAME.diskN.zst (one zstd-compressed zadp stream
 per data disk) and the manifest NAME.backup.json, where NAME is the VM's name
 with every character outside A-Za-z0-9._- replaced by _. DIR appears only
 when the backup is finished (one rename), even if some disk failed (then the
@@ -248,9 +249,9 @@ started_at=$(now)
 
 # Part 1: the configuration.
 if [ $by_id -eq 1 ]; then
-    hci-vm-get --id "$vm" >"$work/vm.json"
+    hci-vm-get --id "$vm" --full >"$work/vm.json"
 else
-    hci-vm-get --name "$vm" --unique >"$work/vm.json"
+    hci-vm-get --name "$vm" --unique --full >"$work/vm.json"
 fi
 [ "$(wc -l <"$work/vm.json")" -eq 1 ] || { log "expected exactly one VM $vm"; exit 4; }
 vm_name=$(jq -r .name "$work/vm.json")

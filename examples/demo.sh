@@ -9,7 +9,12 @@
 #   4. check each restored disk byte for byte against the simulator's digest of
 #      the snapshot it came from, read it back and run e2fsck -fn on it, and
 #      compare a file inside it with the original;
-#   5. print a summary table, stop everything it started, remove its files.
+#   5. with LUNs: bring the whole VM back with examples/restore-vm.sh as
+#      demo-vm-dr on the second cluster c2 (VLAN vm-net mapped to dr-net, MACs
+#      kept), check every disk (digest of the snapshot, e2fsck -fn, a file) and
+#      compare its configuration (vCPUs, memory, disk sizes, buses and boot
+#      order, NICs' VLANs and MACs) with demo-vm's;
+#   6. print a summary table, stop everything it started, remove its files.
 # Ctrl-C cleans up. Exits non-zero if anything fails or does not verify.
 set -euo pipefail
 
@@ -53,7 +58,7 @@ fi
 export PATH
 case $disk_mib in *[!0-9,]* | '' | *,*,*) log "--disk-mib wants two sizes in MiB, like 256,128"; exit 2 ;; esac
 case $restore_to in '' | luns | files) ;; *) log "--restore-to is luns or files"; exit 2 ;; esac
-for cmd in hci-sim hci-vm-get zadp-read zadp-write jq curl zstd mke2fs e2fsck debugfs sha256sum; do
+for cmd in hci-sim hci-vm-get hci-vm-create hci-lun-admit zadp-read zadp-write jq curl zstd mke2fs e2fsck debugfs sha256sum; do
     command -v "$cmd" >/dev/null || { log "$cmd not found; run 'make demo' (it builds and installs what is missing)"; exit 2; }
 done
 
@@ -209,11 +214,46 @@ while IFS= read -r disk <&3; do
          verified: ($bytes_ok and $fsck_ok and $file_ok)}' <<<"$disk" >>summary.jsonl
 done 3< <(jq -c '.disks[]' "$manifest")
 
+# --- 5. the whole VM again, on the second cluster -----------------------------
+vm_restore=""
+if [ "$restore_to" = luns ]; then
+    v0=$(date +%s.%N)
+    "$here/restore-vm.sh" --cluster c2 --name demo-vm-dr --map-vlan vm-net=dr-net --keep-mac demo-backups >vm-restore.json
+    v1=$(date +%s.%N)
+    hci-vm-get --name demo-vm --full >old.vm.json
+    hci-vm-get --name demo-vm-dr --full >new.vm.json
+    # The configuration, with the VLAN mapping applied to the original.
+    shape='{vcpu, cpu, memory, firmware, disks: [.vm_disks[] | {index, type, bus, boot, size: .vm_volume.size}],
+            nics: [.vm_nics[] | {vlan: .vlan.name, mac_address, model, enabled}]}'
+    want_shape=$(jq -S "$shape | .nics |= map(if .vlan == \"vm-net\" then .vlan = \"dr-net\" else . end)" old.vm.json)
+    config_ok=false
+    [ "$want_shape" = "$(jq -S "$shape" new.vm.json)" ] && jq -e '.cluster.name == "c2"' new.vm.json >/dev/null && config_ok=true
+    [ $config_ok = true ] || { failures=$((failures + 1)); diff <(echo "$want_shape") <(jq -S "$shape" new.vm.json) >&2 || true; }
+    disks_ok=0
+    while IFS= read -r disk <&3; do
+        index=$(jq -r .original_index <<<"$disk")
+        want=$(jq -r --argjson i "$index" 'select(.disk == $i) | .snapshot_sha256' summary.jsonl)
+        got=$(admin digest "{\"vm\":\"demo-vm-dr\",\"disk\":$index}" | jq -r .sha256)
+        cp --sparse=always "$(admin volume-path "{\"vm\":\"demo-vm-dr\",\"disk\":$index}" | jq -r .path)" "vm$index.img"
+        if [ "$got" = "$want" ] && e2fsck -fn "vm$index.img" >"vmfsck$index.log" 2>&1 &&
+            debugfs -R "cat /random.bin" "vm$index.img" 2>/dev/null | cmp -s - "seed/$index/random.bin"; then
+            disks_ok=$((disks_ok + 1))
+        else
+            failures=$((failures + 1))
+            log "demo-vm-dr disk $index does not verify (sha256 $got, snapshot $want)"
+        fi
+        rm -f "vm$index.img"
+    done 3< <(jq -c '.disks[]' vm-restore.json)
+    vm_restore=$(printf 'whole VM: demo-vm-dr on c2 in %ss, %s of %s disks verified (sha256 = snapshot, e2fsck clean, files intact), configuration %s' \
+        "$(awk -v a="$v0" -v b="$v1" 'BEGIN { printf "%.1f", b - a }')" "$disks_ok" "$(jq '.disks | length' vm-restore.json)" \
+        "$([ $config_ok = true ] && echo "matches (vCPUs, memory, disks, boot order, NICs: vm-net -> dr-net, MACs kept)" || echo DIFFERS)")
+fi
+
 # The snapshot was kept only so that its digests could be compared.
 jq -c '{id: .vm_snapshot.id}' "$manifest" | hci-snap-delete >/dev/null ||
     log "warning: could not delete the demo snapshot"
 
-# --- 5. summary -----------------------------------------------------------------
+# --- 6. summary -----------------------------------------------------------------
 human() { numfmt --to=iec-i --suffix=B --format='%.1f' "$1" 2>/dev/null || echo "$1"; }
 echo
 printf '%-8s %-4s %9s %9s %9s %9s %7s %7s  %s\n' VM DISK LOGICAL ALLOCATED DATA STORED BACKUP RESTORE VERIFICATION
@@ -230,6 +270,7 @@ while IFS= read -r row; do
 done <summary.jsonl
 echo "LOGICAL: disk size; ALLOCATED: written in the snapshot; DATA: non-zero bytes in the stream; STORED: .zst file"
 echo "backup of demo-vm (2 disks, $(jq -r .vm_snapshot.consistent_type "$manifest")) took ${backup_seconds}s; restored into $restore_to"
+[ -z "$vm_restore" ] || echo "$vm_restore"
 [ -z "$summary_json" ] || cp summary.jsonl "$summary_json"
 
 if [ $failures -ne 0 ]; then

@@ -111,7 +111,9 @@ TEST_CASE("create-vm parameters keep the shape: sizes, buses, boot order, polici
     CHECK(fresh[1].at("vm_volume").at("size") == 1049088);
     auto& cds = disks["mount_cd_roms"].as_array();
     REQUIRE(cds.size() == 1);
-    CHECK(cds[0].as_object() == json::object{{"boot", 3}});  // an empty drive: the image may not exist there
+    CHECK(cds[0].as_object() == json::object{{"index", 1}, {"boot", 3}});  // empty: the image may not exist there
+    CHECK(fresh[0].at("index") == 0);
+    CHECK(fresh[1].at("index") == 2);
     auto& nics = p["vm_nics"].as_array();
     REQUIRE(nics.size() == 2);
     CHECK(nics[0].at("connect_vlan_id") == "x1");

@@ -124,13 +124,15 @@ json::object creation_params(const json::object& config, const Placement& placem
     for (const auto& d : config.at("vm_disks").as_array()) {
         const json::object& disk = d.as_object();
         const std::int64_t boot = disk.at("boot").to_number<std::int64_t>();
+        // The original position, so disks and CD-ROMs come back in their order.
+        const long index = present(disk, "index") ? disk.at("index").to_number<long>() : 0;
         if (text_field(disk, "/type") == "CD_ROM") {
-            cd_roms.push_back(json::object{{"boot", boot}});
+            cd_roms.push_back(json::object{{"index", index}, {"boot", boot}});
             continue;
         }
         const json::object& volume = disk.at("vm_volume").as_object();
-        const long index = present(disk, "index") ? disk.at("index").to_number<long>() : 0;
         new_disks.push_back(json::object{
+            {"index", index},
             {"bus", disk.at("bus")},
             {"boot", boot},
             {"vm_volume", json::object{{"name", new_volume_name(placement.name, index)},
