@@ -32,6 +32,8 @@ options:
   --host NAME|ID         place the VM on this host
   --map-vlan SRC=DST     connect NICs of VLAN SRC to VLAN DST (repeatable)
   --keep-mac             keep the recorded MAC addresses (default: new ones)
+  --storage-policy P     give every new volume the storage policy P instead
+                         of the recorded one
   --start                start the VM once every disk is verified
   --keep-failed          leave a half-made VM in place after a failure
   -h, --help             this text
@@ -53,7 +55,7 @@ create_args=()
 start=0 keep_failed=0
 while [ $# -gt 0 ]; do
     case $1 in
-        --name | --cluster | --host | --map-vlan)
+        --name | --cluster | --host | --map-vlan | --storage-policy)
             [ $# -ge 2 ] || { log "$1 needs a value"; exit 2; }
             create_args+=("$1" "$2"); shift 2 ;;
         --keep-mac) create_args+=(--keep-mac); shift ;;

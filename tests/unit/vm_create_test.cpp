@@ -84,7 +84,10 @@ TEST_CASE("a NIC's VLAN: mapped, else the same id, else the same name, else an e
 }
 
 TEST_CASE("create-vm parameters keep the shape: sizes, buses, boot order, policies, CD-ROMs, NICs") {
-    hci::Placement where{"web01-restored", "c2", "", false, {"x1", "x2"}};
+    hci::Placement where;
+    where.name = "web01-restored";
+    where.cluster_id = "c2";
+    where.nic_vlan_ids = {"x1", "x2"};
     json::object p = hci::creation_params(config(), where);
     CHECK(p["name"] == "web01-restored");
     CHECK(p["cluster_id"] == "c2");
@@ -127,4 +130,9 @@ TEST_CASE("create-vm parameters keep the shape: sizes, buses, boot order, polici
     p = hci::creation_params(config(), where);
     CHECK(p["host_id"] == "h1");
     CHECK(p["vm_nics"].at(0).at("mac_address") == "52:54:00:00:00:01");
+
+    where.storage_policy = "REPLICA_2_THIN_PROVISION";  // --storage-policy: for a cluster without the recorded one
+    p = hci::creation_params(config(), where);
+    for (const auto& d : p["vm_disks"].at("mount_new_create_disks").as_array())
+        CHECK(d.at("vm_volume").at("elf_storage_policy") == "REPLICA_2_THIN_PROVISION");
 }

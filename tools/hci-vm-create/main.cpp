@@ -28,6 +28,8 @@ static int body(int argc, char** argv) {
         ("map-vlan", po::value<std::vector<std::string>>()->composing()->value_name("SRC=DST"),
          "connect NICs of VLAN SRC to VLAN DST (names or ids; repeatable)")
         ("keep-mac", po::bool_switch(), "give the NICs their recorded MAC addresses (default: new ones)")
+        ("storage-policy", po::value<std::string>()->value_name("POLICY"),
+         "give every new volume this elf_storage_policy (default: the recorded one)")
         ("start", po::bool_switch(), "start each VM once it is created (default: leave it stopped)")
         ("start-created", po::bool_switch(), "read hci-vm-create lines and start their VMs (after a restore)")
         ("delete-created", po::bool_switch(), "read hci-vm-create lines and delete their VMs and volumes");
@@ -47,6 +49,7 @@ static int body(int argc, char** argv) {
     if (cli.has("map-vlan"))
         for (const auto& m : cli.get<std::vector<std::string>>("map-vlan")) options.vlan_map.push_back(parse_vlan_mapping(m));
     options.keep_mac = cli.get<bool>("keep-mac");
+    if (cli.has("storage-policy")) options.storage_policy = cli.get<std::string>("storage-policy");
     options.start = cli.get<bool>("start");
     options.wait_settings = task_wait_settings(cli);
 

@@ -106,6 +106,7 @@ bool VmCreator::plan_line(const InputLine& line, std::vector<Plan>& plans, LineR
     placement.cluster_id = text_field(cluster, "/id");
     placement.host_id = host_id_;
     placement.keep_mac = options_.keep_mac;
+    placement.storage_policy = options_.storage_policy;
     const TargetVlans& vlans = vlans_of(placement.cluster_id);
     std::size_t nic_number = 0;
     for (const auto& nic : config.at("vm_nics").as_array()) {

@@ -21,6 +21,7 @@ struct VmCreateOptions {
     std::string host;                                // --host NAME|ID
     VlanMap vlan_map;                                // --map-vlan SRC=DST...
     bool keep_mac = false;                           // --keep-mac
+    std::string storage_policy;                      // --storage-policy (default: as recorded)
     bool start = false;                              // --start
     TaskWaitSettings wait_settings;
 };

@@ -20,6 +20,13 @@ bool names_vlan(const json::object& vlan, const std::string& what) {
     return !what.empty() && (text_field(vlan, "/id") == what || text_field(vlan, "/name") == what || text_field(vlan, "/local_id") == what);
 }
 
+// The placement's policy when it names one, else the recorded one.
+json::value storage_policy(const json::object& volume, const Placement& placement) {
+    if (!placement.storage_policy.empty()) return json::value(placement.storage_policy);
+    if (present(volume, "elf_storage_policy")) return volume.at("elf_storage_policy");
+    return json::value("REPLICA_2_THIN_PROVISION");
+}
+
 }  // namespace
 
 std::pair<std::string, std::string> parse_vlan_mapping(const std::string& text) {
@@ -138,9 +145,7 @@ json::object creation_params(const json::object& config, const Placement& placem
             {"vm_volume", json::object{{"name", new_volume_name(placement.name, index)},
                                        {"size", volume.at("size")},
                                        {"size_unit", "B"},
-                                       {"elf_storage_policy", present(volume, "elf_storage_policy")
-                                                                  ? volume.at("elf_storage_policy")
-                                                                  : json::value("REPLICA_2_THIN_PROVISION")}}}});
+                                       {"elf_storage_policy", storage_policy(volume, placement)}}}});
     }
     p["vm_disks"] = json::object{{"mount_new_create_disks", std::move(new_disks)}, {"mount_cd_roms", std::move(cd_roms)}};
 

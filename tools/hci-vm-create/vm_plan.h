@@ -43,6 +43,7 @@ struct Placement {
     std::string cluster_id;
     std::string host_id;  // empty: CloudTower chooses
     bool keep_mac = false;
+    std::string storage_policy;  // empty: each volume's recorded policy
     std::vector<std::string> nic_vlan_ids;  // per NIC in the config's order
 };
 
