@@ -28,12 +28,8 @@ restore_scenario() {
 # start_restore_sim: the simulator on that scenario, with data in every disk
 # (the last block of each odd-sized disk too), or skip without tgtd.
 start_restore_sim() {
-    require_root_and_tgt
-    local t
-    for t in hci-sim hci-vm-get hci-vm-create hci-lun-admit hci-snap-create hci-task-wait hci-snap-luns \
-        hci-lun-export hci-lun-unexport hci-snap-delete zadp-read zadp-write; do
-        command -v "$t" >/dev/null || die "$t is not built (run make)"
-    done
+    require_pipeline
+    require_tools hci-vm-create hci-lun-admit
     restore_scenario "$T/scenario.json"
     start_sim --scenario "$T/scenario.json" --task-duration 50
     sim_admin state | jq -e '.portal != null' >/dev/null || skip "hci-sim could not start tgtd: $(cat "$T/sim.err")"

@@ -6,7 +6,7 @@
 # into the same name is refused.
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
 . "$HCI_SOURCE_DIR/tests/e2e/restore.sh"
-for t in hci-sim hci-vm-get hci-vm-create; do command -v "$t" >/dev/null || die "$t is not built (run make)"; done
+require_tools hci-vm-get hci-vm-create
 restore_scenario "$T/scenario.json"
 start_sim --scenario "$T/scenario.json" --task-duration 20
 hci-vm-get --name web01 --full >"$T/web01.json"

@@ -5,7 +5,7 @@
 # get-vm-volumes and get-vlans call for the whole batch, not one per VM.
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
 . "$HCI_SOURCE_DIR/tests/e2e/restore.sh"
-command -v hci-sim >/dev/null || die "hci-sim is not built"
+require_tools hci-vm-get
 restore_scenario "$T/base.json"
 # Five more VMs beside web01, each with a disk and a NIC.
 jq '.vms += [range(5) | {name: "db\(.)", cluster: "c2", disks: [{type: "DISK", size: 1048576}],
