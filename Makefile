@@ -1,11 +1,14 @@
 # Front door. `make` builds, `make test` runs every test, `make demo` runs a
-# whole backup and restore against hci-sim, `make bench` measures.
+# whole backup and restore against hci-sim, `make bench` measures, `make asan`
+# runs every test again under ASan+UBSan, `make fuzz` runs the libFuzzer
+# targets for FUZZ_SECONDS each (tests/fuzz/README.md).
 BUILD   ?= build
 PREFIX  ?= /usr/local
 JOBS    ?= $(shell nproc)
 CMAKE_FLAGS ?=
+FUZZ_SECONDS ?= 60
 
-.PHONY: all deps configure test demo bench install clean asan
+.PHONY: all deps configure test demo bench install clean asan fuzz
 
 all: configure
 	cmake --build $(BUILD) -j $(JOBS)
@@ -22,6 +25,13 @@ test: all
 asan:
 	$(MAKE) BUILD=build-asan CMAKE_FLAGS=-DHCI_SANITIZE=ON test
 
+# libFuzzer needs clang (scripts/install-fuzz-deps.sh, not part of `make test`).
+fuzz: deps
+	@scripts/install-fuzz-deps.sh
+	@test -f build-fuzz/CMakeCache.txt || CXX=clang++ cmake -S . -B build-fuzz -DHCI_FUZZ=ON $(CMAKE_FLAGS)
+	cmake --build build-fuzz -j $(JOBS) --target fuzzers
+	tests/fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
+
 demo: all
 	examples/demo.sh $(BUILD)/bin
 
@@ -34,4 +44,4 @@ install: all
 	      "examples (backup-vm.sh, restore-disk.sh, Makefile...) in $(PREFIX)/share/doc/hci-backup/examples"
 
 clean:
-	rm -rf $(BUILD) build-asan
+	rm -rf $(BUILD) build-asan build-fuzz

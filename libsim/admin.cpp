@@ -79,6 +79,8 @@ Fault parse_fault(const json::object& req) {
         f.latency_ms = static_cast<std::int64_t>(to_uint(l->value(), "latency_ms", 86400000));
     if (auto d = req.find("drop"); d != req.end()) f.drop = need_bool(d->value(), "drop");
     if (auto t = req.find("fail_task"); t != req.end()) f.fail_task = need_bool(t->value(), "fail_task");
+    if (auto a = req.find("after"); a != req.end()) f.after = need_bool(a->value(), "after");
+    if (f.after && f.status == 0 && !f.drop) throw std::invalid_argument("after goes with status or drop");
     int kinds = (f.status != 0) + !f.code.empty() + (f.latency_ms > 0) + f.drop + f.fail_task;
     if (kinds == 0) throw std::invalid_argument("fault needs one of status, code, latency_ms, drop, fail_task");
     if (f.status != 0 && (f.status < 400 || f.status > 599)) throw std::invalid_argument("status must be 4xx or 5xx");
@@ -92,6 +94,7 @@ json::object fault_json(const Fault& f) {
     if (f.latency_ms) o["latency_ms"] = f.latency_ms;
     if (f.drop) o["drop"] = true;
     if (f.fail_task) o["fail_task"] = true;
+    if (f.after) o["after"] = true;
     return o;
 }
 

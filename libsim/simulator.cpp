@@ -150,39 +150,50 @@ Reply Simulator::handle(const std::string& method, const std::string& path, cons
     }
 }
 
+namespace {
+
+// A fault's answer in place of the operation's: a dropped connection or an ErrorBody.
+std::optional<Reply> fault_reply(const Fault& fault, const std::string& path) {
+    if (fault.drop) {
+        Reply r;
+        r.drop = true;
+        r.latency_ms = fault.latency_ms;
+        return r;
+    }
+    if (fault.status) {
+        Reply r = error_reply(fault.status, "injected failure (hci-sim /_sim/faults)", path);
+        r.latency_ms = fault.latency_ms;
+        return r;
+    }
+    if (!fault.code.empty()) {
+        Reply r = error_reply(400, "resource is locked, retry later (injected by hci-sim)", path, fault.code);
+        r.latency_ms = fault.latency_ms;
+        return r;
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
 Reply Simulator::api(const std::string& op, const std::string& path, const std::string& body,
                      const std::string& auth) {
     counters_[op]++;
-    Reply reply;
     std::optional<Fault> fault = take_fault(op);
-    if (fault) {
-        reply.latency_ms = fault->latency_ms;
-        if (fault->drop) {
-            reply.drop = true;
-            return reply;
-        }
-        if (fault->status) {
-            Reply r = error_reply(fault->status, "injected failure (hci-sim /_sim/faults)", path);
-            r.latency_ms = fault->latency_ms;
-            return r;
-        }
-        if (!fault->code.empty()) {
-            Reply r = error_reply(400, "resource is locked, retry later (injected by hci-sim)", path, fault->code);
-            r.latency_ms = fault->latency_ms;
-            return r;
-        }
-    }
+    if (fault && !fault->after)
+        if (auto r = fault_reply(*fault, path)) return *r;
+    Reply reply = execute(op, path, body, auth, fault && fault->fail_task);
+    reply.latency_ms = fault ? fault->latency_ms : 0;
+    // "after": the call was carried out, but its answer is lost.
+    if (fault && fault->after && reply.status < 300) return *fault_reply(*fault, path);
+    return reply;
+}
+
+Reply Simulator::execute(const std::string& op, const std::string& path, const std::string& body,
+                         const std::string& auth, bool fail_task) {
     auto it = ops_.find(op);
-    if (it == ops_.end()) {
-        Reply r = error_reply(404, "unknown operation " + op, path);
-        r.latency_ms = reply.latency_ms;
-        return r;
-    }
-    if (op != "login" && (auth.empty() || !state_.view("tokens").find(auth))) {
-        Reply r = error_reply(401, auth.empty() ? "Authorization header missing" : "invalid or expired token", path);
-        r.latency_ms = reply.latency_ms;
-        return r;
-    }
+    if (it == ops_.end()) return error_reply(404, "unknown operation " + op, path);
+    if (op != "login" && (auth.empty() || !state_.view("tokens").find(auth)))
+        return error_reply(401, auth.empty() ? "Authorization header missing" : "invalid or expired token", path);
     json::value parsed;
     if (!body.empty()) {
         boost::system::error_code ec;
@@ -190,7 +201,8 @@ Reply Simulator::api(const std::string& op, const std::string& path, const std::
         if (ec) throw std::invalid_argument("request body is not valid JSON: " + ec.message());
     }
     refresh_tasks();
-    reply.body = (this->*(it->second))(parsed, fault && fault->fail_task);
+    Reply reply;
+    reply.body = (this->*(it->second))(parsed, fail_task);
     state_.save();
     if (!queued_copies_.empty()) {
         // The client waits for its snapshot's copies; every other call goes on.

@@ -71,6 +71,7 @@ struct Fault {
     std::int64_t latency_ms = 0;
     bool drop = false;
     bool fail_task = false;
+    bool after = false;  // carry the call out, then answer with status or drop (the answer is lost)
 };
 
 class Simulator {
@@ -89,6 +90,8 @@ private:
     using Op = json::value (Simulator::*)(const json::value& body, bool fail_task);
 
     Reply api(const std::string& op, const std::string& path, const std::string& body, const std::string& auth);
+    Reply execute(const std::string& op, const std::string& path, const std::string& body, const std::string& auth,
+                  bool fail_task);
     Reply admin(const std::string& method, const std::string& path, const std::string& body);
     std::optional<Fault> take_fault(const std::string& op);
 

@@ -180,7 +180,13 @@ json::value CloudTower::call_once_with_retries(const std::string& op, const std:
     std::uniform_real_distribution<double> jitter(0.0, 1.0);
     for (int attempt = 1;; ++attempt) {
         const auto sent_at = Clock::now();
-        HttpResponse r = http_->post_json(url, body, headers);
+        long time_left_ms = 0;  // 0: no deadline, the usual request timeout
+        if (deadline_) {
+            time_left_ms = std::chrono::duration_cast<std::chrono::milliseconds>(*deadline_ - sent_at).count();
+            if (time_left_ms <= 0) throw ApiError(kExitApi, op + ": gave up: the time limit is up", 0, "");
+            time_left_ms = std::min(time_left_ms, static_cast<long>(options_.request_timeout_s * 1000));
+        }
+        HttpResponse r = http_->post_json(url, body, headers, time_left_ms);
         AttemptOutcome outcome;
         std::string error;
         if (r.transport == HttpResponse::kTlsRejected) {
@@ -217,8 +223,10 @@ json::value CloudTower::call_once_with_retries(const std::string& op, const std:
             if (r.status >= 300 && r.status < 400 && !r.redirect_url.empty()) error += redirect_hint(r.redirect_url);
         }
         const long delay = backoff_delay_ms(policy_, attempt, jitter(rng_));
-        if (!is_retryable(outcome, kind) || !may_retry(policy_, attempt, ms_since(start), delay)) {
-            if (is_retryable(outcome, kind) && attempt > 1) error += " (gave up after " + std::to_string(attempt) + " attempts)";
+        const bool past_deadline = deadline_ && Clock::now() + std::chrono::milliseconds(delay) >= *deadline_;
+        if (!is_retryable(outcome, kind) || !may_retry(policy_, attempt, ms_since(start), delay) || past_deadline) {
+            if (is_retryable(outcome, kind) && past_deadline) error += " (gave up: the time limit is up)";
+            else if (is_retryable(outcome, kind) && attempt > 1) error += " (gave up after " + std::to_string(attempt) + " attempts)";
             else if (outcome.kind == AttemptOutcome::kTransportError && kind == CallKind::kMutation)
                 error += " (not retried: the request may have been executed)";
             throw ApiError(kExitApi, error, outcome.status, outcome.error_code);

@@ -2,8 +2,10 @@
 // The CloudTower API client every hci-* tool uses: endpoint, credentials,
 // retries, error bodies, pagination. One HTTP connection per run.
 #include <boost/json.hpp>
+#include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 
@@ -52,6 +54,9 @@ public:
     json::value call(const std::string& op, const json::value& body, CallKind kind);
     json::value query(const std::string& op, const json::value& body) { return call(op, body, CallKind::kQuery); }
     json::value mutate(const std::string& op, const json::value& body) { return call(op, body, CallKind::kMutation); }
+    // A delete-* call: retried like a query. A retry may find some objects
+    // gone already (an earlier attempt deleted them): callers count those as done.
+    json::value remove(const std::string& op, const json::value& body) { return call(op, body, CallKind::kDelete); }
 
     // Every object matching `where`, page after page (first + after cursor,
     // orderBy id_ASC), handed to on_page as each page arrives.
@@ -61,6 +66,11 @@ public:
     json::array query_all(const std::string& op, const json::value& where);
 
     const ApiOptions& options() const { return options_; }
+
+    // Calls made while a deadline is set end by it, retries included: each
+    // attempt's time limit shrinks to what is left, and no retry starts
+    // after it. (Waiting for tasks: --timeout bounds the whole wait.)
+    void set_deadline(std::optional<std::chrono::steady_clock::time_point> deadline) { deadline_ = deadline; }
 
 private:
     void ensure_token();
@@ -77,6 +87,7 @@ private:
     RetryPolicy policy_;
     std::mt19937_64 rng_;
     static constexpr int kPageSize = 500;  // objects per get-* page
+    std::optional<std::chrono::steady_clock::time_point> deadline_;
     int dump_seq_ = 0;
 };
 

@@ -1,5 +1,7 @@
 #include "libcommon/api/http.h"
 
+#include <algorithm>
+
 #include <curl/curl.h>
 
 #include <algorithm>
@@ -69,7 +71,7 @@ HttpClient::HttpClient(HttpSettings settings) : settings_(std::move(settings)) {
 HttpClient::~HttpClient() { curl_easy_cleanup(static_cast<CURL*>(curl_)); }
 
 HttpResponse HttpClient::post_json(const std::string& url, const std::string& body,
-                                   const std::vector<std::string>& headers) {
+                                   const std::vector<std::string>& headers, long timeout_ms) {
     CURL* curl = static_cast<CURL*>(curl_);
     HttpResponse response;
     curl_slist* list = nullptr;
@@ -87,8 +89,9 @@ HttpResponse HttpClient::post_json(const std::string& url, const std::string& bo
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response.body);
     curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, capture_request_id);
     curl_easy_setopt(curl, CURLOPT_HEADERDATA, &response.request_id);
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, settings_.connect_timeout_ms);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, settings_.total_timeout_ms);
+    const long total_ms = timeout_ms > 0 ? timeout_ms : settings_.total_timeout_ms;
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, std::min(settings_.connect_timeout_ms, total_ms));
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, total_ms);
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "");
     curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, settings_.insecure ? 0L : 1L);

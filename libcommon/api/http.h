@@ -36,8 +36,9 @@ public:
 
     // POST a JSON body. Headers are "Name: value"; they are never logged
     // (Authorization carries the token).
+    // timeout_ms > 0 replaces total_timeout_ms for this request.
     HttpResponse post_json(const std::string& url, const std::string& body,
-                           const std::vector<std::string>& headers);
+                           const std::vector<std::string>& headers, long timeout_ms = 0);
 
     // After a transport failure: whether the server at url's host and port
     // speaks the other protocol (plain HTTP behind https://, TLS behind

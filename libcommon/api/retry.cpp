@@ -5,19 +5,19 @@
 namespace hci {
 
 bool is_retryable(const AttemptOutcome& outcome, CallKind kind) {
-    const bool query = kind == CallKind::kQuery;
+    const bool repeatable = kind != CallKind::kMutation;
     switch (outcome.kind) {
         case AttemptOutcome::kNotSent:
             return true;
         case AttemptOutcome::kTransportError:
-            return query;
+            return repeatable;
         case AttemptOutcome::kHttp:
             break;
     }
     const int s = outcome.status;
     if (s == 503 || s == 429) return true;  // "not now": the server did not act
     if (s == 400 && outcome.error_code == "ResourceLocked") return true;
-    if (s >= 500 && s <= 599) return query;
+    if (s >= 500 && s <= 599) return repeatable;
     return false;
 }
 

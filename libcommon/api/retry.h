@@ -8,7 +8,8 @@ namespace hci {
 // Whether repeating a call can duplicate its effect.
 enum class CallKind {
     kQuery,     // get-*: always safe to repeat
-    kMutation,  // create/delete/clone: repeat only when it surely did not run
+    kDelete,    // delete-*: idempotent (what is gone stays gone): retried like a query
+    kMutation,  // create/clone: repeat only when it surely did not run
 };
 
 // What happened to one attempt.
@@ -30,7 +31,8 @@ struct RetryPolicy {
 };
 
 // True when the outcome is worth another attempt for this kind of call.
-// Queries: connection errors, 5xx, 429 and 400 ResourceLocked are retried.
+// Queries and deletions: connection errors, 5xx, 429 and 400 ResourceLocked
+// are retried.
 // Mutations: only outcomes that mean "not executed": not sent, 503, 429 and
 // ResourceLocked. A 500 or a timeout after sending may have done the work.
 bool is_retryable(const AttemptOutcome& outcome, CallKind kind);

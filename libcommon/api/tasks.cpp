@@ -64,6 +64,21 @@ long TaskPoller::ms_until_next_round() const {
     return std::max(0L, static_cast<long>(left));
 }
 
+// The timeout bounds the whole wait, requests and their retries included: a
+// round's get-tasks ends when the earliest pending task's time is up (or
+// after a last look of a second, for a task already overdue).
+json::array TaskPoller::query_within_timeout(json::array ids) {
+    auto deadline = Clock::time_point::max();
+    for (const auto& [_, p] : pending_) deadline = std::min(deadline, p.added + to_ms(settings_.timeout_s));
+    deadline = std::max(deadline, Clock::now() + std::chrono::seconds(1));
+    struct ClearDeadline {
+        CloudTower& tower;
+        ~ClearDeadline() { tower.set_deadline(std::nullopt); }
+    } clear{tower_};
+    tower_.set_deadline(deadline);
+    return tower_.query_all("get-tasks", json::object{{"id_in", std::move(ids)}});
+}
+
 std::vector<TaskOutcome> TaskPoller::poll_round() {
     std::vector<TaskOutcome> ended;
     if (pending_.empty()) return ended;
@@ -71,7 +86,7 @@ std::vector<TaskOutcome> TaskPoller::poll_round() {
     json::array ids;
     for (const auto& [id, _] : pending_) ids.emplace_back(id);
     log_info("poll round " + std::to_string(rounds_) + ": " + std::to_string(ids.size()) + " pending task(s)");
-    json::array tasks = tower_.query_all("get-tasks", json::object{{"id_in", std::move(ids)}});
+    json::array tasks = query_within_timeout(std::move(ids));
 
     std::map<std::string, json::object> by_id;
     for (auto& t : tasks)

@@ -48,6 +48,7 @@ public:
     void wait_all(const std::function<void(const TaskOutcome&)>& on_done);
 
 private:
+    json::array query_within_timeout(json::array ids);
     struct Pending {
         Clock::time_point added;
         int missing_rounds = 0;

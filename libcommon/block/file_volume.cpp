@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <limits>
 
 #include "libcommon/base/error.h"
@@ -190,12 +191,43 @@ uint32_t device_block_size(int fd) {
     return static_cast<uint32_t>(bs);
 }
 
-std::unique_ptr<Volume> open_existing(const std::string& path, OpenMode mode) {
-    // A sink is opened read-write when it can be, so zadp-write can look for
-    // data it would overwrite (see clobber.h).
-    int fd = ::open(path.c_str(), (mode == OpenMode::Read ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-    if (fd < 0 && mode == OpenMode::Write && errno == EACCES) fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+// A block device opened for writing gets O_EXCL: the kernel then refuses a
+// device that is mounted or opened exclusively by another writer.
+// A sink is opened read-write when it can be, so zadp-write can look for
+// data it would overwrite (see clobber.h).
+int open_sink(const std::string& path, int extra_flags) {
+    int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC | extra_flags);
+    if (fd < 0 && errno == EACCES) fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC | extra_flags);
+    return fd;
+}
+
+int open_block_device_for_writing(const std::string& path) {
+    int fd = open_sink(path, O_EXCL);
+    if (fd < 0 && errno == EBUSY) fail_busy(path, "in use (mounted, or opened for writing by another process)");
     if (fd < 0) fail_errno("open " + path, errno);
+    return fd;
+}
+
+int open_target(const std::string& path, OpenMode mode) {
+    struct stat st {};
+    if (mode == OpenMode::Write && ::stat(path.c_str(), &st) == 0 && S_ISBLK(st.st_mode))
+        return open_block_device_for_writing(path);
+    if (mode == OpenMode::Read) {
+        int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) fail_errno("open " + path, errno);
+        return fd;
+    }
+    const std::filesystem::path p(path);
+    DirectoryLock guard(p.has_parent_path() ? p.parent_path().string() : ".");
+    refuse_concurrent_writer(path);
+    int fd = open_sink(path, 0);
+    if (fd < 0) fail_errno("open " + path, errno);
+    lock_for_writing(fd, path);
+    return fd;
+}
+
+std::unique_ptr<Volume> open_existing(const std::string& path, OpenMode mode) {
+    int fd = open_target(path, mode);
     struct stat st {};
     if (::fstat(fd, &st) != 0) {
         int err = errno;

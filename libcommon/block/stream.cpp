@@ -269,6 +269,10 @@ void Decoder::read_header() {
     if (header_.flags != 0) corrupt("unknown header flags " + hex32(header_.flags) + " (version 1 defines none)");
     if (!valid_block_size(header_.block_size))
         corrupt("bad block size " + num(header_.block_size) + " in header (must be a power of two, 512..1048576)");
+    // Offsets are off_t on files and devices; no target holds 2^63 bytes or more.
+    if (header_.size > kMaxSize)
+        corrupt("logical size " + num(header_.size) + " in header is more than any target can hold (at most " +
+                num(kMaxSize) + " bytes)");
     header_.identity = bytes.substr(sizeof fixed, identity_length);
     boost::system::error_code ec;
     auto identity = boost::json::parse(header_.identity, ec);

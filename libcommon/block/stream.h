@@ -31,6 +31,7 @@ inline constexpr uint32_t kMaxIdentityLength = 1u << 20;
 inline constexpr uint32_t kMinBlockSize = 512;
 inline constexpr uint32_t kMaxBlockSize = 1u << 20;
 inline constexpr uint64_t kDigestPiece = 1u << 20;
+inline constexpr uint64_t kMaxSize = (uint64_t{1} << 63) - 1;  // largest logical size
 
 using Digest = std::array<unsigned char, 16>;
 

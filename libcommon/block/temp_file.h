@@ -11,6 +11,33 @@ namespace hci {
 // result. It is created 0600 whatever the umask (images and streams are
 // private data) and holds an exclusive flock(2) while the process lives, so a
 // sweep can remove the temporary files of killed (kill -9) runs and no others.
+// ---- one writer per file ----
+// A writer holds an exclusive flock(2) on what it writes (a new target's
+// temporary file, an existing file itself) until it exits. A second writer
+// probes those locks and fails at once (exit 7) instead of interleaving its
+// blocks or renaming its result over the first one's. Probe and lock happen
+// under a short lock on the directory (a DirectoryLock), so two writers that
+// start together cannot both see the other's file as free.
+class DirectoryLock {
+public:
+    explicit DirectoryLock(const std::string& dir);
+    ~DirectoryLock();
+    DirectoryLock(const DirectoryLock&) = delete;
+    DirectoryLock& operator=(const DirectoryLock&) = delete;
+
+private:
+    int fd_;
+};
+
+// Fails (kExitIo, "PATH is being written by another process...") when
+// another process holds the lock of `path` or of one of its temporary files.
+void refuse_concurrent_writer(const std::string& path);
+
+// Locks an opened target for this writer (or fails as above and closes fd).
+void lock_for_writing(int fd, const std::string& path);
+
+[[noreturn]] void fail_busy(const std::string& path, const std::string& why);
+
 class TempFile {
 public:
     explicit TempFile(const std::string& final_path);

@@ -30,7 +30,7 @@ TEST_CASE("queries are retried on connection errors, 5xx, 429 and ResourceLocked
 }
 
 TEST_CASE("client errors are never retried") {
-    for (auto kind : {CallKind::kQuery, CallKind::kMutation}) {
+    for (auto kind : {CallKind::kQuery, CallKind::kDelete, CallKind::kMutation}) {
         CHECK_FALSE(is_retryable(http(400), kind));
         CHECK_FALSE(is_retryable(http(400, "VmNotFound"), kind));
         CHECK_FALSE(is_retryable(http(401), kind));
@@ -47,6 +47,15 @@ TEST_CASE("mutations are retried only when the server surely did not act") {
     CHECK_FALSE(is_retryable(transport(AttemptOutcome::kTransportError), CallKind::kMutation));
     CHECK_FALSE(is_retryable(http(500), CallKind::kMutation));
     CHECK_FALSE(is_retryable(http(502), CallKind::kMutation));
+}
+
+TEST_CASE("deletions are idempotent: retried like queries, also after a 500 or a dropped connection") {
+    CHECK(is_retryable(transport(AttemptOutcome::kNotSent), CallKind::kDelete));
+    CHECK(is_retryable(transport(AttemptOutcome::kTransportError), CallKind::kDelete));
+    CHECK(is_retryable(http(500), CallKind::kDelete));
+    CHECK(is_retryable(http(502), CallKind::kDelete));
+    CHECK(is_retryable(http(503), CallKind::kDelete));
+    CHECK(is_retryable(http(400, "ResourceLocked"), CallKind::kDelete));
 }
 
 TEST_CASE("backoff doubles, is capped, and jitters within [delay/2, delay]") {

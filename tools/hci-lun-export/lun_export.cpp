@@ -20,7 +20,7 @@ void remove_clones(CloudTower& tower, const std::vector<std::string>& lun_ids) {
     if (ids.empty()) return;
     log_warning("interrupted: removing the " + std::to_string(ids.size()) + " clone LUN(s) of this batch");
     try {
-        tower.mutate("delete-iscsi-lun", json::object{{"where", json::object{{"id_in", ids}}},
+        tower.remove("delete-iscsi-lun", json::object{{"where", json::object{{"id_in", ids}}},
                                                       {"data", json::object{{"remove_snapshot", false}}}});
     } catch (const Error& e) {
         log_error(std::string("could not remove them (find them with hci-lun-unexport --stale): ") + e.what());

@@ -11,7 +11,7 @@ namespace {
 // delete-iscsi-lun for ids; returns lun id -> how its task ended (missing = no such LUN).
 std::map<std::string, TaskOutcome> delete_luns(CloudTower& tower, const json::array& ids,
                                                const TaskWaitSettings& settings) {
-    json::value response = tower.mutate(
+    json::value response = tower.remove(
         "delete-iscsi-lun",
         json::object{{"where", json::object{{"id_in", ids}}}, {"data", json::object{{"remove_snapshot", false}}}});
     std::map<std::string, std::string> task_of;

@@ -16,7 +16,7 @@ struct Deletion {
 // One delete-vm-snapshot call for ids (each once), then waits for its tasks.
 std::map<std::string, Deletion> delete_snapshot_ids(CloudTower& tower, const json::array& ids,
                                                     const SnapDeleteOptions& options) {
-    json::value response = tower.mutate("delete-vm-snapshot", json::object{{"where", json::object{{"id_in", ids}}}});
+    json::value response = tower.remove("delete-vm-snapshot", json::object{{"where", json::object{{"id_in", ids}}}});
     std::map<std::string, std::string> task_of;  // snapshot id -> task id ("" = none)
     if (response.is_array()) {
         for (const auto& r : response.as_array()) {
@@ -68,6 +68,13 @@ void delete_snapshots(CloudTower& tower, const std::vector<InputLine>& batch, co
     std::set<std::string> reported;
     for (const auto& [line, id] : lines) {
         const Deletion& d = deleted[id];
+        if (d.code == kExitNotFound) {
+            // Deleting is idempotent: a snapshot that is gone (an earlier attempt,
+            // or an earlier run, deleted it) is what the caller wants.
+            if (reported.insert(id).second) log_warning("VM snapshot " + id + " does not exist (already deleted?)");
+            out.write(line->object);
+            continue;
+        }
         if (d.code == kExitOk) {
             out.write(line->object);
             continue;
