@@ -20,6 +20,7 @@
 #include "libcommon/base/error.h"
 #include "libcommon/block/compress.h"
 #include "libcommon/block/copy.h"
+#include "libcommon/block/open_volume.h"
 #include "stream_test_util.h"
 #include "tests/fuzz/stream_mutator.h"
 
@@ -138,10 +139,9 @@ Outcome restore_like_zadp_write(const std::string& bytes, const std::filesystem:
     auto target = dir / "restored.img";
     try {
         auto in = open_decoding_source(fd, "stdin");
-        WriteJob job;
-        job.target = target.string();
-        job.progress = ProgressMode::kOff;
-        write_volume(*in, job);
+        RestoreSource source(*in, false);
+        auto volume = open_volume(target.string(), OpenMode::Write, source.target_options(VolumeOptions{}));
+        write_volume(source, *volume, ProgressMode::kOff);
         o.accepted = true;
         std::ifstream f(target, std::ios::binary);
         o.image.assign(std::istreambuf_iterator<char>(f), {});
