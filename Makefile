@@ -25,9 +25,9 @@ test: all
 asan:
 	$(MAKE) BUILD=build-asan CMAKE_FLAGS=-DHCI_SANITIZE=ON test
 
-# libFuzzer needs clang (scripts/install-fuzz-deps.sh, not part of `make test`).
+# libFuzzer needs clang (install-deps.sh --fuzz; not part of `make test`).
 fuzz: deps
-	@scripts/install-fuzz-deps.sh
+	@scripts/install-deps.sh --fuzz
 	@test -f build-fuzz/CMakeCache.txt || CXX=clang++ cmake -S . -B build-fuzz -DHCI_FUZZ=ON $(CMAKE_FLAGS)
 	cmake --build build-fuzz -j $(JOBS) --target fuzzers
 	tests/fuzz/run.sh build-fuzz $(FUZZ_SECONDS)

@@ -7,6 +7,9 @@ PACKAGES="build-essential cmake pkg-config
   libcurl4-openssl-dev libssl-dev liblz4-dev libzstd-dev libxxhash-dev libiscsi-dev catch2
   libiscsi-bin tgt zstd lz4 jq curl e2fsprogs python3 python3-jsonschema groff-base
   qemu-utils qemu-block-extra libnbd-bin strace openssl"
+# `install-deps.sh --fuzz` (make fuzz) installs clang and its libFuzzer and
+# sanitizer runtimes instead; `make test` does not need them.
+[ "${1:-}" = "--fuzz" ] && PACKAGES="clang libclang-rt-14-dev"
 missing=""
 for p in $PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

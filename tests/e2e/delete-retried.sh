@@ -35,33 +35,30 @@ nothing_left() {
     [ "$(sim_api get-vm-snapshots "{\"where\":{\"id\":\"$snap\"}}" | jq length)" -eq 0 ] || die "$1: snapshot leaked"
 }
 
+# with_faults LUN_FAULT SNAPSHOT_FAULT: a fresh export cleaned up while the
+# next delete-iscsi-lun and delete-vm-snapshot calls fail as given; then
+# checks that nothing was left behind.
+with_faults() {
+    export_clones
+    sim_admin faults/clear '{}' >/dev/null
+    sim_admin faults "{\"op\":\"delete-iscsi-lun\",$1}" >/dev/null
+    sim_admin faults "{\"op\":\"delete-vm-snapshot\",$2}" >/dev/null
+    sim_admin counters/reset '{}' >/dev/null
+    clean_up
+    nothing_left "with faults $1 / $2"
+}
+
 # Two 500s on each delete: retried, both gone.
-export_clones
-sim_admin faults/clear '{}' >/dev/null
-sim_admin faults '{"op":"delete-iscsi-lun","count":2,"status":500}' >/dev/null
-sim_admin faults '{"op":"delete-vm-snapshot","count":2,"status":500}' >/dev/null
-sim_admin counters/reset '{}' >/dev/null
-clean_up
+with_faults '"count":2,"status":500' '"count":2,"status":500'
 [ "$(calls delete-iscsi-lun)" -eq 3 ] || die "delete-iscsi-lun: expected 3 calls, got $(calls delete-iscsi-lun)"
 [ "$(calls delete-vm-snapshot)" -eq 3 ] || die "delete-vm-snapshot: expected 3 calls, got $(calls delete-vm-snapshot)"
-nothing_left "after two 500s"
 
 # Dropped connections: the same.
-export_clones
-sim_admin faults/clear '{}' >/dev/null
-sim_admin faults '{"op":"delete-iscsi-lun","count":2,"drop":true}' >/dev/null
-sim_admin faults '{"op":"delete-vm-snapshot","count":2,"drop":true}' >/dev/null
-clean_up
-nothing_left "after two dropped connections"
+with_faults '"count":2,"drop":true' '"count":2,"drop":true'
 
-# The first attempt deletes, but its answer is lost (500 after the work, then
-# a dropped connection after the work): the retry finds the objects gone,
-# which is done, not "not found".
-export_clones
-sim_admin faults/clear '{}' >/dev/null
-sim_admin faults '{"op":"delete-iscsi-lun","count":1,"status":500,"after":true}' >/dev/null
-sim_admin faults '{"op":"delete-vm-snapshot","count":1,"drop":true,"after":true}' >/dev/null
-clean_up
+# The first attempt deletes, but its answer is lost (a 500, a dropped
+# connection, after the work): the retry finds the objects gone, which is
+# done, not "not found".
+with_faults '"count":1,"status":500,"after":true' '"count":1,"drop":true,"after":true'
 grep -q "already deleted" "$T/err" || die "no note that the snapshot was gone already"
-nothing_left "after lost answers"
 echo "ok: deletions retried, nothing leaked"

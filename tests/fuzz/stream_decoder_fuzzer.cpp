@@ -16,20 +16,9 @@
 #include "libcommon/block/compress.h"
 #include "libcommon/block/stream.h"
 #include "tests/fuzz/stream_mutator.h"
+#include "tests/unit/stream_test_util.h"
 
 namespace {
-
-struct MemorySource : hci::ByteSource {
-    explicit MemorySource(const std::string& b) : bytes(b) {}
-    const std::string& bytes;
-    size_t pos = 0;
-    size_t read_some(void* data, size_t length) override {
-        size_t n = std::min(length, bytes.size() - pos);
-        std::memcpy(data, bytes.data() + pos, n);
-        pos += n;
-        return n;
-    }
-};
 
 // Makes every checksum but the trailer's digest right, as far as the bytes
 // can be walked as header and records.
@@ -80,7 +69,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             auto in = hci::open_decoding_source(fd, "stdin");
             decode(*in);
         } else {
-            MemorySource in(bytes);
+            hci::test::MemorySource in(bytes);
             decode(in);
         }
     } catch (const hci::Error& e) {
