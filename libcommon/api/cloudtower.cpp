@@ -18,13 +18,6 @@ long ms_since(Clock::time_point start) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
 }
 
-std::string excerpt(const std::string& text, std::size_t max = 200) {
-    std::string out;
-    for (char c : text.substr(0, max)) out.push_back(c == '\n' || c == '\r' ? ' ' : c);
-    if (text.size() > max) out += "...";
-    return out;
-}
-
 std::string transport_message(const std::string& op, const HttpResponse& r, const std::string& base) {
     if (r.unresolved)
         return op + ": the host name of CloudTower at " + base + " does not resolve (" + r.transport_error +
@@ -92,15 +85,15 @@ std::string format_api_error(const std::string& op, long status, const std::stri
     const json::object* o = (!ec && v.is_object()) ? &v.as_object() : nullptr;
     const json::value* message = o ? o->if_contains("message") : nullptr;
     if (!message || !message->is_string()) {
-        line += body.empty() ? "(empty response)" : excerpt(body);
+        line += body.empty() ? "(empty response)" : quote_input(body);
         if (!request_id.empty()) line += " (request id " + request_id + ")";
         return line;
     }
-    line += excerpt(std::string(message->as_string()), 500);
+    line += quote_input(std::string(message->as_string()), 500);
     std::vector<std::string> details;
     if (auto p = o->if_contains("path"); p && p->is_string()) details.push_back("path " + std::string(p->as_string()));
     if (auto c = o->if_contains("code"); c && c->is_string()) details.push_back("code " + std::string(c->as_string()));
-    if (auto p = o->if_contains("props"); p && !p->is_null()) details.push_back("props " + excerpt(json::serialize(*p)));
+    if (auto p = o->if_contains("props"); p && !p->is_null()) details.push_back("props " + quote_input(json::serialize(*p)));
     if (!request_id.empty()) details.push_back("request id " + request_id);
     if (!details.empty()) {
         line += " (";
@@ -210,7 +203,7 @@ json::value CloudTower::call_once_with_retries(const std::string& op, const std:
             if (r.status >= 200 && r.status < 300) {
                 boost::system::error_code ec;
                 json::value v = json::parse(r.body, ec);
-                if (ec) fail(kExitApi, op + ": the response is not JSON: " + excerpt(r.body));
+                if (ec) fail(kExitApi, op + ": the response is not JSON: " + quote_input(r.body));
                 return v;
             }
             outcome.status = static_cast<int>(r.status);

@@ -1,6 +1,7 @@
 #pragma once
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 #include "libcommon/base/exit_codes.h"
 
@@ -21,5 +22,10 @@ private:
 
 // The errno text for messages: "open foo: No such file or directory".
 std::string errno_text(int err);
+
+// Input text for a message: at most `max` bytes (cut at a character
+// boundary, line breaks shown as spaces), and when cut, how long it was:
+// a 100 MB input line never becomes a 100 MB message.
+std::string quote_input(std::string_view text, std::size_t max = 200);
 
 }  // namespace hci

@@ -37,19 +37,76 @@ bool LineReader::fill() {
     }
 }
 
-std::optional<std::string> LineReader::read_raw() {
+std::optional<LineReader::RawLine> LineReader::read_raw() {
     std::size_t newline;
     while ((newline = buffer_.find('\n')) == std::string::npos) {
+        if (buffer_.size() > kMaxLineBytes) return skip_long_line();
         if (!fill()) break;
     }
     if (newline == std::string::npos) {
         if (buffer_.empty()) return std::nullopt;
         newline = buffer_.size();  // last line without a newline
     }
-    std::string line = buffer_.substr(0, newline);
-    buffer_.erase(0, std::min(newline + 1, buffer_.size()));
     ++line_no_;
+    RawLine line{"", newline, newline > kMaxLineBytes};
+    if (!line.too_long) line.text = buffer_.substr(0, newline);
+    buffer_.erase(0, std::min(newline + 1, buffer_.size()));
     return line;
+}
+
+// A line too long to keep: the rest of it is read and dropped, up to its newline.
+LineReader::RawLine LineReader::skip_long_line() {
+    ++line_no_;
+    RawLine line{"", 0, true};
+    for (;;) {
+        std::size_t newline = buffer_.find('\n');
+        if (newline != std::string::npos) {
+            line.length += newline;
+            buffer_.erase(0, newline + 1);
+            return line;
+        }
+        line.length += buffer_.size();
+        buffer_.clear();
+        if (!fill()) return line;
+    }
+}
+
+namespace {
+
+// Length of the UTF-8 sequence starting at s[i], or 0 when it is not one
+// (overlong forms, surrogates and code points past U+10FFFF included).
+std::size_t utf8_sequence(std::string_view s, std::size_t i) {
+    auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
+    unsigned char b = byte(i);
+    if (b < 0x80) return 1;
+    std::size_t n = b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : b >= 0xC2 ? 2 : 0;
+    if (n == 0 || b > 0xF4 || i + n > s.size()) return 0;
+    for (std::size_t k = 1; k < n; ++k)
+        if ((byte(i + k) & 0xC0) != 0x80) return 0;
+    unsigned char second = byte(i + 1);
+    if ((b == 0xE0 && second < 0xA0) || (b == 0xED && second > 0x9F) || (b == 0xF0 && second < 0x90) ||
+        (b == 0xF4 && second > 0x8F))
+        return 0;
+    return n;
+}
+
+std::string hex_byte(unsigned char b) {
+    const char* digits = "0123456789ABCDEF";
+    return std::string("0x") + digits[b >> 4] + digits[b & 15];
+}
+
+}  // namespace
+
+std::string line_problem(std::string_view text) {
+    for (std::size_t i = 0; i < text.size();) {
+        auto b = static_cast<unsigned char>(text[i]);
+        std::string where = " at byte " + std::to_string(i + 1);
+        if (b < 0x20 && b != '\t') return "holds the control character " + hex_byte(b) + where;
+        std::size_t n = utf8_sequence(text, i);
+        if (n == 0) return "not valid UTF-8 (byte " + hex_byte(b) + where + ")";
+        i += n;
+    }
+    return "";
 }
 
 bool LineReader::wait_readable(int timeout_ms) {
@@ -88,8 +145,25 @@ void LineReader::reject(std::size_t line_number, const std::string& reason) {
     log_error(message);
 }
 
-std::optional<std::string> LineReader::next_text() {
+// The next line that passed the per-line checks; bad ones are reported alone.
+std::optional<std::string> LineReader::read_checked() {
     while (auto raw = read_raw()) {
+        if (raw->too_long) {
+            reject(line_no_, "too long (" + std::to_string(raw->length) + " bytes; at most " +
+                                 std::to_string(kMaxLineBytes) + ")");
+            continue;
+        }
+        if (std::string problem = line_problem(raw->text); !problem.empty()) {
+            reject(line_no_, problem);
+            continue;
+        }
+        return std::move(raw->text);
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string> LineReader::next_text() {
+    while (auto raw = read_checked()) {
         std::string text = trim(*raw);
         if (!text.empty()) return text;
     }
@@ -153,7 +227,7 @@ std::optional<InputLine> LineReader::next() {
     for (;;) {
         if (pending_.find_first_not_of(" \t\r\n") == std::string::npos) {
             pending_.clear();
-            auto raw = read_raw();
+            auto raw = read_checked();
             if (!raw) break;
             if (resync_ && !starts_value(*raw)) continue;
             resync_ = false;

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "libcommon/base/line_fields.h"
@@ -11,6 +12,14 @@
 namespace hci {
 
 namespace json = boost::json;
+
+// Input lines longer than this are refused, and skipped without being held in
+// memory; no line the tools exchange comes near it.
+inline constexpr std::size_t kMaxLineBytes = 1u << 20;
+
+// What is wrong with the bytes of an input line, or "" when nothing: a line
+// is UTF-8 without control characters (tabs aside).
+std::string line_problem(std::string_view text);
 
 // One input line with the line number it came from (1-based), for messages.
 struct InputLine {
@@ -20,12 +29,14 @@ struct InputLine {
 
 // Reads JSON objects as jq does: any sequence of JSON values, one per line,
 // several on a line, or pretty-printed over many lines (jq ., a manifest).
-// A value's number is the line it starts on. A malformed value (bad JSON, or
-// not an object) is reported on stderr with its line number and skipped; the
-// reader remembers that, and the tool exits kExitPartial at the end. With
-// fail-fast the first bad value throws Error(kExitPartial) instead. After an
-// error inside a value that spans lines, reading resumes at the next line
-// that starts a value ({ or [ first), so one broken value is one error.
+// A value's number is the line it starts on. Each input line is checked on
+// its own first (too long, not UTF-8, a control character). A malformed line
+// or value (those, bad JSON, or not an object) is reported on stderr with its
+// line number and skipped, and the others go on; the reader remembers that,
+// and the tool exits kExitPartial at the end. With fail-fast the first bad
+// value throws Error(kExitPartial) instead. After an error inside a value
+// that spans lines, reading resumes at the next line that starts a value
+// ({ or [ first), so one broken value is one error.
 // On a terminal it says so on stderr at once, rather than wait silently.
 class LineReader {
 public:
@@ -51,7 +62,14 @@ public:
     bool at_eof() const { return eof_ && buffer_.empty() && pending_.empty(); }
 
 private:
-    std::optional<std::string> read_raw();
+    struct RawLine {
+        std::string text;
+        std::size_t length = 0;
+        bool too_long = false;  // longer than kMaxLineBytes: text is empty
+    };
+    std::optional<RawLine> read_raw();
+    RawLine skip_long_line();
+    std::optional<std::string> read_checked();
     // Feeds pending_ to parser_; a finished value, or nullopt when more
     // input is needed or the value was bad (reported).
     std::optional<json::value> parse_pending();

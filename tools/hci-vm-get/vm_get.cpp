@@ -37,6 +37,10 @@ void write_vms(CloudTower& tower, const json::array& vms, const VmGetOptions& op
 }  // namespace
 
 void add_stdin_line(const std::string& text, VmSelection& selection, LineReader& reader) {
+    // Checked here, alone, so one odd line cannot make the batch's query fail.
+    if (text.size() > kMaxNameBytes)
+        return reader.reject(reader.line_number(), "not a VM name or id: " + std::to_string(text.size()) +
+                                                       " bytes (at most " + std::to_string(kMaxNameBytes) + ")");
     if (text.front() != '{') {
         selection.tokens.push_back(text);
         return;
@@ -65,11 +69,11 @@ void get_vms(CloudTower& tower, const VmSelection& selection, const VmGetOptions
         status.note(kExitNotFound);
     };
     for (const auto& name : selection.names)
-        if (!ids_by_name.count(name)) report_missing("named " + name);
+        if (!ids_by_name.count(name)) report_missing("named " + quote_input(name));
     for (const auto& id : selection.ids)
-        if (!ids_found.count(id)) report_missing("with id " + id);
+        if (!ids_found.count(id)) report_missing("with id " + quote_input(id));
     for (const auto& token : selection.tokens)
-        if (!ids_by_name.count(token) && !ids_found.count(token)) report_missing("named (or with id) " + token);
+        if (!ids_by_name.count(token) && !ids_found.count(token)) report_missing("named (or with id) " + quote_input(token));
 
     // With --unique, a requested name shared by several VMs is an error, and
     // none of those VMs is printed: the caller cannot tell which one was meant.
@@ -82,7 +86,7 @@ void get_vms(CloudTower& tower, const VmSelection& selection, const VmGetOptions
             if (it == ids_by_name.end() || it->second.size() < 2 || ambiguous.count(name)) continue;
             std::string ids;
             for (const auto& id : it->second) ids += (ids.empty() ? "" : ", ") + id;
-            log_error("--unique: " + std::to_string(it->second.size()) + " VMs are named " + name + " (ids " + ids + ")");
+            log_error("--unique: " + std::to_string(it->second.size()) + " VMs are named " + quote_input(name) + " (ids " + ids + ")");
             ambiguous.insert(name);
             status.note(kExitNotFound);
         }

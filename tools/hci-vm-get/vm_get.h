@@ -33,6 +33,10 @@ void get_vms(CloudTower& tower, const VmSelection& selection, const VmGetOptions
 void list_vms(CloudTower& tower, const VmGetOptions& options, LineWriter& out, RunStatus& status);
 
 // One stdin line: a JSON object with id or name, or a bare name/id.
+// A stdin line naming a VM (a name, an id or a JSON object with one) is at
+// most this long; CloudTower's names are far shorter.
+inline constexpr std::size_t kMaxNameBytes = 1024;
+
 void add_stdin_line(const std::string& text, VmSelection& selection, LineReader& reader);
 
 }  // namespace hci
