@@ -22,6 +22,7 @@
 
 #include "libcommon/base/error.h"
 #include "libcommon/base/json_lines.h"
+#include "memory_fd.h"
 
 using namespace hci;
 
@@ -117,10 +118,7 @@ struct ReaderRun {
 };
 
 ReaderRun read_all(const std::string& input) {
-    int fd = ::memfd_create("json-lines-case", MFD_CLOEXEC);
-    REQUIRE(fd >= 0);
-    REQUIRE(::write(fd, input.data(), input.size()) == static_cast<ssize_t>(input.size()));
-    REQUIRE(::lseek(fd, 0, SEEK_SET) == 0);
+    int fd = test::memory_fd(input);
     ReaderRun run;
     LineReader reader(fd);
     while (auto line = reader.next()) run.lines.push_back(std::move(*line));

@@ -21,6 +21,7 @@
 #include "libcommon/block/compress.h"
 #include "libcommon/block/copy.h"
 #include "libcommon/block/open_volume.h"
+#include "memory_fd.h"
 #include "stream_test_util.h"
 #include "tests/fuzz/stream_mutator.h"
 
@@ -85,15 +86,6 @@ std::string compressed(const std::string& bytes, CompressSpec::Kind kind) {
     return out.bytes;
 }
 
-// A file descriptor reading `bytes`, as zadp-write's stdin.
-int memory_fd(const std::string& bytes) {
-    int fd = ::memfd_create("fuzz-case", MFD_CLOEXEC);
-    REQUIRE(fd >= 0);
-    REQUIRE(::write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()));
-    REQUIRE(::lseek(fd, 0, SEEK_SET) == 0);
-    return fd;
-}
-
 struct Outcome {
     bool accepted = false;
     int code = 0;  // exit code of the error when rejected
@@ -103,7 +95,7 @@ struct Outcome {
 
 Outcome decode_like_zadp_write(const std::string& bytes) {
     Outcome o;
-    int fd = memory_fd(bytes);
+    int fd = test::memory_fd(bytes);
     try {
         auto in = open_decoding_source(fd, "stdin");
         stream::Decoder dec(*in);
@@ -135,7 +127,7 @@ Outcome decode_like_zadp_write(const std::string& bytes) {
 // zadp-write --target DIR/restored.img: the file exists exactly when it succeeded.
 Outcome restore_like_zadp_write(const std::string& bytes, const std::filesystem::path& dir) {
     Outcome o;
-    int fd = memory_fd(bytes);
+    int fd = test::memory_fd(bytes);
     auto target = dir / "restored.img";
     try {
         auto in = open_decoding_source(fd, "stdin");
