@@ -13,10 +13,12 @@ HEADER_AND_SOME=$(rec "$T/a.zs" DATA 2 3)  # stream bytes up to the end of the 2
 
 # start_first TARGET: a zadp-write into TARGET that has read part of a.zs and
 # waits for the rest on the FIFO (fd 3 stays open until finish_first).
+# --force everywhere: the targets that exist hold data, and the lock is what
+# is tested here, not no-clobber.
 start_first() {
     rm -f "$T/fifo"
     mkfifo "$T/fifo"
-    zadp-write --target "$1" < "$T/fifo" 2>"$T/first.err" &
+    zadp-write --force --target "$1" < "$T/fifo" 2>"$T/first.err" &
     FIRST=$!
     exec 3>"$T/fifo"
     head -c "$HEADER_AND_SOME" "$T/a.zs" >&3
@@ -41,7 +43,7 @@ file_locked() { ! flock -n -s "$1" true; }
 # second TARGET PATTERN: a second writer fails with exit 7, naming the cause.
 second() {
     local rc=0
-    zadp-write --target "$1" < "$T/b.zs" 2>"$T/second.err" || rc=$?
+    zadp-write --force --target "$1" < "$T/b.zs" 2>"$T/second.err" || rc=$?
     cat "$T/second.err" >&2
     [ "$rc" -eq 7 ] || die "second writer: expected exit 7, got $rc"
     grep -q -- "$2" "$T/second.err" || die "second writer's message does not say '$2'"
@@ -65,7 +67,7 @@ finish_first
 cmp "$T/a.img" "$T/out/new.img" || die "existing file does not hold the first writer's image"
 
 # Writers one after the other are fine.
-zadp-write --target "$T/out/new.img" < "$T/b.zs"
+zadp-write --force --target "$T/out/new.img" < "$T/b.zs"
 cmp "$T/b.img" "$T/out/new.img" || die "a later writer was refused or wrote wrong data"
 
 # Block devices: opened O_EXCL.
