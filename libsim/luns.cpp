@@ -222,7 +222,10 @@ json::value Simulator::op_update_iscsi_lun(const json::value& body, bool fail_ta
     for (const auto& id : ids) {
         json::object before = *state_.view("iscsi_luns").find(id);
         if (!fail_task) {
-            unexport_lun(before);
+            // tgtd changes only when the LUN's served state flips or its size
+            // grows: an ACL change alone must not pull a LUN an initiator uses.
+            bool was_served = served(before);
+            bool resized = size && static_cast<std::int64_t>(*size) != before.at("assigned_size").as_int64();
             json::object& lun = *state_.edit("iscsi_luns").find(id);
             for (const auto& [key, value] : d)
                 if (!key.ends_with("_unit") && key != "assigned_size") lun[key] = value;
@@ -231,12 +234,17 @@ json::value Simulator::op_update_iscsi_lun(const json::value& body, bool fail_ta
                 json::object& file = *state_.edit("files").find(id);
                 file["size"] = static_cast<std::int64_t>(*size);
                 ensure_volume(str(file.at("path")), *size);
+                for (auto& vol : state_.edit("vm_volumes").items())  // a VM volume grows with its LUN
+                    if (vol.at("lun").is_object() && is(vol.at("lun").at("id"), id))
+                        vol["size"] = static_cast<std::int64_t>(*size);
             }
             json::object* target = state_.edit("iscsi_targets").find(str(lun.at("iscsi_target").at("id")));
             for (auto& ref : target->at("luns").as_array())
                 if (is(ref.at("id"), id)) ref = nested(lun);
+            bool now_served = served(lun);
+            if (was_served && (!now_served || resized)) unexport_lun(before);
             update_datastore_acl(*target);
-            export_lun(lun);
+            if (now_served && (!was_served || resized)) export_lun(lun);
         }
         const json::object& now = *state_.view("iscsi_luns").find(id);
         std::string task = new_task("Update iSCSI LUN " + str(now.at("name")), "IscsiLun", id, "updateIscsiLun",

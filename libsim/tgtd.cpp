@@ -228,7 +228,9 @@ void Tgtd::set_initiators(const std::string& iqn, const std::vector<std::string>
 
 void Tgtd::add_lun(const std::string& iqn, long lun, const std::string& backing_file) {
     std::string t = std::to_string(tid_of(iqn)), l = std::to_string(lun);
+    if (luns_.contains({iqn, lun})) remove_lun(iqn, lun);  // left by a removal that failed (busy)
     tgtadm({"--op", "new", "--mode", "logicalunit", "--tid", t, "--lun", l, "--backing-store", backing_file});
+    luns_.insert({iqn, lun});
     tgtadm({"--op", "update", "--mode", "logicalunit", "--tid", t, "--lun", l, "--params", "thin_provisioning=1"});
 }
 
@@ -238,6 +240,7 @@ void Tgtd::remove_lun(const std::string& iqn, long lun) {
     try {
         tgtadm({"--op", "delete", "--mode", "logicalunit", "--tid", std::to_string(tid_of(iqn)), "--lun",
                 std::to_string(lun)});
+        luns_.erase({iqn, lun});
     } catch (const std::exception& e) {
         std::fprintf(stderr, "hci-sim: warning: %s\n", e.what());
     }
@@ -278,6 +281,7 @@ void Tgtd::stop() {
         tgtadm({"--op", "delete", "--mode", "target", "--tid", std::to_string(tid), "--force"}, false);
     tids_.clear();
     bound_.clear();
+    luns_.clear();
     run_program({"tgtadm", "-C", std::to_string(control_), "--op", "delete", "--mode", "system"});
     bool exited = false;
     for (int i = 0; i < 100 && !exited; ++i) {

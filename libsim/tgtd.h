@@ -4,6 +4,7 @@
 #include <sys/types.h>
 
 #include <map>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -54,6 +55,7 @@ private:
     int next_account_ = 1;
     std::map<std::string, int> tids_;
     std::map<std::string, std::vector<std::string>> bound_;  // iqn -> initiators bound now
+    std::set<std::pair<std::string, long>> luns_;            // (iqn, lun) tgtd has now
 };
 
 // Splits a whitelist ("a,b c;d") into its entries.

@@ -60,6 +60,19 @@ zadp-read --source "$T/src.img" | zadp-write --force --initiator-iqn "$HOST" --t
 [ "$(sim_admin digest '{"vm":"acl-vm","disk":0}' | jq -r .sha256)" = "$(sha256sum < "$T/src.img" | cut -d' ' -f1)" ] ||
     die "the volume does not hold what was written over iSCSI"
 
+# Two initiators at once; growing the LUN grows the volume and what tgtd serves.
+allow acl-d0 "$HOST,$STRANGER"
+read_as "$STRANGER" "$url0" || die "second allowed initiator refused"
+read_as "$HOST" "$url0" || die "first allowed initiator refused after the list grew"
+sim_api update-iscsi-lun '{"where":{"name":"acl-d0"},"data":{"assigned_size":16,"assigned_size_unit":"MB"}}' |
+    jq -e '.[0].data.assigned_size == 16777216' >/dev/null || die "LUN did not grow"
+sim_api get-vm-volumes '{"where":{"name":"acl-d0"}}' | jq -e '.[0].size == 16777216' >/dev/null || die "volume did not grow"
+iscsi-readcapacity16 -i "$HOST" "$url0" > "$T/cap.txt" || die "readcapacity16 after growing"
+grep -q 'RETURNED LOGICAL BLOCK ADDRESS:32767' "$T/cap.txt" || die "tgtd serves the old size: $(cat "$T/cap.txt")"
+code=$(curl -sS -o /dev/null -w '%{http_code}' -X POST -H "Authorization: $CLOUDTOWER_TOKEN" \
+    -d '{"where":{"name":"acl-d0"},"data":{"assigned_size":1,"assigned_size_unit":"MB"}}' "$SIM_URL/v2/api/update-iscsi-lun")
+[ "$code" = 400 ] || die "shrinking a LUN answered $code"
+
 # Taking the initiator out again closes the LUN; the list shows in get-iscsi-luns.
 allow acl-d0 "$STRANGER"
 sim_api get-iscsi-luns '{"where":{"name":"acl-d0"}}' | jq -e --arg s "$STRANGER" '.[0].allowed_initiators == $s' >/dev/null ||
