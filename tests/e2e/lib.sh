@@ -78,7 +78,16 @@ start_sim() {
     done
     [ -n "$SIM_URL" ] || die "hci-sim printed no URL"
     export SIM_URL CLOUDTOWER_ENDPOINT="$SIM_URL"
-    CLOUDTOWER_TOKEN=$(sim_login admin "${SIM_PASSWORD:-admin-password}")
+    # The first login names the cause if the simulator went away after
+    # printing its URL (seen rarely on a loaded machine) instead of a bare
+    # curl error; it tries a few times in case the connection was refused.
+    CLOUDTOWER_TOKEN=""
+    for i in $(seq 20); do
+        CLOUDTOWER_TOKEN=$(sim_login admin "${SIM_PASSWORD:-admin-password}" 2>"$T/login.err") && break
+        kill -0 "$SIM_PID" 2>/dev/null || { cat "$T/sim.err" >&2; die "hci-sim (pid $SIM_PID) exited after printing $SIM_URL"; }
+        sleep 0.2
+    done
+    [ -n "${CLOUDTOWER_TOKEN:-}" ] || { cat "$T/login.err" "$T/sim.err" >&2; die "cannot log in to hci-sim at $SIM_URL"; }
     export CLOUDTOWER_TOKEN
 }
 
