@@ -167,7 +167,9 @@ night() {
 }
 
 say "(b) night 1: 1% of the allocated data rewritten"
+started=$(date +%s)
 night 1
+NIGHT1_S=$(($(date +%s) - started))
 NIGHT1_CHANGED=$CHANGED_TOTAL
 declare -A NIGHT1_TIME NIGHT1_GROWTH
 for s in "${SYSTEMS[@]}"; do NIGHT1_TIME[$s]=$(median "incr.$s"); NIGHT1_GROWTH[$s]=${GROWTH[$s]% }; done
@@ -200,15 +202,16 @@ rm -rf r.img r.dir
 
 say "(e) nights 2..$NIGHTS"
 ASKED=$NIGHTS
+LAST_NIGHT_S=$NIGHT1_S
 for ((n = 2; n <= ASKED; n++)); do
-    started=$(date +%s)
-    night "$n"
-    NIGHTS=$n
-    say "  night $n done ($(($(date +%s) - T0)) s)"
-    if [ -n "$UNTIL" ] && [ $((2 * $(date +%s) - started)) -gt "$UNTIL" ] && [ "$n" -lt "$ASKED" ]; then
-        say "  stopping after night $n of $ASKED: the next would end after $REPO_BENCH_UNTIL"
+    if [ -n "$UNTIL" ] && [ $(($(date +%s) + LAST_NIGHT_S)) -gt "$UNTIL" ]; then
+        say "  stopping after night $((n - 1)) of $ASKED: the next would end after $REPO_BENCH_UNTIL"
         break
     fi
+    started=$(date +%s)
+    night "$n"
+    NIGHTS=$n LAST_NIGHT_S=$(($(date +%s) - started))
+    say "  night $n done ($(($(date +%s) - T0)) s)"
 done
 for s in "${SYSTEMS[@]}"; do STORED[$s]=$(stored "$s"); FILES[$s]=$(file_count "$s"); done
 ELAPSED=$(($(date +%s) - T0))
