@@ -15,7 +15,7 @@
 #include "libcommon/block/temp_file.h"
 #include "libcommon/base/secret_file.h"
 #include "libcommon/block/stream_io.h"
-#include "libcommon/block/utc_time.h"
+#include "libcommon/base/utc_time.h"
 
 namespace hci {
 

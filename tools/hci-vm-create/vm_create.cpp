@@ -5,18 +5,10 @@
 
 #include "libcommon/base/interrupt.h"
 #include "libcommon/base/log.h"
+#include "libcommon/base/utc_time.h"
 
 namespace hci {
 namespace {
-
-std::string utc_stamp() {
-    std::time_t t = std::time(nullptr);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y%m%d-%H%M%S", &tm);
-    return buf;
-}
 
 // Exactly one object of `op` whose id or name is `what`.
 json::object find_one(CloudTower& tower, const char* op, const char* what_kind, const std::string& what) {
@@ -53,7 +45,7 @@ struct VmCreator::Plan {
 };
 
 VmCreator::VmCreator(CloudTower& tower, VmCreateOptions options)
-    : tower_(tower), options_(std::move(options)), time_(utc_stamp()) {
+    : tower_(tower), options_(std::move(options)), time_(utc_now("%Y%m%d-%H%M%S")) {
     if (!options_.cluster.empty()) {
         json::object c = find_one(tower_, "get-clusters", "cluster", options_.cluster);
         forced_cluster_id_ = text_field(c, "/id");

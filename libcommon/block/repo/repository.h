@@ -16,7 +16,7 @@
 #include "libcommon/block/repo/chunk_store.h"
 #include "libcommon/block/repo/crypto.h"
 #include "libcommon/block/repo/format.h"
-#include "libcommon/block/utc_time.h"
+#include "libcommon/base/utc_time.h"
 
 namespace hci::repo {
 
