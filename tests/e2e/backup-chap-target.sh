@@ -6,7 +6,6 @@
 # the secret every disk fails (CHAP is really enforced); the secret never
 # lands in the backup or on a command line.
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
-require_pipeline
 export ZADP_INITIATOR_IQN=iqn.2026-11.io.hci-backup:chap-test-host
 secret=Backup-Chap-Secret-2718
 jq -n --arg iqn "$ZADP_INITIATOR_IQN" --arg secret "$secret" '
@@ -17,8 +16,7 @@ jq -n --arg iqn "$ZADP_INITIATOR_IQN" --arg secret "$secret" '
      vms: [{name: "guarded", cluster: "c1", vcpu: 1, memory: 1073741824, status: "RUNNING", vm_tools_status: "RUNNING",
             disks: [{type: "DISK", bus: "VIRTIO", size: 4194304}, {type: "DISK", bus: "VIRTIO", size: 4194304}]}]}' \
     >"$T/scenario.json"
-start_sim --scenario "$T/scenario.json" --task-duration 50
-sim_admin state | jq -e '.portal != null' >/dev/null || skip "hci-sim could not start tgtd: $(cat "$T/sim.err")"
+start_backup_sim "$T/scenario.json"
 sim_admin disk-write '{"vm":"guarded","disk":0,"offset":0,"random":{"seed":7,"length":1048576}}' >/dev/null
 
 rc=0

@@ -6,41 +6,18 @@
 # directory, the temporary file of a killed zadp-write, the clone LUNs and the
 # VM snapshot, and leaves a live zadp-write's temporary file alone.
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
-require_pipeline
-
-jq -n '{users: [{username: "admin", password: "admin-password"}], clusters: [{name: "c1"}],
-        iscsi_targets: [{name: "backup-tgt", cluster: "c1", iqn_whitelist: "*"}],
-        vms: [{name: "victim", cluster: "c1", vcpu: 1, memory: 1073741824, status: "RUNNING",
-               vm_tools_status: "RUNNING",
-               disks: [{type: "DISK", bus: "VIRTIO", size: 8388608},
-                       {type: "DISK", bus: "VIRTIO", size: 167772160}]}]}' >"$T/scenario.json"
-start_sim --scenario "$T/scenario.json" --task-duration 50
-sim_require_tgtd
-sim_admin disk-write '{"vm":"victim","disk":0,"offset":0,"random":{"seed":1,"length":1048576}}' >/dev/null
-sim_admin disk-write '{"vm":"victim","disk":1,"offset":0,"random":{"seed":2,"length":167772160}}' >/dev/null
+start_two_disk_sim victim
 
 P=$T/backups
 mkdir "$P"
-set -m
-"$HCI_SOURCE_DIR/examples/backup-vm.sh" victim "$P/b" 2>"$T/backup.err" &
-bpid=$!
-set +m
-on_exit "kill -KILL -$bpid 2>/dev/null"
-for _ in $(seq 3000); do
-    grep -q 'disk 0 saved' "$T/backup.err" && pgrep -P "$bpid" -x zadp-read >/dev/null && break
-    kill -0 "$bpid" 2>/dev/null || { cat "$T/backup.err" >&2; die "the backup ended before disk 1 was read"; }
-    sleep 0.01
-done
-pgrep -P "$bpid" -x zadp-read >/dev/null || die "never saw disk 1 being read"
-kill -KILL -- "-$bpid"
-wait "$bpid" 2>/dev/null || true
-cat "$T/backup.err" >&2
+backup_job victim "$P/b"
+disk_reader "$BACKUP_PID" 1 >/dev/null
+signal_backup_job KILL
 
 [ ! -e "$P/b" ] || die "kill -9 left $P/b: $(ls -A "$P/b")"
 [ -n "$(find "$P" -maxdepth 1 -name '.b.work.*')" ] || die "no work directory left; the test proves nothing"
 clones() { sim_api get-iscsi-luns '{"where":{"name_starts_with":"hci-backup-tmp-"}}' | jq length; }
-snaps() { sim_api get-vm-snapshots '{}' | jq length; }
-[ "$(clones)" -gt 0 ] && [ "$(snaps)" -eq 1 ] || die "no clone or snapshot left by the kill; the test proves nothing"
+[ "$(clones)" -gt 0 ] && [ "$(vm_snapshots)" -eq 1 ] || die "no clone or snapshot left by the kill; the test proves nothing"
 
 # A restore killed by kill -9, and one still running, each with a temporary file.
 zadp-read --source "$(sim_admin volume-path '{"vm":"victim","disk":0}' | jq -r .path)" >"$T/disk0.zs"
@@ -66,5 +43,5 @@ cat "$T/sweep.err" >&2
 [ -z "$(find "$P" -maxdepth 1 -name '.killed.img.zadp-tmp.*')" ] || die "the sweep left the killed zadp-write's temporary file"
 [ -n "$(find "$P" -maxdepth 1 -name '.live.img.zadp-tmp.*')" ] || die "the sweep removed a live zadp-write's temporary file"
 [ "$(clones)" -eq 0 ] || die "the sweep left $(clones) clone LUN(s)"
-[ "$(snaps)" -eq 0 ] || die "the sweep left the VM snapshot"
+[ "$(vm_snapshots)" -eq 0 ] || die "the sweep left the VM snapshot"
 echo "ok: kill -9 published nothing; the sweep removed the work directory, a dead temp file, clones and snapshot"

@@ -4,17 +4,12 @@
 # name, are all backed up (none skipped), each under its own id with a
 # manifest that names it; make exits 0 only because every one was saved.
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
-require_pipeline
-
 names='["vm with spaces", "vm\"double'"'"'single", "vm$HOME$(id)`id`", "a/b/../c", "*", "line1\nline2",
         "виртуалка-ü-虚拟机", "twin", "twin", "-rf", ".."]'
-jq -n --argjson names "$names" '{users: [{username: "admin", password: "admin-password"}], clusters: [{name: "c1"}],
-        iscsi_targets: [{name: "backup-tgt", cluster: "c1", iqn_whitelist: "*"}],
-        vms: [$names[] | {name: ., cluster: "c1", vcpu: 1, memory: 1073741824, status: "RUNNING",
-                          vm_tools_status: "RUNNING", disks: [{type: "DISK", bus: "VIRTIO", size: 1048576}]}]}' \
-    >"$T/scenario.json"
-start_sim --scenario "$T/scenario.json" --task-duration 50
-sim_require_tgtd
+backup_scenario '[$names[] | {name: ., cluster: "c1", vcpu: 1, memory: 1073741824, status: "RUNNING",
+                  vm_tools_status: "RUNNING", disks: [{type: "DISK", bus: "VIRTIO", size: 1048576}]}]' \
+    --argjson names "$names"
+start_backup_sim "$T/scenario.json"
 sim_api get-vms '{}' | jq -c '.[] | {id, name}' >"$T/vms.jsonl"
 [ "$(wc -l <"$T/vms.jsonl")" -eq 11 ] || die "the simulator does not have the 11 VMs"
 n=0

@@ -3,12 +3,8 @@
 # whether it is the read or the verify ("demo-vm disk 0 read: ... 100%"), and
 # a label never carries a control character from a VM name.
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
-require_pipeline
-start_sim --scenario "$HCI_SOURCE_DIR/examples/demo-scenario.json" --task-duration 50
-sim_admin state | jq -e '.portal != null' >/dev/null || skip "hci-sim could not start tgtd: $(cat "$T/sim.err")"
-
-"$HCI_SOURCE_DIR/examples/backup-vm.sh" --progress demo-vm "$T/b" 2>"$T/backup.err" ||
-    { cat "$T/backup.err" >&2; die "backup failed"; }
+start_backup_sim
+backup_vm --progress demo-vm "$T/b"
 disks=$(jq '.disks | length' "$T/b/demo-vm.backup.json")
 [ "$disks" -ge 1 ] || die "no disk saved; the test proves nothing"
 for i in $(jq -r '.disks[].index' "$T/b/demo-vm.backup.json"); do

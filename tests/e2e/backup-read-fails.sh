@@ -4,21 +4,7 @@
 # leaves no clone LUN and no snapshot behind, keeps disk 0 (read before the
 # fault) and its manifest does not claim disk 1.
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
-require_pipeline
-
-jq -n '{users: [{username: "admin", password: "admin-password"}], clusters: [{name: "c1"}],
-        iscsi_targets: [{name: "backup-tgt", cluster: "c1", iqn_whitelist: "*"}],
-        vms: [{name: "fragile-vm", cluster: "c1", vcpu: 1, memory: 1073741824, status: "RUNNING",
-               vm_tools_status: "RUNNING",
-               disks: [{type: "DISK", bus: "VIRTIO", size: 8388608},
-                       {type: "DISK", bus: "VIRTIO", size: 167772160},
-                       {type: "CD_ROM", bus: "IDE"}]}]}' >"$T/scenario.json"
-start_sim --scenario "$T/scenario.json" --task-duration 100
-sim_require_tgtd
-vol0=$(sim_admin volume-path '{"vm":"fragile-vm","disk":0}' | jq -r .path)
-vol1=$(sim_admin volume-path '{"vm":"fragile-vm","disk":1}' | jq -r .path)
-head -c 1048576 /dev/urandom | dd of="$vol0" bs=1M seek=2 conv=notrunc status=none
-head -c 167772160 /dev/urandom | dd of="$vol1" bs=1M conv=notrunc status=none   # dense: a long read
+start_two_disk_sim fragile-vm 100 '[{"type": "CD_ROM", "bus": "IDE"}]'
 
 "$HCI_SOURCE_DIR/examples/backup-vm.sh" fragile-vm "$T/b" >"$T/backup.out" 2>"$T/backup.err" &
 bpid=$!
@@ -26,15 +12,8 @@ on_exit "kill -CONT \${rpid:-0} 2>/dev/null; kill -TERM $bpid 2>/dev/null; wait 
 
 # Catch the zadp-read of disk 1 (a child of the script) and stop it.
 rpid=""
-for _ in $(seq 3000); do
-    for p in $(pgrep -P "$bpid" -x zadp-read || true); do
-        idx=$(tr '\0' '\n' <"/proc/$p/cmdline" 2>/dev/null | sed -n 3p | jq -r '.disk.index' 2>/dev/null || true)
-        if [ "$idx" = 1 ]; then kill -STOP "$p"; rpid=$p; break 2; fi
-    done
-    kill -0 "$bpid" 2>/dev/null || { cat "$T/backup.err"; die "the backup ended before disk 1 was read"; }
-    sleep 0.01
-done
-[ -n "$rpid" ] || die "never saw zadp-read reading disk 1"
+rpid=$(disk_reader "$bpid" 1)
+kill -STOP "$rpid"
 
 # Let it run in small steps until it has read 8 MiB of the 160: midway.
 rchar() { awk '/^rchar/ { print $2 }' "/proc/$rpid/io" 2>/dev/null || echo gone; }
@@ -60,9 +39,9 @@ rpid=""
 cat "$T/backup.err" >&2
 
 [ $rc -ne 0 ] || die "backup-vm.sh exited 0 although disk 1 could not be read"
-luns=$(sim_api get-iscsi-luns '{"where":{"iscsi_target":{"name":"backup-tgt"}}}' | jq length)
+luns=$(backup_target_luns)
 [ "$luns" -eq 0 ] || die "$luns exported clone(s) left behind"
-snaps=$(sim_api get-vm-snapshots '{}' | jq length)
+snaps=$(vm_snapshots)
 [ "$snaps" -eq 0 ] || die "$snaps VM snapshot(s) left behind"
 
 m=$T/b/fragile-vm.backup.json

@@ -11,8 +11,7 @@ strace -f -qq -e trace=execve -o /dev/null true 2>/dev/null || skip "strace cann
 # it); the other scenarios check for leaks, this one only watches argv.
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
 
-start_sim --scenario "$HCI_SOURCE_DIR/examples/demo-scenario.json" --task-duration 100
-sim_require_tgtd
+start_backup_sim "" 100
 vol=$(sim_admin volume-path '{"vm":"demo-vm","disk":0}' | jq -r .path)
 head -c 1048576 /dev/urandom | dd of="$vol" bs=1M seek=3 conv=notrunc status=none
 

@@ -3,20 +3,14 @@
 # with make -j 3: a VM whose backup fails is the only one redone by a rerun of
 # the same RUN, and after each successful backup a VM keeps its newest KEEP.
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
-require_pipeline
-
 # Five VMs to back up (nightly-3 has no running VMTools, so a file-system
 # consistent snapshot of it fails) and one the filter must leave alone.
-jq -n '{users: [{username: "admin", password: "admin-password"}], clusters: [{name: "c1"}],
-        iscsi_targets: [{name: "backup-tgt", cluster: "c1", iqn_whitelist: "*"}],
-        vms: ([range(1; 6) | {name: "nightly-\(.)", cluster: "c1", vcpu: 1, memory: 1073741824,
-                              status: "RUNNING", vm_tools_status: (if . == 3 then "NOT_RUNNING" else "RUNNING" end),
-                              disks: [{type: "DISK", bus: "VIRTIO", size: 4194304}, {type: "CD_ROM", bus: "IDE"}]}]
-              + [{name: "other-vm", cluster: "c1", vcpu: 1, memory: 1073741824, status: "RUNNING",
-                  vm_tools_status: "RUNNING", disks: [{type: "DISK", bus: "VIRTIO", size: 4194304}]}])}' \
-    >"$T/scenario.json"
-start_sim --scenario "$T/scenario.json" --task-duration 100
-sim_require_tgtd
+backup_scenario '[range(1; 6) | {name: "nightly-\(.)", cluster: "c1", vcpu: 1, memory: 1073741824,
+                        status: "RUNNING", vm_tools_status: (if . == 3 then "NOT_RUNNING" else "RUNNING" end),
+                        disks: [{type: "DISK", bus: "VIRTIO", size: 4194304}, {type: "CD_ROM", bus: "IDE"}]}]
+        + [{name: "other-vm", cluster: "c1", vcpu: 1, memory: 1073741824, status: "RUNNING",
+            vm_tools_status: "RUNNING", disks: [{type: "DISK", bus: "VIRTIO", size: 4194304}]}]'
+start_backup_sim "$T/scenario.json" 100
 for i in 1 2 3 4 5; do
     vol=$(sim_admin volume-path "{\"vm\":\"nightly-$i\",\"disk\":0}" | jq -r .path)
     head -c 1048576 /dev/urandom | dd of="$vol" bs=64k seek=16 conv=notrunc status=none

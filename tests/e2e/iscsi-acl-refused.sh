@@ -3,11 +3,7 @@
 # (exit 7, kExitIo), and the admitted one gets in.
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
 . "$HCI_SOURCE_DIR/tests/e2e/tgt.sh"
-tgt_start
-
-IQN=iqn.2026-11.io.hci-backup.test:acl
-truncate -s 16M "$T/lun.img"
-tgt_add_lun 1 "$IQN" "$T/lun.img" iqn.2026-11.example:allowed
+tgt_one_lun acl 16M sparse iqn.2026-11.example:allowed
 
 rc=0
 zadp-read --initiator-iqn iqn.2026-11.example:stranger --source "$(tgt_url "$IQN")" >"$T/out" 2>"$T/err" || rc=$?

@@ -3,11 +3,7 @@
 # secret; the right one, from a file, gets in.
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
 . "$HCI_SOURCE_DIR/tests/e2e/tgt.sh"
-tgt_start
-
-IQN=iqn.2026-11.io.hci-backup.test:chap
-truncate -s 16M "$T/lun.img"
-tgt_add_lun 1 "$IQN" "$T/lun.img"
+tgt_one_lun chap 16M
 tgt_chap 1 backup Right-Secret-4711
 URL=$(tgt_url "$IQN" backup)
 

@@ -3,14 +3,9 @@
 # zadp-write exits non-zero with a clear error, never as a success.
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
 . "$HCI_SOURCE_DIR/tests/e2e/tgt.sh"
-tgt_start
-
-IQN=iqn.2026-11.io.hci-backup.test:killwrite
 head -c 64M /dev/urandom >"$T/src.img"
 zadp-read --source "$T/src.img" >"$T/src.zadp"
-truncate -s 64M "$T/lun.img"
-tgt_add_lun 1 "$IQN" "$T/lun.img"
-URL=$(tgt_url "$IQN")
+tgt_one_lun killwrite 64M
 
 # The stream arrives in two parts; tgtd dies in between.
 {

@@ -4,9 +4,6 @@
 # and the zero ranges were unmapped rather than written.
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
 . "$HCI_SOURCE_DIR/tests/e2e/tgt.sh"
-tgt_start
-
-IQN=iqn.2026-11.io.hci-backup.test:write
 truncate -s 128M "$T/src.img"
 for off in 1 30 64 127; do
     dd if=/dev/urandom of="$T/src.img" bs=1M seek=$off count=2 conv=notrunc status=none 2>/dev/null || true
@@ -14,9 +11,7 @@ done
 truncate -s 128M "$T/src.img"
 # The LUN starts full of garbage, so zero ranges must really be zeroed
 # (and writing needs --force).
-head -c 128M /dev/urandom >"$T/lun.img"
-tgt_add_lun 1 "$IQN" "$T/lun.img"
-URL=$(tgt_url "$IQN")
+tgt_one_lun write 128M random
 
 # A LUN holding data is not overwritten without --force, and stays as it was.
 cp "$T/lun.img" "$T/lun.orig"

@@ -35,6 +35,29 @@ expect_exit() {
     [ "$got" -eq "$want" ] || die "expected exit $want, got $got: $*"
 }
 
+# expect_fail CODE CMD...: runs CMD with its stdout in $T/out and its stderr
+# in $T/err; fails the test, showing that stderr, unless CMD exits with CODE.
+expect_fail() {
+    local want=$1; shift
+    local got=0
+    "$@" >"$T/out" 2>"$T/err" || got=$?
+    [ "$got" -eq "$want" ] || die "expected exit $want, got $got: $*: $(cat "$T/err")"
+}
+
+# await_url WHAT PID OUT ERR [SECONDS]: prints the first line of OUT, the URL
+# a server started in the background (PID) prints when it is ready, waiting
+# up to SECONDS (default 10); fails, showing ERR, when the server exits first.
+await_url() {
+    local what=$1 pid=$2 out=$3 err=$4 url i
+    for i in $(seq $((${5:-10} * 10))); do
+        url=$(head -n 1 "$out" 2>/dev/null || true)
+        [ -n "$url" ] && { echo "$url"; return 0; }
+        kill -0 "$pid" 2>/dev/null || { cat "$err" >&2; die "$what exited early"; }
+        sleep 0.1
+    done
+    die "$what printed no URL"
+}
+
 # require_tools TOOL...: fails (not skips) the scenario when one of our tools
 # is not built: a scenario that cannot find what it tests must not pass.
 require_tools() {
@@ -69,19 +92,13 @@ start_sim() {
     mkdir -p "$T/sim"
     hci-sim --state "$T/sim" --listen 127.0.0.1:0 "${args[@]}" >"$T/sim.out" 2>"$T/sim.err" &
     SIM_PID=$!
-    local i
-    for i in $(seq $((${SIM_WAIT_SECONDS:-10} * 10))); do
-        SIM_URL=$(head -n 1 "$T/sim.out" 2>/dev/null || true)
-        [ -n "$SIM_URL" ] && break
-        kill -0 "$SIM_PID" 2>/dev/null || { cat "$T/sim.err" >&2; die "hci-sim exited early"; }
-        sleep 0.1
-    done
-    [ -n "$SIM_URL" ] || die "hci-sim printed no URL"
+    SIM_URL=$(await_url hci-sim "$SIM_PID" "$T/sim.out" "$T/sim.err" "${SIM_WAIT_SECONDS:-10}")
     export SIM_URL CLOUDTOWER_ENDPOINT="$SIM_URL"
     # The first login names the cause if the simulator went away after
     # printing its URL (seen rarely on a loaded machine) instead of a bare
     # curl error; it tries a few times in case the connection was refused.
     CLOUDTOWER_TOKEN=""
+    local i
     for i in $(seq 20); do
         CLOUDTOWER_TOKEN=$(sim_login admin "${SIM_PASSWORD:-admin-password}" 2>"$T/login.err") && break
         kill -0 "$SIM_PID" 2>/dev/null || { cat "$T/sim.err" >&2; die "hci-sim (pid $SIM_PID) exited after printing $SIM_URL"; }
@@ -116,3 +133,96 @@ sim_admin() {
         curl -fsS "$SIM_URL/_sim/$1"
     fi
 }
+
+# ---- backup scenarios (examples/backup-vm.sh on the simulator) ----
+
+# backup_scenario VMS [jq options...]: writes $T/scenario.json: user admin,
+# cluster c1, the target backup-tgt open to every initiator, and the VMs the
+# jq expression VMS makes (it may use variables the jq options define).
+backup_scenario() {
+    local vms=$1
+    shift
+    jq -n "$@" '{users: [{username: "admin", password: "admin-password"}], clusters: [{name: "c1"}],
+        iscsi_targets: [{name: "backup-tgt", cluster: "c1", iqn_whitelist: "*"}], vms: ('"$vms"')}' >"$T/scenario.json"
+}
+
+# start_backup_sim [SCENARIO [TASK_MS]]: the whole pipeline on hci-sim with
+# tgtd (or skip), on SCENARIO (default examples/demo-scenario.json), tasks
+# lasting TASK_MS (default 50).
+start_backup_sim() {
+    require_pipeline
+    start_sim --scenario "${1:-$HCI_SOURCE_DIR/examples/demo-scenario.json}" --task-duration "${2:-50}"
+    sim_require_tgtd
+}
+
+# start_two_disk_sim VM [TASK_MS [EXTRA_DISKS]]: start_backup_sim with one
+# running VM whose disk 0 (8 MiB) holds 1 MiB of random data and whose disk 1
+# (160 MiB) is full of it, so that reading disk 1 takes a while; EXTRA_DISKS
+# is a JSON array of more disks.
+start_two_disk_sim() {
+    local vm=$1
+    backup_scenario '[{name: $vm, cluster: "c1", vcpu: 1, memory: 1073741824, status: "RUNNING",
+        vm_tools_status: "RUNNING", disks: ([{type: "DISK", bus: "VIRTIO", size: 8388608},
+                                             {type: "DISK", bus: "VIRTIO", size: 167772160}] + $extra)}]' \
+        --arg vm "$vm" --argjson extra "${3:-[]}"
+    start_backup_sim "$T/scenario.json" "${2:-50}"
+    sim_admin disk-write "{\"vm\":\"$vm\",\"disk\":0,\"offset\":0,\"random\":{\"seed\":1,\"length\":1048576}}" >/dev/null
+    sim_admin disk-write "{\"vm\":\"$vm\",\"disk\":1,\"offset\":0,\"random\":{\"seed\":2,\"length\":167772160}}" >/dev/null
+}
+
+# backup_vm [backup-vm.sh arguments...]: runs examples/backup-vm.sh with its
+# stderr in $T/backup.err (shown); fails the scenario when the backup fails.
+backup_vm() {
+    local rc=0
+    "$HCI_SOURCE_DIR/examples/backup-vm.sh" "$@" 2>"$T/backup.err" || rc=$?
+    cat "$T/backup.err" >&2
+    [ $rc -eq 0 ] || die "backup-vm.sh $* failed (exit $rc)"
+}
+
+# backup_job [backup-vm.sh arguments...]: runs examples/backup-vm.sh in the
+# background in its own process group, like a job started from a terminal, so
+# that a signal reaches the script and its children as a Ctrl-C would; sets
+# BACKUP_PID; its stderr goes to $T/backup.err.
+backup_job() {
+    set -m
+    "$HCI_SOURCE_DIR/examples/backup-vm.sh" "$@" 2>"$T/backup.err" &
+    BACKUP_PID=$!
+    set +m
+    on_exit 'kill -KILL -$BACKUP_PID 2>/dev/null'
+}
+
+# signal_backup_job SIGNAL: sends SIGNAL to the backup_job's process group,
+# waits for the script and shows its stderr; sets BACKUP_RC.
+signal_backup_job() {
+    kill "-$1" -- "-$BACKUP_PID"
+    BACKUP_RC=0
+    wait "$BACKUP_PID" 2>/dev/null || BACKUP_RC=$?
+    cat "$T/backup.err" >&2
+}
+
+# manifest_is FILE CONDITION: the backup manifest FILE satisfies the jq CONDITION.
+manifest_is() { jq -e "$2" "$1" >/dev/null || die "the manifest $1 is not $2: $(jq -c . "$1")"; }
+
+# disk_reader BACKUP_PID INDEX: waits until the backup (its pid) reads disk
+# INDEX and prints the pid of that zadp-read (a child of the script).
+disk_reader() {
+    local p idx
+    for _ in $(seq 3000); do
+        for p in $(pgrep -P "$1" -x zadp-read || true); do
+            idx=$(tr '\0' '\n' <"/proc/$p/cmdline" 2>/dev/null | sed -n 3p | jq -r '.disk.index' 2>/dev/null || true)
+            [ "$idx" = "$2" ] && { echo "$p"; return 0; }
+        done
+        kill -0 "$1" 2>/dev/null || { cat "$T/backup.err" >&2; die "the backup ended before disk $2 was read"; }
+        sleep 0.01
+    done
+    die "never saw zadp-read reading disk $2"
+}
+
+# vm_snapshots [ID]: how many VM snapshots there are (with that id).
+vm_snapshots() {
+    if [ $# -ge 1 ]; then sim_api get-vm-snapshots "$(jq -nc --arg id "$1" '{where: {id: $id}}')" | jq length
+    else sim_api get-vm-snapshots '{}' | jq length; fi
+}
+
+# backup_target_luns: how many LUNs the target backup-tgt exports.
+backup_target_luns() { sim_api get-iscsi-luns '{"where":{"iscsi_target":{"name":"backup-tgt"}}}' | jq length; }

@@ -5,7 +5,7 @@
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
 require_root_and_tgt
 start_sim --scenario "$HCI_SOURCE_DIR/examples/demo-scenario.json"
-sim_admin state | jq -e '.portal != null' >/dev/null || skip "hci-sim could not start tgtd: $(cat "$T/sim.err")"
+sim_require_tgtd
 export CLOUDTOWER_USERNAME=admin CLOUDTOWER_PASSWORD=admin-password
 sim_token=$CLOUDTOWER_TOKEN
 unset CLOUDTOWER_TOKEN   # the tour logs in with the user name and password

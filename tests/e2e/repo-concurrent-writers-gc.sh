@@ -7,8 +7,7 @@
 . "$HCI_SOURCE_DIR/tests/e2e/repo.sh"
 
 zadp-repo init --chunk-size 64K >/dev/null
-randimg "$T/base.img" $((4 << 20))
-store "$T/base.img" vm0/2026-11-01T020000Z/disk0
+store_new "$T/base.img" $((4 << 20)) vm0/2026-11-01T020000Z/disk0
 for i in 1 2 3 4; do
     cp "$T/base.img" "$T/vm$i.img"     # clones of one template: shared chunks
     dd if=/dev/urandom of="$T/vm$i.img" bs=64K count=8 seek=$((i * 9)) conv=notrunc status=none

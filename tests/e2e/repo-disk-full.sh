@@ -10,8 +10,7 @@ mount -t tmpfs -o size=6m tmpfs "$T/small" 2>/dev/null || skip "cannot mount a t
 on_exit "umount '$T/small'"
 export ZADP_REPO="$T/small/repo"
 zadp-repo init --chunk-size 64K >/dev/null
-randimg "$T/day1.img" $((1 << 20))
-store "$T/day1.img" web01/2026-11-27T020000Z/disk0
+store_new "$T/day1.img" $((1 << 20)) web01/2026-11-27T020000Z/disk0
 randimg "$T/big.img" $((12 << 20))
 
 rc=0; zadp-read --source "$T/big.img" | zadp-write --target repo:web01/2026-11-28T020000Z/disk0 > /dev/null 2> "$T/err" || rc=$?

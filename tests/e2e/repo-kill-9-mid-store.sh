@@ -6,8 +6,7 @@
 . "$HCI_SOURCE_DIR/tests/e2e/repo.sh"
 
 zadp-repo init --chunk-size 64K >/dev/null
-randimg "$T/day1.img" $((2 << 20))
-store "$T/day1.img" web01/2026-11-27T020000Z/disk0
+store_new "$T/day1.img" $((2 << 20)) web01/2026-11-27T020000Z/disk0
 randimg "$T/day2.img" $((8 << 20))
 zadp-read --source "$T/day2.img" > "$T/day2.zs"
 chunks_before=$(chunk_count)

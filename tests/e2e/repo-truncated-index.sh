@@ -6,15 +6,12 @@
 . "$HCI_SOURCE_DIR/tests/e2e/repo.sh"
 
 zadp-repo init --chunk-size 64K >/dev/null
-randimg "$T/a.img" 700000
-randimg "$T/b.img" 500000
-store "$T/a.img" web01/2026-11-27T020000Z/disk0
-store "$T/b.img" web01/2026-11-28T020000Z/disk0
+store_new "$T/a.img" 700000 web01/2026-11-27T020000Z/disk0
+store_new "$T/b.img" 500000 web01/2026-11-28T020000Z/disk0
 idx="$ZADP_REPO/backups/web01/2026-11-28T020000Z/disk0.fidx"
 truncate -s $(( $(stat -c %s "$idx") - 10 )) "$idx"
 
-rc=0; zadp-read --source repo:web01/2026-11-28T020000Z/disk0 > /dev/null 2> "$T/err" || rc=$?
-[ $rc = 6 ] || die "read: exit $rc, expected 6"
+expect_fail 6 zadp-read --source repo:web01/2026-11-28T020000Z/disk0
 grep -q 'repo:web01/2026-11-28T020000Z/disk0: the image index is damaged: truncated' "$T/err" || die "message: $(cat "$T/err")"
 rc=0; zadp-repo ls > "$T/ls" 2>/dev/null || rc=$?
 [ $rc = 6 ] || die "ls: exit $rc"

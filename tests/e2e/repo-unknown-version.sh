@@ -5,8 +5,7 @@
 . "$HCI_SOURCE_DIR/tests/e2e/repo.sh"
 
 zadp-repo init >/dev/null
-randimg "$T/a.img" 100000
-store "$T/a.img" web01/2026-11-28T020000Z/disk0
+store_new "$T/a.img" 100000 web01/2026-11-28T020000Z/disk0
 jq -c '.version = 2' "$ZADP_REPO/config" > "$T/config" && cp "$T/config" "$ZADP_REPO/config"
 find "$ZADP_REPO" -type f | sort | xargs md5sum > "$T/before"
 for cmd in "zadp-repo ls" "zadp-repo check" "zadp-repo gc" "zadp-read --source repo:web01/2026-11-28T020000Z/disk0"; do

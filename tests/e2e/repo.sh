@@ -13,6 +13,9 @@ store() {
     zadp-read --source "$img" | zadp-write --target "repo:$name" "$@" > "$T/last.json"
 }
 
+# store_new IMAGE SIZE NAME: a new random IMAGE of SIZE bytes, stored as repo:NAME
+store_new() { randimg "$1" "$2" && store "$1" "$3"; }
+
 # last FIELD: a field of the last store's report
 last() { jq -r ".$1" "$T/last.json"; }
 

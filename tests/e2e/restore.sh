@@ -32,7 +32,7 @@ start_restore_sim() {
     require_tools hci-vm-create hci-lun-admit
     restore_scenario "$T/scenario.json"
     start_sim --scenario "$T/scenario.json" --task-duration 50
-    sim_admin state | jq -e '.portal != null' >/dev/null || skip "hci-sim could not start tgtd: $(cat "$T/sim.err")"
+    sim_require_tgtd
     local disk size seed=1
     for disk in 0 2 4; do
         size=$(sim_admin volume-path "{\"vm\":\"web01\",\"disk\":$disk}" | jq .size)
@@ -53,3 +53,13 @@ disk_digest() { sim_admin digest "{\"vm\":\"$1\",\"disk\":$2}" | jq -r .sha256; 
 
 # vms_named NAME: how many VMs have that name.
 vms_named() { sim_api get-vms "{\"where\":{\"name\":\"$1\"}}" | jq length; }
+
+# shim_zadp_write SCRIPT: $T/shim/zadp-write runs the bash SCRIPT when it is
+# called with --line (as restore-vm.sh calls it per disk), then the real
+# zadp-write; put $T/shim first in PATH to use it.
+shim_zadp_write() {
+    mkdir -p "$T/shim"
+    printf '#!/bin/bash\nif [ "${1:-}" = --line ]; then\n%s\nfi\nexec "%s" "$@"\n' "$1" "$HCI_BUILD_DIR/bin/zadp-write" \
+        >"$T/shim/zadp-write"
+    chmod +x "$T/shim/zadp-write"
+}

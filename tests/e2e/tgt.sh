@@ -6,9 +6,15 @@
 #   tgt_chap TID USER PASSWORD     requires CHAP for target TID
 #   tgt_url IQN [USER]             iscsi://[USER@]127.0.0.1:PORT/IQN/1
 #   tgt_kill9                      SIGKILL, for "target died" scenarios
+#   tgt_one_lun NAME SIZE [FILL [ACL]]  tgt_start, then target 1
+#                                  iqn.2026-11.io.hci-backup.test:NAME (sets IQN,
+#                                  URL) whose LUN is $T/lun.img of SIZE, sparse
+#                                  (FILL "sparse", default) or "random"
 #   tgt_read_during URL FAULT...   zadp-read URL | zadp-write $T/out.img with FAULT
 #                                  run while the read is mid-LUN; leaves
 #                                  $T/{read,write}.{rc,err}
+#   tgt_read_cut FAULT...          tgt_read_during $URL FAULT, then asserts the
+#                                  read failed with exit 7 and left no image
 # Skips the scenario (exit 77) without root or tgt.
 
 TGT_PID=""
@@ -56,6 +62,14 @@ tgt_add_lun() {
 tgt_chap() {
     tgt_adm --op new --mode account --user "$2" --password "$3"
     tgt_adm --op bind --mode account --tid "$1" --user "$2"
+}
+
+tgt_one_lun() {
+    tgt_start
+    IQN=iqn.2026-11.io.hci-backup.test:$1
+    if [ "${3:-sparse}" = random ]; then head -c "$2" /dev/urandom >"$T/lun.img"; else truncate -s "$2" "$T/lun.img"; fi
+    tgt_add_lun 1 "$IQN" "$T/lun.img" "${4:-ALL}"
+    URL=$(tgt_url "$IQN")
 }
 
 tgt_url() { echo "iscsi://${2:+$2@}127.0.0.1:$TGT_PORT/$1/1"; }
@@ -110,4 +124,11 @@ tgt_read_during() {
     wait "$pipe" || true
     for _ in $(seq 300); do [ -s "$T/read.rc" ] && break; sleep 0.1; done
     cat "$T/read.err" "$T/write.err" >&2
+}
+
+tgt_read_cut() {
+    tgt_read_during "$URL" "$@"
+    [ "$(cat "$T/read.rc")" -eq 7 ] || die "zadp-read exited $(cat "$T/read.rc"), expected 7 (I/O error)"
+    [ "$(cat "$T/write.rc")" -ne 0 ] || die "zadp-write accepted a cut stream"
+    [ ! -e "$T/out.img" ] || die "a file target appeared at its final name"
 }

@@ -27,19 +27,10 @@ server.serve_forever()
 PY
 REDIRECT_PID=$!
 on_exit 'kill -TERM "$REDIRECT_PID" 2>/dev/null; wait "$REDIRECT_PID" 2>/dev/null'
-REDIRECT_URL=""
-for _ in $(seq 100); do
-    REDIRECT_URL=$(head -n 1 "$T/redirect.out" 2>/dev/null || true)
-    [ -n "$REDIRECT_URL" ] && break
-    kill -0 "$REDIRECT_PID" 2>/dev/null || die "the redirecting server exited: $(cat "$T/redirect.err")"
-    sleep 0.1
-done
-[ -n "$REDIRECT_URL" ] || die "the redirecting server printed no URL"
+REDIRECT_URL=$(await_url "the redirecting server" "$REDIRECT_PID" "$T/redirect.out" "$T/redirect.err")
 
 before=$(tls_proxy_accepted)
-got=0
-hci-vm-get --endpoint "$REDIRECT_URL" --cacert "$T/ca.pem" --name web01 >"$T/out" 2>"$T/err" || got=$?
-[ "$got" -eq 3 ] || die "expected exit 3, got $got: $(cat "$T/err")"
+expect_fail 3 hci-vm-get --endpoint "$REDIRECT_URL" --cacert "$T/ca.pem" --name web01
 [ ! -s "$T/out" ] || die "printed lines: the redirect was followed"
 [ "$(tls_proxy_accepted)" -eq "$before" ] || die "the redirect was followed to $PROXY_URL"
 grep -qF "get-vms: HTTP 308" "$T/err" || die "unclear error: $(cat "$T/err")"

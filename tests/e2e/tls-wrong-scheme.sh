@@ -6,19 +6,16 @@
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
 . "$HCI_SOURCE_DIR/tests/e2e/tls.sh"
 tls_setup
+# wrong_scheme ENDPOINT HINT: exit 3 at once with HINT, no retries.
+wrong_scheme() {
+    expect_fail 3 env CLOUDTOWER_ENDPOINT="$1" hci-vm-get --name web01
+    grep -qF "$2" "$T/err" || die "no hint: $(cat "$T/err")"
+    ! grep -q retrying "$T/err" || die "retried although the scheme is wrong: $(cat "$T/err")"
+}
 plain=${SIM_URL#http://}
-rc=0
-CLOUDTOWER_ENDPOINT=https://$plain hci-vm-get --name web01 >/dev/null 2>"$T/a.err" || rc=$?
-[ "$rc" -eq 3 ] || die "https:// to a plain port: exit $rc, not 3"
-grep -q "does not speak TLS here; did you mean http://$plain?" "$T/a.err" || die "no hint: $(cat "$T/a.err")"
-grep -q retrying "$T/a.err" && die "retried although the scheme is wrong: $(cat "$T/a.err")"
-
+wrong_scheme "https://$plain" "does not speak TLS here; did you mean http://$plain?"
 tls_port=${PROXY_URL#https://}
-rc=0
-CLOUDTOWER_ENDPOINT=http://$tls_port hci-vm-get --name web01 >/dev/null 2>"$T/b.err" || rc=$?
-[ "$rc" -eq 3 ] || die "http:// to a TLS port: exit $rc, not 3"
-grep -q "speaks TLS here, not plain HTTP; did you mean https://$tls_port?" "$T/b.err" || die "no hint: $(cat "$T/b.err")"
-grep -q retrying "$T/b.err" && die "retried although the scheme is wrong: $(cat "$T/b.err")"
+wrong_scheme "http://$tls_port" "speaks TLS here, not plain HTTP; did you mean https://$tls_port?"
 
 rc=0
 CLOUDTOWER_ENDPOINT=https://no-such-host.invalid hci-vm-get --retries 1 --name web01 >/dev/null 2>"$T/c.err" || rc=$?

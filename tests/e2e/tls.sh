@@ -34,15 +34,7 @@ tls_proxy_start() {
         --upstream "${SIM_URL#http://}" --count-file "$PROXY_COUNTS" >"$T/proxy.out" 2>"$T/proxy.err" &
     PROXY_PID=$!
     on_exit 'kill -TERM "$PROXY_PID" 2>/dev/null; wait "$PROXY_PID" 2>/dev/null'
-    PROXY_URL=""
-    local i
-    for i in $(seq 100); do
-        PROXY_URL=$(head -n 1 "$T/proxy.out" 2>/dev/null || true)
-        [ -n "$PROXY_URL" ] && break
-        kill -0 "$PROXY_PID" 2>/dev/null || die "tls_proxy.py exited early: $(cat "$T/proxy.err")"
-        sleep 0.1
-    done
-    [ -n "$PROXY_URL" ] || die "tls_proxy.py printed no URL"
+    PROXY_URL=$(await_url tls_proxy.py "$PROXY_PID" "$T/proxy.out" "$T/proxy.err")
     # The proxy really speaks TLS with our certificate (checked by curl, not by us).
     curl -fsS --cacert "$T/ca.pem" -o /dev/null -w '%{http_code}' -X POST -H 'content-type: application/json' \
         -H "Authorization: $CLOUDTOWER_TOKEN" -d '{"where":{"name":"no-such-vm"}}' "$PROXY_URL/v2/api/get-vms" \

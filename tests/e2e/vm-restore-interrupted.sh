@@ -7,13 +7,7 @@ start_restore_sim
 backup_web01 "$T/backup"
 
 # A zadp-write that interrupts the script running it, as Ctrl-C would, and writes on.
-mkdir -p "$T/shim"
-cat >"$T/shim/zadp-write" <<SHIM
-#!/bin/bash
-[ "\${1:-}" != --line ] || { touch "$T/interrupted"; kill -INT \$PPID; }
-exec "$HCI_BUILD_DIR/bin/zadp-write" "\$@"
-SHIM
-chmod +x "$T/shim/zadp-write"
+shim_zadp_write "touch '$T/interrupted'; kill -INT \$PPID"
 
 rc=0
 PATH="$T/shim:$PATH" "$RESTORE_VM" "$T/backup" >"$T/out" 2>"$T/err" || rc=$?

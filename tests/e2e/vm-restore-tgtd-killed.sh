@@ -9,16 +9,8 @@ start_restore_sim
 backup_web01 "$T/backup"
 
 # A zadp-write that has tgtd killed before the second disk it writes.
-mkdir -p "$T/shim"
-cat >"$T/shim/zadp-write" <<SHIM
-#!/bin/bash
-if [ "\${1:-}" = --line ]; then
-    n=\$(cat "$T/writes" 2>/dev/null || echo 0); echo \$((n + 1)) >"$T/writes"
-    [ "\$n" -ne 1 ] || curl -fsS -X POST "$SIM_URL/_sim/tgtd/kill" >/dev/null
-fi
-exec "$HCI_BUILD_DIR/bin/zadp-write" "\$@"
-SHIM
-chmod +x "$T/shim/zadp-write"
+shim_zadp_write "n=\$(cat '$T/writes' 2>/dev/null || echo 0); echo \$((n + 1)) >'$T/writes'
+[ \"\$n\" -ne 1 ] || curl -fsS -X POST '$SIM_URL/_sim/tgtd/kill' >/dev/null"
 
 rc=0
 PATH="$T/shim:$PATH" "$RESTORE_VM" "$T/backup" >"$T/out" 2>"$T/err" || rc=$?
