@@ -129,8 +129,10 @@ ApiCommandLine parse_api_command_line(int argc, char** argv, const ToolInfo& inf
                                       const po::options_description& tool_options, const EnvLookup& env) {
     po::options_description all;
     all.add(tool_options).add(api_options_description(tool_options.find_nothrow("task-timeout", false) != nullptr));
+    ToolInfo reads_lines = info;  // every hci tool reads JSON lines from [FILE] or stdin
+    reads_lines.reads_input_file = true;
     ApiCommandLine cli;
-    static_cast<CommandLine&>(cli) = parse_command_line(argc, argv, info, all, env);
+    static_cast<CommandLine&>(cli) = parse_command_line(argc, argv, reads_lines, all, env);
     cli.api = resolve_api_options(cli);
     return cli;
 }

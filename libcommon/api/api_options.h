@@ -41,7 +41,8 @@ TaskWaitSettings task_wait_settings(const CommandLine& cli);
 void add_batch_option(po::options_description& d, int default_size);
 std::size_t batch_size(const CommandLine& cli);
 
-// parse_command_line() with the shared API options beside the tool's own.
+// parse_command_line() with the shared API options beside the tool's own,
+// and the [FILE] argument every hci tool reads its lines from.
 struct ApiCommandLine : CommandLine {
     ApiOptions api;
 };

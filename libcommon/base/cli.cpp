@@ -25,7 +25,13 @@ std::string CommandLine::option_or_env(const char* option, const char* variable,
     return fallback;
 }
 
+void CommandLine::refuse_input_file(const std::string& mode) const {
+    if (input_file_given) fail(kExitUsage, "an input FILE (" + input_file + ") is not read with " + mode + " (try --help)");
+}
+
 namespace {
+
+constexpr const char* kInputFile = "input-file";
 
 po::options_description front_door_options() {
     po::options_description d("General options");
@@ -72,10 +78,15 @@ CommandLine parse_command_line(int argc, char** argv, const ToolInfo& info, cons
                                const EnvLookup& env) {
     po::options_description all;
     all.add(options).add(front_door_options());
+    po::options_description with_file;  // not in --help: the synopsis shows [FILE]
+    with_file.add(all).add_options()(kInputFile, po::value<std::string>());
+    po::positional_options_description positional;
+    if (info.reads_input_file) positional.add(kInputFile, 1);
     CommandLine cli;
     cli.env = env;
     try {
-        po::parsed_options parsed = po::command_line_parser(argc, argv).options(all).run();
+        po::parsed_options parsed =
+            po::command_line_parser(argc, argv).options(info.reads_input_file ? with_file : all).positional(positional).run();
         cli.verbose = take_verbosity(parsed);
         po::store(parsed, cli.vm);
         if (cli.has("help")) {
@@ -88,6 +99,12 @@ CommandLine parse_command_line(int argc, char** argv, const ToolInfo& info, cons
             std::exit(kExitOk);
         }
         po::notify(cli.vm);
+        if (cli.has(kInputFile)) {
+            cli.input_file = cli.get<std::string>(kInputFile);
+            cli.input_file_given = true;
+        }
+    } catch (const po::too_many_positional_options_error&) {
+        fail(kExitUsage, "give at most one input FILE (\"-\" or none: stdin) (try --help)");
     } catch (const po::error& e) {
         fail(kExitUsage, std::string(e.what()) + " (try --help)");
     }

@@ -25,6 +25,9 @@ struct ToolInfo {
     const char* name;      // "hci-vm-get"
     const char* synopsis;  // "[options] [--name NAME]..."
     const char* summary;   // one or two lines
+    // Tools that read lines take one optional FILE argument ("-" or none:
+    // stdin); the others refuse any argument that is not an option.
+    bool reads_input_file = false;
 };
 
 // A parsed command line.
@@ -32,17 +35,22 @@ struct CommandLine {
     po::variables_map vm;
     int verbose = 0;  // how often -v was given
     EnvLookup env;
+    std::string input_file = "-";  // the FILE argument, when the tool takes one
+    bool input_file_given = false;
 
     bool has(const char* option) const { return vm.count(option) > 0; }
     template <class T>
     T get(const char* option) const { return vm[option].as<T>(); }
     // The string option, else the environment variable, else fallback.
     std::string option_or_env(const char* option, const char* variable, const std::string& fallback = "") const;
+    // In a mode that reads no lines (e.g. "--stale"), a FILE argument is a usage error.
+    void refuse_input_file(const std::string& mode) const;
 };
 
 // Parses argv against the tool's options plus -v, --help and --version.
 // --help and --version print and exit 0; a bad option or value is
-// Error(kExitUsage) ending in "(try --help)"; so is a positional argument.
+// Error(kExitUsage) ending in "(try --help)"; so is a positional argument,
+// except the one FILE of a tool that reads_input_file.
 // Sets the log level.
 CommandLine parse_command_line(int argc, char** argv, const ToolInfo& info, const po::options_description& options,
                                const EnvLookup& env = process_env());

@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <fcntl.h>
 #include <poll.h>
 #include <unistd.h>
 
@@ -17,6 +18,26 @@ LineReader::LineReader(int fd, bool fail_fast, std::string source)
     : fd_(fd), fail_fast_(fail_fast), source_(std::move(source)) {
     // One behaviour for every tool: never wait silently on a terminal.
     if (::isatty(fd_)) notice("reading JSON lines from the terminal (" + source_ + "); end with Ctrl-D, see --help");
+}
+
+namespace {
+
+int open_input(const std::string& path) {
+    if (path == "-") return STDIN_FILENO;
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) fail(kExitIo, "cannot open input file " + path + ": " + errno_text(errno));
+    return fd;
+}
+
+}  // namespace
+
+LineReader::LineReader(const std::string& path, bool fail_fast)
+    : LineReader(open_input(path), fail_fast, path == "-" ? "stdin" : path) {
+    owns_fd_ = fd_ != STDIN_FILENO;
+}
+
+LineReader::~LineReader() {
+    if (owns_fd_) ::close(fd_);
 }
 
 bool LineReader::fill() {

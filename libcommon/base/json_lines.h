@@ -41,6 +41,12 @@ struct InputLine {
 class LineReader {
 public:
     explicit LineReader(int fd = 0, bool fail_fast = false, std::string source = "stdin");
+    // Reads the file at path, or stdin when path is "-" (a tool's FILE
+    // argument). One that cannot be opened is Error(kExitIo) naming it.
+    LineReader(const std::string& path, bool fail_fast);
+    ~LineReader();
+    LineReader(const LineReader&) = delete;
+    LineReader& operator=(const LineReader&) = delete;
 
     // The next good value, or nullopt at end of input. Blank lines are ignored.
     std::optional<InputLine> next();
@@ -78,6 +84,7 @@ private:
     bool fill();  // reads more input into buffer_; false at end of input
 
     int fd_;
+    bool owns_fd_ = false;
     std::string buffer_;
     bool eof_ = false;
     bool fail_fast_;

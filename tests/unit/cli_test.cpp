@@ -79,13 +79,38 @@ TEST_CASE("bad options are usage errors") {
     auto env = fake_env({});
     for (auto args : std::vector<std::vector<std::string>>{
              {"--no-such-option"}, {"--timeout", "abc"}, {"--request-timeout", "0"}, {"--timeout", "0"},
-             {"--retries", "0"}, {"--request-timeout", "1", "--timeout", "2"}, {"stray"}}) {
+             {"--retries", "0"}, {"--request-timeout", "1", "--timeout", "2"}, {"one.jsonl", "two.jsonl"}}) {
         try {
             parse(args, env);
             FAIL("expected a usage error for " << args[0]);
         } catch (const hci::Error& e) {
             CHECK(e.code() == hci::kExitUsage);
         }
+    }
+}
+
+TEST_CASE("an hci tool takes one input FILE; - or none is stdin") {
+    auto env = fake_env({});
+    auto none = parse_cli({}, env);
+    CHECK(none.input_file == "-");
+    CHECK_FALSE(none.input_file_given);
+    CHECK_NOTHROW(none.refuse_input_file("--stale"));
+    CHECK(parse_cli({"-"}, env).input_file == "-");
+    auto file = parse_cli({"-v", "lines.jsonl", "--fail-fast"}, env);
+    CHECK(file.input_file == "lines.jsonl");
+    CHECK(file.api.fail_fast);
+    CHECK_THROWS_AS(file.refuse_input_file("--stale"), hci::Error);
+}
+
+TEST_CASE("a tool that reads no input file refuses an argument") {
+    std::vector<std::string> args{"stray"};
+    auto argv = make_argv(args);
+    hci::po::options_description own;
+    try {
+        hci::parse_command_line(static_cast<int>(argv.size()), argv.data(), kInfo, own, fake_env({}));
+        FAIL("expected a usage error");
+    } catch (const hci::Error& e) {
+        CHECK(e.code() == hci::kExitUsage);
     }
 }
 

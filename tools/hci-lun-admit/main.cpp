@@ -7,7 +7,7 @@
 
 using namespace hci;
 
-static const ToolInfo kInfo{"hci-lun-admit", "[--initiator-iqn IQN] [--revoke] [options] < disks.jsonl",
+static const ToolInfo kInfo{"hci-lun-admit", "[--initiator-iqn IQN] [--revoke] [options] [FILE]",
                             "Add an initiator to each line's LUN allowed_initiators, or put the old value back."};
 
 static int body(int argc, char** argv) {
@@ -29,7 +29,7 @@ static int body(int argc, char** argv) {
 
     install_interrupt_handlers();
     CloudTower tower(cli.api, cli.env);
-    LineReader in(STDIN_FILENO, cli.api.fail_fast);
+    LineReader in(cli.input_file, cli.api.fail_fast);
     LineWriter out;
     RunStatus status;
     return for_each_batch(in, batch_size(cli), cli.api.fail_fast, status, [&](const auto& lines, LineReader& reader) {

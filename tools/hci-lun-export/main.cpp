@@ -6,7 +6,7 @@
 
 using namespace hci;
 
-static const ToolInfo kInfo{"hci-lun-export", "--target NAME|ID [options] < disks.jsonl",
+static const ToolInfo kInfo{"hci-lun-export", "--target NAME|ID [options] [FILE]",
                             "Expose each hci-snap-luns line's LUN snapshot as a LUN on an iSCSI target; add \"export\"."};
 
 static int body(int argc, char** argv) {
@@ -37,7 +37,7 @@ static int body(int argc, char** argv) {
     install_interrupt_handlers();
     CloudTower tower(cli.api, cli.env);
     ExportTarget target = resolve_export_target(tower, options);
-    LineReader in(STDIN_FILENO, cli.api.fail_fast);
+    LineReader in(cli.input_file, cli.api.fail_fast);
     LineWriter out;
     RunStatus status;
     return for_each_batch(in, batch_size(cli), cli.api.fail_fast, status, [&](const auto& lines, LineReader& reader) {

@@ -5,7 +5,7 @@
 
 using namespace hci;
 
-static const ToolInfo kInfo{"hci-lun-unexport", "[options] < exported.jsonl\n       hci-lun-unexport --stale PREFIX [--delete]",
+static const ToolInfo kInfo{"hci-lun-unexport", "[options] [FILE]\n       hci-lun-unexport --stale PREFIX [--delete]",
                             "Delete the clone LUN named by each line's export; print the line once it is gone."};
 
 static int body(int argc, char** argv) {
@@ -25,12 +25,13 @@ static int body(int argc, char** argv) {
     LineWriter out;
     RunStatus status;
     if (cli.has("stale")) {
+        cli.refuse_input_file("--stale");
         const std::string prefix = cli.get<std::string>("stale");
         if (prefix.empty()) fail(kExitUsage, "--stale needs a non-empty PREFIX");
         stale_luns(tower, prefix, remove, options, out, status);
         return status.code();
     }
-    LineReader in(STDIN_FILENO, cli.api.fail_fast);
+    LineReader in(cli.input_file, cli.api.fail_fast);
     return for_each_batch(in, batch_size(cli), cli.api.fail_fast, status, [&](const auto& lines, LineReader& reader) {
         unexport_luns(tower, lines, options, reader, out, status);
     });

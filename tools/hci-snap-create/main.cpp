@@ -1,12 +1,12 @@
-// hci-snap-create: snapshot the VMs on stdin, one create-vm-snapshot call per batch.
+// hci-snap-create: snapshot the VMs of the input lines, one create-vm-snapshot call per batch.
 #include <unistd.h>
 
 #include "snap_create.h"
 
 using namespace hci;
 
-static const ToolInfo kInfo{"hci-snap-create", "[options] < vms.jsonl",
-                            "Create a snapshot of each VM line on stdin; print {task_id, data, vm} lines."};
+static const ToolInfo kInfo{"hci-snap-create", "[options] [FILE]",
+                            "Create a snapshot of each VM line in FILE or stdin; print {task_id, data, vm} lines."};
 
 static int body(int argc, char** argv) {
     po::options_description own("Options");
@@ -24,7 +24,7 @@ static int body(int argc, char** argv) {
     check_name_template(options.name_template);
 
     CloudTower tower(cli.api, cli.env);
-    LineReader in(STDIN_FILENO, cli.api.fail_fast);
+    LineReader in(cli.input_file, cli.api.fail_fast);
     LineWriter out;
     RunStatus status;
     return for_each_batch(in, batch_size(cli), cli.api.fail_fast, status, [&](const auto& lines, LineReader& reader) {

@@ -1,11 +1,11 @@
-// hci-snap-delete: delete the VM snapshots named by the lines on stdin; pass the lines on.
+// hci-snap-delete: delete the VM snapshots named by the input lines; pass the lines on.
 #include <unistd.h>
 
 #include "snap_delete.h"
 
 using namespace hci;
 
-static const ToolInfo kInfo{"hci-snap-delete", "[options] < snapshots.jsonl\n       hci-snap-delete --stale PREFIX",
+static const ToolInfo kInfo{"hci-snap-delete", "[options] [FILE]\n       hci-snap-delete --stale PREFIX",
                             "Delete the VM snapshot each line names; print the line once it is gone."};
 
 static int body(int argc, char** argv) {
@@ -13,7 +13,7 @@ static int body(int argc, char** argv) {
     own.add_options()
         ("no-wait", po::bool_switch(), "do not wait for the deletion tasks")
         ("stale", po::value<std::string>()->value_name("PREFIX"),
-         "delete every VM snapshot whose name starts with PREFIX instead of reading stdin");
+         "delete every VM snapshot whose name starts with PREFIX instead of reading lines");
     add_batch_option(own, 100);
     own.add(task_wait_options("deletion task"));
     auto cli = parse_api_command_line(argc, argv, kInfo, own);
@@ -26,12 +26,13 @@ static int body(int argc, char** argv) {
     LineWriter out;
     RunStatus status;
     if (cli.has("stale")) {
+        cli.refuse_input_file("--stale");
         const auto prefix = cli.get<std::string>("stale");
         if (prefix.empty()) fail(kExitUsage, "--stale needs a non-empty PREFIX");
         delete_stale_snapshots(tower, prefix, options, out, status);
         return status.code();
     }
-    LineReader in(STDIN_FILENO, cli.api.fail_fast);
+    LineReader in(cli.input_file, cli.api.fail_fast);
     return for_each_batch(in, batch_size(cli), cli.api.fail_fast, status, [&](const auto& lines, LineReader& reader) {
         delete_snapshots(tower, lines, options, reader, out, status);
     });

@@ -5,7 +5,7 @@
 
 using namespace hci;
 
-static const ToolInfo kInfo{"hci-snap-luns", "[options] < snapshots.jsonl",
+static const ToolInfo kInfo{"hci-snap-luns", "[options] [FILE]",
                             "Print one {vm, vm_snapshot, disk, lun_snapshot} line per DISK of each VM snapshot."};
 
 static int body(int argc, char** argv) {
@@ -14,7 +14,7 @@ static int body(int argc, char** argv) {
     auto cli = parse_api_command_line(argc, argv, kInfo, own);
 
     CloudTower tower(cli.api, cli.env);
-    LineReader in(STDIN_FILENO, cli.api.fail_fast);
+    LineReader in(cli.input_file, cli.api.fail_fast);
     LineWriter out;
     RunStatus status;
     return for_each_batch(in, batch_size(cli), cli.api.fail_fast, status, [&](const auto& lines, LineReader& reader) {

@@ -5,7 +5,7 @@
 
 using namespace hci;
 
-static const ToolInfo kInfo{"hci-task-wait", "[options] < lines-with-task_id.jsonl",
+static const ToolInfo kInfo{"hci-task-wait", "[options] [FILE]",
                             "Wait for the task of each line; print the line with \"task\" added once it SUCCESSED."};
 
 static int body(int argc, char** argv) {
@@ -16,7 +16,7 @@ static int body(int argc, char** argv) {
     TaskWaitSettings settings = task_wait_settings(cli);
 
     CloudTower tower(cli.api, cli.env);
-    LineReader in(STDIN_FILENO, cli.api.fail_fast);
+    LineReader in(cli.input_file, cli.api.fail_fast);
     LineWriter out;
     RunStatus status;
     TaskLineQueue queue(out, !cli.get<bool>("unordered"), status, cli.api.fail_fast);

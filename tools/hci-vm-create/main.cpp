@@ -7,7 +7,7 @@
 
 using namespace hci;
 
-static const ToolInfo kInfo{"hci-vm-create", "[options] < configurations.jsonl",
+static const ToolInfo kInfo{"hci-vm-create", "[options] [FILE]",
                             "Create a VM from each hci-vm-get --full line; print one line per new data disk."};
 
 // --start-created / --delete-created: what to do instead of creating.
@@ -56,7 +56,7 @@ static int body(int argc, char** argv) {
     install_interrupt_handlers();
     CloudTower tower(cli.api, cli.env);
     VmCreator creator(tower, options);
-    LineReader in(STDIN_FILENO, cli.api.fail_fast);
+    LineReader in(cli.input_file, cli.api.fail_fast);
     LineWriter out;
     RunStatus status;
     return for_each_batch(in, batch_size(cli), cli.api.fail_fast, status, [&](const auto& lines, LineReader& reader) {

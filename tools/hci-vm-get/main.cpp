@@ -5,7 +5,7 @@
 
 using namespace hci;
 
-static const ToolInfo kInfo{"hci-vm-get", "[options] [--name NAME]... [--id ID]... [--where JSON] [--all]",
+static const ToolInfo kInfo{"hci-vm-get", "[options] [--name NAME]... [--id ID]... [--where JSON] [--all]\n       hci-vm-get [options] [FILE]",
                             "Print the VMs CloudTower knows, one JSON object per line."};
 
 static int body(int argc, char** argv) {
@@ -34,6 +34,7 @@ static int body(int argc, char** argv) {
     if (vm.count("id")) selection.ids = vm["id"].as<std::vector<std::string>>();
     const bool list_everything = vm["all"].as<bool>() || (selection.empty() && vm.count("where"));
 
+    if (list_everything || !selection.empty()) cli.refuse_input_file("--name, --id, --where or --all");
     CloudTower tower(cli.api, cli.env);
     LineWriter out;
     RunStatus status;
@@ -42,7 +43,7 @@ static int body(int argc, char** argv) {
     } else if (!selection.empty()) {
         get_vms(tower, selection, options, out, status);
     } else {
-        LineReader in(STDIN_FILENO, cli.api.fail_fast);
+        LineReader in(cli.input_file, cli.api.fail_fast);
         const std::size_t batch = batch_size(cli);
         VmSelection pending;
         auto flush = [&] {
