@@ -119,10 +119,15 @@ std::string hex_byte(unsigned char b) {
 }  // namespace
 
 std::string line_problem(std::string_view text) {
+    // Carriage returns are blanks around the content (CRLF files, JSON
+    // whitespace), and control characters inside it.
+    const std::size_t first = text.find_first_not_of(" \t\r");
+    const std::size_t last = text.find_last_not_of(" \t\r");
     for (std::size_t i = 0; i < text.size();) {
         auto b = static_cast<unsigned char>(text[i]);
         std::string where = " at byte " + std::to_string(i + 1);
-        if (b < 0x20 && b != '\t') return "holds the control character " + hex_byte(b) + where;
+        bool blank_cr = b == '\r' && (i < first || first == std::string_view::npos || i > last);
+        if (b < 0x20 && b != '\t' && !blank_cr) return "holds the control character " + hex_byte(b) + where;
         std::size_t n = utf8_sequence(text, i);
         if (n == 0) return "not valid UTF-8 (byte " + hex_byte(b) + where + ")";
         i += n;

@@ -18,7 +18,8 @@ namespace json = boost::json;
 inline constexpr std::size_t kMaxLineBytes = 1u << 20;
 
 // What is wrong with the bytes of an input line, or "" when nothing: a line
-// is UTF-8 without control characters (tabs aside).
+// is UTF-8 without control characters (tabs aside, and carriage returns
+// before or after the content, as in CRLF files).
 std::string line_problem(std::string_view text);
 
 // One input line with the line number it came from (1-based), for messages.

@@ -4,11 +4,13 @@
 // bytes that are not UTF-8, control characters, lines past the length limit,
 // other JSON values, two objects on one line. The reader takes input as jq
 // does (a value may span lines), so the oracle judges each line alone with
-// Boost.JSON and the length limit, and checks what must hold whatever the
-// neighbours: with no bad line, exactly the expected objects come out, with
-// their line numbers, and no error; with bad lines, at least one error is
-// reported, nothing comes out that the input's good lines do not hold at that
-// number, and every good line that does not follow a bad one comes out.
+// Boost.JSON and the length limit (a valid value that is no object is bad,
+// and the values after it on its line are read on), and checks what must
+// hold whatever the neighbours: with no bad line, exactly the expected
+// objects come out, with their line numbers, and no error; with bad lines, at
+// least one error is reported, nothing comes out that the input's good lines
+// do not hold at that number, and every good line that does not follow a bad
+// one comes out.
 //
 // HCI_FUZZ_CASES and HCI_FUZZ_SEED change the number of cases and the seed.
 #include <fcntl.h>
@@ -65,8 +67,12 @@ Judged judge(const std::string& line) {
         if (ec || !parser.done()) return {Verdict::kBad, std::move(judged.objects)};
         json::value v = parser.release();
         parser.reset();
-        if (!v.is_object()) return {Verdict::kBad, std::move(judged.objects)};
-        judged.objects.push_back(std::move(v.as_object()));
+        // A well-formed value that is not an object is one bad value; the
+        // values after it on the line are read on, as jq reads them.
+        if (v.is_object())
+            judged.objects.push_back(std::move(v.as_object()));
+        else
+            judged.verdict = Verdict::kBad;
         rest.remove_prefix(used);
         rest.remove_prefix(std::min(rest.size(), rest.find_first_not_of(" \t\r") == std::string_view::npos
                                                      ? rest.size()
@@ -109,6 +115,22 @@ std::string mutate(std::string line, std::mt19937_64& rng) {
         case 6: return line.insert(at(), "\xed\xa0\x80");  // an encoded surrogate: not UTF-8
         default: return line + line;  // two objects on one line
     }
+}
+
+// The input of a failing case, with bytes outside printable ASCII escaped, so
+// the message alone reproduces it.
+std::string printable(const std::string& input) {
+    std::string out;
+    char hex[8];
+    for (unsigned char c : input) {
+        if (c >= 0x20 && c < 0x7f && c != '\\') {
+            out += static_cast<char>(c);
+        } else {
+            std::snprintf(hex, sizeof hex, "\\x%02X", c);
+            out += hex;
+        }
+    }
+    return out;
 }
 
 // Runs the reader over `input` with stderr (the bad-line reports) discarded.
@@ -185,7 +207,7 @@ TEST_CASE("JSON lines: seeded mutations get the expected verdict, line by line",
         if (!same && ++mismatches == 1)
             first_mismatch = "case " + std::to_string(c) + ": " + std::to_string(got.lines.size()) + " good and " +
                              std::to_string(got.errors) + " bad lines, expected " + std::to_string(want.size()) +
-                             " and " + std::to_string(want_errors);
+                             " and " + std::to_string(want_errors) + "; input: " + printable(input);
     }
     ::dup2(saved_stderr, 2);
     ::close(saved_stderr);
@@ -206,6 +228,10 @@ TEST_CASE("line_problem names the first bad byte; quote_input keeps messages sho
     CHECK(line_problem("\xf4\x90\x80\x80") == "not valid UTF-8 (byte 0xF4 at byte 1)");  // past U+10FFFF
     CHECK(line_problem("\xe2\x82") == "not valid UTF-8 (byte 0xE2 at byte 1)");  // cut short
     CHECK(line_problem("a\x1b[0m") == "holds the control character 0x1B at byte 2");
+    CHECK(line_problem("{\"id\":\"vm1\"}\r").empty());  // a CRLF file
+    CHECK(line_problem(" \r{}\t\r ").empty());
+    CHECK(line_problem("\r").empty());
+    CHECK(line_problem("we\rb01") == "holds the control character 0x0D at byte 3");
     CHECK(quote_input("short") == "short");
     CHECK(quote_input(std::string(1000, 'a')) == std::string(200, 'a') + "... (1000 bytes)");
     CHECK(quote_input("a\nb") == "a b");
