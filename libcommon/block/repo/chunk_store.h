@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "libcommon/block/repo/crypto.h"
+#include "libcommon/block/repo/format.h"
 
 namespace hci::repo {
 
@@ -20,9 +21,19 @@ public:
     virtual bool contains(const ChunkId& id) = 0;
     // Stores an object unless the id is present; returns the bytes written
     // (0 when it was present). Never leaves a partial object under the id.
-    virtual uint64_t put(const ChunkId& id, const std::vector<unsigned char>& object) = 0;
+    // Starts writing the object back to the disk at once (see sync()).
+    virtual uint64_t put(const ChunkId& id, const unsigned char* object, size_t length) = 0;
+    uint64_t put(const ChunkId& id, const std::vector<unsigned char>& object) {
+        return put(id, object.data(), object.size());
+    }
+    // Reads the object's bytes into `out`; false when it is missing.
+    virtual bool read(const ChunkId& id, Bytes& out) = 0;
     // The object's bytes, or nullopt when it is missing.
-    virtual std::optional<std::vector<unsigned char>> get(const ChunkId& id) = 0;
+    std::optional<std::vector<unsigned char>> get(const ChunkId& id) {
+        Bytes b;
+        if (!read(id, b)) return std::nullopt;
+        return std::vector<unsigned char>(b.data(), b.data() + b.size());
+    }
     // Marks a chunk as referenced now (garbage collection); false if missing.
     virtual bool touch(const ChunkId& id) = 0;
 

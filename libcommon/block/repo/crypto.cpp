@@ -106,44 +106,51 @@ ChunkId chunk_id(const void* data, size_t length, const MasterKey* key) {
     return id;
 }
 
-std::vector<unsigned char> gcm_seal(const std::array<unsigned char, 32>& key, const void* plain, size_t length,
-                                    const std::string& aad) {
-    std::vector<unsigned char> out(kNonceSize + length + kTagSize);
-    random_bytes(out.data(), kNonceSize);
+void gcm_seal_in_place(const std::array<unsigned char, 32>& key, unsigned char* sealed, size_t length,
+                       const std::string& aad) {
+    unsigned char* text = sealed + kNonceSize;
+    random_bytes(sealed, kNonceSize);
     CipherCtx c;
     int n = 0;
-    crypto_check(EVP_EncryptInit_ex(c.ctx, EVP_aes_256_gcm(), nullptr, key.data(), out.data()), "AES-GCM init");
+    crypto_check(EVP_EncryptInit_ex(c.ctx, EVP_aes_256_gcm(), nullptr, key.data(), sealed), "AES-GCM init");
     crypto_check(EVP_EncryptUpdate(c.ctx, nullptr, &n, reinterpret_cast<const unsigned char*>(aad.data()),
                                    static_cast<int>(aad.size())),
                  "AES-GCM aad");
-    crypto_check(EVP_EncryptUpdate(c.ctx, out.data() + kNonceSize, &n, static_cast<const unsigned char*>(plain),
-                                   static_cast<int>(length)),
-                 "AES-GCM encrypt");
-    crypto_check(EVP_EncryptFinal_ex(c.ctx, out.data() + kNonceSize + n, &n), "AES-GCM final");
-    crypto_check(EVP_CIPHER_CTX_ctrl(c.ctx, EVP_CTRL_GCM_GET_TAG, kTagSize, out.data() + kNonceSize + length),
-                 "AES-GCM tag");
+    crypto_check(EVP_EncryptUpdate(c.ctx, text, &n, text, static_cast<int>(length)), "AES-GCM encrypt");
+    crypto_check(EVP_EncryptFinal_ex(c.ctx, text + n, &n), "AES-GCM final");
+    crypto_check(EVP_CIPHER_CTX_ctrl(c.ctx, EVP_CTRL_GCM_GET_TAG, kTagSize, text + length), "AES-GCM tag");
+}
+
+bool gcm_open_in_place(const std::array<unsigned char, 32>& key, unsigned char* sealed, size_t length,
+                       const std::string& aad) {
+    if (length < kNonceSize + kTagSize) return false;
+    size_t plain_len = length - kNonceSize - kTagSize;
+    unsigned char* text = sealed + kNonceSize;
+    CipherCtx c;
+    int n = 0;
+    crypto_check(EVP_DecryptInit_ex(c.ctx, EVP_aes_256_gcm(), nullptr, key.data(), sealed), "AES-GCM init");
+    crypto_check(EVP_DecryptUpdate(c.ctx, nullptr, &n, reinterpret_cast<const unsigned char*>(aad.data()),
+                                   static_cast<int>(aad.size())),
+                 "AES-GCM aad");
+    crypto_check(EVP_DecryptUpdate(c.ctx, text, &n, text, static_cast<int>(plain_len)), "AES-GCM decrypt");
+    crypto_check(EVP_CIPHER_CTX_ctrl(c.ctx, EVP_CTRL_GCM_SET_TAG, kTagSize, text + plain_len), "AES-GCM tag");
+    return EVP_DecryptFinal_ex(c.ctx, text + n, &n) == 1;
+}
+
+std::vector<unsigned char> gcm_seal(const std::array<unsigned char, 32>& key, const void* plain, size_t length,
+                                    const std::string& aad) {
+    std::vector<unsigned char> out(kNonceSize + length + kTagSize);
+    if (length) std::memcpy(out.data() + kNonceSize, plain, length);
+    gcm_seal_in_place(key, out.data(), length, aad);
     return out;
 }
 
 std::optional<std::vector<unsigned char>> gcm_open(const std::array<unsigned char, 32>& key, const void* sealed,
                                                    size_t length, const std::string& aad) {
-    if (length < kNonceSize + kTagSize) return std::nullopt;
-    const auto* p = static_cast<const unsigned char*>(sealed);
-    size_t plain_len = length - kNonceSize - kTagSize;
-    std::vector<unsigned char> out(plain_len);
-    CipherCtx c;
-    int n = 0;
-    crypto_check(EVP_DecryptInit_ex(c.ctx, EVP_aes_256_gcm(), nullptr, key.data(), p), "AES-GCM init");
-    crypto_check(EVP_DecryptUpdate(c.ctx, nullptr, &n, reinterpret_cast<const unsigned char*>(aad.data()),
-                                   static_cast<int>(aad.size())),
-                 "AES-GCM aad");
-    crypto_check(EVP_DecryptUpdate(c.ctx, out.data(), &n, p + kNonceSize, static_cast<int>(plain_len)),
-                 "AES-GCM decrypt");
-    crypto_check(EVP_CIPHER_CTX_ctrl(c.ctx, EVP_CTRL_GCM_SET_TAG, kTagSize,
-                                     const_cast<unsigned char*>(p + kNonceSize + plain_len)),
-                 "AES-GCM tag");
-    if (EVP_DecryptFinal_ex(c.ctx, out.data() + n, &n) != 1) return std::nullopt;
-    return out;
+    std::vector<unsigned char> copy(static_cast<const unsigned char*>(sealed),
+                                    static_cast<const unsigned char*>(sealed) + length);
+    if (!gcm_open_in_place(key, copy.data(), length, aad)) return std::nullopt;
+    return std::vector<unsigned char>(copy.begin() + kNonceSize, copy.end() - kTagSize);
 }
 
 MasterKey read_key_file(const std::string& path) {

@@ -43,6 +43,16 @@ std::vector<unsigned char> gcm_seal(const std::array<unsigned char, 32>& key, co
 std::optional<std::vector<unsigned char>> gcm_open(const std::array<unsigned char, 32>& key, const void* sealed,
                                                    size_t length, const std::string& aad);
 
+// The same without copies: `sealed` holds the nonce's room, then the plain
+// bytes (`length`), then the tag's room; they are encrypted where they lie.
+void gcm_seal_in_place(const std::array<unsigned char, 32>& key, unsigned char* sealed, size_t length,
+                       const std::string& aad);
+// Decrypts nonce || ciphertext || tag (`length` bytes in all) where it lies:
+// the plain bytes then start at sealed + kNonceSize. False when the tag does
+// not verify.
+bool gcm_open_in_place(const std::array<unsigned char, 32>& key, unsigned char* sealed, size_t length,
+                       const std::string& aad);
+
 // Key file: a JSON object {"zadp_repo_key":1,"key":HEX,"fingerprint":HEX}.
 // Reading refuses a file that group or others may read (exit 2).
 MasterKey read_key_file(const std::string& path);

@@ -1,11 +1,13 @@
 #include "libcommon/block/repo/format.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
 #include <zstd.h>
 
+#include <algorithm>
 #include <boost/endian/conversion.hpp>
 #include <boost/json.hpp>
 #include <cstring>
@@ -31,6 +33,20 @@ constexpr size_t kObjectHeaderSize = 12;
 constexpr unsigned char kFlagZstd = 1;
 constexpr char kIndexMagic[8] = {'Z', 'A', 'D', 'P', 'F', 'I', 'D', 'X'};
 
+// One compression and one decompression context per thread, made on first
+// use and kept: creating them costs more than a small chunk's compression.
+ZSTD_CCtx* thread_cctx() {
+    thread_local std::unique_ptr<ZSTD_CCtx, size_t (*)(ZSTD_CCtx*)> cctx(ZSTD_createCCtx(), ZSTD_freeCCtx);
+    if (!cctx) fail(kExitIo, "zstd: cannot create a compression context");
+    return cctx.get();
+}
+
+ZSTD_DCtx* thread_dctx() {
+    thread_local std::unique_ptr<ZSTD_DCtx, size_t (*)(ZSTD_DCtx*)> dctx(ZSTD_createDCtx(), ZSTD_freeDCtx);
+    if (!dctx) fail(kExitIo, "zstd: cannot create a decompression context");
+    return dctx.get();
+}
+
 std::string object_aad(ObjectKind kind, const std::string& name, const unsigned char* header) {
     return std::string(kind == ObjectKind::kChunk ? "chunk " : "blob ") + name + " " +
            std::string(reinterpret_cast<const char*>(header), kObjectHeaderSize);
@@ -55,77 +71,113 @@ uint64_t u64_of(const boost::json::object& o, const char* key) {
 
 }  // namespace
 
+Bytes::~Bytes() {
+    if (data_) ::munmap(data_, capacity_);
+}
+
+void Bytes::reset(size_t size) {
+    if (size > capacity_) {
+        if (data_) ::munmap(data_, capacity_);
+        data_ = nullptr;
+        capacity_ = 0;
+        void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) throw std::bad_alloc();
+        data_ = static_cast<unsigned char*>(p);
+        capacity_ = size;
+    }
+    size_ = size;
+}
+
 size_t Sealer::overhead() const { return key_ ? kNonceSize + kTagSize : 8; }
+size_t Sealer::prefix() const { return key_ ? kNonceSize : 0; }
+
+void Sealer::seal_in_place(unsigned char* sealed, size_t length, const std::string& aad) const {
+    if (key_) return gcm_seal_in_place(key_->encryption, sealed, length, aad);
+    put64(sealed + length, checksum(sealed, length, aad));
+}
+
+bool Sealer::open_in_place(unsigned char* sealed, size_t length, const std::string& aad) const {
+    if (key_) return gcm_open_in_place(key_->encryption, sealed, length, aad);
+    return length >= 8 && get64(sealed + length - 8) == checksum(sealed, length - 8, aad);
+}
 
 std::vector<unsigned char> Sealer::seal(const void* data, size_t length, const std::string& aad) const {
-    if (key_) return gcm_seal(key_->encryption, data, length, aad);
-    std::vector<unsigned char> out(length + 8);
-    if (length) std::memcpy(out.data(), data, length);
-    put64(out.data() + length, checksum(data, length, aad));
+    std::vector<unsigned char> out(length + overhead());
+    if (length) std::memcpy(out.data() + prefix(), data, length);
+    seal_in_place(out.data(), length, aad);
     return out;
 }
 
 std::optional<std::vector<unsigned char>> Sealer::open(const void* data, size_t length, const std::string& aad) const {
-    if (key_) return gcm_open(key_->encryption, data, length, aad);
-    if (length < 8) return std::nullopt;
-    const auto* p = static_cast<const unsigned char*>(data);
-    if (get64(p + length - 8) != checksum(p, length - 8, aad)) return std::nullopt;
-    return std::vector<unsigned char>(p, p + length - 8);
+    std::vector<unsigned char> copy(static_cast<const unsigned char*>(data),
+                                    static_cast<const unsigned char*>(data) + length);
+    if (!open_in_place(copy.data(), length, aad)) return std::nullopt;
+    return std::vector<unsigned char>(copy.begin() + static_cast<ptrdiff_t>(prefix()),
+                                      copy.end() - static_cast<ptrdiff_t>(overhead() - prefix()));
 }
 
-std::vector<unsigned char> encode_object(ObjectKind kind, const std::string& name, const void* data, size_t length,
-                                         const Sealer& sealer, int zstd_level) {
-    unsigned char header[kObjectHeaderSize] = {};
+void encode_object(ObjectKind kind, const std::string& name, const void* data, size_t length, const Sealer& sealer,
+                   int zstd_level, Bytes& out) {
+    const size_t payload_at = kObjectHeaderSize + sealer.prefix();
+    const size_t bound = ZSTD_compressBound(length);
+    out.reset(payload_at + std::max(bound, length) + sealer.overhead() - sealer.prefix());
+    unsigned char* header = out.data();
+    std::memset(header, 0, kObjectHeaderSize);
     std::memcpy(header, kObjectMagic, 4);
     header[4] = 1;
     header[5] = kind == ObjectKind::kChunk ? 1 : 2;
     put32(header + 8, static_cast<uint32_t>(length));
-    std::vector<unsigned char> packed(ZSTD_compressBound(length));
-    size_t n = ZSTD_compress(packed.data(), packed.size(), data, length, zstd_level);
-    const void* payload = data;
+    size_t n = ZSTD_compressCCtx(thread_cctx(), out.data() + payload_at, bound, data, length, zstd_level);
     size_t payload_length = length;
     if (!ZSTD_isError(n) && n < length) {  // incompressible data is stored as it is
         header[6] = kFlagZstd;
-        payload = packed.data();
         payload_length = n;
+    } else if (length) {
+        std::memcpy(out.data() + payload_at, data, length);
     }
-    auto sealed = sealer.seal(payload, payload_length, object_aad(kind, name, header));
-    std::vector<unsigned char> out(kObjectHeaderSize + sealed.size());
-    std::memcpy(out.data(), header, kObjectHeaderSize);
-    std::memcpy(out.data() + kObjectHeaderSize, sealed.data(), sealed.size());
-    return out;
+    sealer.seal_in_place(out.data() + kObjectHeaderSize, payload_length, object_aad(kind, name, header));
+    out.shrink(kObjectHeaderSize + payload_length + sealer.overhead());
+}
+
+std::vector<unsigned char> encode_object(ObjectKind kind, const std::string& name, const void* data, size_t length,
+                                         const Sealer& sealer, int zstd_level) {
+    Bytes out;
+    encode_object(kind, name, data, length, sealer, zstd_level, out);
+    return std::vector<unsigned char>(out.data(), out.data() + out.size());
+}
+
+std::string decode_object(ObjectKind kind, const std::string& name, Bytes& file, const Sealer& sealer,
+                          Bytes& scratch, PlainView& plain) {
+    if (file.size() < kObjectHeaderSize || std::memcmp(file.data(), kObjectMagic, 4) != 0)
+        return "not an object file (bad magic or too short)";
+    if (file.data()[4] != 1) return "unsupported object version " + std::to_string(file.data()[4]);
+    const uint32_t plain_length = get32(file.data() + 8);
+    const size_t sealed_length = file.size() - kObjectHeaderSize;
+    if (!sealer.open_in_place(file.data() + kObjectHeaderSize, sealed_length, object_aad(kind, name, file.data())))
+        return sealer.encrypted() ? "does not decrypt (damaged, or sealed with another key)" : "checksum mismatch";
+    const unsigned char* payload = file.data() + kObjectHeaderSize + sealer.prefix();
+    const size_t payload_length = sealed_length - sealer.overhead();
+    if (file.data()[6] & kFlagZstd) {
+        scratch.reset(plain_length);
+        size_t n = ZSTD_decompressDCtx(thread_dctx(), scratch.data(), plain_length, payload, payload_length);
+        if (ZSTD_isError(n) || n != plain_length) return "does not decompress";
+        plain = {scratch.data(), plain_length};
+    } else {
+        if (payload_length != plain_length) return "length mismatch";
+        plain = {payload, plain_length};
+    }
+    return "";
 }
 
 DecodedObject decode_object(ObjectKind kind, const std::string& name, const std::vector<unsigned char>& file,
                             const Sealer& sealer) {
+    Bytes copy, scratch;
+    copy.reset(file.size());
+    if (!file.empty()) std::memcpy(copy.data(), file.data(), file.size());
+    PlainView plain;
     DecodedObject r;
-    if (file.size() < kObjectHeaderSize || std::memcmp(file.data(), kObjectMagic, 4) != 0) {
-        r.error = "not an object file (bad magic or too short)";
-        return r;
-    }
-    if (file[4] != 1) {
-        r.error = "unsupported object version " + std::to_string(file[4]);
-        return r;
-    }
-    uint32_t plain_length = get32(file.data() + 8);
-    auto payload = sealer.open(file.data() + kObjectHeaderSize, file.size() - kObjectHeaderSize,
-                               object_aad(kind, name, file.data()));
-    if (!payload) {
-        r.error = sealer.encrypted() ? "does not decrypt (damaged, or sealed with another key)" : "checksum mismatch";
-        return r;
-    }
-    if (file[6] & kFlagZstd) {
-        r.data.resize(plain_length);
-        size_t n = ZSTD_decompress(r.data.data(), r.data.size(), payload->data(), payload->size());
-        if (ZSTD_isError(n) || n != plain_length) {
-            r.error = "does not decompress";
-            r.data.clear();
-        }
-    } else if (payload->size() != plain_length) {
-        r.error = "length mismatch";
-    } else {
-        r.data = std::move(*payload);
-    }
+    r.error = decode_object(kind, name, copy, sealer, scratch, plain);
+    if (r.error.empty()) r.data.assign(plain.data, plain.data + plain.size);
     return r;
 }
 
@@ -339,16 +391,23 @@ void IndexReader::load_segment(uint64_t segment) {
     if (got != static_cast<ssize_t>(sealed_length)) damaged("cannot read entries at byte " + std::to_string(offset));
     auto plain = sealer_.open(buf.data(), buf.size(), segment_aad(header_.name, segment));
     if (!plain) damaged("entries at byte " + std::to_string(offset) + " fail their checksum");
-    cache_ = std::move(*plain);
-    cached_segment_ = segment;
+    if (cache_.size() >= 4) cache_.pop_back();
+    cache_.push_front({segment, std::move(*plain)});
 }
 
 ChunkId IndexReader::entry(uint64_t i) {
     if (i >= header_.entries()) throw std::out_of_range("index entry");
     uint64_t segment = i / kEntriesPerSegment;
-    if (segment != cached_segment_) load_segment(segment);
+    auto hit = std::find_if(cache_.begin(), cache_.end(), [&](const Segment& s) { return s.number == segment; });
+    if (hit == cache_.end()) {
+        load_segment(segment);
+    } else if (hit != cache_.begin()) {
+        Segment s = std::move(*hit);
+        cache_.erase(hit);
+        cache_.push_front(std::move(s));
+    }
     ChunkId id;
-    std::memcpy(id.data(), cache_.data() + (i % kEntriesPerSegment) * 32, 32);
+    std::memcpy(id.data(), cache_.front().entries.data() + (i % kEntriesPerSegment) * 32, 32);
     return id;
 }
 

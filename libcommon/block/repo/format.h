@@ -4,6 +4,8 @@
 // blobs: zstd-compressed, sealed) and the fixed index of an image.
 #include <boost/json.hpp>
 #include <cstdint>
+#include <deque>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -12,6 +14,30 @@
 
 namespace hci::repo {
 
+// A byte buffer for chunk-sized data: reset() keeps its memory when it is
+// large enough and never fills it (vectors would zero MiBs per chunk). The
+// memory is mapped, not malloc'ed, so a freed buffer goes back to the
+// system at once and peak memory is what is in use, not what the worker
+// threads' malloc arenas kept.
+class Bytes {
+public:
+    Bytes() = default;
+    ~Bytes();
+    Bytes(const Bytes&) = delete;
+    Bytes& operator=(const Bytes&) = delete;
+    unsigned char* data() { return data_; }
+    const unsigned char* data() const { return data_; }
+    size_t size() const { return size_; }
+    size_t capacity() const { return capacity_; }
+    // `size` bytes of unspecified content.
+    void reset(size_t size);
+    void shrink(size_t size) { size_ = std::min(size, size_); }
+
+private:
+    unsigned char* data_ = nullptr;
+    size_t size_ = 0, capacity_ = 0;
+};
+
 // Seals bytes for one place (`aad` names it, so pieces cannot be swapped):
 // plain repositories append XXH3-64(aad || bytes); encrypted ones store
 // nonce || AES-256-GCM(bytes) || tag.
@@ -19,10 +45,19 @@ class Sealer {
 public:
     explicit Sealer(const MasterKey* key) : key_(key) {}
     size_t overhead() const;
+    // Sealed bytes are prefix() bytes, the (possibly encrypted) bytes, then
+    // overhead() - prefix() bytes.
+    size_t prefix() const;
     std::vector<unsigned char> seal(const void* data, size_t length, const std::string& aad) const;
     // Empty optional when the checksum or tag does not verify.
     std::optional<std::vector<unsigned char>> open(const void* data, size_t length, const std::string& aad) const;
     bool encrypted() const { return key_ != nullptr; }
+    // In place: `sealed` has prefix() bytes of room, `length` bytes to seal
+    // and the rest of overhead() as room after them.
+    void seal_in_place(unsigned char* sealed, size_t length, const std::string& aad) const;
+    // In place: true when it verifies; the plain bytes are then at
+    // sealed + prefix(), length - overhead() of them.
+    bool open_in_place(unsigned char* sealed, size_t length, const std::string& aad) const;
 
 private:
     const MasterKey* key_;
@@ -35,6 +70,21 @@ enum class ObjectKind { kChunk, kBlob };
 // `name` is the chunk id or blob name the object must belong to.
 std::vector<unsigned char> encode_object(ObjectKind kind, const std::string& name, const void* data, size_t length,
                                          const Sealer& sealer, int zstd_level);
+
+// The same into `out`, reusing its memory and the calling thread's
+// compression context: no allocation per chunk.
+void encode_object(ObjectKind kind, const std::string& name, const void* data, size_t length, const Sealer& sealer,
+                   int zstd_level, Bytes& out);
+// Checks and decodes the object file in `file`, in place (its bytes
+// change). Returns an error text, or "" and the plain bytes in `plain`: a
+// view into `file` when the object is stored uncompressed, else into
+// `scratch`.
+struct PlainView {
+    const unsigned char* data = nullptr;
+    size_t size = 0;
+};
+std::string decode_object(ObjectKind kind, const std::string& name, Bytes& file, const Sealer& sealer, Bytes& scratch, PlainView& plain);
+
 // Returns the plain bytes, or an error text saying what is wrong.
 struct DecodedObject {
     std::vector<unsigned char> data;
@@ -120,8 +170,13 @@ private:
     IndexHeader header_;
     IndexTrailer trailer_;
     uint64_t segments_offset_ = 0;
-    uint64_t cached_segment_ = UINT64_MAX;
-    std::vector<unsigned char> cache_;
+    // A few decoded segments, most recently used first: a reader, its
+    // read-ahead and an allocation scan each walk their own part.
+    struct Segment {
+        uint64_t number = 0;
+        std::vector<unsigned char> entries;
+    };
+    std::deque<Segment> cache_;
 };
 
 // What zadp-write reports and zadp-repo ls lists about a stored image:

@@ -18,7 +18,6 @@ bool all_zero(const unsigned char* p, size_t n) {
                       (n <= 65536 || all_zero(p + 65536, n - 65536)));
 }
 
-size_t worker_count() { return std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 4); }
 
 // identity.vm.id of a stream header, or "".
 std::string vm_id_of(const std::string& identity) {
@@ -39,11 +38,17 @@ bool exists(const std::string& path) {
 
 }  // namespace
 
+size_t chunk_worker_count() { return std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 4); }
+
+size_t chunks_in_flight(uint32_t chunk_size, size_t workers, size_t budget) {
+    return std::max<size_t>(workers, std::min<size_t>(budget / std::max<uint32_t>(chunk_size, 1), 32));
+}
+
 // ---- ImageWriter ----
 
 ImageWriter::ImageWriter(Repository& repo, const std::string& name, uint64_t size, uint32_t block_size,
                          const std::string& identity)
-    : repo_(repo) {
+    : repo_(repo), pool_(chunk_worker_count()) {
     validate_name(name);
     header_.name = name;
     header_.size = size;
@@ -59,6 +64,8 @@ ImageWriter::ImageWriter(Repository& repo, const std::string& name, uint64_t siz
     make_dirs(path.substr(0, path.rfind('/')));
     temp_ = std::make_unique<TempFile>(path);
     index_ = std::make_unique<IndexWriter>(temp_->fd(), path, header_, repo.sealer());
+    // Plain chunk buffers: those in flight plus the one being filled.
+    in_flight_limit_ = chunks_in_flight(header_.chunk_size, chunk_worker_count());
 }
 
 ImageWriter::~ImageWriter() = default;
@@ -113,43 +120,43 @@ void ImageWriter::end_chunk() {
     size_t length = filled_;
     filled_ = 0;
     if (current_zero_) {
-        // An all-zero chunk is never stored; with nothing in flight its
-        // mark goes straight into the index (a hole of a TiB costs no futures).
-        if (pending_.empty()) {
-            index_->add(ChunkId{});
-            ++totals_.zero_chunks;
-            return;
-        }
-        std::promise<Result> ready;
-        Result r;
-        r.zero = true;
-        r.length = length;
-        ready.set_value(std::move(r));
-        pending_.push_back(ready.get_future());
+        // An all-zero chunk is never stored. Runs of them are counted, not
+        // queued one by one, so a hole of a TiB costs nothing in flight.
+        if (order_.empty())
+            add_zero_chunks(1);
+        else if (order_.back() > 0)
+            ++order_.back();
+        else
+            order_.push_back(1);
         return;
     }
     current_zero_ = true;
-    auto job = [this, buffer = std::move(current_), length]() mutable {
+    while (pool_.pending() >= in_flight_limit_) collect_one();
+    pool_.submit([this, buffer = std::move(current_), length]() mutable {
+        // The object buffer stays with the worker thread for its next chunk.
+        thread_local Bytes object;
         Result r;
         r.length = length;
         r.id = chunk_id(buffer.get(), length, repo_.key());
-        if (!repo_.chunks().contains(r.id))
-            r.stored = repo_.chunks().put(r.id, repo_.encode_chunk(r.id, buffer.get(), length));
+        r.stored = repo_.store_chunk(r.id, buffer.get(), length, object);
         r.buffer = std::move(buffer);
         return r;
-    };
-    pending_.push_back(std::async(std::launch::async, std::move(job)));
-    while (pending_.size() > worker_count()) collect_one();
+    });
+    order_.push_back(0);
 }
 
+void ImageWriter::add_zero_chunks(uint64_t count) {
+    for (uint64_t i = 0; i < count; ++i) index_->add(ChunkId{});
+    totals_.zero_chunks += count;
+}
+
+// Writes the oldest pending index entry (a stored chunk, or a run of zero
+// chunks), waiting for its worker.
 void ImageWriter::collect_one() {
-    Result r = pending_.front().get();
-    pending_.pop_front();
-    if (r.zero) {
-        index_->add(ChunkId{});
-        ++totals_.zero_chunks;
-        return;
-    }
+    uint64_t zeros = order_.front();
+    order_.pop_front();
+    if (zeros > 0) return add_zero_chunks(zeros);
+    Result r = pool_.next();
     index_->add(r.id);
     ++totals_.chunks;
     totals_.data_bytes += r.length;
@@ -168,7 +175,7 @@ void ImageWriter::commit() {
     if (position_ != header_.size)
         fail(kExitIntegrity, "repo:" + header_.name + ": the image ended at " + std::to_string(position_) + " of " +
                                  std::to_string(header_.size) + " bytes");
-    while (!pending_.empty()) collect_one();
+    while (!order_.empty()) collect_one();
     totals_.digest = stream::digest_hex(digest_.finish());
     totals_.created = utc_now();
     index_->finish(totals_);
@@ -182,60 +189,95 @@ void ImageWriter::commit() {
 
 ImageReader::ImageReader(Repository& repo, const std::string& name)
     : repo_(repo), lock_(repo.lock_shared()), what_("repo:" + name),
-      index_((validate_name(name), repo.index_path(name)), what_, repo.sealer()) {
+      index_((validate_name(name), repo.index_path(name)), what_, repo.sealer()), pool_(chunk_worker_count()) {
     if (index_.header().chunk_size != repo.config().chunk_size)
         fail(kExitIntegrity, what_ + ": index chunk size " + std::to_string(index_.header().chunk_size) +
                                  " differs from the repository's " + std::to_string(repo.config().chunk_size));
+    in_flight_limit_ = chunks_in_flight(chunk_size(), chunk_worker_count(), 8u << 20);
 }
 
-const std::vector<unsigned char>& ImageReader::chunk(uint64_t index) {
-    for (const auto& [i, data] : cache_)
-        if (i == index) return data;
-    throw std::logic_error("chunk not loaded");
+ImageReader::~ImageReader() = default;
+
+void ImageReader::damaged(uint64_t chunk, const ChunkId& id, const std::string& why) const {
+    fail(kExitIntegrity, what_ + ": chunk " + std::to_string(chunk) + " at offset " +
+                             std::to_string(chunk * chunk_size()) + " (id " + to_hex(id).substr(0, 16) + ") " + why);
+}
+
+void ImageReader::recycle(Loaded& loaded) {
+    std::lock_guard lock(spare_mutex_);
+    // Enough spares for the chunks in flight; buffers never used (scratch of
+    // uncompressed chunks) are not worth keeping.
+    for (auto* b : {&loaded.file, &loaded.scratch})
+        if (*b && (*b)->capacity() > 0 && spare_.size() < in_flight_limit_ + 1) spare_.push_back(std::move(*b));
+}
+
+// Keeps the workers loading the next non-zero chunks after the read position.
+void ImageReader::read_ahead() {
+    while (ahead_.size() < in_flight_limit_ && next_ahead_ < index_.entries()) {
+        uint64_t c = next_ahead_++;
+        ChunkId id = index_.entry(c);
+        if (is_zero_id(id)) continue;
+        ahead_.push_back(c);
+        pool_.submit([this, c, id] {
+            Loaded l;
+            l.chunk = c;
+            l.id = id;
+            {
+                std::lock_guard lock(spare_mutex_);
+                for (auto* b : {&l.file, &l.scratch}) {
+                    if (spare_.empty()) break;
+                    *b = std::move(spare_.back());
+                    spare_.pop_back();
+                }
+            }
+            if (!l.file) l.file = std::make_unique<Bytes>();
+            if (!l.scratch) l.scratch = std::make_unique<Bytes>();
+            l.error = repo_.load_chunk(id, *l.file, *l.scratch, l.plain);
+            return l;
+        });
+    }
+}
+
+const ImageReader::Loaded& ImageReader::chunk(uint64_t index) {
+    if (current_ && current_->chunk == index) return *current_;
+    if (current_) recycle(*current_);
+    current_.reset();
+    if (ahead_.empty() || index < ahead_.front() || index > ahead_.back()) {
+        // Not among the chunks loading: start over from here.
+        pool_.discard();
+        ahead_.clear();
+        next_ahead_ = index;
+    }
+    read_ahead();
+    while (!ahead_.empty() && ahead_.front() < index) {  // skipped by the reader
+        Loaded skipped = pool_.next();
+        recycle(skipped);
+        ahead_.pop_front();
+        read_ahead();
+    }
+    if (ahead_.empty() || ahead_.front() != index) throw std::logic_error("ImageReader: chunk not loading");
+    Loaded l = pool_.next();
+    ahead_.pop_front();
+    read_ahead();
+    if (!l.error.empty()) damaged(index, l.id, "is " + l.error);
+    uint64_t expected = std::min<uint64_t>(chunk_size(), size() - index * chunk_size());
+    if (l.plain.size != expected)
+        damaged(index, l.id, "has " + std::to_string(l.plain.size) + " bytes, expected " + std::to_string(expected));
+    return current_.emplace(std::move(l));
 }
 
 void ImageReader::read(uint64_t offset, void* buffer, size_t length) {
     if (offset > size() || length > size() - offset)
         fail(kExitIo, what_ + ": read beyond the end of the image");
     const uint64_t cs = chunk_size();
-    uint64_t first = offset / cs, last = (offset + length + cs - 1) / cs;
-    // Load what is not cached, several chunks at once.
-    std::vector<std::pair<uint64_t, std::future<std::pair<std::string, std::vector<unsigned char>>>>> loads;
-    std::vector<ChunkId> ids;
-    for (uint64_t c = first; c < last; ++c) {
-        ChunkId id = index_.entry(c);
-        ids.push_back(id);
-        bool cached = std::any_of(cache_.begin(), cache_.end(), [&](const auto& e) { return e.first == c; });
-        if (is_zero_id(id) || cached) continue;
-        loads.emplace_back(c, std::async(std::launch::async, [this, id] {
-                               std::vector<unsigned char> data;
-                               std::string error = repo_.load_chunk(id, data);
-                               return std::make_pair(error, std::move(data));
-                           }));
-    }
-    for (auto& [c, f] : loads) {
-        auto [error, data] = f.get();
-        ChunkId id = ids[c - first];
-        if (!error.empty())
-            fail(kExitIntegrity, what_ + ": chunk " + std::to_string(c) + " at offset " + std::to_string(c * cs) +
-                                     " (id " + to_hex(id).substr(0, 16) + ") is " + error);
-        uint64_t expected = std::min<uint64_t>(cs, size() - c * cs);
-        if (data.size() != expected)
-            fail(kExitIntegrity, what_ + ": chunk " + std::to_string(c) + " at offset " + std::to_string(c * cs) +
-                                     " has " + std::to_string(data.size()) + " bytes, expected " +
-                                     std::to_string(expected));
-        cache_.emplace_back(c, std::move(data));
-    }
     auto* out = static_cast<unsigned char*>(buffer);
-    for (uint64_t c = first; c < last; ++c) {
+    for (uint64_t c = offset / cs; c * cs < offset + length; ++c) {
         uint64_t start = std::max(offset, c * cs), end = std::min(offset + length, (c + 1) * cs);
-        if (is_zero_id(ids[c - first]))
+        if (is_zero_id(index_.entry(c)))
             std::memset(out + (start - offset), 0, end - start);
         else
-            std::memcpy(out + (start - offset), chunk(c).data() + (start - c * cs), end - start);
+            std::memcpy(out + (start - offset), chunk(c).plain.data + (start - c * cs), end - start);
     }
-    // Keep only the last two chunks.
-    while (cache_.size() > 2) cache_.pop_front();
 }
 
 }  // namespace hci::repo

@@ -1,16 +1,19 @@
 #pragma once
 // Storing and reading one image of a repository. The writer takes the
 // image's bytes in offset order, cuts them into chunks aligned to image
-// offsets, stores the chunks it has not seen (hashing, compressing and
-// writing a few at once) and writes the index last; the reader serves any
-// byte range from the index and its chunks, every chunk checked.
+// offsets, stores the chunks it has not seen (worker threads hash, compress
+// and write them while the caller goes on) and writes the index last; the
+// reader serves any byte range from the index and its chunks, every chunk
+// checked, loading ahead of a forward reader.
 #include <cstdint>
 #include <deque>
-#include <future>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "libcommon/block/repo/ordered_pool.h"
 #include "libcommon/block/repo/repository.h"
 #include "libcommon/block/stream.h"
 
@@ -19,6 +22,13 @@ class TempFile;
 }
 
 namespace hci::repo {
+
+// How many threads hash, compress and seal chunks (or read and check them).
+size_t chunk_worker_count();
+// How many chunks may be in flight between the caller and the workers: one
+// per worker at least, more while they fit in about `budget` bytes, at most
+// 32, so memory stays bounded whatever the image size and chunk size.
+size_t chunks_in_flight(uint32_t chunk_size, size_t workers, size_t budget = 16u << 20);
 
 class ImageWriter {
 public:
@@ -40,12 +50,12 @@ private:
         ChunkId id{};
         uint64_t length = 0;
         uint64_t stored = 0;  // bytes written; 0 when the chunk was there
-        bool zero = false;
         std::unique_ptr<unsigned char[]> buffer;
     };
     void expect(uint64_t offset, uint64_t length);
     void end_chunk();
     void collect_one();
+    void add_zero_chunks(uint64_t count);
     std::unique_ptr<unsigned char[]> take_buffer();
 
     Repository& repo_;
@@ -59,31 +69,53 @@ private:
     std::unique_ptr<unsigned char[]> current_;  // the chunk being filled
     size_t filled_ = 0;
     bool current_zero_ = true;  // nothing but zeros so far (buffer not written)
-    std::deque<std::future<Result>> pending_;
+    // The index entries not yet written, in image order: 0 for a chunk the
+    // workers have (its result is the pool's next), N > 0 for N zero chunks.
+    std::deque<uint64_t> order_;
+    size_t in_flight_limit_ = 0;
     std::vector<std::unique_ptr<unsigned char[]>> spare_;
+    OrderedPool<Result> pool_;  // last: stops before what its jobs use goes away
 };
 
 class ImageReader {
 public:
     ImageReader(Repository& repo, const std::string& name);
+    ~ImageReader();
     const IndexHeader& header() const { return index_.header(); }
     const IndexTrailer& trailer() const { return index_.trailer(); }
     uint64_t size() const { return index_.header().size; }
     uint32_t chunk_size() const { return index_.header().chunk_size; }
     bool chunk_is_zero(uint64_t chunk) { return is_zero_id(index_.entry(chunk)); }
-    // Any range; chunks load in parallel, each verified. A missing or
-    // damaged chunk is Error(kExitIntegrity) naming the image and offset.
+    // Any range. Chunks are loaded and verified by workers ahead of a
+    // reader that goes forward; a jump elsewhere starts again there. A
+    // missing or damaged chunk is Error(kExitIntegrity) naming the image
+    // and offset.
     void read(uint64_t offset, void* buffer, size_t length);
 
 private:
-    const std::vector<unsigned char>& chunk(uint64_t index);
+    struct Loaded {
+        uint64_t chunk = 0;
+        ChunkId id{};
+        std::unique_ptr<Bytes> file, scratch;
+        PlainView plain;
+        std::string error;
+    };
+    const Loaded& chunk(uint64_t index);
+    void read_ahead();
+    void recycle(Loaded& loaded);
+    [[noreturn]] void damaged(uint64_t chunk, const ChunkId& id, const std::string& why) const;
+
     Repository& repo_;
     std::unique_ptr<Repository::Lock> lock_;
     std::string what_;
     IndexReader index_;
-    // A small cache of decoded chunks, so reads smaller than a chunk do not
-    // decode it again.
-    std::deque<std::pair<uint64_t, std::vector<unsigned char>>> cache_;
+    size_t in_flight_limit_ = 0;
+    uint64_t next_ahead_ = 0;        // the next chunk read_ahead() looks at
+    std::deque<uint64_t> ahead_;     // chunks submitted, in order
+    std::optional<Loaded> current_;  // the chunk reads are served from
+    std::mutex spare_mutex_;
+    std::vector<std::unique_ptr<Bytes>> spare_;
+    OrderedPool<Loaded> pool_;  // last: stops before what its jobs use goes away
 };
 
 }  // namespace hci::repo

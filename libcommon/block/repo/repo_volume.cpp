@@ -58,7 +58,9 @@ public:
         uint32_t b = reader_.header().block_size;
         return b >= 512 && b <= stream::kMaxBlockSize && (b & (b - 1)) == 0 ? b : 4096;
     }
-    size_t max_io_size() const override { return std::max<size_t>(reader_.chunk_size(), 4u << 20); }
+    // Reads of 1 MiB whatever the chunk size: the reader loads whole chunks
+    // ahead anyway, and the copy's buffers stay small beside them.
+    size_t max_io_size() const override { return 1u << 20; }
     std::vector<Extent> extents(uint64_t offset, uint64_t length) override {
         std::vector<Extent> out;
         const uint64_t cs = reader_.chunk_size(), end = offset + length;

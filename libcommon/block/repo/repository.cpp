@@ -309,18 +309,26 @@ std::unique_ptr<Repository> Repository::open(const std::string& dir, const KeySo
     return std::unique_ptr<Repository>(new Repository(dir, c, key));
 }
 
-std::vector<unsigned char> Repository::encode_chunk(const ChunkId& id, const void* data, size_t length) const {
-    return encode_object(ObjectKind::kChunk, to_hex(id), data, length, sealer_, config_.zstd_level);
+uint64_t Repository::store_chunk(const ChunkId& id, const void* data, size_t length, Bytes& object) {
+    if (chunks_->contains(id)) return 0;
+    encode_object(ObjectKind::kChunk, to_hex(id), data, length, sealer_, config_.zstd_level, object);
+    return chunks_->put(id, object.data(), object.size());
+}
+
+std::string Repository::load_chunk(const ChunkId& id, Bytes& file, Bytes& scratch, PlainView& plain) {
+    if (!chunks_->read(id, file)) return "missing";
+    std::string error = decode_object(ObjectKind::kChunk, to_hex(id), file, sealer_, scratch, plain);
+    if (!error.empty()) return "damaged: " + error;
+    if (chunk_id(plain.data, plain.size, key()) != id) return "damaged: its bytes do not hash to its id";
+    return "";
 }
 
 std::string Repository::load_chunk(const ChunkId& id, std::vector<unsigned char>& data) {
-    auto object = chunks_->get(id);
-    if (!object) return "missing";
-    auto decoded = decode_object(ObjectKind::kChunk, to_hex(id), *object, sealer_);
-    if (!decoded.error.empty()) return "damaged: " + decoded.error;
-    if (chunk_id(decoded.data.data(), decoded.data.size(), key()) != id) return "damaged: its bytes do not hash to its id";
-    data = std::move(decoded.data);
-    return "";
+    Bytes file, scratch;
+    PlainView plain;
+    std::string error = load_chunk(id, file, scratch, plain);
+    if (error.empty()) data.assign(plain.data, plain.data + plain.size);
+    return error;
 }
 
 void Repository::put_blob(const std::string& name, const std::vector<unsigned char>& data) {

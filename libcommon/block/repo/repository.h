@@ -87,10 +87,14 @@ public:
     std::unique_ptr<Lock> lock_shared() const { return std::make_unique<Lock>(dir_ + "/lock", false); }
     std::unique_ptr<Lock> lock_exclusive() const { return std::make_unique<Lock>(dir_ + "/lock", true); }
 
-    // Sealed, compressed object bytes for a chunk.
-    std::vector<unsigned char> encode_chunk(const ChunkId& id, const void* data, size_t length) const;
+    // Stores a chunk (compressed, sealed) unless the repository holds it;
+    // returns the bytes written, 0 when it was there. `object` is scratch
+    // memory the caller keeps for the next chunk.
+    uint64_t store_chunk(const ChunkId& id, const void* data, size_t length, Bytes& object);
     // Reads a chunk and checks it (checksum or tag, decompression, and that
-    // its bytes hash to its id). Returns an error text; empty when good.
+    // its bytes hash to its id). Returns an error text, or "" and the bytes
+    // in `plain`, a view into `file` or `scratch` (see decode_object).
+    std::string load_chunk(const ChunkId& id, Bytes& file, Bytes& scratch, PlainView& plain);
     std::string load_chunk(const ChunkId& id, std::vector<unsigned char>& data);
 
     void put_blob(const std::string& name, const std::vector<unsigned char>& data);
