@@ -1,11 +1,19 @@
 #!/bin/bash
-# backup-vm.sh [--id] VM DIR: back up one VM (configuration and every data
-# disk) into the new directory DIR, the way hci-backup(7)'s pipeline does it,
-# but careful:
-#   - the whole backup is assembled in a locked work directory next to DIR
-#     (.DIR.work.XXXXXX) and published with one rename at the end, so DIR
-#     either does not exist or holds a manifest that describes it;
-#   - every stream is verified (zadp-write --check) before it is kept;
+# backup-vm.sh [--repo DIR] VM: back up one VM (configuration and every data
+# disk) into a deduplicating repository (zadp-repo(5)) as one backup
+# GROUP/TIME (GROUP: the VM's id, TIME: the UTC start time), storing only the
+# chunks the repository does not hold yet.
+# backup-vm.sh VM DIR (or --dir DIR VM): into the new directory DIR instead, as
+# plain zstd-compressed stream files.
+# Either way, careful:
+#   - a backup appears only when it is complete: in a repository its manifest
+#     (GROUP/TIME/backup.json) is stored last, so a backup without one is
+#     recognisably unfinished (and an interrupted run removes it); a directory
+#     backup is assembled in a locked work directory next to DIR
+#     (.DIR.work.XXXXXX) and published with one rename at the end;
+#   - every stream is verified: zadp-write checks every record and the trailer
+#     as it stores, and what was stored is read back and its digest compared
+#     (repository), or the stored file decoded again (zadp-write --check);
 #   - the exported clone LUNs are always removed, and the VM snapshot is
 #     deleted unless --keep-snapshot, even when something fails or on Ctrl-C;
 #     the manifest is written after the last clean-up step and says what is
@@ -14,7 +22,7 @@
 #     that failed; the exit status is non-zero if any failed;
 #   - files are created 0600 and directories 0700 whatever the umask
 #     (--group-readable: 0640 and 0750).
-# --sweep DIR removes what a killed run (kill -9, power loss) left behind.
+# --sweep removes what a killed run (kill -9, power loss) left behind.
 # Credentials come from the environment (CLOUDTOWER_ENDPOINT and
 # CLOUDTOWER_TOKEN, CLOUDTOWER_TOKEN_FILE or CLOUDTOWER_USERNAME/PASSWORD)
 # and are never put on a command line.
@@ -26,21 +34,41 @@ prog=${0##*/}
 temp_prefix=hci-backup-tmp-
 usage() {
     cat <<EOF
-usage: $prog [options] NAME DIR
+usage: $prog [options] [--repo DIR] NAME        into a repository
+       $prog [options] [--repo DIR] --id ID
+       $prog [options] NAME DIR                 into the new directory DIR
        $prog [options] --id ID DIR
-       $prog --sweep DIR
+       $prog --sweep [--repo DIR] [DIR]
 
-Back up the VM called NAME (or with id ID) into the new directory DIR:
-NAME.vm.json (the full configuration, hci-vm-get --full: enough to rebuild
-the VM with hci-vm-create), NAME.diskN.zst (one zstd-compressed zadp stream
-per data disk) and the manifest NAME.backup.json, where NAME is the VM's name
-with every character outside A-Za-z0-9._- replaced by _. DIR appears only
-when the backup is finished (one rename), even if some disk failed (then the
-manifest says which). Files are created 0600, directories 0700.
+Back up the VM called NAME (or with id ID): its full configuration
+(hci-vm-get --full: enough to rebuild the VM with hci-vm-create), one image
+per data disk and a manifest.
+
+Into a repository (--repo DIR, else \$ZADP_REPO; create it once with
+zadp-repo init) as the backup GROUP/TIME, GROUP being the VM's id (names are
+not unique and may change; the manifest and zadp-repo ls show the name) and
+TIME the UTC start time (2026-11-28T020000Z): GROUP/TIME/diskN (the disk with
+index N), GROUP/TIME/vm.json and, stored last, the manifest
+GROUP/TIME/backup.json. Only chunks the repository lacks are stored; the
+manifest records per disk the new and reused bytes. A backup without
+backup.json is unfinished (GROUP/TIME/unfinished.json says which run made
+it): restore-vm.sh refuses it, --sweep removes it.
+
+Into a directory DIR: NAME.vm.json, NAME.diskN.zst (one zstd-compressed zadp
+stream per data disk) and the manifest NAME.backup.json, where NAME is the
+VM's name with every character outside A-Za-z0-9._- replaced by _. DIR
+appears only when the backup is finished (one rename), even if some disk
+failed (then the manifest says which). Files are created 0600, directories
+0700.
 
 options:
   --id                         VM is a VM id, not a name (names need not be
                                unique; ids are)
+  --repo DIR                   the repository (default: \$ZADP_REPO)
+  --dir DIR                    into the new directory DIR (same as giving DIR
+                               after NAME)
+  --time TIME                  repository: the backup's TIME (default: now,
+                               UTC, like 2026-11-28T020000Z)
   --consistency crash|fs|auto  snapshot consistency (default: auto)
   --target NAME|ID             iSCSI target that receives the clones
                                (default: \$HCI_BACKUP_TARGET or backup-tgt)
@@ -49,22 +77,26 @@ options:
                                \$ZADP_INITIATOR_IQN, see hci-lun-export(1))
   --chap-secret-file FILE      CHAP secret (else \$ZADP_CHAP_SECRET)
   --keep-snapshot              keep the VM snapshot after the backup
-  --zstd-level N               zstd compression level (default: 3)
+  --zstd-level N               directory: zstd compression level (default: 3)
   --progress                   progress bars (labelled "NAME disk N read" and
                                "... verify") even when stderr is no terminal
   --group-readable             files 0640 and directories 0750
-  --force                      replace DIR if it already exists
-  --sweep                      remove what killed runs left: stale work
-                               directories and zadp temporary files under DIR,
-                               and (when no backup runs on this host) clone
-                               LUNs and VM snapshots named $temp_prefix*
+  --force                      directory: replace DIR if it already exists
+  --sweep                      remove what killed runs left: with DIR, stale
+                               work directories and zadp temporary files under
+                               DIR; with a repository (--repo or \$ZADP_REPO
+                               when no DIR is given), unfinished backups of
+                               backup-vm.sh when none runs on this host into
+                               it; and (when no backup runs on this host)
+                               clone LUNs and VM snapshots named $temp_prefix*
   -h, --help                   this text
 
 exit status: 0 all disks saved (a failed clean-up is a warning and is
 recorded in the manifest); 1 some disk failed (see the manifest);
-130 interrupted (nothing published); otherwise the exit status of the hci-*
-tool that failed (2 usage, 3 API or network, 4 VM not found, 5 snapshot task
-failed).
+130 interrupted (nothing published; an unfinished repository backup is
+removed); otherwise the exit status of the tool that failed (2 usage, 3 API
+or network, 4 VM or repository not found, 5 snapshot task failed, 6 a
+repository damaged or of an unknown version, 7 I/O).
 EOF
     exit "${1:-0}"
 }
@@ -77,6 +109,9 @@ keep_snapshot=0
 zstd_level=3
 force=0
 sweep=0
+repo=""
+dir=""
+backup_time=""
 progress=()
 chap_user=
 chap_secret_file=
@@ -84,6 +119,9 @@ umask 077
 while [ $# -gt 0 ]; do
     case $1 in
         --id) by_id=1; shift ;;
+        --repo) repo=${2:?}; shift 2 ;;
+        --dir) dir=${2:?}; shift 2 ;;
+        --time) backup_time=${2:?}; shift 2 ;;
         --consistency) consistency=${2:?}; shift 2 ;;
         --target) iscsi_target=${2:?}; shift 2 ;;
         --chap-user) chap_user=${2:?}; shift 2 ;;
@@ -103,20 +141,53 @@ done
 case $consistency in crash | fs | auto) ;; *) log "--consistency must be crash, fs or auto"; exit 2 ;; esac
 case $zstd_level in '' | *[!0-9]*) log "--zstd-level must be a number"; exit 2 ;; esac
 
-for cmd in hci-vm-get hci-snap-create hci-task-wait hci-snap-luns hci-lun-export \
-    hci-lun-unexport hci-snap-delete zadp-read zadp-write zstd jq sha256sum flock; do
+# The form: a DIR (after NAME or --dir) gets stream files; otherwise the
+# repository from --repo or ZADP_REPO.
+if [ $sweep -eq 1 ]; then
+    [ $# -le 1 ] || usage 2 >&2
+    [ $# -eq 0 ] || dir=$1
+    [ -n "$repo" ] || [ -n "$dir" ] || repo=${ZADP_REPO:-}
+else
+    [ $# -ge 1 ] && [ $# -le 2 ] || usage 2 >&2
+    vm=$1
+    if [ $# -eq 2 ]; then
+        [ -z "$dir" ] || { log "DIR given twice (--dir and after NAME)"; exit 2; }
+        dir=$2
+    fi
+    if [ -n "$dir" ]; then
+        [ -z "$repo" ] || { log "give a repository (--repo) or a directory, not both"; exit 2; }
+    else
+        repo=${repo:-${ZADP_REPO:-}}
+        [ -n "$repo" ] || { log "no repository: give --repo DIR or set ZADP_REPO (or a directory: $prog NAME DIR)"; exit 2; }
+    fi
+fi
+[ -z "$backup_time" ] || [ -n "$repo" ] || { log "--time is for a repository backup"; exit 2; }
+case $backup_time in '' | [0-9]*Z) ;; *) log "--time wants a UTC time like 2026-11-28T020000Z"; exit 2 ;; esac
+
+needed=(hci-vm-get hci-snap-create hci-task-wait hci-snap-luns hci-lun-export
+    hci-lun-unexport hci-snap-delete zadp-read zadp-write jq sha256sum flock)
+[ -z "$dir" ] || needed+=(zstd)
+[ -z "$repo" ] || needed+=(zadp-repo)
+for cmd in "${needed[@]}"; do
     command -v "$cmd" >/dev/null || { log "$cmd not found in PATH"; exit 2; }
 done
+if [ -n "$repo" ]; then
+    repo=$(realpath -m -- "$repo")
+    export ZADP_REPO=$repo
+fi
 
 # One lock per CloudTower: every backup holds it shared while it has clones
 # or a snapshot on the cluster; a sweep removes leftovers only when it gets
 # it exclusively (no backup of this host is running against that CloudTower).
-cluster_lock() {
+lock_file() {
     local dir=${HCI_BACKUP_LOCK_DIR:-/run/lock}
     [ -w "$dir" ] || dir=${TMPDIR:-/tmp}
-    printf '%s/hci-backup.%s.lock' "$dir" \
-        "$(printf '%s' "${CLOUDTOWER_ENDPOINT:-}" | sha256sum | cut -c1-16)"
+    printf '%s/hci-backup.%s%s.lock' "$dir" "$1" "$(printf '%s' "$2" | sha256sum | cut -c1-16)"
 }
+cluster_lock() { lock_file "" "${CLOUDTOWER_ENDPOINT:-}"; }
+# Likewise one per repository: backups into it hold it shared, a sweep of its
+# unfinished backups needs it exclusively.
+repo_lock() { lock_file repo. "$repo"; }
 
 # sweep_files DIR: removes the work directories of killed backup-vm.sh runs
 # and the temporary files of killed zadp-write/zadp-read runs under DIR. A
@@ -149,33 +220,64 @@ sweep_cluster() {
     return $rc
 }
 
+# sweep_repo: removes the unfinished backups backup-vm.sh runs left in the
+# repository (those holding unfinished.json and no backup.json; only the
+# marker of one that has its manifest) when no backup into it runs on this
+# host. Backups made by other means are never touched.
+sweep_repo() {
+    local list backups b n=0
+    exec 7>>"$(repo_lock)"
+    if ! flock -n -x 7; then
+        log "a backup into $repo is running on this host; not sweeping the repository now"
+        return 0
+    fi
+    list=$(zadp-repo ls) || return
+    backups=$(jq -r 'select(.type == "blob" and (.name | endswith("/unfinished.json"))) | .backup' <<<"$list")
+    for b in $backups; do
+        if jq -se --arg m "$b/backup.json" 'any(.[]; .name == $m)' <<<"$list" >/dev/null; then
+            zadp-repo rm "$b/unfinished.json" >/dev/null || return
+        else
+            zadp-repo rm "$b" >/dev/null || return
+            n=$((n + 1))
+        fi
+    done
+    [ $n -eq 0 ] || log "removed $n unfinished backup(s) from $repo"
+    exec 7>&-
+}
+
 if [ $sweep -eq 1 ]; then
-    [ $# -eq 1 ] || usage 2 >&2
-    [ ! -d "$1" ] || sweep_files "$1"
-    sweep_cluster
-    exit
+    rc=0
+    [ -z "$dir" ] || [ ! -d "$dir" ] || sweep_files "$dir"
+    [ -z "$repo" ] || sweep_repo || rc=$?
+    sweep_cluster || rc=$?
+    exit $rc
 fi
 
-[ $# -eq 2 ] || usage 2 >&2
-vm=$1
-dir=${2%/}
-[ -n "$dir" ] || { log "DIR must not be /"; exit 2; }
-parent=$(dirname -- "$dir")
-base=$(basename -- "$dir")
-mkdir -p -- "$parent"
-if [ -e "$dir" ] && [ $force -eq 0 ] && [ -n "$(ls -A -- "$dir" 2>/dev/null || echo x)" ]; then
-    log "$dir exists; use a new directory per backup (or --force to replace it)"
-    exit 2
+if [ -n "$dir" ]; then
+    dir=${dir%/}
+    [ -n "$dir" ] || { log "DIR must not be /"; exit 2; }
+    parent=$(dirname -- "$dir")
+    base=$(basename -- "$dir")
+    mkdir -p -- "$parent"
+    if [ -e "$dir" ] && [ $force -eq 0 ] && [ -n "$(ls -A -- "$dir" 2>/dev/null || echo x)" ]; then
+        log "$dir exists; use a new directory per backup (or --force to replace it)"
+        exit 2
+    fi
+    sweep_files "$parent"
+    # The work directory becomes DIR by one rename at the end; it holds a lock
+    # while this run lives, so a sweep can tell a killed run's from a live one.
+    work=$(mktemp -d "$parent/.$base.work.XXXXXX")
+    out="$work/backup"                 # what becomes DIR
+    mkdir "$out"
+else
+    # Repository: the files go in one by one, the manifest last; the work
+    # directory only holds this run's bookkeeping.
+    work=$(mktemp -d "${TMPDIR:-/tmp}/hci-backup.XXXXXX")
+    exec 7>>"$(repo_lock)"
+    flock -s 7
 fi
-sweep_files "$parent"
-
-# The work directory becomes DIR by one rename at the end; it holds a lock
-# while this run lives, so a sweep can tell a killed run's from a live one.
-work=$(mktemp -d "$parent/.$base.work.XXXXXX")
 exec 9<"$work"
 flock -x 9
-out="$work/backup"                     # what becomes DIR
-mkdir "$out"
 created="$work/snapshot-created.jsonl" # create-vm-snapshot result: what to delete
 exported="$work/exported.jsonl"        # lines whose clone LUNs exist: what to unexport
 saved="$work/saved.jsonl"              # one manifest entry per saved disk
@@ -186,6 +288,7 @@ export_started=0
 published=0
 snapshot_deleted=0
 clones_removed=1
+backup=""        # repository: GROUP/TIME once its unfinished.json is stored
 
 # release_clones: removes this run's clone LUNs: the exported ones, then any
 # whose hci-lun-export failed or was interrupted before printing them.
@@ -229,10 +332,17 @@ cleanup() {
     trap '' INT TERM
     if [ $published -eq 0 ]; then
         [ "$rc" -ne 130 ] && [ "$rc" -ne 143 ] ||
-            log "interrupted: removing the unfinished backup of $vm (nothing was published to $dir)"
+            log "interrupted: removing the unfinished backup of $vm (nothing was published to ${dir:-$repo})"
         release_clones
         if [ -s "$created" ] && [ $keep_snapshot -eq 0 ] && [ $snapshot_deleted -eq 0 ]; then
             delete_snapshot
+        fi
+        # In a repository what was stored goes again; a failed removal leaves
+        # an unfinished backup (no manifest) for --sweep.
+        if [ -n "$backup" ] && ! zadp-repo rm "$backup" >/dev/null 2>"$work/rm.err" &&
+            ! grep -q 'nothing by that name' "$work/rm.err"; then
+            cat "$work/rm.err" >&2
+            log "WARNING: could not remove the unfinished backup $backup from $repo; '$prog --sweep' will"
         fi
     fi
     rm -rf -- "$work"
@@ -259,7 +369,24 @@ vm_name=$(jq -r .name "$work/vm.json")
 # name with a slash, a newline or a space cannot escape DIR or break a script.
 label=$(printf '%s' "$vm_name" | tr -c 'A-Za-z0-9._-' '_')
 case $label in '') label=vm ;; .*) label=_${label#.} ;; esac
-log "backing up VM $(jq -c .name "$work/vm.json") (id $(jq -r .id "$work/vm.json")) into $dir"
+
+# Repository: the backup GROUP/TIME, GROUP keyed by the VM id. The repository
+# is opened (exists, known version, right key) before a snapshot is made, and
+# unfinished.json marks the backup as this run's until its manifest is in.
+if [ -n "$repo" ]; then
+    group=$(jq -r .id "$work/vm.json")
+    [[ $group =~ ^[A-Za-z0-9_][A-Za-z0-9._:+@-]*$ ]] ||
+        { log "the VM id $group cannot name a repository group"; exit 2; }
+    name="$group/${backup_time:-$(date -u +%Y-%m-%dT%H%M%SZ)}"
+    zadp-repo ls "$group" >"$work/group.jsonl"
+    ! jq -se --arg b "$name" 'any(.[]; .backup == $b)' "$work/group.jsonl" >/dev/null ||
+        { log "the backup $name exists already in $repo (backups are immutable)"; exit 2; }
+    jq -c --arg host "$(hostname)" --argjson pid $$ --arg started "$started_at" \
+        '{format: "hci-backup-unfinished", vm: {id, name}, host: $host, pid: $pid, started_at: $started}' \
+        "$work/vm.json" | zadp-repo put-blob "$name/unfinished.json" - >/dev/null
+    backup=$name
+fi
+log "backing up VM $(jq -c .name "$work/vm.json") (id $(jq -r .id "$work/vm.json")) into ${dir:-repo:$backup}"
 
 # The snapshot. Its creation line is kept before waiting, so that the trap
 # can delete it even if the wait is interrupted. A snapshot that is deleted
@@ -288,11 +415,24 @@ if [ $export_rc -ne 0 ]; then
          | {index: .disk.index, error: "export failed"}' "$work/luns.jsonl" >>"$failed"
 fi
 
-# save_disk LINE: streams one exported disk into the work directory's
+# record_disk LINE SECONDS_SINCE CHECK EXTRA: appends the manifest entry of a
+# saved disk: its place in the VM, the zadp-write --check report of what was
+# stored (image) and EXTRA (where the data is).
+record_disk() {
+    jq -c --argjson seconds "$(awk -v a="$2" -v b="$(date +%s.%N)" 'BEGIN { printf "%.3f", b - a }')" \
+        --rawfile check "$3" --argjson extra "$4" '
+        ($check | try fromjson catch null) as $c |
+        {index: .disk.index, bus: .disk.bus, boot: .disk.boot, size: .disk.size,
+         disk_name: .disk.disk_name,
+         lun_snapshot: (.lun_snapshot | {id, name, local_id})}
+        + $extra + {image: $c, seconds: $seconds}' <<<"$1" >>"$saved"
+}
+
+# save_disk_file LINE: streams one exported disk into the work directory's
 # NAME.diskN.zst and appends its manifest entry. Called in an `if`, where
 # set -e is off, so every step checks its own status.
-save_disk() {
-    local line=$1 index file part t0 t1 sha bytes secret=()
+save_disk_file() {
+    local line=$1 index file part t0 sha bytes secret=()
     index=$(jq -r .disk.index <<<"$line") || return 1
     file="$label.disk$index.zst"
     part="$work/$file.part"
@@ -307,25 +447,48 @@ save_disk() {
     sha=$(sha256sum <"$part" | cut -d' ' -f1) || return 1
     bytes=$(stat -c %s "$part") || return 1
     mv -f "$part" "$out/$file" || return 1
-    t1=$(date +%s.%N)
-    jq -c --arg file "$file" --arg sha "$sha" --argjson bytes "$bytes" \
-        --argjson seconds "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')" \
-        --rawfile check "$work/check$index.out" '
-        ($check | try fromjson catch null) as $c |
-        {index: .disk.index, bus: .disk.bus, boot: .disk.boot, size: .disk.size,
-         disk_name: .disk.disk_name,
-         lun_snapshot: (.lun_snapshot | {id, name, local_id}),
-         stream: {file: $file, compression: "zstd", bytes: $bytes, sha256: $sha},
-         image: $c, seconds: $seconds}' <<<"$line" >>"$saved" || return 1
+    record_disk "$line" "$t0" "$work/check$index.out" "$(jq -nc --arg file "$file" --arg sha "$sha" \
+        --argjson bytes "$bytes" '{stream: {file: $file, compression: "zstd", bytes: $bytes, sha256: $sha}}')"
 }
+
+# save_disk_repo LINE: stores one exported disk as the image
+# GROUP/TIME/diskN (zadp-write verifies every record and the trailer as it
+# stores, and stores only the chunks the repository lacks), reads it back
+# from the repository and compares the digests, and appends its manifest
+# entry with the new and reused bytes. A disk that fails leaves no image.
+save_disk_repo() {
+    local line=$1 index image t0 secret=() stored back
+    index=$(jq -r .disk.index <<<"$line") || return 1
+    image="$backup/disk$index"
+    [ -z "$chap_secret_file" ] || secret=(--chap-secret-file "$chap_secret_file")
+    t0=$(date +%s.%N)
+    zadp-read --line "$line" "${progress[@]}" --progress-label "$label disk $index read" "${secret[@]}" \
+        </dev/null | zadp-write --target "repo:$image" >"$work/store$index.json" ||
+        { log "disk $index: reading or storing failed"; return 1; }
+    zadp-read --source "repo:$image" </dev/null |
+        zadp-write "${progress[@]}" --progress-label "$label disk $index verify" --check >"$work/check$index.out" ||
+        { log "disk $index: the stored image does not read back"; drop_image "$image"; return 1; }
+    stored=$(jq -r .digest "$work/store$index.json") && back=$(jq -r .digest "$work/check$index.out") &&
+        [ -n "$stored" ] && [ "$stored" = "$back" ] ||
+        { log "disk $index: the image read back (${back:-?}) differs from the stream stored (${stored:-?})"; drop_image "$image"; return 1; }
+    record_disk "$line" "$t0" "$work/check$index.out" "$(jq -c --arg file "disk$index" '{repo: {file: $file,
+        name, chunk_size, allocated_bytes, new_chunks, new_bytes, reused_chunks, reused_bytes, stored_bytes}}' \
+        "$work/store$index.json")" || { drop_image "$image"; return 1; }
+}
+# drop_image NAME: a disk counted as failed keeps no image in the backup.
+drop_image() { zadp-repo rm "$1" >/dev/null || log "WARNING: could not remove $1 (not in the manifest)"; }
 
 # Part 2: the data, one stream per disk. The loop reads its lines on fd 3 so
 # that nothing inside it can eat them from stdin.
 while IFS= read -r line <&3; do
-    if save_disk "$line"; then
-        log "disk $(jq -r .disk.index <<<"$line") saved"
+    index=$(jq -r .disk.index <<<"$line")
+    if "save_disk_${dir:+file}${repo:+repo}" "$line"; then
+        detail=""
+        [ ! -s "$work/store$index.json" ] ||
+            detail=$(jq -r '": \(.new_bytes) new bytes, \(.reused_bytes) reused (\(.stored_bytes) written)"' "$work/store$index.json")
+        log "disk $index saved$detail"
     else
-        jq -c '{index: .disk.index, error: "read, compress or verify failed"}' <<<"$line" >>"$failed"
+        jq -c '{index: .disk.index, error: "read, store or verify failed"}' <<<"$line" >>"$failed"
         rm -f -- "$work"/*.part
     fi
 done 3<"$exported"
@@ -340,16 +503,18 @@ clones_left=0
 # Configuration next to the data, then the manifest: its "complete" field
 # says whether every disk is in, snapshot_kept and clones_left what the
 # backup left on the cluster.
-cp "$work/vm.json" "$out/$label.vm.json"
+config_file=$label.vm.json
+[ -z "$repo" ] || config_file=vm.json
 jq -n --slurpfile vm "$work/vm.json" --slurpfile snap "$work/snapshot.jsonl" \
     --slurpfile saved "$saved" --slurpfile failed "$failed" \
     --arg consistency "$consistency" --argjson kept "$((1 - snapshot_deleted))" \
     --argjson requested "$keep_snapshot" --argjson clones_left "$clones_left" \
-    --arg started "$started_at" --arg finished "$(now)" --arg config "$label.vm.json" '
+    --arg started "$started_at" --arg finished "$(now)" --arg config "$config_file" --arg backup "$backup" '
     {format: "hci-backup-manifest", version: 1,
      vm: ($vm[0] | {id, name, local_id, cluster: (.cluster | if type == "object" then {id, name} else . end)}),
-     configuration: $config,
-     vm_snapshot: ($snap[0].data | {id, name, local_id, consistent_type}),
+     configuration: $config}
+    + (if $backup == "" then {} else {backup: $backup} end)
+    + {vm_snapshot: ($snap[0].data | {id, name, local_id, consistent_type}),
      consistency_requested: $consistency,
      snapshot_kept: ($kept == 1),
      snapshot_kept_reason: (if $kept == 0 then null elif $requested == 1 then "requested" else "delete failed" end),
@@ -357,17 +522,32 @@ jq -n --slurpfile vm "$work/vm.json" --slurpfile snap "$work/snapshot.jsonl" \
      started_at: $started, finished_at: $finished,
      complete: ($failed | length == 0),
      disks: ($saved | sort_by(.index)),
-     failed_disks: ($failed | sort_by(.index))}' >"$out/$label.backup.json"
+     failed_disks: ($failed | sort_by(.index))}' >"$work/backup.json"
 
-# Publish: one rename of the finished directory. --force moves an old DIR
-# aside first (into the work directory, removed with it).
-[ ! -e "$dir" ] || mv -T -- "$dir" "$work/replaced"
-mv -T -- "$out" "$dir"
-published=1
-manifest="$dir/$label.backup.json"
+if [ -n "$dir" ]; then
+    # Publish: one rename of the finished directory. --force moves an old DIR
+    # aside first (into the work directory, removed with it).
+    cp "$work/vm.json" "$out/$config_file"
+    mv "$work/backup.json" "$out/$label.backup.json"
+    [ ! -e "$dir" ] || mv -T -- "$dir" "$work/replaced"
+    mv -T -- "$out" "$dir"
+    published=1
+    manifest="$dir/$label.backup.json"
+    where=$dir
+else
+    # Publish: the configuration, then the manifest, stored last; then the
+    # run's marker goes (a backup holding both is complete all the same).
+    zadp-repo put-blob "$backup/vm.json" "$work/vm.json" >/dev/null
+    zadp-repo put-blob "$backup/backup.json" "$work/backup.json" >/dev/null
+    published=1
+    zadp-repo rm "$backup/unfinished.json" >/dev/null ||
+        log "WARNING: could not remove $backup/unfinished.json (the backup is complete; '$prog --sweep' removes it)"
+    manifest="repo:$backup/backup.json"
+    where="repo:$backup"
+fi
 
 if [ -s "$failed" ]; then
     log "$(wc -l <"$failed") disk(s) failed; $manifest lists only the saved ones"
     exit 1
 fi
-log "VM $(jq -c .name "$work/vm.json") backed up into $dir"
+log "VM $(jq -c .name "$work/vm.json") backed up into $where"

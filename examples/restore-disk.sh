@@ -1,7 +1,8 @@
 #!/bin/bash
 # restore-disk.sh STREAM TARGET: restores one disk's stream (as written by
-# backup-vm.sh; zstd, lz4 or plain) into a file, a block device or an iSCSI
-# LUN, and verifies it:
+# backup-vm.sh; zstd, lz4 or plain), or an image of a repository
+# (repo:GROUP/TIME/diskN), into a file, a block device or an iSCSI LUN, and
+# verifies it:
 #   1. the whole stream is checked before the target is touched, so a damaged
 #      backup never overwrites a good disk;
 #   2. zadp-write checks every record and the trailer while writing;
@@ -20,9 +21,12 @@ prog=${0##*/}
 here=$(cd "$(dirname "$0")" && pwd)
 usage() {
     cat <<EOF
-usage: $prog [--no-readback] [--force] STREAM TARGET
-       $prog [--no-readback] --new-lun ISCSI_TARGET [--lun-name NAME] STREAM
+usage: $prog [--no-readback] [--force] [--repo DIR] STREAM TARGET
+       $prog [--no-readback] [--repo DIR] --new-lun ISCSI_TARGET [--lun-name NAME] STREAM
 
+STREAM is a stream file, - (stdin), or repo:GROUP/TIME/FILE, an image in the
+repository --repo DIR (else \$ZADP_REPO), for example
+repo:\$VM_ID/2026-11-28T020000Z/disk0 (zadp-repo ls lists them).
 TARGET is a file path (created sparse, renamed into place once verified), a
 block device, or iscsi://host[:port]/IQN/LUN. A TARGET that already holds data
 is only overwritten with --force. STREAM may be - for stdin only with
@@ -42,6 +46,7 @@ while [ $# -gt 0 ]; do
         --force) force=(--force); shift ;;
         --new-lun) new_lun=${2:?}; shift 2 ;;
         --lun-name) lun_name=${2:?}; shift 2 ;;
+        --repo) export ZADP_REPO=${2:?}; shift 2 ;;
         -h | --help) usage 0 ;;
         --) shift; break ;;
         -?*) log "unknown option: $1"; usage 2 >&2 ;;
@@ -51,7 +56,10 @@ done
 if [ -n "$new_lun" ]; then [ $# -eq 1 ] || usage 2 >&2; else [ $# -eq 2 ] || usage 2 >&2; fi
 stream=$1
 target=${2:-}
-[ "$stream" = - ] || [ -r "$stream" ] || { log "cannot read $stream"; exit 7; }
+case $stream in
+    repo:*) from_repo=1 ;;
+    *) from_repo=0; [ "$stream" = - ] || [ -r "$stream" ] || { log "cannot read $stream"; exit 7; } ;;
+esac
 [ "$stream" != - ] || [ $readback -eq 0 ] || { log "a stream on stdin needs --no-readback"; exit 2; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/restore-disk.XXXXXX")
@@ -64,10 +72,25 @@ trap 'exit 143' TERM
 size_of() { jq -r '.header.size // .size // .logical_size // empty' "$1"; }
 digest_of() { jq -r '.trailer.digest // .digest // .image_digest // empty' "$1"; }
 
-input() { if [ "$stream" = - ]; then cat; else cat -- "$stream"; fi; }
+# feed CMD...: runs CMD with the stream on its stdin. An image of a
+# repository is read out as a verifiable stream (zadp-read checks every chunk
+# against its id); when that fails, its status (4 no such image, 6 damaged)
+# is the one returned, not the reader's broken pipe or the writer's 6.
+feed() {
+    if [ $from_repo -eq 1 ]; then
+        zadp-read --source "$stream" </dev/null | "$@" && return 0
+        local st=("${PIPESTATUS[@]}")
+        if [ "${st[0]}" -ne 0 ] && [ "${st[0]}" -ne 141 ]; then return "${st[0]}"; fi
+        return "${st[1]}"
+    elif [ "$stream" = - ]; then
+        "$@"
+    else
+        "$@" <"$stream"
+    fi
+}
 
 if [ "$stream" != - ]; then
-    zadp-write --check <"$stream" >"$work/check.json" ||
+    feed zadp-write --check >"$work/check.json" ||
         { rc=$?; log "$stream does not verify; the target was not touched"; exit "$rc"; }
 fi
 
@@ -80,7 +103,7 @@ if [ -n "$new_lun" ]; then
     target=$(jq -r .url <<<"$lun_line")
 fi
 
-input | zadp-write "${force[@]}" --target "$target" || { rc=$?; log "writing $target failed (exit $rc)"; exit "$rc"; }
+feed zadp-write "${force[@]}" --target "$target" || { rc=$?; log "writing $target failed (exit $rc)"; exit "$rc"; }
 
 verified=false
 digest=""

@@ -1,8 +1,10 @@
 #!/bin/bash
-# restore-vm.sh BACKUP: bring a whole VM back from a backup-vm.sh directory,
-# as a new VM, verified:
-#   1. every stream is checked (file SHA-256 and the stream's own digest)
-#      before anything is created, so a damaged backup creates nothing;
+# restore-vm.sh BACKUP: bring a whole VM back from a backup-vm.sh backup (a
+# repository's repo:GROUP/TIME or a directory), as a new VM, verified:
+#   1. every stream is checked (the stream's own digest against the
+#      manifest's; in a directory also the file's SHA-256; in a repository
+#      every chunk is read and checked against its id) before anything is
+#      created, so a damaged backup creates nothing;
 #   2. hci-vm-create makes the VM from the saved configuration (NAME.vm.json,
 #      written by hci-vm-get --full): new empty volumes of the recorded sizes,
 #      buses and boot order, NICs on the (mapped) VLANs; it refuses a name
@@ -22,10 +24,14 @@ usage() {
     cat <<EOF
 usage: $prog [options] BACKUP
 
-BACKUP is a directory written by backup-vm.sh (holding one NAME.backup.json)
-or the path of its NAME.backup.json.
+BACKUP is a backup of backup-vm.sh: repo:GROUP/TIME in the repository
+--repo DIR (else \$ZADP_REPO), for example repo:\$VM_ID/2026-11-28T020000Z, or
+repo:GROUP for the group's newest complete backup; or a directory (holding one
+NAME.backup.json) or the path of its NAME.backup.json. A repository backup
+without its manifest backup.json is unfinished and refused.
 
 options:
+  --repo DIR             the repository of a repo: BACKUP
   --name TEMPLATE        name of the new VM; {name} is the original name,
                          {time} the UTC time (default: {name}-restored)
   --cluster NAME|ID      restore onto this cluster (default: the original)
@@ -61,6 +67,7 @@ while [ $# -gt 0 ]; do
         --keep-mac) create_args+=(--keep-mac); shift ;;
         --start) start=1; shift ;;
         --keep-failed) keep_failed=1; shift ;;
+        --repo) [ $# -ge 2 ] || { log "$1 needs a value"; exit 2; }; export ZADP_REPO=$2; shift 2 ;;
         -h | --help) usage 0 ;;
         --) shift; break ;;
         -?*) log "unknown option: $1"; usage 2 >&2 ;;
@@ -74,19 +81,21 @@ for cmd in hci-vm-create hci-lun-admit zadp-read zadp-write jq sha256sum; do
     command -v "$cmd" >/dev/null || { log "$cmd not found in PATH"; exit 2; }
 done
 
-case $backup in
-    repo:*) log "repository backups are not supported yet; give a backup-vm.sh directory"; exit 2 ;;
-esac
-if [ -d "$backup" ]; then
-    manifests=("$backup"/*.backup.json)
-    [ ${#manifests[@]} -eq 1 ] && [ -f "${manifests[0]}" ] ||
-        { log "$backup must hold exactly one NAME.backup.json"; exit 2; }
-    manifest=${manifests[0]}
+case $backup in repo:*) from_repo=1 ;; *) from_repo=0 ;; esac
+if [ $from_repo -eq 0 ]; then
+    if [ -d "$backup" ]; then
+        manifests=("$backup"/*.backup.json)
+        [ ${#manifests[@]} -eq 1 ] && [ -f "${manifests[0]}" ] ||
+            { log "$backup must hold exactly one NAME.backup.json"; exit 2; }
+        manifest=${manifests[0]}
+    else
+        manifest=$backup
+    fi
+    [ -r "$manifest" ] || { log "cannot read $manifest"; exit 2; }
+    dir=$(dirname "$manifest")
 else
-    manifest=$backup
+    command -v zadp-repo >/dev/null || { log "zadp-repo not found in PATH"; exit 2; }
 fi
-[ -r "$manifest" ] || { log "cannot read $manifest"; exit 2; }
-dir=$(dirname "$manifest")
 
 export ZADP_INITIATOR_IQN=${ZADP_INITIATOR_IQN:-iqn.2016-02.com.smartx:hci-restore-$(hostname | tr -c 'A-Za-z0-9.-' '-' | sed 's/-*$//')}
 
@@ -122,12 +131,50 @@ trap 'exit 143' TERM
 
 t0=$(date +%s.%N)
 
+# A repository backup: its manifest and configuration are blobs. repo:GROUP
+# means the group's newest backup whose manifest says it is complete.
+if [ $from_repo -eq 1 ]; then
+    name=${backup#repo:}
+    name=${name%/}
+    if [[ $name != */* ]]; then
+        zadp-repo ls "$name" >"$work/group.jsonl"
+        for b in $(jq -r 'select(.type == "blob" and (.name | endswith("/backup.json"))) | .backup' "$work/group.jsonl" | sort -r); do
+            zadp-repo cat "$b/backup.json" | jq -e '.complete' >/dev/null 2>&1 && { name=$b; break; }
+        done
+        [[ $name == */* ]] || { log "no complete backup in group $name of ${ZADP_REPO:-the repository}"; exit 4; }
+        log "restoring the newest complete backup of $backup: repo:$name"
+    fi
+    [[ $name =~ ^[^/]+/[^/]+$ ]] || { log "$backup: give repo:GROUP/TIME (a backup) or repo:GROUP"; exit 2; }
+    manifest="$work/backup.json"
+    rc=0
+    zadp-repo cat "$name/backup.json" >"$manifest" 2>"$work/cat.err" || rc=$?
+    if [ $rc -ne 0 ]; then
+        if zadp-repo ls "$name" | jq -se 'any(.[]; .name | endswith("/unfinished.json"))' >/dev/null 2>&1; then
+            log "repo:$name is unfinished (no manifest: its backup was killed or is still running); refusing to restore it"
+            exit 6
+        fi
+        cat "$work/cat.err" >&2
+        exit "$rc"
+    fi
+fi
+
+# disk_stream FILE: the saved stream of one disk, on stdout.
+disk_stream() {
+    if [ $from_repo -eq 1 ]; then zadp-read --source "repo:$name/$1" </dev/null; else cat -- "$dir/$1"; fi
+}
+
 # 1. The backup must be whole and intact before anything is created.
 jq -e '.format == "hci-backup-manifest"' "$manifest" >/dev/null 2>&1 ||
     { log "$manifest is not a backup-vm.sh manifest"; exit 2; }
 jq -e '.complete' "$manifest" >/dev/null ||
     { log "$manifest is incomplete (failed disks: $(jq -c '[.failed_disks[].index]' "$manifest")); refusing to restore it"; exit 6; }
-config="$dir/$(jq -r .configuration "$manifest")"
+if [ $from_repo -eq 1 ]; then
+    config="$work/vm.json"
+    zadp-repo cat "$name/$(jq -r .configuration "$manifest")" >"$config" ||
+        { log "cannot read the configuration of repo:$name"; exit 6; }
+else
+    config="$dir/$(jq -r .configuration "$manifest")"
+fi
 [ -r "$config" ] || { log "cannot read the configuration $config"; exit 6; }
 [ "$(wc -l <"$config")" -eq 1 ] || { log "$config must hold one line"; exit 6; }
 jq -e '.hci_config' "$config" >/dev/null 2>&1 ||
@@ -136,15 +183,19 @@ missing=$(jq -r --slurpfile m "$manifest" '[.vm_disks[] | select(.type == "DISK"
 [ -z "$missing" ] || { log "the backup has no stream for disk(s) $missing of the configuration"; exit 6; }
 
 while IFS=$'\t' read -r index file sha digest <&3; do
-    path="$dir/$file"
-    [ -r "$path" ] || { log "disk $index: cannot read $path"; exit 6; }
-    [ "$(sha256sum <"$path" | cut -d' ' -f1)" = "$sha" ] ||
-        { log "disk $index: $path has changed since the backup (SHA-256 differs); nothing was created"; exit 6; }
-    zadp-write --check <"$path" >"$work/check$index.json" 2>"$work/check$index.err" ||
+    if [ $from_repo -eq 0 ]; then
+        path="$dir/$file"
+        [ -r "$path" ] || { log "disk $index: cannot read $path"; exit 6; }
+        [ "$(sha256sum <"$path" | cut -d' ' -f1)" = "$sha" ] ||
+            { log "disk $index: $path has changed since the backup (SHA-256 differs); nothing was created"; exit 6; }
+    else
+        path="repo:$name/$file"
+    fi
+    disk_stream "$file" | zadp-write --check >"$work/check$index.json" 2>"$work/check$index.err" ||
         { cat "$work/check$index.err" >&2; log "disk $index: $path does not verify; nothing was created"; exit 6; }
     [ "$(jq -r .digest "$work/check$index.json")" = "$digest" ] ||
         { log "disk $index: $path's image digest differs from the manifest; nothing was created"; exit 6; }
-done 3< <(jq -r '.disks[] | [.index, .stream.file, .stream.sha256, .image.digest] | @tsv' "$manifest")
+done 3< <(jq -r '.disks[] | [.index, (.stream.file // .repo.file), (.stream.sha256 // "-"), .image.digest] | @tsv' "$manifest")
 
 # 2. The VM, stopped, with empty volumes.
 hci-vm-create "${create_args[@]}" <"$config" >"$created"
@@ -159,9 +210,9 @@ disks="$work/disks.jsonl"
 : >"$disks"
 while IFS= read -r line <&3; do
     original=$(jq -r .disk.original_index <<<"$line")
-    file=$(jq -r --argjson i "$original" '.disks[] | select(.index == $i) | .stream.file' "$manifest")
+    file=$(jq -r --argjson i "$original" '.disks[] | select(.index == $i) | .stream.file // .repo.file' "$manifest")
     digest=$(jq -r .digest "$work/check$original.json")
-    zadp-write --line "$line" <"$dir/$file" 2>"$work/write.err" ||
+    disk_stream "$file" | zadp-write --line "$line" 2>"$work/write.err" ||
         { rc=$?; cat "$work/write.err" >&2; log "disk $original: writing it into $(jq -r .url <<<"$line") failed"; exit "$rc"; }
     zadp-read --source "$(jq -r .url <<<"$line")" </dev/null | zadp-write --check >"$work/back.json" ||
         { rc=$?; log "disk $original: reading it back failed"; exit "$rc"; }
@@ -184,7 +235,7 @@ fi
 done_ok=1
 t1=$(date +%s.%N)
 jq -nc --slurpfile created "$created" --slurpfile disks "$disks" --slurpfile m "$manifest" \
-    --arg backup "$manifest" --argjson started "$started" \
+    --arg backup "$([ $from_repo -eq 1 ] && echo "repo:$name" || echo "$manifest")" --argjson started "$started" \
     --argjson seconds "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')" '
     {vm: $created[0].vm, source_vm: $created[0].source_vm, backup: $backup,
      vm_snapshot: $m[0].vm_snapshot.name, disks: ($disks | sort_by(.original_index)),
