@@ -7,40 +7,23 @@
 # snapshot, leaves the earlier backup alone, and gc reclaims the orphans.
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
 . "$HCI_SOURCE_DIR/tests/e2e/repo.sh"
-require_pipeline
 require_tools zadp-repo hci-vm-create hci-lun-admit
-
-vm_scenario "$T/scenario.json" victim:8388608,167772160
-start_sim --scenario "$T/scenario.json" --task-duration 50
-sim_require_tgtd
-sim_admin disk-write '{"vm":"victim","disk":0,"offset":0,"random":{"seed":1,"length":1048576}}' >/dev/null
-sim_admin disk-write '{"vm":"victim","disk":1,"offset":0,"random":{"seed":2,"length":167772160}}' >/dev/null
+start_two_disk_sim victim
 zadp-repo init >/dev/null
 id=$(vm_ids victim)
 n1=$id/2026-11-27T020000Z n2=$id/2026-11-28T020000Z
-backup_vm --time 2026-11-27T020000Z victim || die "night 1 failed"
+backup_vm --time 2026-11-27T020000Z victim
 sim_admin disk-write '{"vm":"victim","disk":0,"offset":0,"random":{"seed":4,"length":1048576}}' >/dev/null
 
-set -m
-"$HCI_SOURCE_DIR/examples/backup-vm.sh" --time 2026-11-28T020000Z victim 2>"$T/backup.err" &
-bpid=$!
-set +m
-on_exit "kill -KILL -$bpid 2>/dev/null"
-for _ in $(seq 3000); do
-    grep -q 'disk 0 saved' "$T/backup.err" && pgrep -P "$bpid" -x zadp-read >/dev/null && break
-    kill -0 "$bpid" 2>/dev/null || { cat "$T/backup.err" >&2; die "the backup ended before disk 1 was read"; }
-    sleep 0.01
-done
-pgrep -P "$bpid" -x zadp-read >/dev/null || die "never saw disk 1 being read"
-kill -KILL -- "-$bpid"
-wait "$bpid" 2>/dev/null || true
+backup_job --time 2026-11-28T020000Z victim
+disk_reader "$BACKUP_PID" 1 >/dev/null
+grep -q 'disk 0 saved' "$T/backup.err" || die "disk 0 was not stored before disk 1 was read"
+signal_backup_job KILL
 
 [ "$(files_of "$n2")" = "disk0 unfinished.json " ] || die "the killed backup holds: $(files_of "$n2")"
 zadp-repo cat "$n2/unfinished.json" | jq -e --arg id "$id" '.vm.id == $id and .format == "hci-backup-unfinished"' >/dev/null ||
     die "unfinished.json does not name the run"
-clones() { sim_api get-iscsi-luns '{"where":{"name_starts_with":"hci-backup-tmp-"}}' | jq length; }
-snaps() { sim_api get-vm-snapshots '{}' | jq length; }
-[ "$(clones)" -gt 0 ] && [ "$(snaps)" -eq 1 ] || die "no clone or snapshot left by the kill; the test proves nothing"
+[ "$(backup_target_luns)" -gt 0 ] && [ "$(vm_snapshots)" -eq 1 ] || die "no clone or snapshot left by the kill; the test proves nothing"
 
 # Unfinished: restore-vm.sh refuses it before creating anything.
 vms=$(sim_api get-vms '{}' | jq length)
@@ -55,8 +38,8 @@ cat "$T/sweep.err" >&2
 grep -q 'removed 1 unfinished backup' "$T/sweep.err" || die "the sweep did not report the unfinished backup"
 [ "$(backups_of "$id")" = "$n1" ] || die "after the sweep the group holds: $(backups_of "$id")"
 [ "$(files_of "$n1")" = "backup.json disk0 disk1 vm.json " ] || die "night 1 holds: $(files_of "$n1")"
-[ "$(clones)" -eq 0 ] || die "the sweep left $(clones) clone LUN(s)"
-[ "$(snaps)" -eq 0 ] || die "the sweep left the VM snapshot"
+[ "$(backup_target_luns)" -eq 0 ] || die "the sweep left $(backup_target_luns) clone LUN(s)"
+[ "$(vm_snapshots)" -eq 0 ] || die "the sweep left the VM snapshot"
 gc=$(zadp-repo gc)
 # The killed night's disk 0 (changed since night 1) is garbage now.
 jq -e '.chunks_removed >= 1 and .missing_chunks == 0' <<<"$gc" >/dev/null || die "gc did not reclaim the orphans: $gc"

@@ -6,12 +6,9 @@
 # each disk back byte-exact into a file.
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
 . "$HCI_SOURCE_DIR/tests/e2e/repo.sh"
-require_pipeline
 require_tools zadp-repo
-
-vm_scenario "$T/scenario.json" twin:8388608,6291456 twin:4194304
-start_sim --scenario "$T/scenario.json" --task-duration 50
-sim_require_tgtd
+vm_scenario twin:8388608,6291456 twin:4194304
+start_backup_sim "$T/scenario.json"
 mapfile -t ids < <(vm_ids twin)
 [ ${#ids[@]} -eq 2 ] || die "expected two VMs called twin"
 a=${ids[0]} b=${ids[1]}
@@ -23,7 +20,7 @@ zadp-repo init >/dev/null
 # One through --repo, one through ZADP_REPO.
 env -u ZADP_REPO "$HCI_SOURCE_DIR/examples/backup-vm.sh" --repo "$ZADP_REPO" --id "$a" 2>"$T/a.err" ||
     { cat "$T/a.err" >&2; die "backup of $a failed"; }
-backup_vm --id "$b" || die "backup of $b failed"
+backup_vm --id "$b"
 grep -q "disk 0 saved: 3145728 new bytes, 0 reused" "$T/a.err" || { cat "$T/a.err" >&2; die "no new/reused figures printed"; }
 
 ba=$(backups_of "$a") bb=$(backups_of "$b")

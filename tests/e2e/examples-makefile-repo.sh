@@ -7,14 +7,11 @@
 # `make status` names the VMs; a missing repository is refused.
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
 . "$HCI_SOURCE_DIR/tests/e2e/repo.sh"
-require_pipeline
 require_tools zadp-repo
-
-vm_scenario "$T/scenario.json" nightly-1:4194304 nightly-2:4194304 nightly-3:4194304 other-vm:4194304
+vm_scenario nightly-1:4194304 nightly-2:4194304 nightly-3:4194304 other-vm:4194304
 # nightly-3 has no running VMTools: a file-system consistent snapshot of it fails.
 jq '(.vms[] | select(.name == "nightly-3") | .vm_tools_status) = "NOT_RUNNING"' "$T/scenario.json" >"$T/s.json"
-start_sim --scenario "$T/s.json" --task-duration 50
-sim_require_tgtd
+start_backup_sim "$T/s.json"
 for i in 1 2 3; do
     sim_admin disk-write "{\"vm\":\"nightly-$i\",\"disk\":0,\"offset\":1048576,\"random\":{\"seed\":$i,\"length\":1048576}}" >/dev/null
     declare "id$i=$(vm_ids "nightly-$i")"

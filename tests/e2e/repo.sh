@@ -56,16 +56,13 @@ has_line() { jq -se "any(.[]; $2)" "$1" >/dev/null; }
 
 # --- for the scenarios of backup-vm.sh into a repository (backup-repo-*) ---
 
-# vm_scenario FILE NAME:SIZE[,SIZE...]...: a scenario with backup-tgt and one
-# VM per argument, its data disks of those sizes in bytes, and a CD-ROM.
+# vm_scenario NAME:SIZE[,SIZE...]...: backup_scenario with one running VM
+# per argument, its data disks of those sizes in bytes, and a CD-ROM.
 vm_scenario() {
-    local file=$1; shift
-    printf '%s\n' "$@" | jq -Rn '{users: [{username: "admin", password: "admin-password"}],
-        clusters: [{name: "c1"}], iscsi_targets: [{name: "backup-tgt", cluster: "c1", iqn_whitelist: "*"}],
-        vms: [inputs | split(":") | {name: .[0], cluster: "c1", vcpu: 1, memory: 1073741824,
-              status: "RUNNING", vm_tools_status: "RUNNING",
-              disks: ([.[1] | split(",")[] | {type: "DISK", bus: "VIRTIO", size: tonumber}]
-                      + [{type: "CD_ROM", bus: "IDE"}])}]}' >"$file"
+    backup_scenario '[$specs[] | split(":") | {name: .[0], cluster: "c1", vcpu: 1, memory: 1073741824,
+        status: "RUNNING", vm_tools_status: "RUNNING",
+        disks: ([.[1] | split(",")[] | {type: "DISK", bus: "VIRTIO", size: tonumber}] + [{type: "CD_ROM", bus: "IDE"}])}]' \
+        --argjson specs "$(printf '%s\n' "$@" | jq -Rsc 'split("\n")[:-1]')"
 }
 
 # vm_ids NAME: the ids of the VMs called NAME, one a line
@@ -77,5 +74,3 @@ backups_of() { zadp-repo ls "$1" | jq -r .backup | sort -u; }
 # files_of BACKUP: the file names in a backup, sorted, on one line
 files_of() { zadp-repo ls "$1" | jq -r '.name | split("/")[2]' | sort | tr '\n' ' '; }
 
-# backup_vm ARGS...: examples/backup-vm.sh, its stderr kept in $T/backup.err
-backup_vm() { "$HCI_SOURCE_DIR/examples/backup-vm.sh" "$@" 2>"$T/backup.err" || { local rc=$?; cat "$T/backup.err" >&2; return $rc; }; }
