@@ -3,13 +3,18 @@
 # a fresh temporary directory, verified:
 #   1. start hci-sim (which starts its own tgtd) with the VM demo-vm: two data
 #      disks and a CD-ROM; put a real ext4 file system with files on each disk;
-#   2. examples/backup-vm.sh demo-vm DIR/demo-backups;
-#   3. examples/restore-disk.sh every disk into a new iSCSI LUN (or into files
-#      with --restore-to files, or when the simulator has no tgtd);
+#   2. two nightly backups with examples/backup-vm.sh into a new repository
+#      (zadp-repo init): night 1 stores every chunk, then 64 KiB of a file on
+#      disk 0 are rewritten in place (as a database page would be), and night
+#      2 stores only the chunk that holds them (new vs reused bytes printed);
+#   3. examples/restore-disk.sh every disk of night 2 from the repository
+#      (repo:ID/TIME/diskN) into a new iSCSI LUN (or into files with
+#      --restore-to files), and night 1's disk 0 into a file;
 #   4. check each restored disk byte for byte against the simulator's digest of
 #      the snapshot it came from, read it back and run e2fsck -fn on it, and
-#      compare a file inside it with the original;
-#   5. with LUNs: bring the whole VM back with examples/restore-vm.sh as
+#      compare a file inside it with that night's;
+#   5. with LUNs: bring the whole VM back (repo:ID/TIME of night 2) with
+#      examples/restore-vm.sh as
 #      demo-vm-dr on the second cluster c2 (VLAN vm-net mapped to dr-net, MACs
 #      kept), check every disk (digest of the snapshot, e2fsck -fn, a file) and
 #      compare its configuration (vCPUs, memory, disk sizes, buses and boot
@@ -58,7 +63,8 @@ fi
 export PATH
 case $disk_mib in *[!0-9,]* | '' | *,*,*) log "--disk-mib wants two sizes in MiB, like 256,128"; exit 2 ;; esac
 case $restore_to in '' | luns | files) ;; *) log "--restore-to is luns or files"; exit 2 ;; esac
-for cmd in hci-sim hci-vm-get hci-vm-create hci-lun-admit zadp-read zadp-write jq curl zstd mke2fs e2fsck debugfs sha256sum; do
+for cmd in hci-sim hci-vm-get hci-vm-create hci-lun-admit zadp-read zadp-write zadp-repo jq curl zstd mke2fs e2fsck \
+    debugfs dumpe2fs base64 sha256sum; do
     command -v "$cmd" >/dev/null || { log "$cmd not found; run 'make demo' (it builds and installs what is missing)"; exit 2; }
 done
 
@@ -160,21 +166,57 @@ for i in 0 1; do
 done
 log "seeded demo-vm: two ext4 disks of ${disk_mib/,/ and } MiB"
 
-# --- 2. backup ----------------------------------------------------------------
-t0=$(date +%s.%N)
-"$here/backup-vm.sh" --keep-snapshot demo-vm demo-backups
-t1=$(date +%s.%N)
-manifest=demo-backups/demo-vm.backup.json
-jq -e '.complete and (.disks | length == 2)' "$manifest" >/dev/null ||
-    { log "the backup is incomplete: $(jq -c .failed_disks "$manifest")"; exit 1; }
-backup_seconds=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
+# --- 2. two nightly backups into a repository --------------------------------
+export ZADP_REPO=$W/repo
+zadp-repo init >/dev/null
+id=$(hci-vm-get --name demo-vm | jq -r .id)
+night1_time=$(date -u -d yesterday +%Y-%m-%dT020000Z)
+night2_time=$(date -u +%Y-%m-%dT020000Z)
+# nightly NIGHT TIME: backs demo-vm up as repo:ID/TIME (the snapshot is kept,
+# so that the restores can be compared with it) and records its figures.
+nightly() {
+    local t0 t1
+    t0=$(date +%s.%N)
+    "$here/backup-vm.sh" --keep-snapshot --time "$2" demo-vm
+    t1=$(date +%s.%N)
+    zadp-repo cat "$id/$2/backup.json" >"night$1.json"
+    jq -e '.complete and (.disks | length == 2)' "night$1.json" >/dev/null ||
+        { log "night $1's backup is incomplete: $(jq -c .failed_disks "night$1.json")"; exit 1; }
+    jq -c --argjson night "$1" --arg seconds "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')" \
+        '.backup as $b | .disks[] | {night: $night, backup: $b, disk: .index, size, data: .image.data_bytes,
+         new_bytes: .repo.new_bytes, reused_bytes: .repo.reused_bytes, written: .repo.stored_bytes,
+         seconds: ($seconds | tonumber)}' "night$1.json" >>nights.jsonl
+}
+: >nights.jsonl
+nightly 1 "$night1_time"
+cp seed/0/random.bin night1-random.bin
+
+# Between the nights: 64 KiB in the middle of /random.bin on disk 0 are
+# rewritten in place, straight into the volume (block by block, wherever the
+# file system put them), and in the seed copy that the restore is compared
+# with.
+vol=$(admin volume-path '{"vm":"demo-vm","disk":0}' | jq -r .path)
+bs=$(dumpe2fs -h "$vol" 2>/dev/null | awk -F: '/^Block size/ { print $2 + 0 }')
+head -c 65536 /dev/urandom >change.bin
+first=$((1048576 / bs))
+for ((i = 0; i < 65536 / bs; i++)); do
+    block=$(debugfs -R "bmap /random.bin $((first + i))" "$vol" 2>/dev/null)
+    case $block in '' | *[!0-9]* | 0) log "cannot map block $((first + i)) of /random.bin"; exit 1 ;; esac
+    admin disk-write "$(jq -nc --argjson off $((block * bs)) --arg data "$(dd if=change.bin bs="$bs" skip="$i" count=1 status=none | base64 -w0)" \
+        '{vm: "demo-vm", disk: 0, offset: $off, data_base64: $data}')" >/dev/null
+done
+dd if=change.bin of=seed/0/random.bin bs=65536 seek=16 conv=notrunc status=none
+log "rewrote 64 KiB of /random.bin on demo-vm's disk 0"
+nightly 2 "$night2_time"
+manifest=night2.json
+backup_seconds=$(jq -s 'map(select(.night == 2) | .seconds) | max' nights.jsonl)
 
 # --- 3 and 4. restore every disk and verify it --------------------------------
 failures=0
 : >summary.jsonl
 while IFS= read -r disk <&3; do
     index=$(jq -r .index <<<"$disk")
-    stream=demo-backups/$(jq -r .stream.file <<<"$disk")
+    stream=repo:$(jq -r .repo.name <<<"$disk")
     snap_name=$(jq -r .lun_snapshot.name <<<"$disk")
     snap_digest=$(admin digest "$(jq -nc --arg s "$snap_name" '{lun_snapshot: $s}')")
     want=$(jq -r .sha256 <<<"$snap_digest")
@@ -205,10 +247,14 @@ while IFS= read -r disk <&3; do
 
     jq -c --argjson restored "$restored" --arg want "$want" --arg got "$got" --argjson snap "$snap_digest" \
         --argjson bytes_ok "$bytes_ok" --argjson fsck_ok "$fsck_ok" --argjson file_ok "$file_ok" \
-        --argjson seconds "$(awk -v a="$r0" -v b="$r1" 'BEGIN { printf "%.1f", b - a }')" '
+        --argjson seconds "$(awk -v a="$r0" -v b="$r1" 'BEGIN { printf "%.1f", b - a }')" \
+        --slurpfile nights nights.jsonl '
+        .index as $i | ($nights | map(select(.disk == $i))) as $n |
         {vm: "demo-vm", disk: .index, size: .size,
          allocated: $snap.allocated, data: .image.data_bytes,
-         stored: .stream.bytes, backup_seconds: ((.seconds // 0) * 10 | round / 10), restore_seconds: $seconds,
+         night1_new_bytes: ($n[] | select(.night == 1) | .new_bytes),
+         night2_new_bytes: .repo.new_bytes, night2_reused_bytes: .repo.reused_bytes,
+         stored: .repo.stored_bytes, backup_seconds: ((.seconds // 0) * 10 | round / 10), restore_seconds: $seconds,
          restored_to: $restored.target, snapshot_sha256: $want, restored_sha256: $got,
          bytes_match: $bytes_ok, e2fsck_clean: $fsck_ok, file_matches: $file_ok,
          verified: ($bytes_ok and $fsck_ok and $file_ok)}' <<<"$disk" >>summary.jsonl
@@ -218,7 +264,7 @@ done 3< <(jq -c '.disks[]' "$manifest")
 vm_restore=""
 if [ "$restore_to" = luns ]; then
     v0=$(date +%s.%N)
-    "$here/restore-vm.sh" --cluster c2 --name demo-vm-dr --map-vlan vm-net=dr-net --keep-mac demo-backups >vm-restore.json
+    "$here/restore-vm.sh" --cluster c2 --name demo-vm-dr --map-vlan vm-net=dr-net --keep-mac "repo:$id/$night2_time" >vm-restore.json
     v1=$(date +%s.%N)
     hci-vm-get --name demo-vm --full >old.vm.json
     hci-vm-get --name demo-vm-dr --full >new.vm.json
@@ -249,12 +295,36 @@ if [ "$restore_to" = luns ]; then
         "$([ $config_ok = true ] && echo "matches (vCPUs, memory, disks, boot order, NICs: vm-net -> dr-net, MACs kept)" || echo DIFFERS)")
 fi
 
-# The snapshot was kept only so that its digests could be compared.
-jq -c '{id: .vm_snapshot.id}' "$manifest" | hci-snap-delete >/dev/null ||
-    log "warning: could not delete the demo snapshot"
+# Night 1 is whole too: its disk 0 (before the change) restores on its own.
+night1_ok=false
+r1=$("$here/restore-disk.sh" "repo:$id/$night1_time/disk0" "$W/night1-disk0.img")
+want1=$(admin digest "$(jq -c '{lun_snapshot: .disks[0].lun_snapshot.name}' night1.json)" | jq -r .sha256)
+if [ "$(jq -r .verified <<<"$r1")" = true ] && [ "$(sha256sum <night1-disk0.img | cut -d' ' -f1)" = "$want1" ] &&
+    debugfs -R "cat /random.bin" night1-disk0.img 2>/dev/null | cmp -s - night1-random.bin; then
+    night1_ok=true
+else
+    failures=$((failures + 1))
+    log "night 1's disk 0 does not restore as it was"
+fi
+rm -f night1-disk0.img
+
+# The snapshots were kept only so that their digests could be compared.
+jq -c '{id: .vm_snapshot.id}' night1.json night2.json | hci-snap-delete >/dev/null ||
+    log "warning: could not delete the demo snapshots"
 
 # --- 6. summary -----------------------------------------------------------------
 human() { numfmt --to=iec-i --suffix=B --format='%.1f' "$1" 2>/dev/null || echo "$1"; }
+echo
+printf '%-8s %-21s %-4s %9s %9s %9s %9s %7s\n' NIGHT BACKUP DISK DATA NEW REUSED WRITTEN TIME
+while IFS= read -r row; do
+    printf '%-8s %-21s %-4s %9s %9s %9s %9s %6ss\n' "$(jq -r .night <<<"$row")" "$(jq -r '.backup | split("/")[1]' <<<"$row")" \
+        "$(jq -r .disk <<<"$row")" "$(human "$(jq -r .data <<<"$row")")" "$(human "$(jq -r .new_bytes <<<"$row")")" \
+        "$(human "$(jq -r .reused_bytes <<<"$row")")" "$(human "$(jq -r .written <<<"$row")")" "$(jq -r .seconds <<<"$row")"
+done <nights.jsonl
+n1=$(jq -s 'map(select(.night == 1) | .new_bytes) | add' nights.jsonl)
+n2=$(jq -s 'map(select(.night == 2) | .new_bytes) | add' nights.jsonl)
+echo "NEW: chunks the repository did not hold (stored); REUSED: chunks it had; WRITTEN: compressed bytes written"
+echo "night 1 stored $(human "$n1") new, night 2 after a 64 KiB change $(human "$n2") new; repository: $(du -sh --apparent-size "$ZADP_REPO" | cut -f1)"
 echo
 printf '%-8s %-4s %9s %9s %9s %9s %7s %7s  %s\n' VM DISK LOGICAL ALLOCATED DATA STORED BACKUP RESTORE VERIFICATION
 while IFS= read -r row; do
@@ -268,10 +338,12 @@ while IFS= read -r row; do
         "$(jq -r 'if .verified then "OK (sha256 = snapshot, e2fsck clean, files intact)"
                   else "FAILED (sha256 \(if .bytes_match then "ok" else "differs" end), e2fsck \(if .e2fsck_clean then "ok" else "errors" end), files \(if .file_matches then "ok" else "differ" end))" end' <<<"$row")"
 done <summary.jsonl
-echo "LOGICAL: disk size; ALLOCATED: written in the snapshot; DATA: non-zero bytes in the stream; STORED: .zst file"
-echo "backup of demo-vm (2 disks, $(jq -r .vm_snapshot.consistent_type "$manifest")) took ${backup_seconds}s; restored into $restore_to"
+echo "LOGICAL: disk size; ALLOCATED: written in the snapshot; DATA: non-zero bytes in the stream; STORED: compressed bytes night 2 wrote"
+echo "night 2's backup of demo-vm (2 disks, $(jq -r .vm_snapshot.consistent_type "$manifest")) took ${backup_seconds}s; restored from repo:$id/$night2_time into $restore_to"
+echo "night 1 ($night1_time) restores too: disk 0 $([ $night1_ok = true ] && echo "OK (sha256 = night 1's snapshot, the file as it was)" || echo FAILED)"
 [ -z "$vm_restore" ] || echo "$vm_restore"
-[ -z "$summary_json" ] || cp summary.jsonl "$summary_json"
+[ -z "$summary_json" ] || jq -c --argjson n1 "$n1" --argjson n2 "$n2" --argjson night1_ok "$night1_ok" \
+    '. + {night1_new_total: $n1, night2_new_total: $n2, night1_restores: $night1_ok}' summary.jsonl >"$summary_json"
 
 if [ $failures -ne 0 ]; then
     log "$failures disk(s) did not verify"

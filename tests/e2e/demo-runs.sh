@@ -1,8 +1,11 @@
 #!/bin/bash
-# `make demo`'s script runs end to end with small disks: it backs up demo-vm,
-# restores both data disks into new LUNs and the whole VM onto cluster c2
-# (restore-vm.sh), and every verification passes; it
-# leaves no temporary directory and no simulator behind.
+# `make demo`'s script runs end to end with small disks: it backs up demo-vm
+# into a repository on two nights, 64 KiB of disk 0 rewritten between them,
+# and the second night stores far less than the first (only the chunks that
+# changed: none of disk 1); it restores night 2's data disks from the
+# repository into new LUNs, night 1's disk 0 into a file, and the whole VM
+# onto cluster c2 (restore-vm.sh repo:ID/TIME), and every verification
+# passes; it leaves no temporary directory and no simulator behind.
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
 require_pipeline
 require_tools hci-vm-create hci-lun-admit
@@ -20,7 +23,16 @@ jq -e -s 'all(.verified and .bytes_match and .e2fsck_clean and .file_matches)' "
 jq -e -s 'all(.snapshot_sha256 == .restored_sha256 and (.snapshot_sha256 | length) == 64)' "$T/summary.jsonl" >/dev/null ||
     die "restored digests differ from the snapshot digests"
 jq -e -s 'all(.restored_to | startswith("iscsi://"))' "$T/summary.jsonl" >/dev/null || die "not restored into LUNs"
-jq -e -s 'all(.stored > 0 and .stored < .size)' "$T/summary.jsonl" >/dev/null || die "stored sizes are implausible"
+# Night 2 stored only what changed: a 64 KiB change costs at most two 1 MiB
+# chunks of disk 0, nothing of disk 1, and far less than night 1.
+jq -e -s 'all(.night1_new_bytes > 0) and (.[0].night2_new_total > 0)
+          and (.[0].night2_new_total <= 2097152) and (.[0].night2_new_total * 4 <= .[0].night1_new_total)
+          and (map(select(.disk == 1))[0] | .night2_new_bytes == 0 and .night2_reused_bytes == .night1_new_bytes)' \
+    "$T/summary.jsonl" >/dev/null || die "night 2 did not store only what changed: $(cat "$T/summary.jsonl")"
+jq -e -s 'all(.night1_restores)' "$T/summary.jsonl" >/dev/null || die "night 1 did not restore"
+grep -q 'night 1 stored .* new, night 2 after a 64 KiB change .* new' "$T/demo.out" || die "no new-bytes line printed"
+grep -q '^NIGHT  *BACKUP  *DISK  *DATA  *NEW  *REUSED' "$T/demo.out" || die "no table of the nights"
+grep -q 'night 1 (.*) restores too: disk 0 OK' "$T/demo.out" || die "night 1 not verified"
 grep -q 'backup and restore verified' "$T/demo.out" || die "no final verdict printed"
 grep -q 'whole VM: demo-vm-dr on c2 in .*s, 2 of 2 disks verified .*configuration matches' "$T/demo.out" ||
     die "the whole-VM restore act did not verify"
@@ -29,4 +41,4 @@ grep -q '^VM  *DISK  *LOGICAL  *ALLOCATED  *DATA  *STORED' "$T/demo.out" || die 
 # Everything it started is gone: its work directory (under $T) is removed.
 left=$(find "$T" -maxdepth 1 -name 'hci-demo.*')
 [ -z "$left" ] || die "demo left $left behind"
-echo "ok: demo verified both disks"
+echo "ok: demo: night 2 stored $(jq -s '.[0].night2_new_total' "$T/summary.jsonl") new bytes, night 1 $(jq -s '.[0].night1_new_total' "$T/summary.jsonl"); every restore verified"
