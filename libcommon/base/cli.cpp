@@ -107,21 +107,49 @@ CommandLine parse_command_line(int argc, char** argv, const ToolInfo& info, cons
         fail(kExitUsage, "give at most one input FILE (\"-\" or none: stdin) (try --help)");
     } catch (const po::error& e) {
         fail(kExitUsage, std::string(e.what()) + " (try --help)");
+    } catch (const Error& e) {  // a notifier's fail(kExitUsage, ...): a bad value like any other
+        if (e.code() != kExitUsage) throw;
+        fail(kExitUsage, std::string(e.what()) + " (try --help)");
     }
     set_verbose(cli.verbose);
     return cli;
 }
 
+void bad_option_value(const std::string& message) { throw po::error(message); }
+
+ParsedValue<std::string>* non_empty_value(const char* option) {
+    return parsed_value<std::string>([option](const std::string& text) {
+        if (text.empty()) bad_option_value(std::string("--") + option + " must not be empty");
+        return text;
+    });
+}
+
+ParsedValue<std::string>* choice_value(const char* option, std::vector<std::string> choices) {
+    return parsed_value<std::string>([option, choices](const std::string& text) {
+        for (const auto& choice : choices)
+            if (text == choice) return text;
+        std::string list;
+        for (std::size_t i = 0; i < choices.size(); ++i)
+            list += (i == 0 ? "" : i + 1 == choices.size() ? " or " : ", ") + choices[i];
+        bad_option_value(std::string("--") + option + " must be " + list + ", not " + text);
+    });
+}
+
 std::function<void(double)> must_be_positive(const char* option) {
     return [option](double value) {
-        if (!(value > 0)) fail(kExitUsage, std::string("--") + option + " must be positive");
+        if (!(value > 0)) bad_option_value(std::string("--") + option + " must be positive");
     };
 }
 
 std::function<void(int)> must_be_at_least(const char* option, int minimum) {
     return [option, minimum](int value) {
-        if (value < minimum)
-            fail(kExitUsage, std::string("--") + option + " must be at least " + std::to_string(minimum));
+        if (value < minimum) bad_option_value(std::string("--") + option + " must be at least " + std::to_string(minimum));
+    };
+}
+
+std::function<void(std::int64_t)> must_not_be_negative(const char* option) {
+    return [option](std::int64_t value) {
+        if (value < 0) bad_option_value(std::string("--") + option + " must not be negative");
     };
 }
 

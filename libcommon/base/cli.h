@@ -6,9 +6,12 @@
 // Options of one family live with that family: the CloudTower ones in
 // api/api_options.h, the volume ones in block/copy_options.h.
 #include <boost/program_options.hpp>
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
+#include <type_traits>
+#include <vector>
 
 namespace hci {
 
@@ -55,9 +58,28 @@ struct CommandLine {
 CommandLine parse_command_line(int argc, char** argv, const ToolInfo& info, const po::options_description& options,
                                const EnvLookup& env = process_env());
 
-// Notifiers that check a value where it is parsed (usage error otherwise).
+// Values are checked where they are parsed: a bad one is the usage error
+// "MESSAGE (try --help)" like an unknown option, before the tool does anything.
+[[noreturn]] void bad_option_value(const std::string& message);
+
+// An option whose text `parse` turns into a T while the command line is
+// parsed; `parse` reports a bad value with fail() or bad_option_value().
+// (default_value() takes the text --help shows too: default_value(T{}, "none").)
+template <class T>
+class ParsedValue;
+template <class T>
+ParsedValue<T>* parsed_value(std::function<T(const std::string&)> parse);
+
+// A string option that must not be empty ("--OPTION must not be empty").
+ParsedValue<std::string>* non_empty_value(const char* option);
+
+// One of the words in `choices` (e.g. {"stream", "raw"}); "--OPTION must be A, B or C, not X".
+ParsedValue<std::string>* choice_value(const char* option, std::vector<std::string> choices);
+
+// Notifiers that check a number where it is parsed.
 std::function<void(double)> must_be_positive(const char* option);
 std::function<void(int)> must_be_at_least(const char* option, int minimum);
+std::function<void(std::int64_t)> must_not_be_negative(const char* option);
 
 // Runs a tool's main body: turns Error into its message and exit code, any
 // other exception into an internal error, and makes SIGPIPE/EPIPE end quietly.
@@ -66,5 +88,54 @@ int run_main(int argc, char** argv, int (*body)(int, char**));
 // A line on stderr that is neither an error nor a warning, shown without -v:
 // for decisions the user should know about (e.g. the consistency picked).
 void notice(const std::string& message);
+
+// The option value parsed_value() makes: the text becomes a T through
+// `parse` while the command line is parsed, so cli.get<T>() reads the T.
+template <class T>
+class ParsedValue : public po::value_semantic {
+public:
+    explicit ParsedValue(std::function<T(const std::string&)> parse) : parse_(std::move(parse)) {}
+    ParsedValue* value_name(const std::string& name) { name_ = name; return this; }
+    ParsedValue* default_value(const T& value, const std::string& text) {
+        default_ = value;
+        default_text_ = text;
+        return this;
+    }
+    ParsedValue* default_value(const std::string& text) requires std::is_same_v<T, std::string> {
+        return default_value(text, text);
+    }
+
+    std::string name() const override { return default_ ? name_ + " (=" + default_text_ + ")" : name_; }
+    unsigned min_tokens() const override { return 1; }
+    unsigned max_tokens() const override { return 1; }
+    bool is_composing() const override { return false; }
+    bool is_required() const override { return false; }
+    void parse(boost::any& store, const std::vector<std::string>& tokens, bool) const override {
+        try {
+            store = boost::any(parse_(po::validators::get_single_string(tokens)));
+        } catch (const po::error&) {
+            throw;
+        } catch (const std::exception& e) {  // Error from fail(): the same usage error as a bad option
+            bad_option_value(e.what());
+        }
+    }
+    bool apply_default(boost::any& store) const override {
+        if (!default_) return false;
+        store = boost::any(*default_);
+        return true;
+    }
+    void notify(const boost::any&) const override {}
+
+private:
+    std::function<T(const std::string&)> parse_;
+    std::string name_ = "arg";
+    std::optional<T> default_;
+    std::string default_text_;
+};
+
+template <class T>
+ParsedValue<T>* parsed_value(std::function<T(const std::string&)> parse) {
+    return new ParsedValue<T>(std::move(parse));
+}
 
 }  // namespace hci

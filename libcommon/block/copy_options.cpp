@@ -30,7 +30,7 @@ po::options_description volume_options_description() {
          "iSCSI CHAP secret in FILE (env ZADP_CHAP_SECRET)")
         ("initiator-iqn", po::value<std::string>()->value_name("IQN"), "iSCSI initiator name (env ZADP_INITIATOR_IQN)")
         ("queue-depth", po::value<unsigned>()->default_value(16)->value_name("N")->notifier([](unsigned n) {
-            if (n == 0 || n > 1024) fail(kExitUsage, "--queue-depth must be 1..1024");
+            if (n == 0 || n > 1024) bad_option_value("--queue-depth must be 1..1024");
         }),
          "iSCSI commands in flight")
         ("repo", po::value<std::string>()->value_name("DIR"), "repository of repo:NAME volumes (env ZADP_REPO)")
@@ -61,10 +61,8 @@ ProgressMode progress_mode(const CommandLine& cli) {
     return cli.has("progress") ? ProgressMode::kOn : cli.has("no-progress") ? ProgressMode::kOff : ProgressMode::kAuto;
 }
 
-po::typed_value<std::string>* format_value() {
-    return po::value<std::string>()->default_value("stream")->value_name("stream|raw")->notifier([](const std::string& f) {
-        if (f != "stream" && f != "raw") fail(kExitUsage, "--format must be stream or raw");
-    });
+ParsedValue<std::string>* format_value() {
+    return choice_value("format", {"stream", "raw"})->default_value("stream")->value_name("stream|raw");
 }
 
 bool raw_format(const CommandLine& cli) { return cli.get<std::string>("format") == "raw"; }

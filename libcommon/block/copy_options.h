@@ -24,7 +24,7 @@ VolumeOptions volume_options(const CommandLine& cli);
 ProgressMode progress_mode(const CommandLine& cli);
 
 // --format stream|raw, checked where it is parsed; raw_format() says which.
-po::typed_value<std::string>* format_value();
+ParsedValue<std::string>* format_value();
 bool raw_format(const CommandLine& cli);
 
 // What zadp-read copies: the URL and the stream identity (JSON object with

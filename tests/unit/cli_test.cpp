@@ -6,7 +6,9 @@
 #include "libcommon/api/tasks.h"
 #include "libcommon/base/cli.h"
 #include "libcommon/base/error.h"
+#include "libcommon/block/compress.h"
 #include "libcommon/block/copy_options.h"
+#include "tools/hci-snap-create/snapshot_naming.h"
 
 namespace {
 
@@ -227,4 +229,82 @@ TEST_CASE("volume options: an option beats the environment, which beats the defa
 
     CHECK_THROWS_AS(parse_volume({"--queue-depth", "0"}, env), hci::Error);
     CHECK_THROWS_AS(parse_volume({"--chap-secret-file", "/nonexistent/secret"}, env), hci::Error);
+}
+
+namespace {
+
+// Parses args against `options` alone; returns the command line or the usage error's message.
+hci::CommandLine parse_own(std::vector<std::string> args, const hci::po::options_description& options) {
+    auto argv = make_argv(args);
+    return hci::parse_command_line(static_cast<int>(argv.size()), argv.data(), kInfo, options, fake_env({}));
+}
+
+// The message of the usage error parsing args gives ("" when it parses).
+std::string usage_error(std::vector<std::string> args, const hci::po::options_description& options) {
+    try {
+        parse_own(std::move(args), options);
+    } catch (const hci::Error& e) {
+        CHECK(e.code() == hci::kExitUsage);
+        return e.what();
+    }
+    return "";
+}
+
+bool ends_with_try_help(const std::string& message) { return message.ends_with(" (try --help)"); }
+
+}  // namespace
+
+TEST_CASE("parsed_value turns the text into its type while parsing, and a bad value into a usage error") {
+    hci::po::options_description d;
+    d.add_options()
+        ("consistency", hci::parsed_value<hci::Consistency>(hci::parse_consistency)
+                            ->default_value(hci::Consistency::kAuto, "auto")->value_name("crash|fs|auto"), "")
+        ("compress", hci::parsed_value<hci::CompressSpec>(hci::parse_compress_spec)
+                         ->default_value(hci::CompressSpec{}, "none"), "");
+    auto cli = parse_own({}, d);
+    CHECK(cli.get<hci::Consistency>("consistency") == hci::Consistency::kAuto);
+    CHECK(cli.get<hci::CompressSpec>("compress").kind == hci::CompressSpec::kNone);
+
+    cli = parse_own({"--consistency", "fs", "--compress", "zstd:7"}, d);
+    CHECK(cli.get<hci::Consistency>("consistency") == hci::Consistency::kFileSystem);
+    CHECK(cli.get<hci::CompressSpec>("compress").kind == hci::CompressSpec::kZstd);
+    CHECK(cli.get<hci::CompressSpec>("compress").level == 7);
+
+    auto message = usage_error({"--consistency", "FS"}, d);
+    CHECK(message == "--consistency must be crash, fs or auto, not FS (try --help)");
+    message = usage_error({"--compress", "zstd:99"}, d);
+    CHECK(message.starts_with("bad --compress 'zstd:99'"));
+    CHECK(ends_with_try_help(message));
+    CHECK(ends_with_try_help(usage_error({"--compress", "gzip"}, d)));
+    CHECK(ends_with_try_help(usage_error({"--consistency"}, d)));  // a value is required
+}
+
+TEST_CASE("choice_value, non_empty_value and the number notifiers are usage errors at parse time") {
+    hci::po::options_description d;
+    d.add_options()
+        ("format", hci::choice_value("format", {"stream", "raw"})->default_value("stream"), "")
+        ("prefix", hci::non_empty_value("prefix"), "")
+        ("count", hci::po::value<std::int64_t>()->notifier(hci::must_not_be_negative("count")), "")
+        ("wait", hci::po::value<double>()->notifier(hci::must_be_positive("wait")), "")
+        ("size", hci::parsed_value<uint64_t>([](const std::string& t) { return hci::parse_size(t, "--size"); }), "");
+    auto cli = parse_own({"--format", "raw", "--prefix", "p-", "--count", "0", "--wait", "0.5", "--size", "4K"}, d);
+    CHECK(cli.get<std::string>("format") == "raw");
+    CHECK(cli.get<std::string>("prefix") == "p-");
+    CHECK(cli.get<uint64_t>("size") == 4096);
+    CHECK(parse_own({}, d).get<std::string>("format") == "stream");
+
+    CHECK(usage_error({"--format", "tar"}, d) == "--format must be stream or raw, not tar (try --help)");
+    CHECK(usage_error({"--prefix", ""}, d) == "--prefix must not be empty (try --help)");
+    CHECK(usage_error({"--count", "-1"}, d) == "--count must not be negative (try --help)");
+    CHECK(usage_error({"--wait", "0"}, d) == "--wait must be positive (try --help)");
+    CHECK(ends_with_try_help(usage_error({"--size", "12Q"}, d)));
+}
+
+TEST_CASE("a notifier's usage error reads like a bad option too") {
+    hci::po::options_description d;
+    d.add_options()("n", hci::po::value<int>()->notifier([](int n) {
+        if (n > 3) hci::fail(hci::kExitUsage, "--n is at most 3");
+    }), "");
+    CHECK(usage_error({"--n", "4"}, d) == "--n is at most 3 (try --help)");
+    CHECK(parse_own({"--n", "3"}, d).get<int>("n") == 3);
 }

@@ -24,7 +24,7 @@ TEST_CASE("snapshot name templates expand placeholders in UTC") {
     CHECK(hci::expand_name_template("{{literal}}", "web01", "id1", t) == "{literal}");
     CHECK_THROWS_AS(hci::expand_name_template("{nope}", "web01", "id1", t), hci::Error);
     CHECK_THROWS_AS(hci::expand_name_template("{vm", "web01", "id1", t), hci::Error);
-    CHECK_THROWS_AS(hci::check_name_template(""), hci::Error);
+    CHECK_THROWS_AS(hci::checked_name_template(""), hci::Error);
 }
 
 TEST_CASE("task outcomes describe failures with error_code and error_message") {

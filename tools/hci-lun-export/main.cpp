@@ -18,7 +18,7 @@ static int body(int argc, char** argv) {
          "the backup host's initiator (env ZADP_INITIATOR_IQN); warn when the target does not admit it")
         ("chap-user", po::value<std::string>()->value_name("USER"),
          "CHAP user for the URLs (env ZADP_CHAP_USER; default: the target's initiator_chaps entry)")
-        ("prefix", po::value<std::string>()->default_value("hci-backup-")->value_name("TEXT"),
+        ("prefix", non_empty_value("prefix")->default_value("hci-backup-")->value_name("TEXT"),
          "start of the clone LUN names, for finding leftovers");
     add_batch_option(own, 100);
     own.add(task_wait_options("clone task"));
@@ -31,7 +31,6 @@ static int body(int argc, char** argv) {
     options.initiator_iqn = cli.option_or_env("initiator-iqn", "ZADP_INITIATOR_IQN");
     options.chap_user = cli.option_or_env("chap-user", "ZADP_CHAP_USER");
     options.prefix = cli.get<std::string>("prefix");
-    if (options.prefix.empty()) fail(kExitUsage, "--prefix must not be empty (leftovers are found by it)");
     options.wait_settings = task_wait_settings(cli);
 
     install_interrupt_handlers();

@@ -11,7 +11,7 @@ static const ToolInfo kInfo{"hci-lun-unexport", "[options] [FILE]\n       hci-lu
 static int body(int argc, char** argv) {
     po::options_description own("Options");
     own.add_options()
-        ("stale", po::value<std::string>()->value_name("PREFIX"), "list LUNs whose names start with PREFIX instead")
+        ("stale", non_empty_value("stale")->value_name("PREFIX"), "list LUNs whose names start with PREFIX instead")
         ("delete", po::bool_switch(), "with --stale: delete them too");
     add_batch_option(own, 100);
     own.add(task_wait_options("deletion task"));
@@ -27,7 +27,6 @@ static int body(int argc, char** argv) {
     if (cli.has("stale")) {
         cli.refuse_input_file("--stale");
         const std::string prefix = cli.get<std::string>("stale");
-        if (prefix.empty()) fail(kExitUsage, "--stale needs a non-empty PREFIX");
         stale_luns(tower, prefix, remove, options, out, status);
         return status.code();
     }

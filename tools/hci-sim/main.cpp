@@ -16,12 +16,6 @@ static const ToolInfo kInfo{
     "               [--generate-vms N] [--no-tgtd] [-v]",
     "Simulates the CloudTower API and ZBS iSCSI LUNs (with a real tgtd) on loopback."};
 
-static std::function<void(std::int64_t)> not_negative(const char* option) {
-    return [option](std::int64_t n) {
-        if (n < 0) fail(kExitUsage, std::string("--") + option + " must not be negative");
-    };
-}
-
 static int body(int argc, char** argv) {
     sim::Options opts;
     std::string listen;
@@ -33,10 +27,10 @@ static int body(int argc, char** argv) {
         ("scenario", po::value(&opts.scenario_file)->value_name("FILE"),
          "scenario JSON applied when the state directory is new")
         ("task-duration", po::value(&opts.task_duration_ms)->default_value(300)->value_name("MS")
-                              ->notifier(not_negative("task-duration")),
+                              ->notifier(must_not_be_negative("task-duration")),
          "milliseconds a task takes")
         ("generate-vms", po::value(&opts.generate_vms)->default_value(0)->value_name("N")
-                             ->notifier(not_negative("generate-vms")),
+                             ->notifier(must_not_be_negative("generate-vms")),
          "add N generated VMs to a new state directory")
         ("no-tgtd", "do not start tgtd (API only, data plane off)");
     auto cli = parse_command_line(argc, argv, kInfo, own);

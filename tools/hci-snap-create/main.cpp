@@ -11,17 +11,18 @@ static const ToolInfo kInfo{"hci-snap-create", "[options] [FILE]",
 static int body(int argc, char** argv) {
     po::options_description own("Options");
     own.add_options()
-        ("name", po::value<std::string>()->default_value("{vm}-backup-{timestamp}")->value_name("TEMPLATE"),
+        ("name", parsed_value<std::string>(checked_name_template)->default_value("{vm}-backup-{timestamp}")
+                     ->value_name("TEMPLATE"),
          "snapshot name; placeholders {vm} {id} {timestamp} {date}")
-        ("consistency", po::value<std::string>()->default_value("auto")->value_name("crash|fs|auto"),
+        ("consistency", parsed_value<Consistency>(parse_consistency)->default_value(Consistency::kAuto, "auto")
+                            ->value_name("crash|fs|auto"),
          "crash- or file-system-consistent; auto picks fs when VM tools run");
     add_batch_option(own, 100);
     auto cli = parse_api_command_line(argc, argv, kInfo, own);
 
     SnapCreateOptions options;
     options.name_template = cli.get<std::string>("name");
-    options.consistency = parse_consistency(cli.get<std::string>("consistency"));
-    check_name_template(options.name_template);
+    options.consistency = cli.get<Consistency>("consistency");
 
     CloudTower tower(cli.api, cli.env);
     LineReader in(cli.input_file, cli.api.fail_fast);

@@ -58,8 +58,9 @@ std::string expand_name_template(const std::string& name_template, const std::st
     return out;
 }
 
-void check_name_template(const std::string& name_template) {
+std::string checked_name_template(const std::string& name_template) {
     if (expand_name_template(name_template, "vm", "id", 0).empty()) fail(kExitUsage, "--name gives an empty name");
+    return name_template;
 }
 
 }  // namespace hci

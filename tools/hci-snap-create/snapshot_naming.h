@@ -16,6 +16,7 @@ std::string consistent_type_for(Consistency wanted, const std::string& vm_tools_
 // {{ / }} in a snapshot name template; an unknown placeholder is a usage error.
 std::string expand_name_template(const std::string& name_template, const std::string& vm_name,
                                  const std::string& vm_id, std::time_t now);
-void check_name_template(const std::string& name_template);
+// The template itself when it expands to a name; usage error otherwise.
+std::string checked_name_template(const std::string& name_template);
 
 }  // namespace hci

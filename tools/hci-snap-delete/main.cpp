@@ -12,7 +12,7 @@ static int body(int argc, char** argv) {
     po::options_description own("Options");
     own.add_options()
         ("no-wait", po::bool_switch(), "do not wait for the deletion tasks")
-        ("stale", po::value<std::string>()->value_name("PREFIX"),
+        ("stale", non_empty_value("stale")->value_name("PREFIX"),
          "delete every VM snapshot whose name starts with PREFIX instead of reading lines");
     add_batch_option(own, 100);
     own.add(task_wait_options("deletion task"));
@@ -28,7 +28,6 @@ static int body(int argc, char** argv) {
     if (cli.has("stale")) {
         cli.refuse_input_file("--stale");
         const auto prefix = cli.get<std::string>("stale");
-        if (prefix.empty()) fail(kExitUsage, "--stale needs a non-empty PREFIX");
         delete_stale_snapshots(tower, prefix, options, out, status);
         return status.code();
     }

@@ -20,12 +20,12 @@ static FollowUp follow_up_of(const CommandLine& cli) {
 static int body(int argc, char** argv) {
     po::options_description own("Options");
     own.add_options()
-        ("name", po::value<std::string>()->value_name("TEMPLATE"),
+        ("name", non_empty_value("name")->value_name("TEMPLATE"),
          "the new VM's name; {name} is the original name, {time} the UTC time (default {name}-restored)")
         ("allow-duplicate-name", po::bool_switch(), "create the VM even if one with that name exists")
         ("cluster", po::value<std::string>()->value_name("NAME|ID"), "create it on this cluster (default: the original one)")
         ("host", po::value<std::string>()->value_name("NAME|ID"), "create it on this host (default: CloudTower chooses)")
-        ("map-vlan", po::value<std::vector<std::string>>()->composing()->value_name("SRC=DST"),
+        ("map-vlan", po::value<std::vector<std::string>>()->composing()->value_name("SRC=DST")->notifier(check_vlan_mappings),
          "connect NICs of VLAN SRC to VLAN DST (names or ids; repeatable)")
         ("keep-mac", po::bool_switch(), "give the NICs their recorded MAC addresses (default: new ones)")
         ("storage-policy", po::value<std::string>()->value_name("POLICY"),
@@ -40,7 +40,6 @@ static int body(int argc, char** argv) {
     const FollowUp follow_up = follow_up_of(cli);
     VmCreateOptions options;
     if (cli.has("name")) options.name_template = cli.get<std::string>("name");
-    if (options.name_template.empty()) fail(kExitUsage, "--name must not be empty");
     options.allow_duplicate_name = cli.get<bool>("allow-duplicate-name");
     if (follow_up == FollowUp::kNone) {  // nothing to place otherwise
         if (cli.has("cluster")) options.cluster = cli.get<std::string>("cluster");

@@ -36,6 +36,10 @@ std::pair<std::string, std::string> parse_vlan_mapping(const std::string& text) 
     return {text.substr(0, eq), text.substr(eq + 1)};
 }
 
+void check_vlan_mappings(const std::vector<std::string>& texts) {
+    for (const auto& text : texts) parse_vlan_mapping(text);
+}
+
 std::string expand_name(const std::string& name_template, const std::string& original, const std::string& time) {
     std::string out = name_template;
     for (auto [key, value] : {std::pair<std::string, std::string>{"{name}", original}, {"{time}", time}})

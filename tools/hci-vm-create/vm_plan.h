@@ -17,6 +17,7 @@ namespace json = boost::json;
 using VlanMap = std::vector<std::pair<std::string, std::string>>;
 // "SRC=DST" -> pair; usage error (Error kExitUsage) when malformed.
 std::pair<std::string, std::string> parse_vlan_mapping(const std::string& text);
+void check_vlan_mappings(const std::vector<std::string>& texts);  // each parses (--map-vlan's notifier)
 
 // --name TEMPLATE: "{name}" is the original name, "{time}" the UTC time
 // (YYYYMMDD-HHMMSS). A template without placeholders is a literal name.

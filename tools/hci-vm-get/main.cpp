@@ -13,7 +13,8 @@ static int body(int argc, char** argv) {
     own.add_options()
         ("name,n", po::value<std::vector<std::string>>()->composing()->value_name("NAME"), "a VM name (repeatable)")
         ("id", po::value<std::vector<std::string>>()->composing()->value_name("ID"), "a VM id (repeatable)")
-        ("where", po::value<std::string>()->value_name("JSON"), "a CloudTower VmWhereInput filter")
+        ("where", parsed_value<json::object>(parse_where)->value_name("JSON"),
+         "a CloudTower VmWhereInput filter")
         ("all", po::bool_switch(), "every VM (same as --where '{}')")
         ("unique", po::bool_switch(), "fail for a name that more than one VM has")
         ("full", po::bool_switch(), "resolve disks, volumes, NICs and VLANs: a self-contained configuration");
@@ -24,11 +25,7 @@ static int body(int argc, char** argv) {
     VmGetOptions options;
     options.unique = vm["unique"].as<bool>();
     options.full = vm["full"].as<bool>();
-    if (vm.count("where")) {
-        boost::system::error_code ec;
-        options.where = json::parse(vm["where"].as<std::string>(), ec);
-        if (ec || !options.where.is_object()) fail(kExitUsage, "--where is not a JSON object");
-    }
+    if (vm.count("where")) options.where = vm["where"].as<json::object>();
     VmSelection selection;
     if (vm.count("name")) selection.names = vm["name"].as<std::vector<std::string>>();
     if (vm.count("id")) selection.ids = vm["id"].as<std::vector<std::string>>();

@@ -101,4 +101,11 @@ void list_vms(CloudTower& tower, const VmGetOptions& options, LineWriter& out, R
     tower.query_pages("get-vms", options.where, [&](json::array& page) { write_vms(tower, page, options, out, status); });
 }
 
+json::object parse_where(const std::string& text) {
+    std::string error;
+    auto where = parse_object_line(text, error);
+    if (!where) fail(kExitUsage, "--where is not a JSON object");
+    return std::move(*where);
+}
+
 }  // namespace hci

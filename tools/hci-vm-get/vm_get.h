@@ -37,6 +37,9 @@ void list_vms(CloudTower& tower, const VmGetOptions& options, LineWriter& out, R
 // most this long; CloudTower's names are far shorter.
 inline constexpr std::size_t kMaxNameBytes = 1024;
 
+// --where's JSON object; usage error for anything else.
+json::object parse_where(const std::string& text);
+
 void add_stdin_line(const std::string& text, VmSelection& selection, LineReader& reader);
 
 }  // namespace hci

@@ -22,12 +22,14 @@ static int body(int argc, char** argv) {
     own.add_options()
         ("source", po::value<std::string>()->value_name("URL"),
          "volume to read: path, file://, iscsi:// URL, repo:GROUP/TIME/FILE, or - (a raw image on stdin)")
-        ("size", po::value<std::string>()->value_name("BYTES"),
+        ("size", parsed_value<uint64_t>([](const std::string& text) { return parse_size(text, "--size"); })
+                     ->value_name("BYTES"),
          "read only the first BYTES (K, M, G, T suffixes); the length of a pipe on stdin")
         ("line", po::value<std::string>()->value_name("JSON"), "JSON line whose export.url (or source, url) names the volume")
         ("output,o", po::value<std::string>()->default_value("-")->value_name("FILE"), "write to FILE instead of stdout")
         ("format", format_value(), "stream (zadp-stream(5)) or raw")
-        ("compress", po::value<std::string>()->default_value("none")->value_name("zstd[:LEVEL]|lz4|none"),
+        ("compress", parsed_value<CompressSpec>(parse_compress_spec)->default_value(CompressSpec{}, "none")
+                         ->value_name("zstd[:LEVEL]|lz4|none"),
          "compress the output")
         ("threads,T", po::value<int>()->default_value(0)->value_name("N"), "zstd worker threads (0 = one per CPU)");
     own.add(volume_options_description());
@@ -35,13 +37,13 @@ static int body(int argc, char** argv) {
     std::string source = cli.has("source") ? cli.get<std::string>("source") : "";
     std::string line = cli.has("line") ? cli.get<std::string>("line") : "";
     if (!source.empty() && !line.empty()) fail(kExitUsage, "give --source or --line, not both");
-    CompressSpec spec = parse_compress_spec(cli.get<std::string>("compress"));
+    CompressSpec spec = cli.get<CompressSpec>("compress");
     spec.threads = cli.get<int>("threads");
     ReadJob job;
     job.raw = raw_format(cli);
     job.progress = progress_mode(cli);
     auto options = volume_options(cli);
-    if (cli.has("size")) options.size = parse_size(cli.get<std::string>("size"), "--size");
+    if (cli.has("size")) options.size = cli.get<uint64_t>("size");
 
     if (source.empty() && line.empty()) line = read_one_line_from_stdin();
     SourceSpec what = source_spec(source, line, "zadp-read");
