@@ -31,8 +31,6 @@ void CommandLine::refuse_input_file(const std::string& mode) const {
 
 namespace {
 
-constexpr const char* kInputFile = "input-file";
-
 po::options_description front_door_options() {
     po::options_description d("General options");
     d.add_options()
@@ -72,38 +70,45 @@ int take_verbosity(po::parsed_options& options) {
     return verbosity;
 }
 
-}  // namespace
+// What --help prints: the usage line, the summary, `before` (a list of
+// commands), the option table and the man page pointer.
+void print_help(const std::string& name, const std::string& usage, const std::string& summary,
+                const std::string& before, const po::options_description& options) {
+    std::cout << "Usage: " << name << " " << usage << "\n" << summary << "\n\n" << before << option_table(options)
+              << "\nSee " << name << "(1).\n";
+    std::exit(kExitOk);
+}
 
-CommandLine parse_command_line(int argc, char** argv, const ToolInfo& info, const po::options_description& options,
-                               const EnvLookup& env) {
+const char* const kArgs = "hci-positional-args";
+
+// The parse every front door shares: argv against `options` plus -v, --help
+// and --version (help() prints the help), and up to `max_args` words that
+// are no option (-1: any number) as kArgs.
+CommandLine parse_with(int argc, char** argv, const po::options_description& options, int max_args, const char* name,
+                       const std::function<void(const po::options_description&)>& help, const EnvLookup& env) {
     po::options_description all;
     all.add(options).add(front_door_options());
-    po::options_description with_file;  // not in --help: the synopsis shows [FILE]
-    with_file.add(all).add_options()(kInputFile, po::value<std::string>());
+    po::options_description with_args;
+    with_args.add(all).add_options()(kArgs, po::value<std::vector<std::string>>());
     po::positional_options_description positional;
-    if (info.reads_input_file) positional.add(kInputFile, 1);
+    const bool args = max_args != 0;
+    if (args) positional.add(kArgs, max_args);
     CommandLine cli;
     cli.env = env;
     try {
-        po::parsed_options parsed =
-            po::command_line_parser(argc, argv).options(info.reads_input_file ? with_file : all).positional(positional).run();
+        po::command_line_parser parser(argc, argv);
+        parser.options(args ? with_args : all);
+        if (args) parser.positional(positional);
+        po::parsed_options parsed = parser.run();
         cli.verbose = take_verbosity(parsed);
         po::store(parsed, cli.vm);
-        if (cli.has("help")) {
-            std::cout << "Usage: " << info.name << " " << info.synopsis << "\n" << info.summary << "\n\n"
-                      << option_table(all) << "\nSee " << info.name << "(1).\n";
-            std::exit(kExitOk);
-        }
+        if (cli.has("help")) help(all);
         if (cli.has("version")) {
-            std::cout << info.name << " " << HCI_VERSION << "\n";
+            std::cout << name << " " << HCI_VERSION << "\n";
             std::exit(kExitOk);
         }
         po::notify(cli.vm);
-        if (cli.has(kInputFile)) {
-            cli.input_file = cli.get<std::string>(kInputFile);
-            cli.input_file_given = true;
-        }
-    } catch (const po::too_many_positional_options_error&) {
+    } catch (const po::too_many_positional_options_error&) {  // only the one input FILE has a limit
         fail(kExitUsage, "give at most one input FILE (\"-\" or none: stdin) (try --help)");
     } catch (const po::error& e) {
         fail(kExitUsage, std::string(e.what()) + " (try --help)");
@@ -112,6 +117,84 @@ CommandLine parse_command_line(int argc, char** argv, const ToolInfo& info, cons
         fail(kExitUsage, std::string(e.what()) + " (try --help)");
     }
     set_verbose(cli.verbose);
+    return cli;
+}
+
+// Where the COMMAND word stands in argv (0: none): the first word that is
+// neither an option nor the value of one (any command's options count, so
+// that `TOOL --dry-run gc` finds gc).
+int command_position(int argc, char** argv, const po::options_description& every_option) {
+    for (int i = 1; i < argc; ++i) {
+        std::string word = argv[i];
+        if (!word.starts_with("-") || word == "-") return i;
+        if (!word.starts_with("--") || word.find('=') != std::string::npos) continue;  // short options take no value here
+        const auto* option = every_option.find_nothrow(word.substr(2), false);
+        if (option && option->semantic()->max_tokens() > 0) ++i;
+    }
+    return 0;
+}
+
+std::string command_list(const std::vector<CommandInfo>& commands) {
+    std::string text = "Commands:\n";
+    for (const auto& c : commands) {
+        std::string left = std::string("  ") + c.name + " " + c.synopsis;
+        text += left + std::string(left.size() < 40 ? 40 - left.size() : 1, ' ') + c.summary + "\n";
+    }
+    return text + "\n";
+}
+
+}  // namespace
+
+CommandLine parse_command_line(int argc, char** argv, const ToolInfo& info, const po::options_description& options,
+                               const EnvLookup& env) {
+    CommandLine cli = parse_with(argc, argv, options, info.reads_input_file ? 1 : 0, info.name,
+                                 [&](const po::options_description& all) {
+        print_help(info.name, info.synopsis, info.summary, "", all);
+    }, env);
+    if (cli.has(kArgs)) {
+        cli.input_file = cli.get<std::vector<std::string>>(kArgs).front();
+        cli.input_file_given = true;
+    }
+    return cli;
+}
+
+SubcommandLine parse_subcommand_line(int argc, char** argv, const ToolInfo& info, const po::options_description& global,
+                                     const std::vector<CommandInfo>& commands, const EnvLookup& env) {
+    po::options_description every_option;  // each name once (commands share some)
+    every_option.add(global);
+    for (const auto& c : commands)
+        for (const auto& option : c.options.options())
+            if (!every_option.find_nothrow(option->long_name(), false)) every_option.add(option);
+    const int at = command_position(argc, argv, every_option);
+    const CommandInfo* command = nullptr;
+    std::string names;
+    for (const auto& c : commands) {
+        names += (names.empty() ? "" : ", ") + std::string(c.name);
+        if (at && c.name == std::string(argv[at])) command = &c;
+    }
+    std::vector<char*> rest(argv, argv + argc);  // argv without COMMAND
+    if (at) rest.erase(rest.begin() + at);
+    const int rest_count = static_cast<int>(rest.size());
+    SubcommandLine cli;
+    if (!command) {  // --help, --version or a usage error
+        parse_with(rest_count, rest.data(), global, 0, info.name, [&](const po::options_description& all) {
+            print_help(info.name, info.synopsis, info.summary, command_list(commands), all);
+        }, env);
+        if (at) fail(kExitUsage, std::string("unknown command '") + argv[at] + "' (" + names + ") (try --help)");
+        fail(kExitUsage, "no command: give one of " + names + " (try --help)");
+    }
+    po::options_description options;
+    if (!command->options.options().empty()) options.add(command->options);
+    options.add(global);
+    const std::string usage = "[global options] " + std::string(command->name) + " " + command->synopsis;
+    static_cast<CommandLine&>(cli) = parse_with(rest_count, rest.data(), options, -1, info.name,
+                                                [&](const po::options_description& all) {
+        print_help(info.name, usage, command->summary, "", all);
+    }, env);
+    cli.command = command->name;
+    if (cli.has(kArgs)) cli.args = cli.get<std::vector<std::string>>(kArgs);
+    if (cli.args.size() < command->min_args || cli.args.size() > command->max_args)
+        fail(kExitUsage, "usage: " + std::string(info.name) + " " + command->name + " " + command->synopsis + " (try --help)");
     return cli;
 }
 

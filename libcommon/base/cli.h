@@ -76,6 +76,29 @@ ParsedValue<std::string>* non_empty_value(const char* option);
 // One of the words in `choices` (e.g. {"stream", "raw"}); "--OPTION must be A, B or C, not X".
 ParsedValue<std::string>* choice_value(const char* option, std::vector<std::string> choices);
 
+// A tool with commands: `TOOL [global options] COMMAND [command options]
+// [ARGS]`. Each command has its own options, arguments and --help
+// (`TOOL COMMAND --help`); `TOOL --help` lists the commands.
+struct CommandInfo {
+    const char* name;      // "init"
+    const char* synopsis;  // its options and arguments: "[--chunk-size SIZE] [--encrypt]"
+    const char* summary;   // one line
+    unsigned min_args = 0, max_args = 0;  // how many ARGS it takes
+    po::options_description options{"Options"};
+};
+
+struct SubcommandLine : CommandLine {
+    std::string command;            // the COMMAND given
+    std::vector<std::string> args;  // its ARGS
+};
+
+// Parses such a command line like parse_command_line() (same help layout,
+// -v, "(try --help)" errors); the global options may also follow COMMAND. No
+// command, an unknown one, an option it does not take or the wrong number of
+// ARGS is a usage error.
+SubcommandLine parse_subcommand_line(int argc, char** argv, const ToolInfo& info, const po::options_description& global,
+                                     const std::vector<CommandInfo>& commands, const EnvLookup& env = process_env());
+
 // Notifiers that check a number where it is parsed.
 std::function<void(double)> must_be_positive(const char* option);
 std::function<void(int)> must_be_at_least(const char* option, int minimum);

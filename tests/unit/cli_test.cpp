@@ -308,3 +308,47 @@ TEST_CASE("a notifier's usage error reads like a bad option too") {
     CHECK(usage_error({"--n", "4"}, d) == "--n is at most 3 (try --help)");
     CHECK(parse_own({"--n", "3"}, d).get<int>("n") == 3);
 }
+
+TEST_CASE("a tool with commands: TOOL [global options] COMMAND [command options] [ARGS]") {
+    bool dry_run = false;
+    std::vector<hci::CommandInfo> commands{{"gc", "[--dry-run]", "collect"}, {"ls", "[PREFIX]", "list", 0, 1}};
+    commands[0].options.add_options()("dry-run,n", hci::po::bool_switch(&dry_run), "");
+    hci::po::options_description global("Global options");
+    global.add_options()("repo", hci::po::value<std::string>(), "");
+    auto parse_sub = [&](std::vector<std::string> args) {
+        auto argv = make_argv(args);
+        return hci::parse_subcommand_line(static_cast<int>(argv.size()), argv.data(), kInfo, global, commands,
+                                          fake_env({}));
+    };
+    auto error_of = [&](std::vector<std::string> args) -> std::string {
+        try {
+            parse_sub(std::move(args));
+        } catch (const hci::Error& e) {
+            CHECK(e.code() == hci::kExitUsage);
+            return e.what();
+        }
+        return "";
+    };
+
+    auto cli = parse_sub({"--repo", "/r", "ls", "web01"});
+    CHECK(cli.command == "ls");
+    CHECK(cli.args == std::vector<std::string>{"web01"});
+    CHECK(cli.get<std::string>("repo") == "/r");
+
+    cli = parse_sub({"gc", "-v", "--repo", "/r", "--dry-run"});  // global options after the command too
+    CHECK(cli.command == "gc");
+    CHECK(cli.args.empty());
+    CHECK(cli.verbose == 1);
+    CHECK(dry_run);
+    dry_run = false;
+    CHECK(parse_sub({"--dry-run", "gc"}).command == "gc");  // its option before it
+    CHECK(dry_run);
+
+    CHECK(error_of({}) == "no command: give one of gc, ls (try --help)");
+    CHECK(error_of({"--repo", "/r"}) == "no command: give one of gc, ls (try --help)");  // /r is --repo's value
+    CHECK(error_of({"rm"}) == "unknown command 'rm' (gc, ls) (try --help)");
+    CHECK(error_of({"ls", "a", "b"}) == "usage: hci-test ls [PREFIX] (try --help)");
+    CHECK(error_of({"gc", "x"}) == "usage: hci-test gc [--dry-run] (try --help)");
+    CHECK(ends_with_try_help(error_of({"ls", "--dry-run"})));  // another command's option
+    CHECK(ends_with_try_help(error_of({"ls", "--no-such"})));
+}

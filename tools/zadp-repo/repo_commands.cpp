@@ -14,19 +14,13 @@ using repo::Repository;
 
 void emit(const boost::json::object& o) { std::cout << boost::json::serialize(o) << "\n" << std::flush; }
 
-void want_args(const Options& o, size_t min, size_t max, const char* usage) {
-    if (o.args.size() < min || o.args.size() > max)
-        fail(kExitUsage, std::string("usage: zadp-repo ") + o.command + " " + usage);
-}
-
 repo::KeySource keys(const Options& o) { return repo::KeySource::from(o.key_file, o.passphrase_file); }
 
 std::unique_ptr<Repository> open(const Options& o) { return Repository::open(repo::repo_dir_from(o.repo), keys(o)); }
 
 int cmd_init(const Options& o) {
-    want_args(o, 0, 0, "[--chunk-size SIZE] [--encrypt]");
     std::string dir = repo::repo_dir_from(o.repo);
-    auto config = Repository::init(dir, parse_size(o.chunk_size), o.encrypt, keys(o));
+    auto config = Repository::init(dir, o.chunk_size, o.encrypt, keys(o));
     boost::json::object line;
     line["repo"] = dir;
     line["version"] = config.version;
@@ -39,14 +33,12 @@ int cmd_init(const Options& o) {
 }
 
 int cmd_ls(const Options& o) {
-    want_args(o, 0, 1, "[PREFIX]");
     auto r = open(o);
     auto lock = r->lock_shared();
     return repo::list_items(*r, o.args.empty() ? "" : o.args[0], emit) ? kExitOk : kExitIntegrity;
 }
 
 int cmd_put_blob(const Options& o) {
-    want_args(o, 1, 2, "GROUP/TIME/FILE [FILE|-]");
     auto r = open(o);
     std::string from = o.args.size() > 1 ? o.args[1] : "-";
     std::string data;
@@ -70,7 +62,6 @@ int cmd_put_blob(const Options& o) {
 }
 
 int cmd_cat(const Options& o) {
-    want_args(o, 1, 1, "GROUP/TIME/FILE");
     auto r = open(o);
     auto lock = r->lock_shared();
     auto data = r->get_blob(o.args[0]);
@@ -79,14 +70,12 @@ int cmd_cat(const Options& o) {
 }
 
 int cmd_rm(const Options& o) {
-    want_args(o, 1, 1, "GROUP/TIME[/FILE]");
     auto r = open(o);
     repo::remove_items(*r, o.args[0], emit);
     return kExitOk;
 }
 
 int cmd_prune(const Options& o) {
-    want_args(o, 0, 1, "[GROUP] --keep-last N ... [--dry-run]");
     auto r = open(o);
     std::string group = o.args.empty() ? "" : o.args[0];
     if (group.find('/') != std::string::npos) fail(kExitUsage, "prune takes a GROUP, not a backup or image");
@@ -95,14 +84,12 @@ int cmd_prune(const Options& o) {
 }
 
 int cmd_gc(const Options& o) {
-    want_args(o, 0, 0, "[--dry-run]");
     auto r = open(o);
     emit(repo::gc_report_json(repo::collect_garbage(*r, o.dry_run), o.dry_run));
     return kExitOk;
 }
 
 int cmd_check(const Options& o) {
-    want_args(o, 0, 1, "[PREFIX] [--read-data]");
     auto r = open(o);
     uint64_t damaged = repo::check(*r, o.args.empty() ? "" : o.args[0], o.read_data, emit);
     if (damaged) fail(kExitIntegrity, std::to_string(damaged) + " damaged image(s) or blob(s); see the lines with \"ok\":false");
@@ -110,7 +97,6 @@ int cmd_check(const Options& o) {
 }
 
 int cmd_key(const Options& o) {
-    want_args(o, 1, 1, "create|show|passwd");
     const std::string& what = o.args[0];
     boost::json::object line;
     if (what == "create") {

@@ -13,7 +13,7 @@ struct Options {
     std::vector<std::string> args;
     std::string repo;  // --repo (else $ZADP_REPO)
     std::string key_file, passphrase_file, new_passphrase_file;
-    std::string chunk_size = "1M";
+    uint32_t chunk_size = 1u << 20;
     bool encrypt = false;
     bool dry_run = false;
     bool read_data = false;
@@ -23,7 +23,8 @@ struct Options {
 // "1M", "256K", "4194304" -> bytes; usage error otherwise.
 uint32_t parse_size(const std::string& text);
 
-// Runs one command; returns the exit code (JSON lines on stdout).
+// Runs one command (its arguments already counted by the front door);
+// returns the exit code (JSON lines on stdout).
 int run_command(const Options& options);
 
 }  // namespace hci::repo_tool
