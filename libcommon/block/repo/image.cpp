@@ -63,6 +63,11 @@ ImageWriter::ImageWriter(Repository& repo, const std::string& name, uint64_t siz
     repo.claim_group(name.substr(0, name.find('/')), header_.vm_id);
     make_dirs(path.substr(0, path.rfind('/')));
     temp_ = std::make_unique<TempFile>(path);
+    // The temporary file is 0600; an index is as readable as its backup's
+    // directory (made under the storer's umask, like the blobs beside it).
+    struct stat dir_stat{};
+    if (::stat(path.substr(0, path.rfind('/')).c_str(), &dir_stat) == 0)
+        (void)::fchmod(temp_->fd(), dir_stat.st_mode & 0666);
     index_ = std::make_unique<IndexWriter>(temp_->fd(), path, header_, repo.sealer());
     // Plain chunk buffers: those in flight plus the one being filled.
     in_flight_limit_ = chunks_in_flight(header_.chunk_size, chunk_worker_count());
