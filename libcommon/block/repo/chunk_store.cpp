@@ -16,17 +16,6 @@ namespace {
 
 std::atomic<uint64_t> temp_counter{0};
 
-// Asks the kernel to write a chunk's pages now, without waiting, so the
-// sync() before an index is published finds little left to write and the
-// disk works while we hash and compress the next chunks.
-void start_writeback(int fd) {
-#ifdef SYNC_FILE_RANGE_WRITE
-    ::sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
-#else
-    (void)fd;
-#endif
-}
-
 int64_t mtime_of(const struct stat& st) {
     return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
 }
@@ -62,7 +51,6 @@ public:
             ::unlink(temp.c_str());
             throw;
         }
-        start_writeback(fd);
         if (::close(fd) != 0) {
             int err = errno;
             ::unlink(temp.c_str());

@@ -21,7 +21,6 @@ public:
     virtual bool contains(const ChunkId& id) = 0;
     // Stores an object unless the id is present; returns the bytes written
     // (0 when it was present). Never leaves a partial object under the id.
-    // Starts writing the object back to the disk at once (see sync()).
     virtual uint64_t put(const ChunkId& id, const unsigned char* object, size_t length) = 0;
     uint64_t put(const ChunkId& id, const std::vector<unsigned char>& object) {
         return put(id, object.data(), object.size());

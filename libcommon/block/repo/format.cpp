@@ -116,6 +116,28 @@ std::optional<std::vector<unsigned char>> Sealer::open(const void* data, size_t 
                                       copy.end() - static_cast<ptrdiff_t>(overhead() - prefix()));
 }
 
+namespace {
+
+// Whether a chunk is worth compressing. Large ones are sampled first: four
+// 16 KiB pieces spread over it are compressed into `room`; when together
+// they shrink by less than 3 %, the chunk is taken for random or already
+// compressed data and stored as it is. zstd would spend about 1 ms per MiB
+// on such data for nothing; mixed chunks (data then zeros, say) have a
+// compressible sample and are compressed whole.
+bool worth_compressing(const unsigned char* data, size_t length, int level, unsigned char* room, size_t room_size) {
+    constexpr size_t kSample = 16u << 10, kSamples = 4;
+    if (length < 16 * kSample || room_size < ZSTD_compressBound(kSample)) return true;
+    size_t packed = 0;
+    for (size_t i = 0; i < kSamples; ++i) {
+        size_t at = (length - kSample) / (kSamples - 1) * i;
+        size_t n = ZSTD_compressCCtx(thread_cctx(), room, room_size, data + at, kSample, level);
+        packed += ZSTD_isError(n) ? kSample : n;
+    }
+    return packed * 100 < kSample * kSamples * 97;
+}
+
+}  // namespace
+
 void encode_object(ObjectKind kind, const std::string& name, const void* data, size_t length, const Sealer& sealer,
                    int zstd_level, Bytes& out) {
     const size_t payload_at = kObjectHeaderSize + sealer.prefix();
@@ -127,7 +149,10 @@ void encode_object(ObjectKind kind, const std::string& name, const void* data, s
     header[4] = 1;
     header[5] = kind == ObjectKind::kChunk ? 1 : 2;
     put32(header + 8, static_cast<uint32_t>(length));
-    size_t n = ZSTD_compressCCtx(thread_cctx(), out.data() + payload_at, bound, data, length, zstd_level);
+    const auto* plain = static_cast<const unsigned char*>(data);
+    size_t n = worth_compressing(plain, length, zstd_level, out.data() + payload_at, bound)
+                   ? ZSTD_compressCCtx(thread_cctx(), out.data() + payload_at, bound, data, length, zstd_level)
+                   : length;
     size_t payload_length = length;
     if (!ZSTD_isError(n) && n < length) {  // incompressible data is stored as it is
         header[6] = kFlagZstd;
