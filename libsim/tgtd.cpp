@@ -18,11 +18,13 @@
 #include <stdexcept>
 #include <thread>
 
+#include "libcommon/base/cli.h"
+
 namespace sim {
 namespace {
 
 std::string find_program(const std::string& name) {
-    std::string path = getenv("PATH") ? getenv("PATH") : "";
+    std::string path = hci::process_env()("PATH").value_or("");
     path += ":/usr/sbin:/sbin:/usr/local/sbin";
     std::stringstream ss(path);
     std::string dir;

@@ -52,6 +52,7 @@ VolumeOptions volume_options(const CommandLine& cli) {
     o.repo = cli.option_or_env("repo", "ZADP_REPO");
     o.repo_key_file = cli.option_or_env("key-file", "ZADP_REPO_KEY_FILE");
     o.repo_passphrase_file = cli.option_or_env("passphrase-file", "ZADP_REPO_PASSPHRASE_FILE");
+    o.repo_passphrase = cli.env("ZADP_REPO_PASSPHRASE");
     return o;
 }
 

@@ -45,12 +45,16 @@ static int body(int argc, char** argv) {
     repo_tool::Options o;
     po::options_description global("Global options");
     global.add_options()
-        ("repo", po::value(&o.repo)->value_name("DIR"), "the repository directory (else $ZADP_REPO)")
-        ("key-file", po::value(&o.key_file)->value_name("FILE"),
+        ("repo", po::value<std::string>()->value_name("DIR"), "the repository directory (else $ZADP_REPO)")
+        ("key-file", po::value<std::string>()->value_name("FILE"),
          "key file of an encrypted repository (else $ZADP_REPO_KEY_FILE)")
-        ("passphrase-file", po::value(&o.passphrase_file)->value_name("FILE"),
+        ("passphrase-file", po::value<std::string>()->value_name("FILE"),
          "passphrase in FILE (else $ZADP_REPO_PASSPHRASE_FILE, $ZADP_REPO_PASSPHRASE)");
     auto cli = parse_subcommand_line(argc, argv, kInfo, global, commands(o));
+    o.repo = cli.option_or_env("repo", "ZADP_REPO");
+    o.key_file = cli.option_or_env("key-file", "ZADP_REPO_KEY_FILE");
+    o.passphrase_file = cli.option_or_env("passphrase-file", "ZADP_REPO_PASSPHRASE_FILE");
+    o.passphrase = cli.env("ZADP_REPO_PASSPHRASE");
     o.command = cli.command;
     o.args = cli.args;
     if (cli.has("chunk-size")) o.chunk_size = cli.get<uint32_t>("chunk-size");

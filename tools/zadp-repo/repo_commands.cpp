@@ -14,7 +14,7 @@ using repo::Repository;
 
 void emit(const boost::json::object& o) { std::cout << boost::json::serialize(o) << "\n" << std::flush; }
 
-repo::KeySource keys(const Options& o) { return repo::KeySource::from(o.key_file, o.passphrase_file); }
+repo::KeySource keys(const Options& o) { return repo::KeySource::from(o.key_file, o.passphrase_file, o.passphrase); }
 
 std::unique_ptr<Repository> open(const Options& o) { return Repository::open(repo::repo_dir_from(o.repo), keys(o)); }
 
@@ -114,7 +114,7 @@ int cmd_key(const Options& o) {
         auto r = open(o);
         if (!r->key()) fail(kExitUsage, "repository " + r->dir() + " is not encrypted");
         if (o.new_passphrase_file.empty()) fail(kExitUsage, "key passwd needs --new-passphrase-file FILE");
-        repo::KeySource fresh = repo::KeySource::from("", o.new_passphrase_file);
+        repo::KeySource fresh = repo::KeySource::from("", o.new_passphrase_file, std::nullopt);
         std::string wrapped = repo::wrap_key(*r->key(), fresh.passphrase);
         repo::write_file_atomic(r->dir() + "/key", wrapped.data(), wrapped.size());
         line["repo"] = r->dir();

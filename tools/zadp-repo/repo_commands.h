@@ -1,6 +1,7 @@
 #pragma once
 // zadp-repo's commands, each a function of the parsed options: init, ls,
 // put-blob, cat, rm, prune, gc, check, key.
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,7 +13,8 @@ struct Options {
     std::string command;
     std::vector<std::string> args;
     std::string repo;  // --repo (else $ZADP_REPO)
-    std::string key_file, passphrase_file, new_passphrase_file;
+    std::string key_file, passphrase_file, new_passphrase_file;  // options, else the environment
+    std::optional<std::string> passphrase;                      // $ZADP_REPO_PASSPHRASE
     uint32_t chunk_size = 1u << 20;
     bool encrypt = false;
     bool dry_run = false;

@@ -13,7 +13,8 @@ using repo::Repository;
 
 std::unique_ptr<Repository> open_repository(const VolumeOptions& options) {
     return Repository::open(repo::repo_dir_from(options.repo),
-                            repo::KeySource::from(options.repo_key_file, options.repo_passphrase_file));
+                            repo::KeySource::from(options.repo_key_file, options.repo_passphrase_file,
+                                                  options.repo_passphrase));
 }
 
 class RepoSink : public Volume {

@@ -194,28 +194,22 @@ std::string read_small_file(const std::string& path, size_t limit) {
     return text;
 }
 
-KeySource KeySource::from(const std::string& key_file, const std::string& passphrase_file) {
+KeySource KeySource::from(const std::string& key_file, const std::string& passphrase_file,
+                          const std::optional<std::string>& passphrase) {
     KeySource k;
     k.key_file = key_file;
-    if (k.key_file.empty())
-        if (const char* s = std::getenv("ZADP_REPO_KEY_FILE")) k.key_file = s;
-    std::string pf = passphrase_file;
-    if (pf.empty())
-        if (const char* s = std::getenv("ZADP_REPO_PASSPHRASE_FILE")) pf = s;
-    if (!pf.empty()) {
-        k.passphrase = read_passphrase_file(pf);
+    if (!passphrase_file.empty()) {
+        k.passphrase = read_passphrase_file(passphrase_file);
         k.has_passphrase = true;
-    } else if (const char* s = std::getenv("ZADP_REPO_PASSPHRASE")) {
-        k.passphrase = s;
+    } else if (passphrase) {
+        k.passphrase = *passphrase;
         k.has_passphrase = true;
     }
     return k;
 }
 
-std::string repo_dir_from(const std::string& option) {
-    std::string dir = option;
-    if (dir.empty())
-        if (const char* s = std::getenv("ZADP_REPO")) dir = s;
+std::string repo_dir_from(const std::string& option_or_env) {
+    std::string dir = option_or_env;
     if (dir.empty()) fail(kExitUsage, "no repository: give --repo DIR or set ZADP_REPO");
     while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
     return dir;

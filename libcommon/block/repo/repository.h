@@ -10,6 +10,7 @@
 // no index references is garbage (chunks of interrupted stores included).
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,13 +43,15 @@ struct KeySource {
     std::string key_file;
     std::string passphrase;
     bool has_passphrase = false;
-    // --key-file / ZADP_REPO_KEY_FILE, --passphrase-file /
-    // ZADP_REPO_PASSPHRASE_FILE / ZADP_REPO_PASSPHRASE.
-    static KeySource from(const std::string& key_file, const std::string& passphrase_file);
+    // From what the command line resolved (option, else environment):
+    // --key-file / ZADP_REPO_KEY_FILE, then --passphrase-file /
+    // ZADP_REPO_PASSPHRASE_FILE, else the passphrase ZADP_REPO_PASSPHRASE.
+    static KeySource from(const std::string& key_file, const std::string& passphrase_file,
+                          const std::optional<std::string>& passphrase);
 };
 
-// The repository directory from --repo or ZADP_REPO (usage error if neither).
-std::string repo_dir_from(const std::string& option);
+// The repository directory --repo or ZADP_REPO named (usage error if empty).
+std::string repo_dir_from(const std::string& option_or_env);
 
 // GROUP/TIME/FILE, each part [A-Za-z0-9_][A-Za-z0-9._:+@-]*; usage error otherwise.
 void validate_name(const std::string& name);
