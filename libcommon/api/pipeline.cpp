@@ -1,5 +1,7 @@
 #include "libcommon/api/pipeline.h"
 
+#include "libcommon/api/api_options.h"
+
 #include "libcommon/base/error.h"
 #include "libcommon/base/json_lines.h"
 
@@ -25,6 +27,14 @@ int for_each_batch(LineReader& in, std::size_t batch_size, bool fail_fast, RunSt
     }
     if (in.had_errors()) status.note(kExitPartial);
     return status.code();
+}
+
+int for_each_batch(const ApiCommandLine& cli, const BatchRunHandler& handle) {
+    LineReader in(cli.input_file, cli.api.fail_fast);
+    LineWriter out;
+    RunStatus status;
+    return for_each_batch(in, batch_size(cli), cli.api.fail_fast, status,
+                          [&](const std::vector<InputLine>& batch, LineReader& reader) { handle(batch, reader, out, status); });
 }
 
 }  // namespace hci

@@ -42,4 +42,11 @@ using BatchHandler = std::function<void(const std::vector<InputLine>& batch, Lin
 int for_each_batch(LineReader& in, std::size_t batch_size, bool fail_fast, RunStatus& status,
                    const BatchHandler& handle);
 
+// The same over a tool's input (its FILE or stdin) with its --batch-size and
+// --fail-fast: each batch comes with the writer and status of the run.
+struct ApiCommandLine;  // api_options.h
+using BatchRunHandler =
+    std::function<void(const std::vector<InputLine>& batch, LineReader& in, LineWriter& out, RunStatus& status)>;
+int for_each_batch(const ApiCommandLine& cli, const BatchRunHandler& handle);
+
 }  // namespace hci

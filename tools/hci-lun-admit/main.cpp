@@ -1,6 +1,5 @@
 // hci-lun-admit: admit this host's initiator to the LUNs of hci-vm-create
 // lines for a restore (--revoke puts the recorded allowed_initiators back).
-#include <unistd.h>
 
 #include "libcommon/base/interrupt.h"
 #include "lun_admit.h"
@@ -29,11 +28,8 @@ static int body(int argc, char** argv) {
 
     install_interrupt_handlers();
     CloudTower tower(cli.api, cli.env);
-    LineReader in(cli.input_file, cli.api.fail_fast);
-    LineWriter out;
-    RunStatus status;
-    return for_each_batch(in, batch_size(cli), cli.api.fail_fast, status, [&](const auto& lines, LineReader& reader) {
-        admit_batch(tower, lines, options, reader, out, status);
+    return for_each_batch(cli, [&](const auto& lines, LineReader& in, LineWriter& out, RunStatus& status) {
+        admit_batch(tower, lines, options, in, out, status);
     });
 }
 

@@ -1,5 +1,4 @@
 // hci-lun-export: clone each disk's LUN snapshot into a backup target and print where to read it.
-#include <unistd.h>
 
 #include "libcommon/base/interrupt.h"
 #include "lun_export.h"
@@ -36,11 +35,8 @@ static int body(int argc, char** argv) {
     install_interrupt_handlers();
     CloudTower tower(cli.api, cli.env);
     ExportTarget target = resolve_export_target(tower, options);
-    LineReader in(cli.input_file, cli.api.fail_fast);
-    LineWriter out;
-    RunStatus status;
-    return for_each_batch(in, batch_size(cli), cli.api.fail_fast, status, [&](const auto& lines, LineReader& reader) {
-        export_luns(tower, target, lines, options, reader, out, status);
+    return for_each_batch(cli, [&](const auto& lines, LineReader& in, LineWriter& out, RunStatus& status) {
+        export_luns(tower, target, lines, options, in, out, status);
     });
 }
 

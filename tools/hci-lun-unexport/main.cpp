@@ -1,5 +1,4 @@
 // hci-lun-unexport: delete the clone LUNs hci-lun-export made; or find leftovers by prefix.
-#include <unistd.h>
 
 #include "lun_unexport.h"
 
@@ -22,17 +21,16 @@ static int body(int argc, char** argv) {
     if (remove && !cli.has("stale")) fail(kExitUsage, "--delete needs --stale PREFIX");
 
     CloudTower tower(cli.api, cli.env);
-    LineWriter out;
-    RunStatus status;
     if (cli.has("stale")) {
         cli.refuse_input_file("--stale");
+        LineWriter out;
+        RunStatus status;
         const std::string prefix = cli.get<std::string>("stale");
         stale_luns(tower, prefix, remove, options, out, status);
         return status.code();
     }
-    LineReader in(cli.input_file, cli.api.fail_fast);
-    return for_each_batch(in, batch_size(cli), cli.api.fail_fast, status, [&](const auto& lines, LineReader& reader) {
-        unexport_luns(tower, lines, options, reader, out, status);
+    return for_each_batch(cli, [&](const auto& lines, LineReader& in, LineWriter& out, RunStatus& status) {
+        unexport_luns(tower, lines, options, in, out, status);
     });
 }
 

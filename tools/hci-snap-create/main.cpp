@@ -1,5 +1,4 @@
 // hci-snap-create: snapshot the VMs of the input lines, one create-vm-snapshot call per batch.
-#include <unistd.h>
 
 #include "snap_create.h"
 
@@ -25,11 +24,8 @@ static int body(int argc, char** argv) {
     options.consistency = cli.get<Consistency>("consistency");
 
     CloudTower tower(cli.api, cli.env);
-    LineReader in(cli.input_file, cli.api.fail_fast);
-    LineWriter out;
-    RunStatus status;
-    return for_each_batch(in, batch_size(cli), cli.api.fail_fast, status, [&](const auto& lines, LineReader& reader) {
-        create_snapshots(tower, lines, options, reader, out, status);
+    return for_each_batch(cli, [&](const auto& lines, LineReader& in, LineWriter& out, RunStatus& status) {
+        create_snapshots(tower, lines, options, in, out, status);
     });
 }
 

@@ -1,5 +1,4 @@
 // hci-snap-delete: delete the VM snapshots named by the input lines; pass the lines on.
-#include <unistd.h>
 
 #include "snap_delete.h"
 
@@ -23,17 +22,16 @@ static int body(int argc, char** argv) {
     options.wait_settings = task_wait_settings(cli);
 
     CloudTower tower(cli.api, cli.env);
-    LineWriter out;
-    RunStatus status;
     if (cli.has("stale")) {
         cli.refuse_input_file("--stale");
+        LineWriter out;
+        RunStatus status;
         const auto prefix = cli.get<std::string>("stale");
         delete_stale_snapshots(tower, prefix, options, out, status);
         return status.code();
     }
-    LineReader in(cli.input_file, cli.api.fail_fast);
-    return for_each_batch(in, batch_size(cli), cli.api.fail_fast, status, [&](const auto& lines, LineReader& reader) {
-        delete_snapshots(tower, lines, options, reader, out, status);
+    return for_each_batch(cli, [&](const auto& lines, LineReader& in, LineWriter& out, RunStatus& status) {
+        delete_snapshots(tower, lines, options, in, out, status);
     });
 }
 

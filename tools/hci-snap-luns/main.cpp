@@ -1,5 +1,4 @@
 // hci-snap-luns: one line per frozen DISK of each VM snapshot, with its iSCSI LUN snapshot.
-#include <unistd.h>
 
 #include "snap_luns.h"
 
@@ -14,11 +13,8 @@ static int body(int argc, char** argv) {
     auto cli = parse_api_command_line(argc, argv, kInfo, own);
 
     CloudTower tower(cli.api, cli.env);
-    LineReader in(cli.input_file, cli.api.fail_fast);
-    LineWriter out;
-    RunStatus status;
-    return for_each_batch(in, batch_size(cli), cli.api.fail_fast, status, [&](const auto& lines, LineReader& reader) {
-        resolve_snapshot_luns(tower, lines, reader, out, status);
+    return for_each_batch(cli, [&](const auto& lines, LineReader& in, LineWriter& out, RunStatus& status) {
+        resolve_snapshot_luns(tower, lines, in, out, status);
     });
 }
 

@@ -1,5 +1,4 @@
 // hci-task-wait: pass each line on once its CloudTower task has SUCCESSED.
-#include <unistd.h>
 
 #include "task_wait.h"
 

@@ -1,6 +1,5 @@
 // hci-vm-create: rebuild VMs from self-contained configuration lines
 // (hci-vm-get --full) and print where each new data disk can be written.
-#include <unistd.h>
 
 #include "libcommon/base/interrupt.h"
 #include "vm_create.h"
@@ -55,14 +54,11 @@ static int body(int argc, char** argv) {
     install_interrupt_handlers();
     CloudTower tower(cli.api, cli.env);
     VmCreator creator(tower, options);
-    LineReader in(cli.input_file, cli.api.fail_fast);
-    LineWriter out;
-    RunStatus status;
-    return for_each_batch(in, batch_size(cli), cli.api.fail_fast, status, [&](const auto& lines, LineReader& reader) {
+    return for_each_batch(cli, [&](const auto& lines, LineReader& in, LineWriter& out, RunStatus& status) {
         if (follow_up == FollowUp::kNone)
-            creator.create_batch(lines, reader, out, status);
+            creator.create_batch(lines, in, out, status);
         else
-            creator.follow_up(follow_up, lines, reader, out, status);
+            creator.follow_up(follow_up, lines, in, out, status);
     });
 }
 

@@ -1,5 +1,4 @@
 // hci-vm-get: print CloudTower VMs as JSON lines, selected by name, id or a where filter.
-#include <unistd.h>
 
 #include "vm_get.h"
 
