@@ -8,6 +8,8 @@ import ctypes, json, os, shutil, struct, subprocess, sys
 xxh = ctypes.CDLL("libxxhash.so.0")
 xxh.XXH3_64bits.restype = ctypes.c_uint64
 xxh.XXH3_64bits.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
+xxh.XXH3_64bits_withSeed.restype = ctypes.c_uint64
+xxh.XXH3_64bits_withSeed.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint64]
 
 
 class H128(ctypes.Structure):
@@ -48,6 +50,33 @@ def stream(image, block, runs, identity=b"{}"):
     return out + record(b"TRLR", len(image), 48, struct.pack("<QQQQ", *counts) + digest)
 
 
+def seal(data, aad):
+    """A plain repository's seal (zadp-repo(5)): XXH3-64 seeded by the XXH3-64 of aad."""
+    return data + struct.pack("<Q", xxh.XXH3_64bits_withSeed(data, len(data), h64(aad)))
+
+
+def repo_index_seeds(corpus):
+    """Inputs of fuzz-repo_index: an index file (mode 0), its parts to seal
+    (mode 1) and object headers with payloads (mode 2)."""
+    name = b"fz/2026-11-28T020000Z/disk0"
+    header = json.dumps({"name": name.decode(), "size": 3 << 20, "chunk_size": 1 << 20, "block_size": 4096,
+                         "identity": {"vm": {"id": "v1"}}, "vm_id": "v1"}, separators=(",", ":")).encode()
+    trailer = json.dumps({"digest": "00" * 16, "chunks": 2, "zero_chunks": 1, "data_bytes": 2 << 20,
+                          "new_chunks": 2, "new_bytes": 2 << 20, "reused_chunks": 0, "reused_bytes": 0,
+                          "stored_bytes": 4096, "created": "2026-11-28T02:00:00Z"}, separators=(",", ":")).encode()
+    entries = bytes(range(32)) + bytes(32) + bytes(range(32, 64))
+    sealed_header = seal(header, b"index " + name + b" header")
+    sealed_trailer = seal(trailer, b"index " + name + b" trailer")
+    index = (b"ZADPFIDX" + struct.pack("<IIII", 1, 0, len(sealed_header), 0) + sealed_header +
+             seal(entries, b"index " + name + b" segment 0") + sealed_trailer + struct.pack("<I", len(sealed_trailer)))
+    write(f"{corpus}/repo_index/index", b"\x00" + index)
+    write(f"{corpus}/repo_index/parts", b"\x01" + header + b"\n" + trailer + b"\n" + entries)
+    text = b"a chunk of text, " * 64
+    packed = subprocess.run(["zstd", "-q", "-c"], input=text, stdout=subprocess.PIPE, check=True).stdout
+    write(f"{corpus}/repo_index/object-zstd", b"\x02" + b"ZOBJ" + bytes([1, 1, 1, 0]) + struct.pack("<I", len(text)) + packed)
+    write(f"{corpus}/repo_index/object-stored", b"\x02" + b"ZOBJ" + bytes([1, 2, 0, 0]) + struct.pack("<I", 5) + b"hello")
+
+
 def write(path, data):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "wb") as f:
@@ -79,6 +108,7 @@ def main():
     for i, q in enumerate(queries):
         for op in range(4):
             write(f"{corpus}/sim_query/seed-{i}-{op}", bytes([op]) + json.dumps(q).encode())
+    repo_index_seeds(corpus)
     fixtures = os.path.join(source, "tests", "fixtures")
     os.makedirs(f"{corpus}/sim_scenario", exist_ok=True)
     for name in os.listdir(fixtures):

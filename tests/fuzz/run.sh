@@ -13,7 +13,7 @@ findings=$build/fuzz-findings
 python3 "$source_dir/tests/fuzz/make_seeds.py" "$source_dir" "$corpus"
 mkdir -p "$findings"
 failed=0
-for target in stream_decoder json_lines sim_query sim_scenario; do
+for target in stream_decoder json_lines sim_query sim_scenario repo_index; do
     echo "== fuzz-$target: $seconds s"
     # -close_fd_mask=2: the targets report rejected input on stderr, as the tools do.
     rc=0

@@ -125,6 +125,17 @@ TEST_CASE("a truncated, extended or altered index is an integrity error") {
         flip_byte(path, 8);
         CHECK(exit_code_of([&] { IndexReader r(path, "repo:g/t/d", plain); }) == kExitIntegrity);
     }
+    SECTION("a refused index leaves no descriptor open (fuzz-repo_index ran out of them)") {
+        std::filesystem::resize_file(path, size - 100);
+        auto open_descriptors = [] {
+            auto it = std::filesystem::directory_iterator("/proc/self/fd");
+            return std::distance(it, std::filesystem::directory_iterator{});
+        };
+        auto before = open_descriptors();
+        for (int i = 0; i < 10; ++i)
+            CHECK(exit_code_of([&] { IndexReader r(path, "repo:g/t/d", plain); }) == kExitIntegrity);
+        CHECK(open_descriptors() == before);
+    }
 }
 
 TEST_CASE("an encrypted index opens only with its key") {

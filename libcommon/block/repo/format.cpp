@@ -346,6 +346,19 @@ IndexReader::IndexReader(const std::string& path, const std::string& what, const
         if (errno == ENOENT) fail(kExitNotFound, what + ": no such image in the repository");
         fail(kExitIo, "open " + path + ": " + errno_text(errno));
     }
+    // The destructor does not run when the constructor throws: a damaged
+    // index must not leak its descriptor (zadp-repo check reads them all).
+    try {
+        load(path);
+    } catch (...) {
+        ::close(fd_);
+        throw;
+    }
+}
+
+void IndexReader::load(const std::string& path) {
+    const std::string& what = what_;
+    const Sealer& sealer = sealer_;
     struct stat st {};
     ::fstat(fd_, &st);
     uint64_t file_size = static_cast<uint64_t>(st.st_size);

@@ -162,6 +162,7 @@ public:
     ChunkId entry(uint64_t i);
 
 private:
+    void load(const std::string& path);  // header and trailer
     void load_segment(uint64_t segment);
     [[noreturn]] void damaged(const std::string& why) const;
     int fd_ = -1;
