@@ -16,6 +16,16 @@ std::chrono::milliseconds to_ms(double seconds) {
 
 }  // namespace
 
+// Task.progress is a fraction; a server that reports percent is read as such.
+void TaskPoller::note_progress(const json::object& task, Pending& pending) {
+    const json::value* value = task.if_contains("progress");
+    if (value && value->is_number()) {
+        double p = value->to_number<double>();
+        pending.progress = std::clamp(p > 1 ? p / 100 : p, 0.0, 1.0);
+    }
+    pending.description = text_field(task, "/description");
+}
+
 std::string TaskOutcome::describe() const {
     switch (status) {
         case kSucceeded:
@@ -56,7 +66,23 @@ void TaskPoller::add(const std::string& task_id) {
         interval_s_ = settings_.interval_s;
         next_round_ = Clock::now() + to_ms(interval_s_);
     }
-    pending_[task_id] = Pending{Clock::now(), 0};
+    Pending pending;
+    pending.added = Clock::now();
+    pending_[task_id] = std::move(pending);
+    ++added_;
+}
+
+TaskProgress TaskPoller::progress() const {
+    TaskProgress p;
+    p.done = ended_;
+    p.total = added_;
+    for (const auto& [id, task] : pending_) {
+        if (!p.slowest_id.empty() && task.progress >= p.slowest_progress) continue;
+        p.slowest_id = id;
+        p.slowest_description = task.description;
+        p.slowest_progress = task.progress;
+    }
+    return p;
 }
 
 long TaskPoller::ms_until_next_round() const {
@@ -103,6 +129,7 @@ std::vector<TaskOutcome> TaskPoller::poll_round() {
             outcome.status = TaskOutcome::kUnknown;
         } else {
             outcome.task = std::move(found->second);
+            note_progress(outcome.task, it->second);
             const std::string status = text_field(outcome.task, "/status");
             if (status == "SUCCESSED") {
                 done = true;
@@ -117,6 +144,7 @@ std::vector<TaskOutcome> TaskPoller::poll_round() {
             outcome.status = found == by_id.end() ? TaskOutcome::kUnknown : TaskOutcome::kTimedOut;
         }
         if (done) {
+            ++ended_;
             ended.push_back(std::move(outcome));
             it = pending_.erase(it);
         } else {

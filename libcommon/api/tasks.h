@@ -31,6 +31,15 @@ struct TaskOutcome {
     json::object summary() const;
 };
 
+// How far a poller's tasks are: done of all it was given, and the pending
+// task that has progressed least (CloudTower's Task.progress, 0 to 1).
+struct TaskProgress {
+    std::size_t done = 0, total = 0;
+    std::string slowest_id;           // empty when nothing is pending
+    std::string slowest_description;  // the Task's description, when known
+    double slowest_progress = 0;
+};
+
 class TaskPoller {
 public:
     using Clock = std::chrono::steady_clock;
@@ -46,19 +55,24 @@ public:
     std::vector<TaskOutcome> poll_round();
     // Rounds until nothing is pending, handing each ended task to on_done.
     void wait_all(const std::function<void(const TaskOutcome&)>& on_done);
+    TaskProgress progress() const;
 
 private:
     json::array query_within_timeout(json::array ids);
     struct Pending {
         Clock::time_point added;
         int missing_rounds = 0;
+        double progress = 0;      // as the last round saw it
+        std::string description;
     };
+    static void note_progress(const json::object& task, Pending& pending);
     CloudTower& tower_;
     TaskWaitSettings settings_;
     std::map<std::string, Pending> pending_;
     double interval_s_;
     Clock::time_point next_round_;
     int rounds_ = 0;
+    std::size_t added_ = 0, ended_ = 0;
 };
 
 // Waits for all the given tasks (duplicates and empty ids ignored) and

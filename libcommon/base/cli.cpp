@@ -8,6 +8,7 @@
 
 #include "libcommon/base/error.h"
 #include "libcommon/base/log.h"
+#include "libcommon/base/status_line.h"
 
 namespace hci {
 
@@ -253,6 +254,7 @@ int run_main(int argc, char** argv, int (*body)(int, char**)) {
 }
 
 void notice(const std::string& message) {
+    clear_status_line_for_message();
     std::string line = program_name() + ": " + message + "\n";
     (void)!std::fwrite(line.data(), 1, line.size(), stderr);
 }

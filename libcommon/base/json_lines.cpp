@@ -11,6 +11,7 @@
 #include "libcommon/base/cli.h"
 #include "libcommon/base/error.h"
 #include "libcommon/base/log.h"
+#include "libcommon/base/status_line.h"
 
 namespace hci {
 
@@ -285,7 +286,10 @@ std::vector<InputLine> LineReader::next_batch(std::size_t max) {
     return batch;
 }
 
+LineWriter::LineWriter(std::FILE* out) : out_(out), to_terminal_(::isatty(::fileno(out))) {}
+
 void LineWriter::write(const json::value& value) {
+    if (to_terminal_) clear_status_line_for_message();
     std::string text = json::serialize(value);
     text.push_back('\n');
     errno = 0;

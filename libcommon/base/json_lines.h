@@ -106,11 +106,12 @@ std::optional<json::object> parse_object_line(const std::string& text, std::stri
 // quietly with exit 0, the way `yes | head -1` ends.
 class LineWriter {
 public:
-    explicit LineWriter(std::FILE* out = stdout) : out_(out) {}
+    explicit LineWriter(std::FILE* out = stdout);
     void write(const json::value& value);
 
 private:
     std::FILE* out_;
+    bool to_terminal_;  // shares the screen with a status line on stderr
 };
 
 }  // namespace hci

@@ -3,12 +3,15 @@
 #include <cstdio>
 #include <cstring>
 
+#include "libcommon/base/status_line.h"
+
 namespace hci {
 namespace {
 std::string g_program = "hci";
 int g_verbose = 0;
 
 void emit(const char* level, const std::string& message) {
+    clear_status_line_for_message();
     std::string line = g_program + ": " + level + message + "\n";
     (void)!fwrite(line.data(), 1, line.size(), stderr);
 }

@@ -21,9 +21,8 @@ namespace hci {
 
 po::options_description volume_options_description() {
     po::options_description d("Volume options");
+    add_progress_options(d);
     d.add_options()
-        ("progress", "show progress on stderr")
-        ("no-progress", "never show progress")
         ("progress-label", po::value<std::string>()->value_name("TEXT"),
          "show TEXT before the progress meter (such as \"web01 disk 0 read\")")
         ("chap-secret-file", po::value<std::string>()->value_name("FILE"),
@@ -57,9 +56,9 @@ VolumeOptions volume_options(const CommandLine& cli) {
 }
 
 ProgressMode progress_mode(const CommandLine& cli) {
-    if (cli.has("progress") && cli.has("no-progress")) fail(kExitUsage, "--progress and --no-progress exclude each other");
+    ProgressMode mode = progress_switch(cli);
     if (cli.has("progress-label")) set_progress_label(cli.get<std::string>("progress-label"));
-    return cli.has("progress") ? ProgressMode::kOn : cli.has("no-progress") ? ProgressMode::kOff : ProgressMode::kAuto;
+    return mode;
 }
 
 ParsedValue<std::string>* format_value() {

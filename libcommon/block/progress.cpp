@@ -12,8 +12,7 @@ std::string g_label;  // "LABEL: " or empty
 }  // namespace
 
 void set_progress_label(const std::string& label) {
-    std::string clean;
-    for (char c : label.substr(0, 60)) clean.push_back(static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? '?' : c);
+    std::string clean = printable_text(label, 60);
     g_label = clean.empty() ? "" : clean + ": ";
 }
 
@@ -30,32 +29,20 @@ std::string human_bytes(double bytes) {
 }
 
 Progress::Progress(ProgressMode mode, uint64_t total)
-    : enabled_(mode == ProgressMode::kOn || (mode == ProgressMode::kAuto && ::isatty(STDERR_FILENO))),
-      total_(total),
-      start_(std::chrono::steady_clock::now()),
-      last_draw_(start_) {}
-
-Progress::~Progress() {
-    // An error ends the meter's line so the error message starts on its own.
-    if (enabled_ && !finished_ && done_ > 0) (void)!::write(STDERR_FILENO, "\n", 1);
-}
+    : line_(mode), total_(total), start_(std::chrono::steady_clock::now()) {}
 
 void Progress::update(uint64_t done) {
     done_ = done;
-    if (!enabled_) return;
-    auto now = std::chrono::steady_clock::now();
-    if (now - last_draw_ < std::chrono::milliseconds(250)) return;
-    last_draw_ = now;
-    draw(false);
+    if (line_.due()) line_.show(text(false));
 }
 
 void Progress::finish() {
-    if (!enabled_ || finished_) return;
-    draw(true);
+    if (finished_) return;
+    line_.end(text(true));
     finished_ = true;
 }
 
-void Progress::draw(bool final) {
+std::string Progress::text(bool final) const {
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
     double rate = seconds > 0 ? static_cast<double>(done_) / seconds : 0;
     char line[256];
@@ -71,13 +58,13 @@ void Progress::draw(bool final) {
         std::snprintf(b, sizeof b, "ETA %ld:%02ld:%02ld", left / 3600, left / 60 % 60, left % 60);
         eta = b;
     }
-    int n = total_ ? std::snprintf(line, sizeof line, "\r%s%s / %s %3d%% %s/s %s%s\033[K", g_label.c_str(),
-                                   human_bytes(double(done_)).c_str(), human_bytes(double(total_)).c_str(), pct,
-                                   human_bytes(rate).c_str(), eta.c_str(), final ? "\n" : "")
-                   : std::snprintf(line, sizeof line, "\r%s%s %s/s%s\033[K", g_label.c_str(),
-                                   human_bytes(double(done_)).c_str(),
-                                   human_bytes(rate).c_str(), final ? "\n" : "");
-    if (n > 0) (void)!::write(STDERR_FILENO, line, static_cast<size_t>(std::min<int>(n, sizeof line - 1)));
+    if (total_)
+        std::snprintf(line, sizeof line, "%s%s / %s %3d%% %s/s %s", g_label.c_str(), human_bytes(double(done_)).c_str(),
+                      human_bytes(double(total_)).c_str(), pct, human_bytes(rate).c_str(), eta.c_str());
+    else
+        std::snprintf(line, sizeof line, "%s%s %s/s", g_label.c_str(), human_bytes(double(done_)).c_str(),
+                      human_bytes(rate).c_str());
+    return line;
 }
 
 }  // namespace hci

@@ -1,31 +1,30 @@
 #pragma once
 // A one-line progress meter on stderr: bytes done of total, percent, rate and
-// ETA, redrawn at most a few times a second, ended with a newline.
+// ETA, redrawn at most a few times a second (a StatusLine), ended with a newline.
 #include <chrono>
 #include <cstdint>
 #include <string>
 
-namespace hci {
+#include "libcommon/base/status_line.h"
 
-enum class ProgressMode { kAuto, kOn, kOff };
+namespace hci {
 
 class Progress {
 public:
     // kAuto shows the meter only when stderr is a terminal.
     Progress(ProgressMode mode, uint64_t total);
-    ~Progress();
     void set_total(uint64_t total) { total_ = total; }
     void update(uint64_t done);
     void finish();
-    bool enabled() const { return enabled_; }
+    bool enabled() const { return line_.enabled(); }
 
 private:
-    void draw(bool final);
-    bool enabled_;
+    std::string text(bool final) const;
+    StatusLine line_;
     uint64_t total_;
     uint64_t done_ = 0;
     bool finished_ = false;
-    std::chrono::steady_clock::time_point start_, last_draw_;
+    std::chrono::steady_clock::time_point start_;
 };
 
 // Text shown before every meter of this process, so a script running several

@@ -10,16 +10,18 @@ static const ToolInfo kInfo{"hci-task-wait", "[options] [FILE]",
 static int body(int argc, char** argv) {
     po::options_description own("Options");
     own.add_options()("unordered", po::bool_switch(), "print lines as their tasks finish, not in input order");
+    add_progress_options(own);
     own.add(task_wait_options());
     auto cli = parse_api_command_line(argc, argv, kInfo, own);
     TaskWaitSettings settings = task_wait_settings(cli);
+    const ProgressMode progress = progress_switch(cli);
 
     CloudTower tower(cli.api, cli.env);
     LineReader in(cli.input_file, cli.api.fail_fast);
     LineWriter out;
     RunStatus status;
     TaskLineQueue queue(out, !cli.get<bool>("unordered"), status, cli.api.fail_fast);
-    wait_task_lines(tower, in, queue, settings);
+    wait_task_lines(tower, in, queue, settings, progress);
     if (in.had_errors()) status.note(kExitPartial);
     return status.code();
 }

@@ -62,21 +62,38 @@ static void take_line(InputLine line, LineReader& in, TaskLineQueue& queue, Task
     queue.add(std::move(line.object), id);
 }
 
-void wait_task_lines(CloudTower& tower, LineReader& in, TaskLineQueue& queue, const TaskWaitSettings& settings) {
+std::string task_progress_text(const TaskProgress& progress) {
+    std::string text =
+        "tasks " + std::to_string(progress.done) + "/" + std::to_string(progress.total) + " done";
+    if (progress.slowest_id.empty()) return text;
+    const std::string& what = progress.slowest_description.empty() ? progress.slowest_id : progress.slowest_description;
+    return text + "; slowest " + std::to_string(static_cast<int>(progress.slowest_progress * 100)) + "% (" +
+           printable_text(what, 60) + ")";
+}
+
+void wait_task_lines(CloudTower& tower, LineReader& in, TaskLineQueue& queue, const TaskWaitSettings& settings,
+                     ProgressMode progress) {
     TaskPoller poller(tower, settings);
+    StatusLine status(progress);
+    auto show = [&] {
+        if (status.due()) status.show(task_progress_text(poller.progress()));
+    };
     while (!in.at_eof() || poller.pending() > 0) {
         if (!in.at_eof()) {
             // Wait for input, but no longer than until the next poll round is due.
             const int wait_ms = poller.pending() > 0 ? static_cast<int>(poller.ms_until_next_round()) : -1;
             if (in.wait_readable(wait_ms)) {
                 if (auto line = in.next()) take_line(std::move(*line), in, queue, poller);
+                show();
                 continue;
             }
         } else {
             std::this_thread::sleep_for(std::chrono::milliseconds(poller.ms_until_next_round()));
         }
         for (const auto& outcome : poller.poll_round()) queue.resolve(outcome);
+        show();
     }
+    status.clear();
 }
 
 }  // namespace hci

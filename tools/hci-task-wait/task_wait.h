@@ -5,6 +5,7 @@
 #include <string>
 
 #include "libcommon/base/json_lines.h"
+#include "libcommon/base/status_line.h"
 #include "libcommon/api/pipeline.h"
 #include "libcommon/api/tasks.h"
 
@@ -39,9 +40,15 @@ private:
     std::deque<Entry> queue_;
 };
 
+// "tasks 3/10 done; slowest 42% (DESCRIPTION)": the status line while waiting.
+std::string task_progress_text(const TaskProgress& progress);
+
 // Reads lines with task_id from `in` while polling, until input ends and no
 // task is pending. Input is read as it arrives, so an upstream tool that
-// writes slowly does not delay the tasks already known.
-void wait_task_lines(CloudTower& tower, LineReader& in, TaskLineQueue& queue, const TaskWaitSettings& settings);
+// writes slowly does not delay the tasks already known. With progress shown
+// (a terminal, or kOn), a status line on stderr says how far the tasks are;
+// it is erased at the end.
+void wait_task_lines(CloudTower& tower, LineReader& in, TaskLineQueue& queue, const TaskWaitSettings& settings,
+                     ProgressMode progress = ProgressMode::kOff);
 
 }  // namespace hci
