@@ -157,10 +157,26 @@ std::vector<TaskOutcome> TaskPoller::poll_round() {
 }
 
 void TaskPoller::wait_all(const std::function<void(const TaskOutcome&)>& on_done) {
+    const bool finish = settings_.on_interrupt != TaskWaitSettings::OnInterrupt::kThrow;
+    bool told = settings_.on_interrupt == TaskWaitSettings::OnInterrupt::kIgnore;
+    auto tell_once = [&] {
+        if (told || !interrupted()) return;
+        told = true;
+        log_warning("interrupted: waiting for the " + std::to_string(pending_.size()) +
+                    " task(s) already started (interrupt again to stop at once)");
+    };
     while (!pending_.empty()) {
-        interruptible_sleep(ms_until_next_round());
+        if (finish) {
+            for (long left = ms_until_next_round(); left > 0; left = ms_until_next_round()) {
+                tell_once();
+                std::this_thread::sleep_for(std::chrono::milliseconds(std::min(left, 50L)));
+            }
+        } else {
+            interruptible_sleep(ms_until_next_round());
+        }
         auto ended = poll_round();
-        check_interrupted();  // a signal during the request counts too
+        if (finish) tell_once();
+        else check_interrupted();  // a signal during the request counts too
         for (const auto& outcome : ended) on_done(outcome);
     }
 }

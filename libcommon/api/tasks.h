@@ -18,6 +18,12 @@ struct TaskWaitSettings {
     double max_interval_s = 5;     // the wait grows by half each round up to this
     double timeout_s = 1800;       // per task, from when it was added
     int unknown_rounds = 3;        // rounds a task id may be missing before it is "unknown"
+    // A signal (Ctrl-C) while waiting: throw Interrupted at once (the caller
+    // undoes its work); or finish waiting for the tasks already started, so
+    // their outcome is known and reported, saying so on stderr (kFinish) or
+    // not (kIgnore: the caller is cleaning up after a signal and said so).
+    // A second signal still ends the program.
+    enum class OnInterrupt { kThrow, kFinish, kIgnore } on_interrupt = OnInterrupt::kThrow;
 };
 
 struct TaskOutcome {

@@ -10,6 +10,7 @@
 
 #include "libcommon/base/cli.h"
 #include "libcommon/base/error.h"
+#include "libcommon/base/interrupt.h"
 #include "libcommon/base/log.h"
 #include "libcommon/base/status_line.h"
 
@@ -54,7 +55,10 @@ bool LineReader::fill() {
             eof_ = true;
             return false;
         }
-        if (errno == EINTR) continue;
+        if (errno == EINTR) {
+            check_interrupted();  // Ctrl-C while waiting for input (tools that handle it)
+            continue;
+        }
         fail(kExitIo, "reading " + source_ + ": " + errno_text(errno));
     }
 }

@@ -1,5 +1,6 @@
 // hci-snap-create: snapshot the VMs of the input lines, one create-vm-snapshot call per batch.
 
+#include "libcommon/base/interrupt.h"
 #include "snap_create.h"
 
 using namespace hci;
@@ -23,6 +24,7 @@ static int body(int argc, char** argv) {
     options.name_template = cli.get<std::string>("name");
     options.consistency = cli.get<Consistency>("consistency");
 
+    install_interrupt_handlers();
     CloudTower tower(cli.api, cli.env);
     return for_each_batch(cli, [&](const auto& lines, LineReader& in, LineWriter& out, RunStatus& status) {
         create_snapshots(tower, lines, options, in, out, status);

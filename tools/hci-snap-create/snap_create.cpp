@@ -1,9 +1,40 @@
 #include "snap_create.h"
 
+#include "libcommon/api/snapshots.h"
 #include "libcommon/base/error.h"
+#include "libcommon/base/interrupt.h"
 #include "libcommon/base/log.h"
 
 namespace hci {
+namespace {
+
+// Ctrl-C while the batch's create call was in flight: the snapshots it made
+// are deleted (once their create tasks have ended) and no line is written
+// for them. Earlier batches were written out and belong to our reader.
+void remove_batch_snapshots(CloudTower& tower, const json::array& results) {
+    json::array ids;
+    std::vector<std::string> tasks;
+    for (const auto& r : results) {
+        if (!r.is_object()) continue;
+        if (auto id = string_field(r.as_object(), line::kDataId)) ids.emplace_back(*id);
+        tasks.push_back(string_field(r.as_object(), line::kTaskId).value_or(""));
+    }
+    if (ids.empty()) return;
+    log_warning("interrupted: removing the " + std::to_string(ids.size()) +
+                " VM snapshot(s) of this batch once made (interrupt again to stop at once)");
+    TaskWaitSettings settings;
+    settings.on_interrupt = TaskWaitSettings::OnInterrupt::kIgnore;
+    const std::string hint = " (find leftovers with hci-snap-delete --stale PREFIX)";
+    try {
+        wait_for_tasks(tower, tasks, settings);  // a snapshot being made cannot be deleted yet
+        for (const auto& [id, d] : delete_vm_snapshots(tower, ids, true, settings))
+            if (d.code != kExitOk && d.code != kExitNotFound) log_error("could not remove it: " + d.failure + hint);
+    } catch (const Error& e) {
+        log_error(std::string("could not remove them: ") + e.what() + hint);
+    }
+}
+
+}  // namespace
 
 void create_snapshots(CloudTower& tower, const std::vector<InputLine>& batch, const SnapCreateOptions& options,
                       LineReader& reader, LineWriter& out, RunStatus& status) {
@@ -33,6 +64,10 @@ void create_snapshots(CloudTower& tower, const std::vector<InputLine>& batch, co
     if (!response.is_array() || response.as_array().size() != vms.size())
         fail(kExitApi, "create-vm-snapshot: expected " + std::to_string(vms.size()) + " results in the response");
     auto& results = response.as_array();
+    if (interrupted()) {
+        remove_batch_snapshots(tower, results);
+        throw Interrupted();
+    }
     for (std::size_t i = 0; i < vms.size(); ++i) {
         const json::object* r = results[i].if_object();
         if (!r || !string_field(*r, line::kTaskId)) {

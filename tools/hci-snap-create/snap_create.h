@@ -16,6 +16,8 @@ struct SnapCreateOptions {
 
 // One create-vm-snapshot call for the batch; writes {task_id, data, vm} for
 // each VM whose snapshot task was started, notes kExitApi for one that was not.
+// A signal (Ctrl-C) during the call: the batch's snapshots are deleted, no
+// line is written for them, and Interrupted is thrown.
 void create_snapshots(CloudTower& tower, const std::vector<InputLine>& batch, const SnapCreateOptions& options,
                       LineReader& reader, LineWriter& out, RunStatus& status);
 

@@ -1,5 +1,6 @@
 // hci-snap-delete: delete the VM snapshots named by the input lines; pass the lines on.
 
+#include "libcommon/base/interrupt.h"
 #include "snap_delete.h"
 
 using namespace hci;
@@ -21,6 +22,7 @@ static int body(int argc, char** argv) {
     options.wait = !cli.get<bool>("no-wait");
     options.wait_settings = task_wait_settings(cli);
 
+    install_interrupt_handlers();
     CloudTower tower(cli.api, cli.env);
     if (cli.has("stale")) {
         cli.refuse_input_file("--stale");

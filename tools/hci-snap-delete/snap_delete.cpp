@@ -3,48 +3,21 @@
 #include <map>
 #include <set>
 
+#include "libcommon/api/snapshots.h"
+#include "libcommon/base/interrupt.h"
 #include "libcommon/base/log.h"
 
 namespace hci {
 namespace {
 
-struct Deletion {
-    ExitCode code = kExitOk;
-    std::string failure;  // empty when the snapshot is gone
-};
-
-// One delete-vm-snapshot call for ids (each once), then waits for its tasks.
-std::map<std::string, Deletion> delete_snapshot_ids(CloudTower& tower, const json::array& ids,
-                                                    const SnapDeleteOptions& options) {
-    json::value response = tower.remove("delete-vm-snapshot", json::object{{"where", json::object{{"id_in", ids}}}});
-    std::map<std::string, std::string> task_of;  // snapshot id -> task id ("" = none)
-    if (response.is_array()) {
-        for (const auto& r : response.as_array()) {
-            if (!r.is_object()) continue;
-            auto id = string_field(r.as_object(), line::kDataId);
-            if (!id) continue;
-            task_of[*id] = string_field(r.as_object(), line::kTaskId).value_or("");
-        }
-    }
-    std::map<std::string, TaskOutcome> outcomes;
-    if (options.wait) {
-        std::vector<std::string> task_ids;
-        for (const auto& [_, task] : task_of) task_ids.push_back(task);
-        outcomes = wait_for_tasks(tower, task_ids, options.wait_settings);
-    }
-    std::map<std::string, Deletion> result;
-    for (const auto& v : ids) {
-        std::string id(v.as_string());
-        auto task = task_of.find(id);
-        Deletion& d = result[id];
-        if (task == task_of.end()) {
-            d = {kExitNotFound, "no VM snapshot with id " + id};
-        } else if (auto o = outcomes.find(task->second);
-                   o != outcomes.end() && o->second.status != TaskOutcome::kSucceeded) {
-            d = {exit_code_for(o->second), "deleting VM snapshot " + id + ": " + o->second.describe()};
-        }
-    }
-    return result;
+// The deletions of a batch. A signal (Ctrl-C) meanwhile does not cut them
+// short: the tasks already started are waited for, so every line's outcome
+// is known and the deleted ones are written; the caller then stops.
+std::map<std::string, SnapshotDeletion> delete_batch(CloudTower& tower, const json::array& ids,
+                                                     const SnapDeleteOptions& options) {
+    TaskWaitSettings settings = options.wait_settings;
+    settings.on_interrupt = TaskWaitSettings::OnInterrupt::kFinish;
+    return delete_vm_snapshots(tower, ids, options.wait, settings);
 }
 
 }  // namespace
@@ -64,10 +37,10 @@ void delete_snapshots(CloudTower& tower, const std::vector<InputLine>& batch, co
         if (unique_ids.insert(*id).second) ids.emplace_back(*id);
     }
     if (ids.empty()) return;
-    auto deleted = delete_snapshot_ids(tower, ids, options);
+    auto deleted = delete_batch(tower, ids, options);
     std::set<std::string> reported;
     for (const auto& [line, id] : lines) {
-        const Deletion& d = deleted[id];
+        const SnapshotDeletion& d = deleted[id];
         if (d.code == kExitNotFound) {
             // Deleting is idempotent: a snapshot that is gone (an earlier attempt,
             // or an earlier run, deleted it) is what the caller wants.
@@ -82,6 +55,7 @@ void delete_snapshots(CloudTower& tower, const std::vector<InputLine>& batch, co
         if (reported.insert(id).second) log_error(d.failure);
         status.note(d.code);
     }
+    check_interrupted();  // this batch is accounted for; start no other
 }
 
 void delete_stale_snapshots(CloudTower& tower, const std::string& prefix, const SnapDeleteOptions& options,
@@ -91,9 +65,9 @@ void delete_stale_snapshots(CloudTower& tower, const std::string& prefix, const 
     for (const auto& s : snapshots)
         if (auto id = string_field(s.as_object(), line::kId)) ids.emplace_back(*id);
     if (ids.empty()) return;
-    auto deleted = delete_snapshot_ids(tower, ids, options);
+    auto deleted = delete_batch(tower, ids, options);
     for (const auto& s : snapshots) {
-        const Deletion& d = deleted[string_field(s.as_object(), line::kId).value_or("")];
+        const SnapshotDeletion& d = deleted[string_field(s.as_object(), line::kId).value_or("")];
         // Gone before we got to it (another sweep): that is what we wanted.
         if (d.code == kExitOk || d.code == kExitNotFound) {
             out.write(s);
@@ -102,6 +76,7 @@ void delete_stale_snapshots(CloudTower& tower, const std::string& prefix, const 
         log_error(d.failure);
         status.note(d.code);
     }
+    check_interrupted();
 }
 
 }  // namespace hci

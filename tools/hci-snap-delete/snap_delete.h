@@ -15,7 +15,9 @@ struct SnapDeleteOptions {
 
 // One delete-vm-snapshot call for the snapshots named by the batch (each
 // snapshot once, however many lines name it), then waits for the tasks and
-// passes through the lines whose snapshot is gone.
+// passes through the lines whose snapshot is gone. Interrupted (Ctrl-C),
+// it still waits for the deletions it started and writes their lines, then
+// throws Interrupted.
 void delete_snapshots(CloudTower& tower, const std::vector<InputLine>& batch, const SnapDeleteOptions& options,
                       LineReader& reader, LineWriter& out, RunStatus& status);
 
