@@ -79,7 +79,8 @@ Simulator::Simulator(Options opts) : opts_(std::move(opts)), state_(opts_.state_
 Simulator::~Simulator() = default;
 
 std::string Simulator::start() {
-    if (!state_.load()) {
+    resumed_ = state_.load();
+    if (!resumed_) {
         json::object scenario;
         if (!opts_.scenario_file.empty()) {
             json::value v = json::parse(read_file(opts_.scenario_file));

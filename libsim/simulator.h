@@ -85,6 +85,9 @@ public:
     Reply handle(const std::string& method, const std::string& path, const std::string& body,
                  const std::string& authorization);
     std::string portal() const;  // "127.0.0.1:PORT" or empty when the data plane is off
+    // After start(): true when the state directory held a state, which was
+    // loaded (and the scenario, if any, not applied).
+    bool resumed() const { return resumed_; }
 
 private:
     using Op = json::value (Simulator::*)(const json::value& body, bool fail_task);
@@ -184,6 +187,7 @@ private:
     Options opts_;
     State state_;
     std::unique_ptr<Tgtd> tgtd_;
+    bool resumed_ = false;
     std::map<std::string, Op> ops_;
     std::map<std::string, std::int64_t> counters_;
     std::vector<Fault> faults_;

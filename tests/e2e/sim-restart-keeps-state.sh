@@ -1,6 +1,7 @@
 #!/bin/bash
 # hci-sim: state (VMs, snapshots, LUN snapshots, tasks, tokens, volume data)
-# survives a restart, and the scenario is not applied a second time.
+# survives a restart, and the scenario is not applied a second time (which
+# hci-sim says on stderr).
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
 start_sim --no-tgtd --task-duration 50
 
@@ -22,6 +23,8 @@ wait "$SIM_PID" 2>/dev/null || true
 ls "$T"/sim/state/*.tmp 2>/dev/null && die "temporary state files left behind"
 
 start_sim --no-tgtd --task-duration 50
+grep -q -- "--scenario .* not applied: $T/sim already holds a simulator state" "$T/sim.err" ||
+    die "a scenario ignored on a restart goes unsaid: $(cat "$T/sim.err")"
 CLOUDTOWER_TOKEN=$token  # the old token must still be valid
 after_vms=$(sim_api get-vms '{"orderBy":"id_ASC"}' | jq -c 'map(.id)')
 [ "$before_vms" = "$after_vms" ] || die "VMs changed across restart (scenario applied twice?)"

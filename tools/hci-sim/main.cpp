@@ -42,6 +42,9 @@ static int body(int argc, char** argv) {
     int rc;
     try {
         std::string plane = simulator.start();
+        if (simulator.resumed() && !opts.scenario_file.empty())
+            notice("--scenario " + opts.scenario_file + " not applied: " + opts.state_dir +
+                   " already holds a simulator state (stop the simulator and remove it to start over)");
         if (simulator.portal().empty() && opts.use_tgtd)
             log_warning(plane);
         else
