@@ -75,6 +75,20 @@ void Simulator::remove_lun(const std::string& id) {
     }
 }
 
+std::string Simulator::lun_task(const std::string& description, const std::string& lun_id, const char* mutation,
+                                bool fail_task) {
+    return new_task(description, "IscsiLun", lun_id, mutation, nullptr, fail_task, fail_task ? "SimInjectedFailure" : "",
+                    fail_task ? "task failed (injected by hci-sim /_sim/faults)" : "");
+}
+
+json::object Simulator::new_lun_line(json::object lun, const std::string& task, bool fail_task) {
+    if (fail_task)
+        remove_lun(str(lun.at("id")));
+    else
+        export_lun(lun);
+    return json::object{{"task_id", task}, {"data", std::move(lun)}};
+}
+
 json::value Simulator::op_clone_iscsi_lun(const json::value& body, bool fail_task) {
     const json::array& items = request_entries(body);
     std::vector<const json::object*> snaps;
@@ -105,16 +119,9 @@ json::value Simulator::op_clone_iscsi_lun(const json::value& body, bool fail_tas
         for (auto [off, len] : allocated_extents(lun_path(lun), size)) allocated += len;
         lun["unique_size"] = static_cast<std::int64_t>(allocated);
         (*state_.edit("iscsi_luns").find(lun_id))["unique_size"] = lun["unique_size"];
-        std::string task = new_task("Clone iSCSI LUN " + str(lun.at("name")) + " from snapshot " +
-                                        str(snaps[i]->at("name")),
-                                    "IscsiLun", lun_id, "cloneIscsiLunFromSnapshot", nullptr, fail_task,
-                                    fail_task ? "SimInjectedFailure" : "",
-                                    fail_task ? "task failed (injected by hci-sim /_sim/faults)" : "");
-        if (fail_task)
-            remove_lun(lun_id);
-        else
-            export_lun(lun);
-        out.push_back(json::object{{"task_id", task}, {"data", std::move(lun)}});
+        std::string task = lun_task("Clone iSCSI LUN " + str(lun.at("name")) + " from snapshot " + str(snaps[i]->at("name")),
+                                    lun_id, "cloneIscsiLunFromSnapshot", fail_task);
+        out.push_back(new_lun_line(std::move(lun), task, fail_task));
     }
     return out;
 }
@@ -144,14 +151,8 @@ json::value Simulator::op_create_iscsi_lun(const json::value& body, bool fail_ta
         json::object lun = add_lun(str(o.at("iscsi_target_id")), str(o.at("name")), sizes[i]);
         std::string lun_id = str(lun.at("id"));
         ensure_volume(lun_path(lun), sizes[i]);
-        std::string task = new_task("Create iSCSI LUN " + str(lun.at("name")), "IscsiLun", lun_id, "createIscsiLun",
-                                    nullptr, fail_task, fail_task ? "SimInjectedFailure" : "",
-                                    fail_task ? "task failed (injected by hci-sim /_sim/faults)" : "");
-        if (fail_task)
-            remove_lun(lun_id);
-        else
-            export_lun(lun);
-        out.push_back(json::object{{"task_id", task}, {"data", std::move(lun)}});
+        std::string task = lun_task("Create iSCSI LUN " + str(lun.at("name")), lun_id, "createIscsiLun", fail_task);
+        out.push_back(new_lun_line(std::move(lun), task, fail_task));
     }
     return out;
 }
@@ -176,9 +177,7 @@ json::value Simulator::op_delete_iscsi_lun(const json::value& body, bool fail_ta
     json::array out;
     for (const auto& lun : matched) {
         std::string id = str(lun.at("id"));
-        std::string task = new_task("Delete iSCSI LUN " + str(lun.at("name")), "IscsiLun", id, "deleteIscsiLun",
-                                    nullptr, fail_task, fail_task ? "SimInjectedFailure" : "",
-                                    fail_task ? "task failed (injected by hci-sim /_sim/faults)" : "");
+        std::string task = lun_task("Delete iSCSI LUN " + str(lun.at("name")), id, "deleteIscsiLun", fail_task);
         if (!fail_task) remove_lun(id);
         out.push_back(json::object{{"task_id", task}, {"data", json::object{{"id", id}}}});
     }
@@ -247,9 +246,7 @@ json::value Simulator::op_update_iscsi_lun(const json::value& body, bool fail_ta
             if (now_served && (!was_served || resized)) export_lun(lun);
         }
         const json::object& now = *state_.view("iscsi_luns").find(id);
-        std::string task = new_task("Update iSCSI LUN " + str(now.at("name")), "IscsiLun", id, "updateIscsiLun",
-                                    nullptr, fail_task, fail_task ? "SimInjectedFailure" : "",
-                                    fail_task ? "task failed (injected by hci-sim /_sim/faults)" : "");
+        std::string task = lun_task("Update iSCSI LUN " + str(now.at("name")), id, "updateIscsiLun", fail_task);
         out.push_back(json::object{{"task_id", task}, {"data", now}});
     }
     return out;

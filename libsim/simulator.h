@@ -109,6 +109,10 @@ private:
                              const std::string& disk_id);
     const json::object& spec_cluster(const json::object& spec);  // "cluster_id", else "cluster" by name
     json::object& add_lun(const std::string& target_id, const std::string& name, std::uint64_t size);
+    // The task of an iSCSI LUN operation (failing when fail_task).
+    std::string lun_task(const std::string& description, const std::string& lun_id, const char* mutation, bool fail_task);
+    // A new LUN's answer line {task_id, data}: exported, or removed again when its task fails.
+    json::object new_lun_line(json::object lun, const std::string& task, bool fail_task);
     json::object& internal_target(const std::string& cluster_id);
     const json::object& cluster_by_name(const std::string& name);
     std::string lun_path(const json::object& lun) const;

@@ -114,51 +114,12 @@ private:
 };
 
 // Decoders pull compressed bytes from an FdSource and hand out plain bytes.
-class ZstdSource : public ByteSource {
+// The loop is one: refill the input, decode a step, and at the end of the
+// input fail if a frame is still open (the stream was cut).
+class FrameDecoder : public ByteSource {
 public:
-    ZstdSource(std::unique_ptr<ByteSource> in, std::string what)
-        : in_(std::move(in)), what_(std::move(what)), buffer_(ZSTD_DStreamInSize()) {
-        dctx_ = ZSTD_createDCtx();
-        if (!dctx_) fail(kExitIo, "zstd: out of memory");
-    }
-    ~ZstdSource() override { ZSTD_freeDCtx(dctx_); }
-    size_t read_some(void* data, size_t length) override {
-        ZSTD_outBuffer out{data, length, 0};
-        while (out.pos == 0) {
-            if (pos_ == end_) {
-                end_ = in_->read_some(buffer_.data(), buffer_.size());
-                pos_ = 0;
-                if (end_ == 0) {
-                    if (in_frame_) fail(kExitIntegrity, "zstd input from " + what_ + " is truncated (frame not complete)");
-                    return 0;
-                }
-            }
-            ZSTD_inBuffer in{buffer_.data(), end_, pos_};
-            size_t rc = ZSTD_decompressStream(dctx_, &out, &in);
-            if (ZSTD_isError(rc))
-                fail(kExitIntegrity, "corrupt zstd input from " + what_ + ": " + ZSTD_getErrorName(rc));
-            pos_ = in.pos;
-            in_frame_ = rc != 0;
-        }
-        return out.pos;
-    }
-
-private:
-    std::unique_ptr<ByteSource> in_;
-    std::string what_;
-    ZSTD_DCtx* dctx_ = nullptr;
-    AlignedBuffer buffer_;
-    size_t pos_ = 0, end_ = 0;
-    bool in_frame_ = false;
-};
-
-class Lz4Source : public ByteSource {
-public:
-    Lz4Source(std::unique_ptr<ByteSource> in, std::string what)
-        : in_(std::move(in)), what_(std::move(what)), buffer_(1u << 20) {
-        if (LZ4F_isError(LZ4F_createDecompressionContext(&ctx_, LZ4F_VERSION))) fail(kExitIo, "lz4: out of memory");
-    }
-    ~Lz4Source() override { LZ4F_freeDecompressionContext(ctx_); }
+    FrameDecoder(std::unique_ptr<ByteSource> in, std::string what, const char* format, size_t buffer_size)
+        : in_(std::move(in)), what_(std::move(what)), format_(format), buffer_(buffer_size) {}
     size_t read_some(void* data, size_t length) override {
         auto* out = static_cast<unsigned char*>(data);
         size_t produced = 0;
@@ -167,28 +128,72 @@ public:
                 end_ = in_->read_some(buffer_.data(), buffer_.size());
                 pos_ = 0;
                 if (end_ == 0) {
-                    if (in_frame_) fail(kExitIntegrity, "lz4 input from " + what_ + " is truncated (frame not complete)");
+                    if (in_frame_)
+                        fail(kExitIntegrity, format_ + " input from " + what_ + " is truncated (frame not complete)");
                     return 0;
                 }
             }
             size_t out_size = length - produced, in_size = end_ - pos_;
-            size_t rc = LZ4F_decompress(ctx_, out + produced, &out_size, buffer_.data() + pos_, &in_size, nullptr);
-            if (LZ4F_isError(rc))
-                fail(kExitIntegrity, "corrupt lz4 input from " + what_ + ": " + LZ4F_getErrorName(rc));
+            in_frame_ = step(out + produced, out_size, buffer_.data() + pos_, in_size);
             pos_ += in_size;
             produced += out_size;
-            in_frame_ = rc != 0;
         }
         return produced;
     }
 
+protected:
+    // Decodes from in[0, in_size) into out[0, out_size), sets both sizes to
+    // what it consumed and produced, and says whether a frame is still open.
+    virtual bool step(unsigned char* out, size_t& out_size, const unsigned char* in, size_t& in_size) = 0;
+    [[noreturn]] void corrupt(const char* why) const {
+        fail(kExitIntegrity, "corrupt " + format_ + " input from " + what_ + ": " + why);
+    }
+
 private:
     std::unique_ptr<ByteSource> in_;
-    std::string what_;
-    LZ4F_dctx* ctx_ = nullptr;
+    std::string what_, format_;
     AlignedBuffer buffer_;
     size_t pos_ = 0, end_ = 0;
     bool in_frame_ = false;
+};
+
+class ZstdSource : public FrameDecoder {
+public:
+    ZstdSource(std::unique_ptr<ByteSource> in, std::string what)
+        : FrameDecoder(std::move(in), std::move(what), "zstd", ZSTD_DStreamInSize()) {
+        dctx_ = ZSTD_createDCtx();
+        if (!dctx_) fail(kExitIo, "zstd: out of memory");
+    }
+    ~ZstdSource() override { ZSTD_freeDCtx(dctx_); }
+
+private:
+    bool step(unsigned char* out, size_t& out_size, const unsigned char* in, size_t& in_size) override {
+        ZSTD_outBuffer o{out, out_size, 0};
+        ZSTD_inBuffer i{in, in_size, 0};
+        size_t rc = ZSTD_decompressStream(dctx_, &o, &i);
+        if (ZSTD_isError(rc)) corrupt(ZSTD_getErrorName(rc));
+        out_size = o.pos;
+        in_size = i.pos;
+        return rc != 0;
+    }
+    ZSTD_DCtx* dctx_ = nullptr;
+};
+
+class Lz4Source : public FrameDecoder {
+public:
+    Lz4Source(std::unique_ptr<ByteSource> in, std::string what)
+        : FrameDecoder(std::move(in), std::move(what), "lz4", 1u << 20) {
+        if (LZ4F_isError(LZ4F_createDecompressionContext(&ctx_, LZ4F_VERSION))) fail(kExitIo, "lz4: out of memory");
+    }
+    ~Lz4Source() override { LZ4F_freeDecompressionContext(ctx_); }
+
+private:
+    bool step(unsigned char* out, size_t& out_size, const unsigned char* in, size_t& in_size) override {
+        size_t rc = LZ4F_decompress(ctx_, out, &out_size, in, &in_size, nullptr);
+        if (LZ4F_isError(rc)) corrupt(LZ4F_getErrorName(rc));
+        return rc != 0;
+    }
+    LZ4F_dctx* ctx_ = nullptr;
 };
 
 }  // namespace

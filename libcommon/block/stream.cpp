@@ -10,22 +10,18 @@
 
 #include <algorithm>
 
-#include <boost/endian/conversion.hpp>
 #include <boost/json.hpp>
 #include <cstdio>
 #include <cstring>
 #include <stdexcept>
 
 #include "libcommon/base/error.h"
+#include "libcommon/block/little_endian.h"
 
 namespace hci::stream {
 namespace {
 
-// The stream is little-endian (zadp-stream(5)).
-void put32(unsigned char* p, uint32_t v) { boost::endian::store_little_u32(p, v); }
-void put64(unsigned char* p, uint64_t v) { boost::endian::store_little_u64(p, v); }
-uint32_t get32(const unsigned char* p) { return boost::endian::load_little_u32(p); }
-uint64_t get64(const unsigned char* p) { return boost::endian::load_little_u64(p); }
+using namespace little_endian;  // zadp-stream(5)
 
 uint64_t record_checksum(const unsigned char* header24, const void* payload, size_t length) {
     XXH3_state_t state;

@@ -8,21 +8,17 @@
 #include <zstd.h>
 
 #include <algorithm>
-#include <boost/endian/conversion.hpp>
 #include <boost/json.hpp>
 #include <cstring>
 
 #include "libcommon/base/error.h"
+#include "libcommon/block/little_endian.h"
 #include "libcommon/block/stream_io.h"
 
 namespace hci::repo {
 namespace {
 
-// zadp-repo(5) is little-endian.
-void put32(unsigned char* p, uint32_t v) { boost::endian::store_little_u32(p, v); }
-void put64(unsigned char* p, uint64_t v) { boost::endian::store_little_u64(p, v); }
-uint32_t get32(const unsigned char* p) { return boost::endian::load_little_u32(p); }
-uint64_t get64(const unsigned char* p) { return boost::endian::load_little_u64(p); }
+using namespace little_endian;  // zadp-repo(5)
 
 uint64_t checksum(const void* data, size_t length, const std::string& aad) {
     return XXH3_64bits_withSeed(data, length, XXH3_64bits(aad.data(), aad.size()));
