@@ -210,19 +210,24 @@ bool is_zero_id(const ChunkId& id) {
 
 // ---- JSON parts of the index ----
 
+namespace {
+
+// The trailer's counters by their JSON names: written, read and listed from one table.
+constexpr std::pair<const char*, uint64_t IndexTrailer::*> kTrailerCounts[] = {
+    {"chunks", &IndexTrailer::chunks},           {"zero_chunks", &IndexTrailer::zero_chunks},
+    {"new_chunks", &IndexTrailer::new_chunks},   {"new_bytes", &IndexTrailer::new_bytes},
+    {"reused_chunks", &IndexTrailer::reused_chunks}, {"reused_bytes", &IndexTrailer::reused_bytes},
+    {"stored_bytes", &IndexTrailer::stored_bytes}};
+
+}  // namespace
+
 boost::json::object image_summary(const IndexHeader& h, const IndexTrailer& t) {
     boost::json::object o;
     o["name"] = h.name;
     o["size"] = h.size;
     o["chunk_size"] = h.chunk_size;
     o["allocated_bytes"] = t.data_bytes;
-    o["chunks"] = t.chunks;
-    o["zero_chunks"] = t.zero_chunks;
-    o["new_chunks"] = t.new_chunks;
-    o["new_bytes"] = t.new_bytes;
-    o["reused_chunks"] = t.reused_chunks;
-    o["reused_bytes"] = t.reused_bytes;
-    o["stored_bytes"] = t.stored_bytes;
+    for (auto [name, count] : kTrailerCounts) o[name] = t.*count;
     o["digest"] = t.digest;
     return o;
 }
@@ -260,14 +265,8 @@ IndexHeader parse_header_json(const std::string& text) {
 std::string trailer_json(const IndexTrailer& t) {
     boost::json::object o;
     o["digest"] = t.digest;
-    o["chunks"] = t.chunks;
-    o["zero_chunks"] = t.zero_chunks;
     o["data_bytes"] = t.data_bytes;
-    o["new_chunks"] = t.new_chunks;
-    o["new_bytes"] = t.new_bytes;
-    o["reused_chunks"] = t.reused_chunks;
-    o["reused_bytes"] = t.reused_bytes;
-    o["stored_bytes"] = t.stored_bytes;
+    for (auto [name, count] : kTrailerCounts) o[name] = t.*count;
     o["created"] = t.created;
     return boost::json::serialize(o);
 }
@@ -279,14 +278,8 @@ IndexTrailer parse_trailer_json(const std::string& text) {
     const auto& o = v.as_object();
     IndexTrailer t;
     t.digest = str_of(o, "digest");
-    t.chunks = u64_of(o, "chunks");
-    t.zero_chunks = u64_of(o, "zero_chunks");
     t.data_bytes = u64_of(o, "data_bytes");
-    t.new_chunks = u64_of(o, "new_chunks");
-    t.new_bytes = u64_of(o, "new_bytes");
-    t.reused_chunks = u64_of(o, "reused_chunks");
-    t.reused_bytes = u64_of(o, "reused_bytes");
-    t.stored_bytes = u64_of(o, "stored_bytes");
+    for (auto [name, count] : kTrailerCounts) t.*count = u64_of(o, name);
     t.created = str_of(o, "created");
     return t;
 }
