@@ -45,8 +45,16 @@ fs::path make_image(const fs::path& dir) {
     return img;
 }
 
+// A scratch directory holding make_image's image, removed at the end.
+struct Scratch {
+    fs::path dir = make_dir();
+    fs::path img = make_image(dir);
+    ~Scratch() { fs::remove_all(dir); }
+};
+
 // What zadp-write does: read the header, open the target to fit, write.
-WriteResult restore(ByteSource& in, const fs::path& target, bool raw) {
+WriteResult restore(const std::string& bytes, const fs::path& target, bool raw) {
+    MemorySource in(bytes);
     RestoreSource source(in, raw);
     auto volume = open_volume(target.string(), OpenMode::Write, source.target_options({}));
     return write_volume(source, *volume, ProgressMode::kOff);
@@ -64,45 +72,36 @@ stream::Stats backup(const fs::path& img, MemorySink& sink, bool raw) {
 }  // namespace
 
 TEST_CASE("copy: file -> stream -> new file is identical", "[copy]") {
-    fs::path dir = make_dir();
-    fs::path img = make_image(dir);
+    Scratch s;
     MemorySink sink;
-    stream::Stats rs = backup(img, sink, false);
-    REQUIRE(rs.data_bytes + rs.zero_bytes == fs::file_size(img));
+    stream::Stats rs = backup(s.img, sink, false);
+    REQUIRE(rs.data_bytes + rs.zero_bytes == fs::file_size(s.img));
     REQUIRE(rs.data_bytes < (2u << 20));  // holes and the zero block were not sent as data
 
-    MemorySource in(sink.bytes);
-    WriteResult wr = restore(in, dir / "out.img", false);
+    WriteResult wr = restore(sink.bytes, s.dir / "out.img", false);
     REQUIRE(wr.stats.digest == rs.digest);
-    REQUIRE(slurp(dir / "out.img") == slurp(img));
-    fs::remove_all(dir);
+    REQUIRE(slurp(s.dir / "out.img") == slurp(s.img));
 }
 
 TEST_CASE("copy: a corrupt stream leaves no target behind", "[copy]") {
-    fs::path dir = make_dir();
-    fs::path img = make_image(dir);
+    Scratch s;
     MemorySink sink;
-    backup(img, sink, false);
+    backup(s.img, sink, false);
     sink.bytes[sink.bytes.size() - 5] ^= 1;  // inside the trailer's digest
-    MemorySource in(sink.bytes);
     try {
-        restore(in, dir / "out.img", false);
+        restore(sink.bytes, s.dir / "out.img", false);
         FAIL("corrupt stream accepted");
     } catch (const Error& e) {
         REQUIRE(e.code() == kExitIntegrity);
     }
-    REQUIRE(std::distance(fs::directory_iterator(dir), fs::directory_iterator()) == 1);  // only src.img
-    fs::remove_all(dir);
+    REQUIRE(std::distance(fs::directory_iterator(s.dir), fs::directory_iterator()) == 1);  // only src.img
 }
 
 TEST_CASE("copy: raw image in, growing new file out", "[copy]") {
-    fs::path dir = make_dir();
-    fs::path img = make_image(dir);
+    Scratch s;
     MemorySink sink;
-    backup(img, sink, true);
-    REQUIRE(sink.bytes == slurp(img));
-    MemorySource in(sink.bytes);
-    restore(in, dir / "raw.img", true);
-    REQUIRE(slurp(dir / "raw.img") == slurp(img));
-    fs::remove_all(dir);
+    backup(s.img, sink, true);
+    REQUIRE(sink.bytes == slurp(s.img));
+    restore(sink.bytes, s.dir / "raw.img", true);
+    REQUIRE(slurp(s.dir / "raw.img") == slurp(s.img));
 }

@@ -81,6 +81,20 @@ std::string make_sparse_image(const std::string& dir, std::vector<unsigned char>
     return path;
 }
 
+// The usual scene: a private tgtd whose target kIqn serves make_sparse_image's LUN.
+struct SparseLun {
+    PrivateTgtd tgt;
+    std::vector<unsigned char> content;
+    std::string img;
+    explicit SparseLun(const std::string& acl = "*", const std::vector<sim::ChapAccount>& chap = {})
+        : img(make_sparse_image(tgt.dir(), content)) {
+        tgt.add_target(kIqn, img, acl, chap);
+    }
+    auto open(hci::OpenMode mode, const hci::VolumeOptions& options = {}) const {
+        return hci::open_iscsi_volume(tgt.url(kIqn), mode, options);
+    }
+};
+
 std::vector<unsigned char> read_file(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     return {std::istreambuf_iterator<char>(in), {}};
@@ -99,14 +113,11 @@ int error_code(const std::function<void()>& f, std::string* message = nullptr) {
 }  // namespace
 
 TEST_CASE("iscsi volume: size, allocation and reads of a thin LUN", "[iscsi]") {
-    PrivateTgtd tgt;
-    std::vector<unsigned char> content;
-    std::string img = make_sparse_image(tgt.dir(), content);
-    tgt.add_target(kIqn, img);
+    SparseLun lun;
 
     hci::VolumeOptions opt;
     opt.queue_depth = 8;
-    auto vol = hci::open_iscsi_volume(tgt.url(kIqn), hci::OpenMode::Read, opt);
+    auto vol = lun.open(hci::OpenMode::Read, opt);
     CHECK(vol->size() == 64 * kMiB);
     CHECK(vol->block_size() == 512);
 
@@ -138,15 +149,15 @@ TEST_CASE("iscsi volume: size, allocation and reads of a thin LUN", "[iscsi]") {
     CHECK(sub.front().offset == 2 * kMiB);
     CHECK(sub.back().offset + sub.back().length == 12 * kMiB);
 
-    // One large read is many commands in flight; content must match.
+    // One large read is many commands in flight; the content must match.
     std::vector<unsigned char> buf(vol->size());
     for (uint64_t off = 0; off < vol->size(); off += 16 * kMiB) vol->read(off, buf.data() + off, 16 * kMiB);
-    CHECK(buf == content);
+    CHECK(buf == lun.content);
 
     // Unaligned reads work too.
     std::vector<unsigned char> small(1000);
     vol->read(1 * kMiB + 77, small.data(), small.size());
-    CHECK(std::memcmp(small.data(), content.data() + 1 * kMiB + 77, small.size()) == 0);
+    CHECK(std::memcmp(small.data(), lun.content.data() + 1 * kMiB + 77, small.size()) == 0);
 
     // Read-only means read-only, and the end of the LUN is the end.
     CHECK(error_code([&] { vol->write(0, buf.data(), 512); }) == hci::kExitUsage);
@@ -154,30 +165,27 @@ TEST_CASE("iscsi volume: size, allocation and reads of a thin LUN", "[iscsi]") {
 }
 
 TEST_CASE("iscsi volume: write, zero and flush reach the backing file", "[iscsi]") {
-    PrivateTgtd tgt;
-    std::vector<unsigned char> content;
-    std::string img = make_sparse_image(tgt.dir(), content);
-    tgt.add_target(kIqn, img);
+    SparseLun lun;
 
-    auto vol = hci::open_iscsi_volume(tgt.url(kIqn), hci::OpenMode::Write, {});
+    auto vol = lun.open(hci::OpenMode::Write);
     std::vector<unsigned char> data(5 * kMiB + 512);
     std::mt19937 rng(7);
     for (auto& b : data) b = static_cast<unsigned char>(rng());
     vol->write(10 * kMiB, data.data(), data.size());
-    std::copy(data.begin(), data.end(), content.begin() + 10 * kMiB);
+    std::copy(data.begin(), data.end(), lun.content.begin() + 10 * kMiB);
 
     CHECK(vol->zero(1 * kMiB, 2 * kMiB));  // whole blocks: WRITE SAME with UNMAP
-    std::fill(content.begin() + 1 * kMiB, content.begin() + 3 * kMiB, 0);
+    std::fill(lun.content.begin() + 1 * kMiB, lun.content.begin() + 3 * kMiB, 0);
     // Partial blocks: the transport declines, the copy loop writes zeros.
     CHECK_FALSE(vol->zero(40 * kMiB + 100, 1000));
     std::vector<unsigned char> zeros(1000, 0);
     vol->write(40 * kMiB + 100, zeros.data(), zeros.size());
-    std::fill(content.begin() + 40 * kMiB + 100, content.begin() + 40 * kMiB + 1100, 0);
+    std::fill(lun.content.begin() + 40 * kMiB + 100, lun.content.begin() + 40 * kMiB + 1100, 0);
     vol->write(64 * kMiB - 300, data.data(), 300);  // unaligned tail: read-modify-write
-    std::copy(data.begin(), data.begin() + 300, content.end() - 300);
+    std::copy(data.begin(), data.begin() + 300, lun.content.end() - 300);
     vol->flush();
 
-    CHECK(read_file(img) == content);
+    CHECK(read_file(lun.img) == lun.content);
     // The zeroed range was deallocated, not written.
     auto ext = vol->extents(1 * kMiB, 2 * kMiB);
     REQUIRE(ext.size() == 1);
@@ -185,67 +193,58 @@ TEST_CASE("iscsi volume: write, zero and flush reach the backing file", "[iscsi]
 }
 
 TEST_CASE("iscsi volume: a dropped connection is re-established", "[iscsi]") {
-    PrivateTgtd tgt;
-    std::vector<unsigned char> content;
-    std::string img = make_sparse_image(tgt.dir(), content);
-    tgt.add_target(kIqn, img);
+    SparseLun lun;
 
-    auto vol = hci::open_iscsi_volume(tgt.url(kIqn), hci::OpenMode::Read, {});
+    auto vol = lun.open(hci::OpenMode::Read);
     std::vector<unsigned char> buf(vol->size());
     vol->read(0, buf.data(), 8 * kMiB);
-    REQUIRE(tgt.tgtd().drop_sessions(kIqn) > 0);
+    REQUIRE(lun.tgt.tgtd().drop_sessions(kIqn) > 0);
     vol->read(0, buf.data(), vol->size());
-    CHECK(buf == content);
+    CHECK(buf == lun.content);
 }
 
 TEST_CASE("iscsi volume: login refused for an initiator outside the ACL", "[iscsi]") {
-    PrivateTgtd tgt;
-    std::vector<unsigned char> content;
-    tgt.add_target(kIqn, make_sparse_image(tgt.dir(), content), "iqn.2026-11.example:someone-else");
+    SparseLun lun("iqn.2026-11.example:someone-else");
     hci::VolumeOptions opt;
     opt.initiator_iqn = "iqn.2026-11.example:me";
     std::string msg;
-    CHECK(error_code([&] { hci::open_iscsi_volume(tgt.url(kIqn), hci::OpenMode::Read, opt); }, &msg) ==
+    CHECK(error_code([&] { lun.open(hci::OpenMode::Read, opt); }, &msg) ==
           hci::kExitIo);
     WARN("expected refusal: " << msg);
     CHECK(msg.find("iqn.2026-11.example:me") != std::string::npos);
     CHECK(msg.find("login") != std::string::npos);
 
     opt.initiator_iqn = "iqn.2026-11.example:someone-else";
-    CHECK(hci::open_iscsi_volume(tgt.url(kIqn), hci::OpenMode::Read, opt)->size() == 64 * kMiB);
+    CHECK(lun.open(hci::OpenMode::Read, opt)->size() == 64 * kMiB);
 }
 
 TEST_CASE("iscsi volume: CHAP", "[iscsi]") {
-    PrivateTgtd tgt;
-    std::vector<unsigned char> content;
-    tgt.add_target(kIqn, make_sparse_image(tgt.dir(), content), "*", {{"backup", "right-secret-123"}});
+    SparseLun lun("*", {{"backup", "right-secret-123"}});
     hci::VolumeOptions opt;
 
     std::string msg;
-    CHECK(error_code([&] { hci::open_iscsi_volume(tgt.url(kIqn, "backup"), hci::OpenMode::Read, opt); }, &msg) ==
+    CHECK(error_code([&] { hci::open_iscsi_volume(lun.tgt.url(kIqn, "backup"), hci::OpenMode::Read, opt); }, &msg) ==
           hci::kExitUsage);  // a user but no secret
 
     opt.chap_secret = "wrong-secret-456";
-    CHECK(error_code([&] { hci::open_iscsi_volume(tgt.url(kIqn, "backup"), hci::OpenMode::Read, opt); }, &msg) ==
+    CHECK(error_code([&] { hci::open_iscsi_volume(lun.tgt.url(kIqn, "backup"), hci::OpenMode::Read, opt); }, &msg) ==
           hci::kExitIo);
     WARN("expected refusal: " << msg);
     CHECK(msg.find("wrong-secret-456") == std::string::npos);
     CHECK(msg.find("CHAP") != std::string::npos);
 
-    CHECK(error_code([&] { hci::open_iscsi_volume(tgt.url(kIqn), hci::OpenMode::Read, opt); }) == hci::kExitIo);
+    CHECK(error_code([&] { lun.open(hci::OpenMode::Read, opt); }) == hci::kExitIo);
 
     opt.chap_secret = "right-secret-123";
-    CHECK(hci::open_iscsi_volume(tgt.url(kIqn, "backup"), hci::OpenMode::Read, opt)->size() == 64 * kMiB);
+    CHECK(hci::open_iscsi_volume(lun.tgt.url(kIqn, "backup"), hci::OpenMode::Read, opt)->size() == 64 * kMiB);
 }
 
 TEST_CASE("iscsi volume: a LUN that vanishes fails the read", "[iscsi]") {
-    PrivateTgtd tgt;
-    std::vector<unsigned char> content;
-    tgt.add_target(kIqn, make_sparse_image(tgt.dir(), content));
-    auto vol = hci::open_iscsi_volume(tgt.url(kIqn), hci::OpenMode::Read, {});
+    SparseLun lun;
+    auto vol = lun.open(hci::OpenMode::Read);
     std::vector<unsigned char> buf(vol->size());
     vol->read(0, buf.data(), kMiB);
-    tgt.tgtd().remove_lun(kIqn, 1);
+    lun.tgt.tgtd().remove_lun(kIqn, 1);
     std::string msg;
     CHECK(error_code([&] { vol->read(0, buf.data(), vol->size()); }, &msg) == hci::kExitIo);
     WARN("expected failure: " << msg);
@@ -253,17 +252,15 @@ TEST_CASE("iscsi volume: a LUN that vanishes fails the read", "[iscsi]") {
 }
 
 TEST_CASE("iscsi volume: tgtd killed in the middle of a read", "[iscsi]") {
-    PrivateTgtd tgt;
-    std::vector<unsigned char> content;
-    tgt.add_target(kIqn, make_sparse_image(tgt.dir(), content));
-    auto vol = hci::open_iscsi_volume(tgt.url(kIqn), hci::OpenMode::Read, {});
+    SparseLun lun;
+    auto vol = lun.open(hci::OpenMode::Read);
     std::vector<unsigned char> buf(vol->size());
     std::string msg;
     int code = error_code(
         [&] {
             std::thread killer([&] {
                 std::this_thread::sleep_for(std::chrono::milliseconds(20));
-                tgt.tgtd().kill_now();
+                lun.tgt.tgtd().kill_now();
             });
             try {
                 for (int i = 0; i < 1000; ++i) vol->read(0, buf.data(), vol->size());
@@ -280,26 +277,23 @@ TEST_CASE("iscsi volume: tgtd killed in the middle of a read", "[iscsi]") {
 }
 
 TEST_CASE("iscsi volume: writes in flight survive a dropped connection", "[iscsi]") {
-    PrivateTgtd tgt;
-    std::vector<unsigned char> content;
-    std::string img = make_sparse_image(tgt.dir(), content);
-    tgt.add_target(kIqn, img);
+    SparseLun lun;
 
-    auto vol = hci::open_iscsi_volume(tgt.url(kIqn), hci::OpenMode::Write, {});
+    auto vol = lun.open(hci::OpenMode::Write);
     std::mt19937 rng(11);
     std::vector<unsigned char> chunk(kMiB);
     for (uint64_t off = 0; off < 32 * kMiB; off += kMiB) {
         for (auto& b : chunk) b = static_cast<unsigned char>(rng());
         vol->write(off, chunk.data(), chunk.size());  // the caller reuses its buffer at once
-        std::copy(chunk.begin(), chunk.end(), content.begin() + off);
-        if (off == 16 * kMiB) REQUIRE(tgt.tgtd().drop_sessions(kIqn) > 0);
+        std::copy(chunk.begin(), chunk.end(), lun.content.begin() + off);
+        if (off == 16 * kMiB) REQUIRE(lun.tgt.tgtd().drop_sessions(kIqn) > 0);
     }
     // Rewrites of one range land in the order they were made.
     for (unsigned char round = 1; round <= 8; ++round) {
         std::fill(chunk.begin(), chunk.end(), round);
         vol->write(5 * kMiB, chunk.data(), chunk.size());
     }
-    std::fill(content.begin() + 5 * kMiB, content.begin() + 6 * kMiB, 8);
+    std::fill(lun.content.begin() + 5 * kMiB, lun.content.begin() + 6 * kMiB, 8);
     vol->flush();
-    CHECK(read_file(img) == content);
+    CHECK(read_file(lun.img) == lun.content);
 }

@@ -18,6 +18,26 @@ int pipe_with(const std::string& text) {
     return fds[0];
 }
 
+// What a LineReader finds in `text`: the objects, how many values it refused, and whether it reached the end.
+struct ReadAll {
+    std::vector<hci::InputLine> lines;
+    std::size_t errors;
+    bool eof;
+};
+ReadAll read_all(const std::string& text) {
+    int fd = pipe_with(text);
+    hci::LineReader reader(fd);
+    ReadAll r{reader.next_batch(100), reader.error_count(), reader.at_eof()};
+    close(fd);
+    return r;
+}
+
+std::vector<std::size_t> numbers(const std::vector<hci::InputLine>& lines) {
+    std::vector<std::size_t> n;
+    for (const auto& line : lines) n.push_back(line.number);
+    return n;
+}
+
 }  // namespace
 
 TEST_CASE("LineReader returns objects with their line numbers and skips blank lines") {
@@ -39,14 +59,9 @@ TEST_CASE("LineReader returns objects with their line numbers and skips blank li
 }
 
 TEST_CASE("LineReader skips a malformed line, remembers it, and goes on") {
-    int fd = pipe_with("{\"a\":1}\n{not json\n[1,2]\n{\"b\":2}\n");
-    hci::LineReader reader(fd);
-    auto batch = reader.next_batch(10);
-    REQUIRE(batch.size() == 2);
-    CHECK(batch[0].number == 1);
-    CHECK(batch[1].number == 4);
-    CHECK(reader.error_count() == 2);  // bad JSON and a non-object
-    close(fd);
+    auto r = read_all("{\"a\":1}\n{not json\n[1,2]\n{\"b\":2}\n");
+    CHECK(numbers(r.lines) == std::vector<std::size_t>{1, 4});
+    CHECK(r.errors == 2);  // bad JSON and a non-object
 }
 
 TEST_CASE("LineReader with fail-fast stops at the first malformed line, naming its number") {
@@ -65,32 +80,20 @@ TEST_CASE("LineReader with fail-fast stops at the first malformed line, naming i
 }
 
 TEST_CASE("LineReader reads what jq reads: pretty-printed values and several values on a line") {
-    int fd = pipe_with("{\n  \"a\": 1,\n  \"b\": [\n    2\n  ]\n}\n{\"c\":3} {\"d\":4}\n\n  {\"e\":\n5}");
-    hci::LineReader reader(fd);
-    auto batch = reader.next_batch(10);
-    REQUIRE(batch.size() == 4);
-    CHECK(batch[0].number == 1);
-    CHECK(batch[0].object.at("b").as_array().size() == 1);
-    CHECK(batch[1].number == 7);
-    CHECK(batch[2].number == 7);
-    CHECK(batch[2].object.at("d").as_int64() == 4);
-    CHECK(batch[3].number == 9);
-    CHECK_FALSE(reader.had_errors());
-    CHECK(reader.at_eof());
-    close(fd);
+    auto r = read_all("{\n  \"a\": 1,\n  \"b\": [\n    2\n  ]\n}\n{\"c\":3} {\"d\":4}\n\n  {\"e\":\n5}");
+    REQUIRE(numbers(r.lines) == std::vector<std::size_t>{1, 7, 7, 9});
+    CHECK(r.lines[0].object.at("b").as_array().size() == 1);
+    CHECK(r.lines[2].object.at("d").as_int64() == 4);
+    CHECK(r.errors == 0);
+    CHECK(r.eof);
 }
 
 TEST_CASE("LineReader reports a broken multi-line value once, at its first line, and goes on") {
     // Value 1 is cut short by value 2 (line 3); value 3 breaks inside (line 6)
     // and the reader resumes at value 4; value 5 never ends.
-    int fd = pipe_with("{\"a\":\n  1,\n{\"b\":2}\n{\n  \"c\": 3,\n  oops\n}\n{\"d\":4}\n{\"e\":\n");
-    hci::LineReader reader(fd);
-    auto batch = reader.next_batch(10);
-    REQUIRE(batch.size() == 2);
-    CHECK(batch[0].number == 3);
-    CHECK(batch[1].number == 8);
-    CHECK(reader.error_count() == 3);
-    close(fd);
+    auto r = read_all("{\"a\":\n  1,\n{\"b\":2}\n{\n  \"c\": 3,\n  oops\n}\n{\"d\":4}\n{\"e\":\n");
+    CHECK(numbers(r.lines) == std::vector<std::size_t>{3, 8});
+    CHECK(r.errors == 3);
 }
 
 TEST_CASE("LineReader with fail-fast names the line a multi-line value starts on") {

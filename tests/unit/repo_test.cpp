@@ -39,6 +39,14 @@ ChunkId some_id(int seed) {
     return id;
 }
 
+IndexHeader index_header(const std::string& name, uint32_t chunk_size, uint64_t size) {
+    IndexHeader h;
+    h.name = name;
+    h.chunk_size = chunk_size;
+    h.size = size;
+    return h;
+}
+
 std::string write_index(const std::string& path, const IndexHeader& h, const Sealer& sealer, int zero_every) {
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     IndexWriter w(fd, path, h, sealer);
@@ -74,10 +82,8 @@ void flip_byte(const std::string& path, off_t at) {
 TEST_CASE("index round trip across segments, zero marks and header fields") {
     TempDir dir;
     Sealer plain(nullptr);
-    IndexHeader h;
-    h.name = "g/2026-11-28T020000Z/disk0";
-    h.chunk_size = 65536;
-    h.size = 65536ull * 9000 + 17;  // 9001 entries: three segments, the last short
+    // 9001 entries: three segments, the last short
+    IndexHeader h = index_header("g/2026-11-28T020000Z/disk0", 65536, 65536ull * 9000 + 17);
     h.identity = R"({"vm":{"id":"vm-1"}})";
     h.vm_id = "vm-1";
     std::string path = write_index(dir.path + "/i.fidx", h, plain, 3);
@@ -99,10 +105,7 @@ TEST_CASE("index round trip across segments, zero marks and header fields") {
 TEST_CASE("a truncated, extended or altered index is an integrity error") {
     TempDir dir;
     Sealer plain(nullptr);
-    IndexHeader h;
-    h.name = "g/t/d";
-    h.chunk_size = 65536;
-    h.size = 65536ull * 5000;
+    IndexHeader h = index_header("g/t/d", 65536, 65536ull * 5000);
     std::string path = write_index(dir.path + "/i.fidx", h, plain, 0);
     auto size = std::filesystem::file_size(path);
     SECTION("truncated") {
@@ -142,10 +145,7 @@ TEST_CASE("an encrypted index opens only with its key") {
     TempDir dir;
     MasterKey key = MasterKey::generate(), other = MasterKey::generate();
     Sealer sealer(&key), wrong(&other);
-    IndexHeader h;
-    h.name = "g/t/d";
-    h.chunk_size = 1 << 20;
-    h.size = 10ull << 20;
+    IndexHeader h = index_header("g/t/d", 1 << 20, 10ull << 20);
     std::string path = write_index(dir.path + "/i.fidx", h, sealer, 2);
     IndexReader r(path, "repo:g/t/d", sealer);
     CHECK(r.entry(1) == some_id(1));
