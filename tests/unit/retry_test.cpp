@@ -19,43 +19,36 @@ static AttemptOutcome transport(AttemptOutcome::Kind kind) {
     return o;
 }
 
-TEST_CASE("queries are retried on connection errors, 5xx, 429 and ResourceLocked") {
-    CHECK(is_retryable(transport(AttemptOutcome::kNotSent), CallKind::kQuery));
-    CHECK(is_retryable(transport(AttemptOutcome::kTransportError), CallKind::kQuery));
-    CHECK(is_retryable(http(500), CallKind::kQuery));
-    CHECK(is_retryable(http(502), CallKind::kQuery));
-    CHECK(is_retryable(http(503), CallKind::kQuery));
-    CHECK(is_retryable(http(429), CallKind::kQuery));
-    CHECK(is_retryable(http(400, "ResourceLocked"), CallKind::kQuery));
-}
-
-TEST_CASE("client errors are never retried") {
-    for (auto kind : {CallKind::kQuery, CallKind::kDelete, CallKind::kMutation}) {
-        CHECK_FALSE(is_retryable(http(400), kind));
-        CHECK_FALSE(is_retryable(http(400, "VmNotFound"), kind));
-        CHECK_FALSE(is_retryable(http(401), kind));
-        CHECK_FALSE(is_retryable(http(404), kind));
+// Which failures are retried, by kind of call. Queries: connection errors,
+// 5xx, 429 and ResourceLocked. Mutations only when the server surely did not
+// act: a timeout or a dropped connection after sending a create may have
+// created it. Deletions are idempotent: retried like queries. Client errors
+// never.
+TEST_CASE("which failures are retried, by kind of call") {
+    struct Row {
+        const char* what;
+        AttemptOutcome outcome;
+        bool query, mutation, deletion;
+    };
+    const Row rows[] = {
+        {"not sent", transport(AttemptOutcome::kNotSent), true, true, true},
+        {"transport error", transport(AttemptOutcome::kTransportError), true, false, true},
+        {"500", http(500), true, false, true},
+        {"502", http(502), true, false, true},
+        {"503", http(503), true, true, true},
+        {"429", http(429), true, true, true},
+        {"400 ResourceLocked", http(400, "ResourceLocked"), true, true, true},
+        {"400", http(400), false, false, false},
+        {"400 VmNotFound", http(400, "VmNotFound"), false, false, false},
+        {"401", http(401), false, false, false},
+        {"404", http(404), false, false, false},
+    };
+    for (const auto& row : rows) {
+        INFO(row.what);
+        CHECK(is_retryable(row.outcome, CallKind::kQuery) == row.query);
+        CHECK(is_retryable(row.outcome, CallKind::kMutation) == row.mutation);
+        CHECK(is_retryable(row.outcome, CallKind::kDelete) == row.deletion);
     }
-}
-
-TEST_CASE("mutations are retried only when the server surely did not act") {
-    CHECK(is_retryable(transport(AttemptOutcome::kNotSent), CallKind::kMutation));
-    CHECK(is_retryable(http(503), CallKind::kMutation));
-    CHECK(is_retryable(http(429), CallKind::kMutation));
-    CHECK(is_retryable(http(400, "ResourceLocked"), CallKind::kMutation));
-    // A timeout or a dropped connection after sending a create may have created it.
-    CHECK_FALSE(is_retryable(transport(AttemptOutcome::kTransportError), CallKind::kMutation));
-    CHECK_FALSE(is_retryable(http(500), CallKind::kMutation));
-    CHECK_FALSE(is_retryable(http(502), CallKind::kMutation));
-}
-
-TEST_CASE("deletions are idempotent: retried like queries, also after a 500 or a dropped connection") {
-    CHECK(is_retryable(transport(AttemptOutcome::kNotSent), CallKind::kDelete));
-    CHECK(is_retryable(transport(AttemptOutcome::kTransportError), CallKind::kDelete));
-    CHECK(is_retryable(http(500), CallKind::kDelete));
-    CHECK(is_retryable(http(502), CallKind::kDelete));
-    CHECK(is_retryable(http(503), CallKind::kDelete));
-    CHECK(is_retryable(http(400, "ResourceLocked"), CallKind::kDelete));
 }
 
 TEST_CASE("backoff doubles, is capped, and jitters within [delay/2, delay]") {
