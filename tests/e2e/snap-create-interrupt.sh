@@ -8,9 +8,9 @@ start_sim --no-tgtd --task-duration 4000
 
 snapshots() { sim_api get-vm-snapshots '{"where":{"name_starts_with":"intr-"}}' | jq -r '.[].name' | sort | xargs; }
 printf 'web01\ndb01\n' | hci-vm-get > "$T/vms.jsonl"
-# Every create call answers 2 s after it did its work, so the signal lands
+# Every create call answers 3 s after it did its work, so the signal lands
 # while the second batch (db01) waits for its answer.
-sim_admin faults '{"op":"create-vm-snapshot","latency_ms":2000,"count":-1}' > /dev/null
+sim_admin faults '{"op":"create-vm-snapshot","latency_ms":3000,"count":-1}' > /dev/null
 hci-snap-create --name 'intr-{vm}' --batch-size 1 "$T/vms.jsonl" > "$T/out.jsonl" 2> "$T/err" &
 pid=$!
 for _ in $(seq 200); do

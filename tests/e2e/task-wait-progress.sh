@@ -6,7 +6,7 @@
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
 require_tools hci-task-wait hci-snap-create hci-vm-get
 command -v script >/dev/null || skip "script(1) not installed (Debian package util-linux)"
-start_sim --no-tgtd --task-duration 2000
+start_sim --no-tgtd --task-duration 3000
 
 # snapshots web01, then (once web01's task is EXECUTING, so ahead of it for
 # good) db01: db01's task is always the least progressed one.
