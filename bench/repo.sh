@@ -127,8 +127,12 @@ restored_file() { case $1 in borg*) echo r.dir/thin.img ;; *) echo r.img ;; esac
 declare -A TIMES RSS GROWTH STORED FILES
 # timed KEY CMD: runs CMD under /usr/bin/time -v; appends the wall seconds to
 # TIMES[KEY] and keeps the largest peak RSS (KiB, of any process) in RSS[KEY].
+# Every command starts after a sync (not timed), so none pays for writing
+# back an earlier one's data: zstd leaves its file to the page cache, and our
+# store's syncfs before publishing an index would otherwise flush it too.
 timed() {
     local s e kib
+    sync
     s=$(date +%s.%N)
     /usr/bin/time -v -o time.log bash -c "$2" || { cat time.log >&2; die "failed: $2"; }
     e=$(date +%s.%N)
@@ -323,6 +327,7 @@ SECTION=$(
     echo "(c) median of $RUNS backups with no change after night 1; (d) median of $RUNS restores of the"
     echo "latest backup into a new file, synced, checked with cmp; (e) \`du -sb\` of the repository after"
     echo "the first backup, $NIGHTS churn nights and the $RUNS no-change backups ($(mib "$CHANGED_TOTAL") MiB rewritten in all)."
+    echo "Every timed command starts after an untimed \`sync\`, so none pays for an earlier one's write-back."
     echo "Growth = repository bytes added by a night / bytes rewritten that night. restic and borg"
     echo "encrypt (restic always; borg repokey-blake2); ours only in the rows marked encrypted"
     echo "(AES-256-GCM, HMAC-SHA-256 chunk ids, a key file); passwords from a file."

@@ -427,6 +427,7 @@ WriteResult write_volume(RestoreSource& source, Volume& target, ProgressMode pro
     }
     if (raw) result.header.size = end;
     target.end_at(result.header.size);
+    if (!raw) target.stream_verified(stream::digest_hex(result.stats.digest));
     warn_about_bytes_past_image(target, result.header.size);
     target.flush();
     target.commit();

@@ -82,6 +82,10 @@ public:
     // bytes of an older, longer content stay behind. Other transports keep
     // their size.
     virtual void end_at(uint64_t end) { (void)end; }
+    // Sink, before commit(): the stream's trailer verified, with this image
+    // digest (hex, zadp-stream(5)). A transport that records the digest (a
+    // repository index) takes it instead of hashing the image once more.
+    virtual void stream_verified(const std::string& digest_hex) { (void)digest_hex; }
 
     // A description for messages, with any secret removed.
     virtual std::string describe() const = 0;

@@ -492,3 +492,26 @@ TEST_CASE("chunk objects: random data is stored plain without compressing it, an
         }
     }
 }
+
+TEST_CASE("a store fed from a verified stream records that stream's digest and needs it") {
+    TempDir dir;
+    std::string repo_dir = dir.path + "/r";
+    Repository::init(repo_dir, 65536, false, {});
+    auto repo = Repository::open(repo_dir, {});
+    std::vector<unsigned char> image(200000, 7);
+    stream::ImageDigest digest;
+    digest.add_data(image.data(), image.size());
+    std::string hex = stream::digest_hex(digest.finish());
+    {
+        ImageWriter w(*repo, "g/t1/d", image.size(), 512, "{}", ImageWriter::Digest::kFromStream);
+        w.write(0, image.data(), image.size());
+        CHECK_THROWS_AS(w.commit(), std::logic_error);
+    }
+    CHECK(repo->list("g/t1/d").empty());  // no index without the digest
+    ImageWriter w(*repo, "g/t2/d", image.size(), 512, "{}", ImageWriter::Digest::kFromStream);
+    w.write(0, image.data(), image.size());
+    w.set_verified_digest(hex);
+    w.commit();
+    ImageReader r(*repo, "g/t2/d");
+    CHECK(r.trailer().digest == hex);
+}

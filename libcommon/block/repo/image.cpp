@@ -47,8 +47,9 @@ size_t chunks_in_flight(uint32_t chunk_size, size_t workers, size_t budget) {
 // ---- ImageWriter ----
 
 ImageWriter::ImageWriter(Repository& repo, const std::string& name, uint64_t size, uint32_t block_size,
-                         const std::string& identity)
+                         const std::string& identity, Digest digest)
     : repo_(repo), pool_(chunk_worker_count()) {
+    if (digest == Digest::kComputed) digest_.emplace();
     validate_name(name);
     header_.name = name;
     header_.size = size;
@@ -90,7 +91,7 @@ std::unique_ptr<unsigned char[]> ImageWriter::take_buffer() {
 
 void ImageWriter::write(uint64_t offset, const void* data, size_t length) {
     expect(offset, length);
-    digest_.add_data(data, length);
+    if (digest_) digest_->add_data(data, length);
     const auto* p = static_cast<const unsigned char*>(data);
     while (length > 0) {
         size_t n = std::min<size_t>(length, header_.chunk_size - filled_);
@@ -110,7 +111,7 @@ void ImageWriter::write(uint64_t offset, const void* data, size_t length) {
 
 void ImageWriter::zero(uint64_t offset, uint64_t length) {
     expect(offset, length);
-    digest_.add_zeros(length);
+    if (digest_) digest_->add_zeros(length);
     while (length > 0) {
         size_t n = static_cast<size_t>(std::min<uint64_t>(length, header_.chunk_size - filled_));
         if (!current_zero_) std::memset(current_.get() + filled_, 0, n);
@@ -181,7 +182,12 @@ void ImageWriter::commit() {
         fail(kExitIntegrity, "repo:" + header_.name + ": the image ended at " + std::to_string(position_) + " of " +
                                  std::to_string(header_.size) + " bytes");
     while (!order_.empty()) collect_one();
-    totals_.digest = stream::digest_hex(digest_.finish());
+    if (digest_)
+        totals_.digest = stream::digest_hex(digest_->finish());
+    else if (verified_digest_.empty())
+        throw std::logic_error("ImageWriter: commit without the verified stream's digest");
+    else
+        totals_.digest = verified_digest_;
     totals_.created = utc_now();
     index_->finish(totals_);
     repo_.chunks().sync();  // every chunk durable before the index names it

@@ -33,12 +33,16 @@ size_t chunks_in_flight(uint32_t chunk_size, size_t workers, size_t budget = 16u
 class ImageWriter {
 public:
     // `identity` is the stream header's JSON object; the store holds the
-    // repository lock shared until it is destroyed.
+    // repository lock shared until it is destroyed. With kFromStream the
+    // writer does not hash the image itself: commit() needs the digest of
+    // the verified stream it was fed from (set_verified_digest).
+    enum class Digest { kComputed, kFromStream };
     ImageWriter(Repository& repo, const std::string& name, uint64_t size, uint32_t block_size,
-                const std::string& identity);
+                const std::string& identity, Digest digest = Digest::kComputed);
     ~ImageWriter();
     void write(uint64_t offset, const void* data, size_t length);
     void zero(uint64_t offset, uint64_t length);
+    void set_verified_digest(const std::string& hex) { verified_digest_ = hex; }
     // Everything arrived: stores the last chunk, makes the chunks durable and
     // publishes the index under its final name.
     void commit();
@@ -64,7 +68,8 @@ private:
     IndexTrailer totals_;
     std::unique_ptr<TempFile> temp_;
     std::unique_ptr<IndexWriter> index_;
-    stream::ImageDigest digest_;
+    std::optional<stream::ImageDigest> digest_;  // kComputed only
+    std::string verified_digest_;
     uint64_t position_ = 0;
     std::unique_ptr<unsigned char[]> current_;  // the chunk being filled
     size_t filled_ = 0;
