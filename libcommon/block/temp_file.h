@@ -1,16 +1,10 @@
 #pragma once
-// A new file that appears at its name only when it is complete.
+// A new file that appears at its name only when it is complete, and one
+// writer per file.
 #include <string>
 
 namespace hci {
 
-// A new file written under a temporary name in the destination's directory
-// (".NAME.zadp-tmp.XXXXXX"), renamed over NAME by commit(). Until then it is
-// removed when this object is destroyed, and also when the process is ended
-// by SIGINT, SIGTERM or SIGHUP (interrupt.h), so NAME never holds a partial
-// result. It is created 0600 whatever the umask (images and streams are
-// private data) and holds an exclusive flock(2) while the process lives, so a
-// sweep can remove the temporary files of killed (kill -9) runs and no others.
 // ---- one writer per file ----
 // A writer holds an exclusive flock(2) on what it writes (a new target's
 // temporary file, an existing file itself) until it exits. A second writer
@@ -38,6 +32,13 @@ void lock_for_writing(int fd, const std::string& path);
 
 [[noreturn]] void fail_busy(const std::string& path, const std::string& why);
 
+// A new file written under a temporary name in the destination's directory
+// (".NAME.zadp-tmp.XXXXXX"), renamed over NAME by commit(). Until then it is
+// removed when this object is destroyed, and also when the process is ended
+// by SIGINT, SIGTERM or SIGHUP (interrupt.h), so NAME never holds a partial
+// result. It is created 0600 whatever the umask (images and streams are
+// private data) and holds an exclusive flock(2) while the process lives, so a
+// sweep can remove the temporary files of killed (kill -9) runs and no others.
 class TempFile {
 public:
     explicit TempFile(const std::string& final_path);

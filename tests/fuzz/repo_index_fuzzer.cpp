@@ -19,11 +19,14 @@
 #include <string_view>
 
 #include "libcommon/base/error.h"
+#include "libcommon/block/little_endian.h"
 #include "libcommon/block/repo/format.h"
 
 namespace {
 
 using namespace hci::repo;
+using hci::little_endian::get32;
+using hci::little_endian::put32;
 
 constexpr const char* kName = "fz/2026-11-28T020000Z/disk0";
 constexpr uint64_t kMaxEntriesRead = 1 << 16;  // keeps each run fast
@@ -37,10 +40,6 @@ struct MemoryFile {
     }
     void append(const std::vector<unsigned char>& bytes) { append(bytes.data(), bytes.size()); }
 };
-
-void put32(unsigned char* p, uint32_t v) {
-    for (int i = 0; i < 4; ++i) p[i] = static_cast<unsigned char>(v >> (8 * i));
-}
 
 // Reads the index at `path`; false when it was refused as damaged.
 bool read_index(const std::string& path, std::vector<ChunkId>& entries, IndexHeader& header, IndexTrailer& trailer) {
@@ -126,8 +125,7 @@ void object_file(std::string_view data) {
         DecodedObject got = decode_object(kind, name, file, plain);
         if (!got.error.empty()) continue;
         // Accepted: as long as the header says, and stored bytes come back as they are.
-        uint32_t length = 0;
-        for (int i = 0; i < 4; ++i) length |= static_cast<uint32_t>(static_cast<unsigned char>(data[8 + i])) << (8 * i);
+        const uint32_t length = get32(reinterpret_cast<const unsigned char*>(data.data()) + 8);
         if (got.data.size() != length) std::abort();
         if (!(data[6] & 1) && std::string_view(reinterpret_cast<const char*>(got.data.data()), got.data.size()) != payload)
             std::abort();
