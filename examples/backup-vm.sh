@@ -52,9 +52,11 @@ index N), GROUP/TIME/vm.json and, stored last, the manifest
 GROUP/TIME/backup.json. Only chunks the repository lacks are stored; the
 manifest records per disk the new and reused bytes. A backup without
 backup.json is unfinished (GROUP/TIME/unfinished.json says which run made
-it): restore-vm.sh refuses it, --sweep removes it. The key of an encrypted
-repository comes from the environment (ZADP_REPO_KEY_FILE,
-ZADP_REPO_PASSPHRASE_FILE or ZADP_REPO_PASSPHRASE), never the command line.
+it): restore-vm.sh refuses it, zadp-repo prune never counts it toward a
+--keep-* option (and removes it once a newer backup exists), --sweep
+removes it. The key of an encrypted repository comes from the environment
+(ZADP_REPO_KEY_FILE, ZADP_REPO_PASSPHRASE_FILE or ZADP_REPO_PASSPHRASE),
+never the command line.
 
 Into a directory DIR: NAME.vm.json, NAME.diskN.zst (one zstd-compressed zadp
 stream per data disk) and the manifest NAME.backup.json, where NAME is the

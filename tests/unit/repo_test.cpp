@@ -240,9 +240,15 @@ TEST_CASE("backup times parse in the documented forms only") {
 
 namespace {
 
+std::vector<PruneCandidate> complete(const std::vector<std::string>& times) {
+    std::vector<PruneCandidate> out;
+    for (const auto& t : times) out.push_back({t, false});
+    return out;
+}
+
 std::vector<std::string> kept(const std::vector<std::string>& times, const PrunePolicy& p) {
     std::vector<std::string> out;
-    for (const auto& d : select_prune(times, p))
+    for (const auto& d : select_prune(complete(times), p))
         if (d.keep) out.push_back(d.time);
     return out;
 }
@@ -285,7 +291,7 @@ TEST_CASE("prune selection follows the restic rules") {
         CHECK(kept(times, {.yearly = 5}) == std::vector<std::string>{"2026-11-28T140000Z", "2025-12-31T020000Z"});
     }
     SECTION("options combine: a backup any option keeps stays, with every reason") {
-        auto decisions = select_prune(times, {.last = 1, .daily = 2, .monthly = 2});
+        auto decisions = select_prune(complete(times), {.last = 1, .daily = 2, .monthly = 2});
         CHECK(decisions.front().time == "2026-11-28T140000Z");
         CHECK(decisions.front().reasons == std::vector<std::string>{"last", "daily", "monthly"});
         CHECK(kept(times, {.last = 1, .daily = 2, .monthly = 2}).size() == 3);
@@ -296,6 +302,65 @@ TEST_CASE("prune selection follows the restic rules") {
         with_odd.push_back("manual");
         auto k = kept(with_odd, {.last = 1});
         CHECK(std::find(k.begin(), k.end(), "manual") != k.end());
+    }
+}
+
+namespace {
+
+struct Outcome {
+    std::vector<std::string> kept, removed;
+};
+
+Outcome outcome(const std::vector<PruneCandidate>& backups, const PrunePolicy& p) {
+    Outcome o;
+    for (const auto& d : select_prune(backups, p)) (d.keep ? o.kept : o.removed).push_back(d.time);
+    return o;
+}
+
+}  // namespace
+
+TEST_CASE("prune: unfinished backups never count and never displace a complete one") {
+    using V = std::vector<std::string>;
+    SECTION("keep-last counts complete backups only; older unfinished ones go") {
+        auto o = outcome({{"2026-11-24T020000Z", false},
+                          {"2026-11-25T020000Z", true},
+                          {"2026-11-26T020000Z", false},
+                          {"2026-11-27T020000Z", true},
+                          {"2026-11-28T020000Z", false}},
+                         {.last = 2});
+        CHECK(o.kept == V{"2026-11-28T020000Z", "2026-11-26T020000Z"});
+        CHECK(o.removed == V{"2026-11-27T020000Z", "2026-11-25T020000Z", "2026-11-24T020000Z"});
+    }
+    SECTION("the newest backup, when unfinished, stays (it may be running) without taking a slot") {
+        auto decisions = select_prune({{"2026-11-27T020000Z", false},
+                                       {"2026-11-28T020000Z", false},
+                                       {"2026-11-28T140000Z", true},
+                                       {"2026-11-28T120000Z", true}},
+                                      {.daily = 1});
+        REQUIRE(decisions.size() == 4);
+        CHECK(decisions[0].time == "2026-11-28T140000Z");
+        CHECK(decisions[0].keep);
+        CHECK(decisions[0].unfinished);
+        CHECK(decisions[0].reasons == V{"unfinished", "newest"});
+        // The day's slot goes to its complete backup, not to the unfinished ones.
+        CHECK(decisions[1].time == "2026-11-28T120000Z");
+        CHECK_FALSE(decisions[1].keep);
+        CHECK(decisions[1].reasons == V{"unfinished"});
+        CHECK(decisions[2].time == "2026-11-28T020000Z");
+        CHECK(decisions[2].keep);
+        CHECK(decisions[2].reasons == V{"daily"});
+        CHECK_FALSE(decisions[3].keep);
+    }
+    SECTION("an unfinished backup older than a complete one is removed even with no limit") {
+        auto o = outcome({{"2026-11-27T020000Z", true}, {"2026-11-28T020000Z", false}}, {.last = -1});
+        CHECK(o.kept == V{"2026-11-28T020000Z"});
+        CHECK(o.removed == V{"2026-11-27T020000Z"});
+    }
+    SECTION("a group of unfinished backups only keeps its newest; unparsable times stay") {
+        auto o = outcome({{"2026-11-27T020000Z", true}, {"2026-11-28T020000Z", true}, {"manual", true}},
+                         {.last = 5});
+        CHECK(o.kept == V{"manual", "2026-11-28T020000Z"});
+        CHECK(o.removed == V{"2026-11-27T020000Z"});
     }
 }
 

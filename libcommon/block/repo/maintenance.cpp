@@ -58,6 +58,29 @@ uint64_t remove_backup_temporaries(const std::string& root) {
     return removed;
 }
 
+// The backups of every group (or one), each marked unfinished or not.
+std::map<std::string, std::vector<PruneCandidate>> backups_by_group(Repository& repo, const std::string& group) {
+    std::map<std::string, std::map<std::string, std::set<std::string>>> blobs;  // group -> TIME -> blob FILEs
+    for (const auto& item : repo.list(group)) {
+        std::string b = backup_of(item.name);
+        auto& names = blobs[group_of(b)][b.substr(b.find('/') + 1)];
+        if (!item.image) names.insert(item.name.substr(b.size() + 1));
+    }
+    std::map<std::string, std::vector<PruneCandidate>> out;
+    for (const auto& [g, times] : blobs)
+        for (const auto& [time, names] : times)
+            out[g].push_back({time, names.count(kUnfinishedMarker) > 0 && names.count(kManifest) == 0});
+    return out;
+}
+
+// Removes every image and blob of GROUP/TIME, then its directory.
+void remove_backup(Repository& repo, const std::string& backup) {
+    for (const auto& item : repo.list(backup))
+        if (::unlink(item.path.c_str()) != 0 && errno != ENOENT)
+            fail(kExitIo, "remove " + item.path + ": " + errno_text(errno));
+    ::rmdir((repo.dir() + "/backups/" + backup).c_str());
+}
+
 boost::json::object image_line(const std::string& name, const IndexHeader& h, const IndexTrailer& t) {
     boost::json::object o = image_summary(h, t);
     o["type"] = "image";
@@ -92,7 +115,7 @@ std::optional<int64_t> parse_backup_time(const std::string& time) {
     return static_cast<int64_t>(::timegm(&tm));
 }
 
-std::vector<PruneDecision> select_prune(const std::vector<std::string>& times, const PrunePolicy& policy) {
+std::vector<PruneDecision> select_prune(const std::vector<PruneCandidate>& backups, const PrunePolicy& policy) {
     struct Rule {
         const char* reason;
         int count;
@@ -106,22 +129,36 @@ std::vector<PruneDecision> select_prune(const std::vector<std::string>& times, c
                                {"weekly", policy.weekly, "%G-W%V", 0, ""},
                                {"monthly", policy.monthly, "%Y-%m", 0, ""},
                                {"yearly", policy.yearly, "%Y", 0, ""}};
-    std::vector<std::pair<int64_t, std::string>> dated;
+    struct Dated {
+        int64_t secs;
+        const PruneCandidate* backup;
+    };
+    std::vector<Dated> dated;
     std::vector<PruneDecision> out;
-    for (const auto& t : times) {
-        if (auto secs = parse_backup_time(t))
-            dated.emplace_back(*secs, t);
+    for (const auto& b : backups) {
+        if (auto secs = parse_backup_time(b.time))
+            dated.push_back({*secs, &b});
         else
-            out.push_back({t, true, {"unparsable time"}});
+            out.push_back({b.time, true, b.unfinished, {"unparsable time"}});
     }
-    std::sort(dated.begin(), dated.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
-    for (const auto& [secs, t] : dated) {
-        PruneDecision d{t, false, {}};
+    std::stable_sort(dated.begin(), dated.end(), [](const Dated& a, const Dated& b) { return a.secs > b.secs; });
+    for (size_t i = 0; i < dated.size(); ++i) {
+        const auto& [secs, b] = dated[i];
+        PruneDecision d{b->time, false, b->unfinished, {}};
+        if (b->unfinished) {
+            d.reasons.push_back("unfinished");
+            if (i == 0) {
+                d.keep = true;
+                d.reasons.push_back("newest");
+            }
+            out.push_back(std::move(d));
+            continue;
+        }
         for (auto& r : rules) {
             if (r.count == 0 || (r.count > 0 && r.kept >= r.count)) continue;
-            std::string b = r.format ? bucket(secs, r.format) : t;
-            if (r.kept > 0 && b == r.last_bucket) continue;
-            r.last_bucket = b;
+            std::string bucket_name = r.format ? bucket(secs, r.format) : b->time;
+            if (r.kept > 0 && bucket_name == r.last_bucket) continue;
+            r.last_bucket = bucket_name;
             ++r.kept;
             d.keep = true;
             d.reasons.push_back(r.reason);
@@ -133,26 +170,17 @@ std::vector<PruneDecision> select_prune(const std::vector<std::string>& times, c
 
 void prune(Repository& repo, const std::string& group, const PrunePolicy& policy, bool dry_run, const Emit& emit) {
     if (!policy.any()) fail(kExitUsage, "prune needs at least one --keep-* option (it never removes everything)");
-    std::map<std::string, std::set<std::string>> groups;  // group -> TIMEs
-    for (const auto& item : repo.list(group)) {
-        std::string b = backup_of(item.name);
-        groups[group_of(b)].insert(b.substr(b.find('/') + 1));
-    }
-    for (const auto& [g, times] : groups) {
-        for (const auto& d : select_prune({times.begin(), times.end()}, policy)) {
+    for (const auto& [g, backups] : backups_by_group(repo, group)) {
+        for (const auto& d : select_prune(backups, policy)) {
             std::string backup = g + "/" + d.time;
-            if (!d.keep && !dry_run) {
-                for (const auto& item : repo.list(backup))
-                    if (::unlink(item.path.c_str()) != 0 && errno != ENOENT)
-                        fail(kExitIo, "remove " + item.path + ": " + errno_text(errno));
-                ::rmdir((repo.dir() + "/backups/" + backup).c_str());
-            }
+            if (!d.keep && !dry_run) remove_backup(repo, backup);
             boost::json::object o;
             o["backup"] = backup;
             o["action"] = d.keep ? "keep" : dry_run ? "would remove" : "removed";
             boost::json::array reasons;
             for (const auto& r : d.reasons) reasons.push_back(boost::json::value(r));
             o["reasons"] = reasons;
+            if (d.unfinished) o["unfinished"] = true;
             emit(o);
         }
     }

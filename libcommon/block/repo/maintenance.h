@@ -28,15 +28,32 @@ struct PrunePolicy {
 struct PruneDecision {
     std::string time;  // the backup (GROUP/TIME within one group)
     bool keep = false;
-    std::vector<std::string> reasons;  // "last", "daily", ...; "unparsable time"
+    bool unfinished = false;
+    std::vector<std::string> reasons;  // "last", "daily", ...; "unparsable time"; "unfinished"
 };
 
-// The restic rules, per group: going from the newest backup to the oldest,
-// each --keep-X option keeps a backup when it is the newest one of a new
-// period (hour, day, ISO week, month, year; every backup for "last") until
-// it kept its count. A backup any option keeps stays. Times that do not
-// parse are always kept. Input in any order; output newest first.
-std::vector<PruneDecision> select_prune(const std::vector<std::string>& times, const PrunePolicy& policy);
+// A backup is unfinished while it holds a blob unfinished.json and no blob
+// backup.json: backup-vm.sh stores the marker first and the manifest last.
+// Backups with neither (plain zadp-write stores) or with both (the marker's
+// removal failed after the manifest was in) are complete.
+inline constexpr const char* kUnfinishedMarker = "unfinished.json";
+inline constexpr const char* kManifest = "backup.json";
+
+struct PruneCandidate {
+    std::string time;
+    bool unfinished = false;
+};
+
+// The restic rules, per group, over complete backups only: going from the
+// newest backup to the oldest, each --keep-X option keeps a backup when it is
+// the newest one of a new period (hour, day, ISO week, month, year; every
+// backup for "last") until it kept its count. A backup any option keeps
+// stays. Times that do not parse are always kept. Unfinished backups never
+// count and never take a complete one's place (Proxmox Backup's rule): the
+// newest backup of the group, if unfinished, is kept (reasons "unfinished",
+// "newest": it may still be running); every other unfinished one is removed
+// (reason "unfinished"). Input in any order; output newest first.
+std::vector<PruneDecision> select_prune(const std::vector<PruneCandidate>& backups, const PrunePolicy& policy);
 
 // Applies select_prune to every group (or one), removing what is not kept
 // unless dry_run. Emits one line per backup.
