@@ -22,7 +22,9 @@
 #     that failed; the exit status is non-zero if any failed;
 #   - files are created 0600 and directories 0700 whatever the umask
 #     (--group-readable: 0640 and 0750).
-# --sweep removes what a killed run (kill -9, power loss) left behind.
+# --sweep removes what a killed run (kill -9, power loss) left behind; in a
+# repository only when no backup runs into it on any host (each run holds
+# the repository's own lock, DIR/lock, shared).
 # Credentials come from the environment (CLOUDTOWER_ENDPOINT and
 # CLOUDTOWER_TOKEN, CLOUDTOWER_TOKEN_FILE or CLOUDTOWER_USERNAME/PASSWORD)
 # and are never put on a command line.
@@ -90,9 +92,11 @@ options:
                                work directories and zadp temporary files under
                                DIR; with a repository (--repo or \$ZADP_REPO
                                when no DIR is given), unfinished backups of
-                               backup-vm.sh when none runs on this host into
-                               it; and (when no backup runs on this host)
-                               clone LUNs and VM snapshots named $temp_prefix*
+                               backup-vm.sh when none runs into it on any host
+                               (each run holds the repository's DIR/lock
+                               shared, see zadp-repo sweep); and (when no
+                               backup runs on this host) clone LUNs and VM
+                               snapshots named $temp_prefix*
   -h, --help                   this text
 
 exit status: 0 all disks saved (a failed clean-up is a warning and is
@@ -183,15 +187,22 @@ fi
 # One lock per CloudTower: every backup holds it shared while it has clones
 # or a snapshot on the cluster; a sweep removes leftovers only when it gets
 # it exclusively (no backup of this host is running against that CloudTower).
-lock_file() {
+cluster_lock() {
     local dir=${HCI_BACKUP_LOCK_DIR:-/run/lock}
     [ -w "$dir" ] || dir=${TMPDIR:-/tmp}
-    printf '%s/hci-backup.%s%s.lock' "$dir" "$1" "$(printf '%s' "$2" | sha256sum | cut -c1-16)"
+    printf '%s/hci-backup.%s.lock' "$dir" "$(printf '%s' "${CLOUDTOWER_ENDPOINT:-}" | sha256sum | cut -c1-16)"
 }
-cluster_lock() { lock_file "" "${CLOUDTOWER_ENDPOINT:-}"; }
-# Likewise one per repository: backups into it hold it shared, a sweep of its
-# unfinished backups needs it exclusively.
-repo_lock() { lock_file repo. "$repo"; }
+# A repository is shared by hosts (NFS), so a backup into it holds the
+# repository's own lock, DIR/lock (zadp-repo(5)), shared from before it
+# stores unfinished.json until it exits: zadp-repo sweep, and prune's removal
+# of unfinished backups, act only when they get it exclusively at once, that
+# is when no backup runs into it on any host. Opened read-write: on NFS a
+# shared flock is a read lock, which needs a readable descriptor.
+hold_repo_lock() {
+    [ -f "$repo/config" ] || { log "no repository at $repo (create it with zadp-repo --repo DIR init)"; exit 4; }
+    exec 7<>"$repo/lock"
+    flock -s 7
+}
 
 # sweep_files DIR: removes the work directories of killed backup-vm.sh runs
 # and the temporary files of killed zadp-write/zadp-read runs under DIR. A
@@ -226,27 +237,18 @@ sweep_cluster() {
 
 # sweep_repo: removes the unfinished backups backup-vm.sh runs left in the
 # repository (those holding unfinished.json and no backup.json; only the
-# marker of one that has its manifest) when no backup into it runs on this
-# host. Backups made by other means are never touched.
+# marker of one that has its manifest) when no backup runs into it on any
+# host (zadp-repo sweep: the repository lock is free). Backups made by other
+# means are never touched.
 sweep_repo() {
-    local list backups b n=0
-    exec 7>>"$(repo_lock)"
-    if ! flock -n -x 7; then
-        log "a backup into $repo is running on this host; not sweeping the repository now"
+    local out n
+    out=$(zadp-repo sweep) || return
+    if jq -se 'any(.[]; .sweep == "skipped")' <<<"$out" >/dev/null; then
+        log "the repository $repo is in use (a backup, store, read or gc holds its lock, on this or another host); not sweeping it now"
         return 0
     fi
-    list=$(zadp-repo ls) || return
-    backups=$(jq -r 'select(.type == "blob" and (.name | endswith("/unfinished.json"))) | .backup' <<<"$list")
-    for b in $backups; do
-        if jq -se --arg m "$b/backup.json" 'any(.[]; .name == $m)' <<<"$list" >/dev/null; then
-            zadp-repo rm "$b/unfinished.json" >/dev/null || return
-        else
-            zadp-repo rm "$b" >/dev/null || return
-            n=$((n + 1))
-        fi
-    done
-    [ $n -eq 0 ] || log "removed $n unfinished backup(s) from $repo"
-    exec 7>&-
+    n=$(jq -s 'map(select(.unfinished)) | length' <<<"$out")
+    [ "$n" -eq 0 ] || log "removed $n unfinished backup(s) from $repo"
 }
 
 if [ $sweep -eq 1 ]; then
@@ -276,9 +278,8 @@ if [ -n "$dir" ]; then
 else
     # Repository: the files go in one by one, the manifest last; the work
     # directory only holds this run's bookkeeping.
+    hold_repo_lock
     work=$(mktemp -d "${TMPDIR:-/tmp}/hci-backup.XXXXXX")
-    exec 7>>"$(repo_lock)"
-    flock -s 7
 fi
 exec 9<"$work"
 flock -x 9

@@ -364,6 +364,44 @@ TEST_CASE("prune: unfinished backups never count and never displace a complete o
     }
 }
 
+TEST_CASE("sweep and prune remove unfinished backups only while no writer holds the repository lock") {
+    TempDir dir;
+    Repository::init(dir.path + "/r", kMinChunkSize, false, {});
+    auto repo = Repository::open(dir.path + "/r", {});
+    auto put = [&](const std::string& name) { repo->put_blob(name, {'{', '}'}); };
+    put("g/2026-11-26T020000Z/unfinished.json");  // a dead or running writer's
+    put("g/2026-11-27T020000Z/backup.json");       // complete, marker left over
+    put("g/2026-11-27T020000Z/unfinished.json");
+    put("g/2026-11-28T020000Z/backup.json");       // complete
+    std::vector<boost::json::object> lines;
+    auto collect = [&](const boost::json::object& o) { lines.push_back(o); };
+    auto names = [&] {
+        std::vector<std::string> out;
+        for (const auto& item : repo->list("")) out.push_back(item.name);
+        return out;
+    };
+    auto before = names();
+    {
+        auto writer = repo->lock_shared();  // a backup run, on this host or another
+        CHECK_FALSE(sweep_unfinished(*repo, "", false, collect));
+        REQUIRE(lines.size() == 1);
+        CHECK(lines[0].at("sweep") == "skipped");
+        prune(*repo, "g", {.last = 2}, false, collect);
+        CHECK(lines[1].at("backup") == "g/2026-11-28T020000Z");
+        CHECK(lines[3].at("backup") == "g/2026-11-26T020000Z");
+        CHECK(lines[3].at("action") == "keep");
+        CHECK(lines[3].at("reasons") == boost::json::array{"unfinished", "in use"});
+        CHECK(names() == before);
+    }
+    lines.clear();
+    CHECK(sweep_unfinished(*repo, "", false, collect));
+    REQUIRE(lines.size() == 2);
+    CHECK(lines[0].at("backup") == "g/2026-11-26T020000Z");
+    CHECK(lines[0].at("action") == "removed");
+    CHECK(lines[1].at("action") == "removed marker");
+    CHECK(names() == std::vector<std::string>{"g/2026-11-27T020000Z/backup.json", "g/2026-11-28T020000Z/backup.json"});
+}
+
 TEST_CASE("key handling") {
     TempDir dir;
     std::string key_path = dir.path + "/k";

@@ -1,7 +1,7 @@
 // zadp-repo: manages a deduplicating repository of block-device images
-// (zadp-repo(5)): init, ls, put-blob, cat, rm, prune, gc, check, key. Images
-// go in and out with zadp-write --target repo:NAME and zadp-read --source
-// repo:NAME. JSON lines on stdout.
+// (zadp-repo(5)): init, ls, put-blob, cat, rm, prune, gc, check, key,
+// sweep. Images go in and out with zadp-write --target repo:NAME and
+// zadp-read --source repo:NAME. JSON lines on stdout.
 #include "libcommon/base/cli.h"
 #include "tools/zadp-repo/repo_commands.h"
 
@@ -21,7 +21,8 @@ static std::vector<CommandInfo> commands(repo_tool::Options& o) {
         {"prune", "[GROUP] --keep-... [--dry-run]", "apply retention", 0, 1},
         {"gc", "[--dry-run]", "remove chunks no image uses"},
         {"check", "[PREFIX] [--read-data]", "verify images and chunks", 0, 1},
-        {"key", "create|show|passwd", "manage the encryption key", 1, 1}};
+        {"key", "create|show|passwd", "manage the encryption key", 1, 1},
+        {"sweep", "[GROUP] [--dry-run]", "remove unfinished backups of dead runs", 0, 1}};
     c[0].options.add_options()
         ("chunk-size", parsed_value<uint32_t>(repo_tool::parse_size)->default_value(1u << 20, "1M")->value_name("SIZE"),
          "chunk size, a power of two from 64K to 4M")
@@ -33,7 +34,7 @@ static std::vector<CommandInfo> commands(repo_tool::Options& o) {
         ("keep-weekly", po::value(&o.keep.weekly)->value_name("N"), "keep the newest backup of each of N ISO weeks")
         ("keep-monthly", po::value(&o.keep.monthly)->value_name("N"), "keep the newest backup of each of N months")
         ("keep-yearly", po::value(&o.keep.yearly)->value_name("N"), "keep the newest backup of each of N years");
-    for (int i : {5, 6})
+    for (int i : {5, 6, 9})
         c[i].options.add_options()("dry-run,n", po::bool_switch(&o.dry_run), "say what would be removed, remove nothing");
     c[7].options.add_options()("read-data", po::bool_switch(&o.read_data), "also read, decrypt and hash every chunk");
     c[8].options.add_options()("new-passphrase-file", po::value(&o.new_passphrase_file)->value_name("FILE"),

@@ -75,11 +75,22 @@ int cmd_rm(const Options& o) {
     return kExitOk;
 }
 
+// The optional GROUP argument of prune and sweep.
+std::string group_arg(const Options& o) {
+    std::string group = o.args.empty() ? "" : o.args[0];
+    if (group.find('/') != std::string::npos) fail(kExitUsage, o.command + " takes a GROUP, not a backup or image");
+    return group;
+}
+
 int cmd_prune(const Options& o) {
     auto r = open(o);
-    std::string group = o.args.empty() ? "" : o.args[0];
-    if (group.find('/') != std::string::npos) fail(kExitUsage, "prune takes a GROUP, not a backup or image");
-    repo::prune(*r, group, o.keep, o.dry_run, emit);
+    repo::prune(*r, group_arg(o), o.keep, o.dry_run, emit);
+    return kExitOk;
+}
+
+int cmd_sweep(const Options& o) {
+    auto r = open(o);
+    repo::sweep_unfinished(*r, group_arg(o), o.dry_run, emit);
     return kExitOk;
 }
 
@@ -158,7 +169,8 @@ int run_command(const Options& o) {
     if (o.command == "gc") return cmd_gc(o);
     if (o.command == "check") return cmd_check(o);
     if (o.command == "key") return cmd_key(o);
-    fail(kExitUsage, "unknown command '" + o.command + "' (init, ls, put-blob, cat, rm, prune, gc, check, key)");
+    if (o.command == "sweep") return cmd_sweep(o);
+    fail(kExitUsage, "unknown command '" + o.command + "' (init, ls, put-blob, cat, rm, prune, gc, check, key, sweep)");
 }
 
 }  // namespace hci::repo_tool

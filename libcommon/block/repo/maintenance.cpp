@@ -170,8 +170,18 @@ std::vector<PruneDecision> select_prune(const std::vector<PruneCandidate>& backu
 
 void prune(Repository& repo, const std::string& group, const PrunePolicy& policy, bool dry_run, const Emit& emit) {
     if (!policy.any()) fail(kExitUsage, "prune needs at least one --keep-* option (it never removes everything)");
+    std::unique_ptr<Repository::Lock> lock;
+    bool lock_tried = false;
     for (const auto& [g, backups] : backups_by_group(repo, group)) {
-        for (const auto& d : select_prune(backups, policy)) {
+        for (auto& d : select_prune(backups, policy)) {
+            if (!d.keep && d.unfinished) {
+                if (!lock_tried) lock = repo.lock_exclusive_if_free();
+                lock_tried = true;
+                if (!lock) {
+                    d.keep = true;
+                    d.reasons.push_back("in use");
+                }
+            }
             std::string backup = g + "/" + d.time;
             if (!d.keep && !dry_run) remove_backup(repo, backup);
             boost::json::object o;
@@ -184,6 +194,37 @@ void prune(Repository& repo, const std::string& group, const PrunePolicy& policy
             emit(o);
         }
     }
+}
+
+bool sweep_unfinished(Repository& repo, const std::string& group, bool dry_run, const Emit& emit) {
+    auto lock = repo.lock_exclusive_if_free();
+    if (!lock) {
+        boost::json::object o;
+        o["sweep"] = "skipped";
+        o["reason"] = "the repository is in use: a backup, store, read or gc holds " + repo.dir() + "/lock";
+        emit(o);
+        return false;
+    }
+    for (const auto& [g, backups] : backups_by_group(repo, group)) {
+        for (const auto& b : backups) {
+            std::string backup = g + "/" + b.time;
+            std::string marker = backup + "/" + kUnfinishedMarker;
+            bool has_marker = b.unfinished || !repo.list(marker).empty();
+            if (!has_marker) continue;
+            if (!dry_run) {
+                if (b.unfinished)
+                    remove_backup(repo, backup);
+                else if (::unlink(repo.blob_path(marker).c_str()) != 0 && errno != ENOENT)
+                    fail(kExitIo, "remove " + repo.blob_path(marker) + ": " + errno_text(errno));
+            }
+            boost::json::object o;
+            o["backup"] = backup;
+            o["action"] = std::string(dry_run ? "would remove" : "removed") + (b.unfinished ? "" : " marker");
+            o["unfinished"] = b.unfinished;
+            emit(o);
+        }
+    }
+    return true;
 }
 
 bool list_items(Repository& repo, const std::string& prefix, const Emit& emit) {

@@ -56,8 +56,24 @@ struct PruneCandidate {
 std::vector<PruneDecision> select_prune(const std::vector<PruneCandidate>& backups, const PrunePolicy& policy);
 
 // Applies select_prune to every group (or one), removing what is not kept
-// unless dry_run. Emits one line per backup.
+// unless dry_run. Emits one line per backup. An unfinished backup is removed
+// only under the exclusive repository lock taken without waiting (its writer
+// may still run on another host, see sweep_unfinished); when the lock is
+// busy it is kept with the reasons "unfinished", "in use".
 void prune(Repository& repo, const std::string& group, const PrunePolicy& policy, bool dry_run, const Emit& emit);
+
+// ---- unfinished backups ----
+
+// The protocol between writers and the sweep: a writer (backup-vm.sh) holds
+// DIR/lock shared from before it stores unfinished.json until its backup
+// holds backup.json or is removed. So when the exclusive lock is free, no
+// writer runs on any host sharing the repository (NFS locks included) and
+// every unfinished backup is a dead run's. Then this removes every unfinished
+// backup of every group (or one), and the marker of complete backups that
+// still hold one. When the lock is busy it removes nothing and returns false.
+// One line per backup it removes (or would, with dry_run), or one saying
+// the repository is in use.
+bool sweep_unfinished(Repository& repo, const std::string& group, bool dry_run, const Emit& emit);
 
 // ---- listing, removal ----
 

@@ -230,18 +230,27 @@ void validate_prefix(const std::string& prefix) {
         fail(kExitUsage, "bad repository prefix '" + prefix + "': use GROUP, GROUP/TIME or GROUP/TIME/FILE");
 }
 
-Repository::Lock::Lock(const std::string& path, bool exclusive) {
+Repository::Lock::Lock(const std::string& path, bool exclusive, bool wait) {
     fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd_ < 0) fail(kExitIo, "open " + path + ": " + errno_text(errno));
-    while (::flock(fd_, exclusive ? LOCK_EX : LOCK_SH) != 0) {
+    while (::flock(fd_, (exclusive ? LOCK_EX : LOCK_SH) | (wait ? 0 : LOCK_NB)) != 0) {
         if (errno == EINTR) continue;
         int err = errno;
         ::close(fd_);
+        fd_ = -1;
+        if (err == EWOULDBLOCK && !wait) return;
         fail(kExitIo, "lock " + path + ": " + errno_text(err));
     }
 }
 
-Repository::Lock::~Lock() { ::close(fd_); }
+Repository::Lock::~Lock() {
+    if (fd_ >= 0) ::close(fd_);
+}
+
+std::unique_ptr<Repository::Lock> Repository::lock_exclusive_if_free() const {
+    auto lock = std::make_unique<Lock>(dir_ + "/lock", true, false);
+    return lock->held() ? std::move(lock) : nullptr;
+}
 
 Repository::Repository(std::string dir, Config config, std::optional<MasterKey> key)
     : dir_(std::move(dir)), config_(std::move(config)), key_(std::move(key)), sealer_(key_ ? &*key_ : nullptr),

@@ -76,19 +76,24 @@ public:
     std::string index_path(const std::string& name) const { return dir_ + "/backups/" + name + ".fidx"; }
     std::string blob_path(const std::string& name) const { return dir_ + "/backups/" + name + ".blob"; }
 
-    // Holds DIR/lock (flock) until destroyed.
+    // Holds DIR/lock (flock) until destroyed. With wait false, held() says
+    // whether it got the lock at once (nothing else held it).
     class Lock {
     public:
-        Lock(const std::string& path, bool exclusive);
+        Lock(const std::string& path, bool exclusive, bool wait = true);
         ~Lock();
         Lock(const Lock&) = delete;
         Lock& operator=(const Lock&) = delete;
+        bool held() const { return fd_ >= 0; }
 
     private:
         int fd_ = -1;
     };
     std::unique_ptr<Lock> lock_shared() const { return std::make_unique<Lock>(dir_ + "/lock", false); }
     std::unique_ptr<Lock> lock_exclusive() const { return std::make_unique<Lock>(dir_ + "/lock", true); }
+    // The exclusive lock if no store, read, gc or backup run holds the lock
+    // on any host now; nullptr otherwise (never waits).
+    std::unique_ptr<Lock> lock_exclusive_if_free() const;
 
     // Stores a chunk (compressed, sealed) unless the repository holds it;
     // returns the bytes written, 0 when it was there. `object` is scratch
