@@ -13,6 +13,7 @@
 #include <future>
 #include <mutex>
 #include <random>
+#include <set>
 #include <vector>
 
 #include "libcommon/base/error.h"
@@ -227,6 +228,45 @@ TEST_CASE("a second store of the same image adds no chunk; a missing chunk names
         CHECK_THAT(e.what(), Catch::Contains("repo:g/t1/d") && Catch::Contains("offset 131072") &&
                                  Catch::Contains("missing"));
     }
+}
+
+TEST_CASE("check --read-data verifies every chunk on the workers and lists the bad ones sorted by id") {
+    TempDir dir;
+    std::string repo_dir = dir.path + "/r";
+    Repository::init(repo_dir, 65536, false, {});
+    auto repo = Repository::open(repo_dir, {});
+    const uint64_t chunks = 100;  // more than a store keeps in flight (32 at 64 KiB)
+    std::vector<unsigned char> image(chunks * 65536);
+    std::mt19937_64 rng(5);
+    for (auto& b : image) b = static_cast<unsigned char>(rng());
+    {
+        ImageWriter w(*repo, "g/t/d", image.size(), 512, "{}");
+        w.write(0, image.data(), image.size());
+        w.commit();
+    }
+    IndexReader index(repo->index_path("g/t/d"), "repo:g/t/d", repo->sealer());
+    std::set<ChunkId> damaged;
+    for (uint64_t c : {97, 3, 50, 71, 12}) {
+        ChunkId id = index.entry(c);
+        auto object = *repo->chunks().get(id);
+        object[object.size() / 2] ^= 0x10;
+        repo->chunks().remove(id);
+        repo->chunks().put(id, object);
+        damaged.insert(id);
+    }
+    std::vector<boost::json::object> lines;
+    uint64_t bad_images = check(*repo, "", true, [&](const boost::json::object& o) { lines.push_back(o); });
+    CHECK(bad_images == 1);
+    REQUIRE(lines.size() == damaged.size() + 1);
+    auto expect = damaged.begin();
+    for (size_t i = 0; i < damaged.size(); ++i, ++expect) {
+        CHECK(lines[i].at("chunk").as_string() == to_hex(*expect));  // in id order
+        CHECK_THAT(std::string(lines[i].at("error").as_string()), Catch::StartsWith("damaged"));
+        CHECK_FALSE(repo->chunks().contains(*expect));  // moved aside
+    }
+    CHECK(lines.back().at("name") == "g/t/d");
+    CHECK(lines.back().at("damaged_chunks") == 5);
+    CHECK(lines.back().at("first_bad_offset") == 3 * 65536);
 }
 
 TEST_CASE("backup times parse in the documented forms only") {
