@@ -33,7 +33,7 @@ mkfifo "$T/go"
 ) &
 other=$!
 on_exit "kill $other 2>/dev/null"
-exec 6>"$T/go"   # holds the fifo open for the other run's read
+exec 6<>"$T/go"  # the other run reads until this closes (read-write: opening never blocks)
 for _ in $(seq 300); do [ -s "$T/other.state" ] && break; sleep 0.05; done
 [ -s "$T/other.state" ] || die "the other host's run did not store its image"
 
