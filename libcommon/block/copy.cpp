@@ -209,6 +209,10 @@ stream::Stats read_volume(Volume& source, ByteSink& sink, const ReadJob& job) {
     size_t chunk_size = std::clamp<size_t>(source.max_io_size(), 64u << 10, 8u << 20) / block * block;
     if (chunk_size == 0) chunk_size = block;
 
+    // This loop reads the whole image once, in order: a source that can
+    // check it end to end by its digest is promised the digest (before the
+    // first read) and given it before the end goes out.
+    const bool digest_promised = source.promise_digest_check();
     BufferPool pool(kBuffers, chunk_size);
     Channel<Chunk> chunks(kBuffers + 2);
     Helper helper(chunks, pool);
@@ -258,6 +262,8 @@ stream::Stats read_volume(Volume& source, ByteSink& sink, const ReadJob& job) {
         encoder.emplace(sink, header);
     }
     stream::Stats raw_stats;
+    std::optional<stream::ImageDigest> raw_digest;  // raw output to a source that was promised one
+    if (!encoder && digest_promised) raw_digest.emplace();
     for (;;) {
         Chunk c = next_chunk(chunks);
         if (c.end) break;
@@ -271,16 +277,25 @@ stream::Stats read_volume(Volume& source, ByteSink& sink, const ReadJob& job) {
             } else if (s.zero) {
                 if (!sink.skip_zeros(s.length))
                     write_zero_buffers(s.length, [&](uint64_t, size_t n) { sink.write(zero_buffer(), n); });
+                if (raw_digest) raw_digest->add_zeros(s.length);
                 raw_stats.zero_bytes += s.length;
             } else {
                 sink.write(data, static_cast<size_t>(s.length));
+                if (raw_digest) raw_digest->add_data(data, static_cast<size_t>(s.length));
                 raw_stats.data_bytes += s.length;
             }
             progress.update(s.offset + s.length);
         }
         if (c.buffer) pool.give(c.buffer);
     }
-    stream::Stats stats = encoder ? encoder->finish() : raw_stats;
+    auto check = [&](const stream::Digest& digest) {
+        if (digest_promised) source.check_read_digest(stream::digest_hex(digest));
+    };
+    if (raw_digest) {
+        raw_stats.digest = raw_digest->finish();
+        check(raw_stats.digest);
+    }
+    stream::Stats stats = encoder ? encoder->finish(check) : raw_stats;
     if (!encoder) sink.finish();
     progress.finish();
     return stats;

@@ -214,10 +214,11 @@ void Encoder::zero(uint64_t offset, uint64_t length) {
     pending_zero_ += length;
 }
 
-Stats Encoder::finish() {
+Stats Encoder::finish(const std::function<void(const Digest&)>& before_trailer) {
     flush_zero();
     if (position_ != header_.size) throw std::logic_error("stream encoder: records do not cover the image");
     stats_.digest = digest_.finish();
+    if (before_trailer) before_trailer(stats_.digest);
     unsigned char payload[kTrailerPayloadSize];
     put64(payload, stats_.data_records);
     put64(payload + 8, stats_.zero_records);

@@ -11,6 +11,7 @@
 // All integers are little-endian.
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -82,7 +83,10 @@ public:
     ~Encoder();
     void data(uint64_t offset, const void* bytes, size_t length);
     void zero(uint64_t offset, uint64_t length);
-    Stats finish();
+    // Writes the trailer. `before_trailer`, when given, sees the image digest
+    // first and may throw to withhold the trailer (the stream then reads as
+    // truncated).
+    Stats finish(const std::function<void(const Digest&)>& before_trailer = nullptr);
     uint64_t position() const { return position_; }
 
 private:

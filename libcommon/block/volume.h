@@ -87,6 +87,18 @@ public:
     // repository index) takes it instead of hashing the image once more.
     virtual void stream_verified(const std::string& digest_hex) { (void)digest_hex; }
 
+    // Source: a transport that keeps its image's digest (a repository index)
+    // can trade its costliest per-piece check (hashing every chunk to its id)
+    // for one end-to-end check. A caller that reads the whole image once, in
+    // order, offers it: when promise_digest_check() returns true, the caller
+    // must pass the digest (zadp-stream(5)) of every byte it got to
+    // check_read_digest() before it lets the end of its output out (a
+    // stream's trailer), and that call fails (exit 6, naming the image and
+    // the damaged offset when it can be found) unless they were the image's.
+    // Without the promise every read is fully checked, as by default.
+    virtual bool promise_digest_check() { return false; }
+    virtual void check_read_digest(const std::string& digest_hex) { (void)digest_hex; }
+
     // A description for messages, with any secret removed.
     virtual std::string describe() const = 0;
     // Source: a stream identity recorded with the volume (a repository image

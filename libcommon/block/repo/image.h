@@ -96,6 +96,16 @@ public:
     // missing or damaged chunk is Error(kExitIntegrity) naming the image
     // and offset.
     void read(uint64_t offset, void* buffer, size_t length);
+    // For a caller that reads the whole image once, in order, and then
+    // passes the digest of what it got to check_digest() before it lets the
+    // end out: chunks are then checked by their seal and decompression only,
+    // not hashed to their ids (most of a read's cost). False, changing
+    // nothing, when the index records no digest or reading has begun.
+    bool rely_on_digest_check();
+    // Compares the digest of the image as read with the index's. On a
+    // mismatch, finds the damaged chunk by hashing every chunk to its id and
+    // fails naming it and its offset; Error(kExitIntegrity) either way.
+    void check_digest(const std::string& digest_hex);
 
 private:
     struct Loaded {
@@ -114,6 +124,7 @@ private:
     std::unique_ptr<Repository::Lock> lock_;
     std::string what_;
     IndexReader index_;
+    bool hash_chunks_ = true;  // false once the caller checks the image digest
     size_t in_flight_limit_ = 0;
     uint64_t next_ahead_ = 0;        // the next chunk read_ahead() looks at
     std::deque<uint64_t> ahead_;     // chunks submitted, in order

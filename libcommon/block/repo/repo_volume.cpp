@@ -82,6 +82,8 @@ public:
         return out;
     }
     void read(uint64_t offset, void* buf, size_t length) override { reader_.read(offset, buf, length); }
+    bool promise_digest_check() override { return reader_.rely_on_digest_check(); }
+    void check_read_digest(const std::string& digest_hex) override { reader_.check_digest(digest_hex); }
     void write(uint64_t, const void*, size_t) override { read_only(); }
     bool zero(uint64_t, uint64_t) override { read_only(); }
     void flush() override {}

@@ -1,0 +1,138 @@
+// Restoring from a repository: a whole, in-order read (zadp-read's copy
+// loop) checks chunks by their seal and the image by its digest end to end;
+// any other read hashes every chunk to its id. Either way a wrong byte fails
+// the read with exit 6 naming the image and the chunk's offset, and a stream
+// never gets its trailer.
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <random>
+#include <vector>
+
+#include "libcommon/base/error.h"
+#include "libcommon/block/copy.h"
+#include "libcommon/block/open_volume.h"
+#include "libcommon/block/repo/image.h"
+#include "stream_test_util.h"
+
+using namespace hci;
+using namespace hci::repo;
+
+namespace {
+
+constexpr uint32_t kChunk = 64u << 10;
+constexpr uint64_t kSize = 10 * kChunk + 5000;  // 11 chunks, the last one short
+constexpr uint64_t kBad = 5;                     // the chunk made wrong below
+
+struct Fixture {
+    std::string dir;
+    KeySource keys;
+    std::unique_ptr<Repository> repo;
+    std::vector<unsigned char> image = std::vector<unsigned char>(kSize, 0);
+
+    explicit Fixture(bool encrypted) {
+        char name[] = "/tmp/repo-restore.XXXXXX";
+        dir = ::mkdtemp(name);
+        if (encrypted) keys.key_file = dir + "/key";
+        Repository::init(dir + "/r", kChunk, encrypted, keys);
+        repo = Repository::open(dir + "/r", keys);
+        std::mt19937_64 rng(7);
+        for (uint64_t i = 0; i < kSize; ++i) {
+            uint64_t c = i / kChunk;
+            if (c != 3 && c != 7) image[i] = static_cast<unsigned char>(rng() | 1);  // chunks 3 and 7 are holes
+        }
+    }
+    ~Fixture() { std::filesystem::remove_all(dir); }
+
+    void store(const std::string& name, const std::string& recorded_digest = "") {
+        ImageWriter w(*repo, name, kSize, 4096, "{}",
+                      recorded_digest.empty() ? ImageWriter::Digest::kComputed : ImageWriter::Digest::kFromStream);
+        w.write(0, image.data(), kSize);
+        w.set_verified_digest(recorded_digest);
+        w.commit();
+    }
+
+    // Replaces chunk `c` of `name` by an object that seals correctly but
+    // holds other bytes (a writer's bug, say): only hashing or the image
+    // digest can tell.
+    void make_chunk_wrong(const std::string& name, uint64_t c) {
+        IndexReader index(repo->index_path(name), "repo:" + name, repo->sealer());
+        ChunkId id = index.entry(c);
+        std::vector<unsigned char> other(image.begin() + (c + 1) * kChunk, image.begin() + (c + 2) * kChunk);
+        repo->chunks().remove(id);
+        repo->chunks().put(id, encode_object(ObjectKind::kChunk, to_hex(id), other.data(), other.size(),
+                                             repo->sealer(), 1));
+    }
+
+    // zadp-read --source repo:NAME [--size BYTES] [--format raw] into memory.
+    std::string read(const std::string& name, bool raw, std::optional<uint64_t> size = std::nullopt) {
+        VolumeOptions options;
+        options.repo = dir + "/r";
+        options.repo_key_file = keys.key_file;
+        options.size = size;
+        auto volume = open_volume("repo:" + name, OpenMode::Read, options);
+        ReadJob job;
+        job.raw = raw;
+        job.progress = ProgressMode::kOff;
+        sink.bytes.clear();
+        read_volume(*volume, sink, job);
+        return sink.bytes;
+    }
+    test::MemorySink sink;  // what the last read() wrote, also when it failed
+};
+
+std::string error_of(const std::function<void()>& f) {
+    try {
+        f();
+    } catch (const Error& e) {
+        CHECK(e.code() == kExitIntegrity);
+        return e.what();
+    }
+    FAIL("no error");
+    return "";
+}
+
+}  // namespace
+
+TEST_CASE("a whole read restores the image and its digest; a wrong chunk that seals fails it before the end") {
+    for (bool encrypted : {false, true}) {
+        DYNAMIC_SECTION((encrypted ? "encrypted" : "plain")) {
+            Fixture f(encrypted);
+            f.store("g/t/d");
+            IndexReader index(f.repo->index_path("g/t/d"), "repo:g/t/d", f.repo->sealer());
+            auto good = test::decode(f.read("g/t/d", false));
+            CHECK(good.image == f.image);
+            CHECK(stream::digest_hex(good.stats.digest) == index.trailer().digest);
+            CHECK(f.read("g/t/d", true) == std::string(f.image.begin(), f.image.end()));
+
+            f.make_chunk_wrong("g/t/d", kBad);
+            const std::string where = "repo:g/t/d: chunk 5 at offset " + std::to_string(kBad * kChunk);
+            // Stream: the digest differs, the chunk is found, the trailer withheld.
+            CHECK_THAT(error_of([&] { f.read("g/t/d", false); }),
+                       Catch::Contains(where) && Catch::Contains("do not hash to its id"));
+            CHECK_THAT(error_of([&] { test::decode(f.sink.bytes); }), Catch::Contains("without a trailer"));
+            // Raw: checked the same way; the read fails.
+            CHECK_THAT(error_of([&] { f.read("g/t/d", true); }), Catch::Contains(where));
+            // A partial read (--size) cannot check the digest: every chunk is
+            // hashed, and nothing of the wrong chunk comes out.
+            CHECK_THAT(error_of([&] { f.read("g/t/d", true, 9 * kChunk); }),
+                       Catch::Contains(where) && Catch::Contains("do not hash to its id"));
+            CHECK(f.sink.bytes.size() <= kBad * kChunk);
+            CHECK(std::memcmp(f.sink.bytes.data(), f.image.data(), f.sink.bytes.size()) == 0);
+        }
+    }
+}
+
+TEST_CASE("an image whose index records another digest does not restore, though every chunk is sound") {
+    Fixture f(false);
+    f.store("g/t/d", std::string(32, '0'));
+    CHECK_THAT(error_of([&] { f.read("g/t/d", false); }),
+               Catch::Contains("repo:g/t/d: the image as read has digest") && Catch::Contains("every chunk"));
+    CHECK_THAT(error_of([&] { test::decode(f.sink.bytes); }), Catch::Contains("without a trailer"));
+    CHECK_THAT(error_of([&] { f.read("g/t/d", true); }), Catch::Contains("its index records " + std::string(32, '0')));
+    // A reader that does not check the digest gets the (sound) chunks.
+    CHECK(f.read("g/t/d", true, kSize - 1) == std::string(f.image.begin(), f.image.end() - 1));
+}
