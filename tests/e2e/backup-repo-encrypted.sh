@@ -17,7 +17,7 @@ id=$(vm_ids demo-vm)
 backup_vm --time 2026-11-28T020000Z demo-vm
 b=$id/2026-11-28T020000Z
 [ "$(files_of "$b")" = "backup.json disk0 disk1 vm.json " ] || die "the backup holds: $(files_of "$b")"
-! grep -rqa 'demo-vm\|hci-backup-manifest' "$ZADP_REPO/backups" "$ZADP_REPO/chunks" || die "plain text in the repository"
+! grep -rqa 'demo-vm\|hci-backup-manifest' "$ZADP_REPO/backups" "$ZADP_REPO/packs" || die "plain text in the repository"
 rm -f "$T/r.img"
 "$HCI_SOURCE_DIR/examples/restore-disk.sh" "repo:$b/disk0" "$T/r.img" >/dev/null || die "restore-disk.sh failed"
 [ "$(sha256sum <"$T/r.img" | cut -d' ' -f1)" = "$(sim_admin digest '{"vm":"demo-vm","disk":0}' | jq -r .sha256)" ] ||

@@ -14,7 +14,7 @@ umask 022
 # modes PATH...: "MODE TYPE" for everything under the PATHs, sorted and unique.
 modes() { find "$@" -printf '%m %y\n' | sort -u | tr '\n' ' '; }
 # stored_since STAMP: the chunk files and directories changed after STAMP
-stored_since() { find "$ZADP_REPO/chunks" -mindepth 1 -newer "$1"; }
+stored_since() { find "$ZADP_REPO/packs" -mindepth 1 -newer "$1"; }
 
 touch "$T/stamp1"
 sleep 1   # the new chunk directories' times are after the stamp's

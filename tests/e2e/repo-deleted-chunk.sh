@@ -11,17 +11,19 @@ dd if=/dev/urandom of="$T/a.img" bs=64K count=2 seek=5 conv=notrunc status=none
 randimg "$T/b.img" 200000
 store "$T/a.img" web01/2026-11-28T020000Z/disk0
 store "$T/b.img" web01/2026-11-28T020000Z/disk1
-rm "$(some_chunk_of web01/2026-11-28T020000Z/disk0)"
+read -r pack _ < <(some_chunk_of web01/2026-11-28T020000Z/disk0)
+[ "$(pack_entries | grep -c " $pack ")" = 2 ] || die "disk0's two chunks are not in one pack"
+rm "$pack"   # the pack file holding disk0's chunks 5 and 6
 
 rc=0; zadp-read --source repo:web01/2026-11-28T020000Z/disk0 > /dev/null 2> "$T/err" || rc=$?
 [ $rc = 6 ] || die "read: exit $rc, expected 6"
 grep -q 'disk0: chunk 5 at offset 327680 .* is missing' "$T/err" || die "message: $(cat "$T/err")"
 rc=0; zadp-repo check > "$T/check" 2>/dev/null || rc=$?
 [ $rc = 6 ] || die "check: exit $rc"
-has_line "$T/check" '.name == "web01/2026-11-28T020000Z/disk0" and .ok == false and .missing_chunks == 1 and .first_bad_offset == 327680' \
+has_line "$T/check" '.name == "web01/2026-11-28T020000Z/disk0" and .ok == false and .missing_chunks == 2 and .first_bad_offset == 327680' \
     || die "check: $(cat "$T/check")"
 has_line "$T/check" '.name == "web01/2026-11-28T020000Z/disk1" and .ok' || die "disk1 reported damaged"
 zadp-repo gc > "$T/gc"
-jq -e '.missing_chunks == 1 and .chunks_removed == 0' "$T/gc" >/dev/null || die "gc: $(cat "$T/gc")"
+jq -e '.missing_chunks == 2 and .chunks_removed == 0' "$T/gc" >/dev/null || die "gc: $(cat "$T/gc")"
 restores_to "$T/b.img" web01/2026-11-28T020000Z/disk1
 echo "ok: a deleted chunk is found"

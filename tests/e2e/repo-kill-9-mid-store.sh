@@ -7,7 +7,7 @@
 
 zadp-repo init --chunk-size 64K >/dev/null
 store_new "$T/day1.img" $((2 << 20)) web01/2026-11-27T020000Z/disk0
-randimg "$T/day2.img" $((8 << 20))
+randimg "$T/day2.img" $((24 << 20))
 zadp-read --source "$T/day2.img" > "$T/day2.zs"
 chunks_before=$(chunk_count)
 
@@ -15,14 +15,16 @@ mkfifo "$T/fifo"
 zadp-write --target repo:web01/2026-11-28T020000Z/disk0 < "$T/fifo" > /dev/null 2>&1 &
 writer=$!
 # Half the stream, then the feeder waits: the store is in the middle.
-( head -c $((5 << 20)) "$T/day2.zs"; exec sleep 600 ) > "$T/fifo" &
+( head -c $((20 << 20)) "$T/day2.zs"; exec sleep 600 ) > "$T/fifo" &   # past the first 16 MiB pack
 feeder=$!
 on_exit "kill $feeder 2>/dev/null"
-for _ in $(seq 100); do
-    [ "$(chunk_count)" -gt $((chunks_before + 40)) ] && break
+temp_pack_bytes() { find "$ZADP_REPO/packs" -name '.tmp.*.pack' -printf '%s\n' | awk '{ n += $1 } END { print n + 0 }'; }
+for _ in $(seq 200); do
+    [ "$(chunk_count)" -gt $((chunks_before + 200)) ] && [ "$(temp_pack_bytes)" -gt $((1 << 20)) ] && break
     sleep 0.1
 done
-[ "$(chunk_count)" -gt $((chunks_before + 40)) ] || die "the store did not get going"
+[ "$(chunk_count)" -gt $((chunks_before + 200)) ] || die "the store did not finish a pack"
+[ "$(temp_pack_bytes)" -gt $((1 << 20)) ] || die "the store did not start its second pack"
 kill -9 $writer
 wait $writer 2>/dev/null || true
 kill $feeder 2>/dev/null || true
@@ -34,7 +36,7 @@ expect_exit 4 zadp-read --source repo:web01/2026-11-28T020000Z/disk0
 restores_to "$T/day1.img" web01/2026-11-27T020000Z/disk0
 
 zadp-repo gc > "$T/gc"
-jq -e '.chunks_removed > 40 and .temporaries_removed >= 1' "$T/gc" >/dev/null || die "gc: $(cat "$T/gc")"
+jq -e '.chunks_removed > 200 and .temporaries_removed >= 1' "$T/gc" >/dev/null || die "gc: $(cat "$T/gc")"
 [ "$(chunk_count)" = "$chunks_before" ] || die "$(chunk_count) chunks after gc, expected $chunks_before"
 [ ! -e "$ZADP_REPO/backups/web01/2026-11-28T020000Z" ] || die "gc left the empty backup directory"
 zadp-repo check --read-data > /dev/null || die "check after gc"

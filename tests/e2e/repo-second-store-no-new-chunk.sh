@@ -12,14 +12,14 @@ cat "$T/b.img" >> "$T/a.img"
 store "$T/a.img" web01/2026-11-27T020000Z/disk0
 first_new=$(last new_chunks)
 [ "$first_new" -gt 0 ] || die "the first store stored nothing"
-find "$ZADP_REPO/chunks" -type f | sort > "$T/before"
+find "$ZADP_REPO/packs" -type f | sort | xargs md5sum > "$T/before"
 
 store "$T/a.img" web01/2026-11-28T020000Z/disk0
 [ "$(last new_chunks)" = 0 ] || die "second store added $(last new_chunks) chunks"
 [ "$(last new_bytes)" = 0 ] || die "second store added $(last new_bytes) bytes"
 [ "$(last stored_bytes)" = 0 ] || die "second store wrote $(last stored_bytes) bytes"
 [ "$(last reused_chunks)" = "$first_new" ] || die "reused $(last reused_chunks) chunks, expected $first_new"
-find "$ZADP_REPO/chunks" -type f | sort > "$T/after"
-cmp "$T/before" "$T/after" || die "the chunk directory changed"
+find "$ZADP_REPO/packs" -type f | sort | xargs md5sum > "$T/after"
+cmp "$T/before" "$T/after" || die "the packs changed"
 restores_to "$T/a.img" web01/2026-11-28T020000Z/disk0
 echo "ok: a second store of the same image adds no chunk"

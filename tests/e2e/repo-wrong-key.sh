@@ -14,9 +14,15 @@ store "$T/a.img" web01/2026-11-28T020000Z/disk0
 restores_to "$T/a.img" web01/2026-11-28T020000Z/disk0
 echo secret-config | zadp-repo put-blob web01/2026-11-28T020000Z/vm.json
 [ "$(zadp-repo cat web01/2026-11-28T020000Z/vm.json)" = secret-config ] || die "blob round trip"
-! grep -rq "plain text\|secret-config\|vm.json" "$ZADP_REPO/chunks" "$ZADP_REPO/backups" || die "plain data in the repository"
+! grep -rq "plain text\|secret-config\|vm.json" "$ZADP_REPO/packs" "$ZADP_REPO/backups" || die "plain data in the repository"
 sha=$(head -c 65536 "$T/a.img" | sha256sum | cut -c1-64)
-[ ! -e "$ZADP_REPO/chunks/${sha:0:3}/$sha" ] || die "chunk named by its plain SHA-256"
+python3 - "$ZADP_REPO" "$sha" <<'PY' || die "a chunk is named by its plain SHA-256"
+import os, sys
+plain = bytes.fromhex(sys.argv[2])
+for d, _, files in os.walk(sys.argv[1]):
+    for f in files:
+        assert plain not in open(os.path.join(d, f), "rb").read(), os.path.join(d, f)
+PY
 zadp-repo check --read-data > /dev/null || die "check --read-data with the key"
 
 unset ZADP_REPO_KEY_FILE

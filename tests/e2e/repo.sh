@@ -30,25 +30,50 @@ restores_to() {
     rm -f "$T/restored.raw" "$T/restored.img"
 }
 
-# chunk_count: chunk files in the repository
-chunk_count() { find "$ZADP_REPO/chunks" -type f -regextype egrep -regex '.*/[0-9a-f]{64}' | wc -l; }
+# pack_entries: one line per entry of every pack's table, "ID PACK OFFSET
+# LENGTH", read as zadp-repo(5) describes packs (a plain repository's table
+# is its 48-byte entries followed by an 8-byte XXH3)
+pack_entries() {
+    python3 - "$ZADP_REPO/packs" <<'PY'
+import os, struct, sys
+root = sys.argv[1]
+for sub in sorted(os.listdir(root)):
+    if len(sub) != 2:
+        continue
+    for name in sorted(os.listdir(f"{root}/{sub}")):
+        if not name.endswith(".pack") or name.startswith("."):
+            continue
+        path = f"{root}/{sub}/{name}"
+        b = open(path, "rb").read()
+        count, sealed, end = struct.unpack_from("<II8s", b, len(b) - 16)
+        assert end == b"ZPACKEND" and b[:8] == b"ZADPPACK", path
+        table = b[len(b) - 16 - sealed:len(b) - 16 - 8]
+        assert len(table) == 48 * count, path
+        for i in range(count):
+            cid, pack, off, length = struct.unpack_from("<32sQII", table, 48 * i)
+            print(cid.hex(), path, off, length)
+PY
+}
 
-# some_chunk_of NAME: the path of one chunk file image NAME uses (its first non-zero chunk)
+# chunk_count: distinct chunks in the repository's packs
+chunk_count() { pack_entries | cut -d' ' -f1 | sort -u | wc -l; }
+
+# some_chunk_of NAME: "PACK OFFSET LENGTH" of one chunk image NAME uses (its
+# first non-zero chunk)
 some_chunk_of() {
-    python3 - "$ZADP_REPO" "$1" <<'PY'
-import struct, sys, os
+    local id
+    id=$(python3 - "$ZADP_REPO" "$1" <<'PY'
+import struct, sys
 repo, name = sys.argv[1], sys.argv[2]
 b = open(f"{repo}/backups/{name}.fidx", "rb").read()
 hlen = struct.unpack_from("<I", b, 16)[0]
 pos = 24 + hlen
-while True:
-    cid = b[pos:pos + 32]
-    if cid != bytes(32):
-        h = cid.hex()
-        print(f"{repo}/chunks/{h[:3]}/{h}")
-        break
+while b[pos:pos + 32] == bytes(32):
     pos += 32
+print(b[pos:pos + 32].hex())
 PY
+)
+    pack_entries | awk -v id="$id" '$1 == id { print $2, $3, $4; exit }'
 }
 
 # has_line FILE CONDITION: some JSON line of FILE satisfies the jq CONDITION

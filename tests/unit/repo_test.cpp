@@ -578,8 +578,9 @@ TEST_CASE("reads ahead of a damaged chunk succeed; the damaged one names its off
         }
     }
     IndexReader index(repo->index_path("g/t1/d"), "repo:g/t1/d", repo->sealer());
-    std::string hex = to_hex(index.entry(22));
-    flip_byte(repo_dir + "/chunks/" + hex.substr(0, 3) + "/" + hex, 100);
+    auto place = repo->chunks().where(index.entry(22));
+    REQUIRE(place);
+    flip_byte(place->file, static_cast<off_t>(place->offset + 100));
     ImageReader r(*repo, "g/t1/d");
     std::vector<unsigned char> got(4096);
     uint64_t off = 0;

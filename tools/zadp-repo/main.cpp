@@ -13,7 +13,7 @@ static const ToolInfo kInfo{"zadp-repo", "[--repo DIR] COMMAND [options] [ARGS]"
 
 static std::vector<CommandInfo> commands(repo_tool::Options& o) {
     std::vector<CommandInfo> c{
-        {"init", "[--chunk-size SIZE] [--encrypt]", "create a repository"},
+        {"init", "[--chunk-size SIZE] [--encrypt] [--format-version N]", "create a repository"},
         {"ls", "[PREFIX]", "list images and blobs", 0, 1},
         {"put-blob", "NAME [FILE|-]", "store a small file", 1, 2},
         {"cat", "NAME", "print a small file", 1, 1},
@@ -26,7 +26,9 @@ static std::vector<CommandInfo> commands(repo_tool::Options& o) {
     c[0].options.add_options()
         ("chunk-size", parsed_value<uint32_t>(repo_tool::parse_size)->default_value(1u << 20, "1M")->value_name("SIZE"),
          "chunk size, a power of two from 64K to 4M")
-        ("encrypt", po::bool_switch(&o.encrypt), "encrypt chunks, indexes and blobs (AES-256-GCM)");
+        ("encrypt", po::bool_switch(&o.encrypt), "encrypt chunks, indexes and blobs (AES-256-GCM)")
+        ("format-version", po::value(&o.format_version)->value_name("N"),
+         "2 (the default): chunks in packs; 1: one file per chunk, for older zadp-repo");
     c[5].options.add_options()
         ("keep-last", po::value(&o.keep.last)->value_name("N"), "keep the N newest backups")
         ("keep-hourly", po::value(&o.keep.hourly)->value_name("N"), "keep the newest backup of each of N hours")

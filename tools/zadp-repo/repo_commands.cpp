@@ -20,7 +20,7 @@ std::unique_ptr<Repository> open(const Options& o) { return Repository::open(rep
 
 int cmd_init(const Options& o) {
     std::string dir = repo::repo_dir_from(o.repo);
-    auto config = Repository::init(dir, o.chunk_size, o.encrypt, keys(o));
+    auto config = Repository::init(dir, o.chunk_size, o.encrypt, keys(o), o.format_version);
     boost::json::object line;
     line["repo"] = dir;
     line["version"] = config.version;

@@ -17,6 +17,7 @@ struct Options {
     std::optional<std::string> passphrase;                      // $ZADP_REPO_PASSPHRASE
     uint32_t chunk_size = 1u << 20;
     bool encrypt = false;
+    uint32_t format_version = repo::kRepoVersion;
     bool dry_run = false;
     bool read_data = false;
     repo::PrunePolicy keep;

@@ -16,10 +16,6 @@ namespace {
 
 std::atomic<uint64_t> temp_counter{0};
 
-int64_t mtime_of(const struct stat& st) {
-    return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
-}
-
 class DirectoryChunkStore : public ChunkStore {
 public:
     explicit DirectoryChunkStore(std::string dir) : dir_(std::move(dir)) {}
@@ -94,10 +90,6 @@ public:
         return true;
     }
 
-    bool touch(const ChunkId& id) override {
-        return ::utimensat(AT_FDCWD, path_of(id).c_str(), nullptr, 0) == 0;
-    }
-
     template <class F>
     void for_each_file(F visit) {
         DIR* top = ::opendir(dir_.c_str());
@@ -123,7 +115,6 @@ public:
             struct stat st {};
             if (::stat((sub + "/" + name).c_str(), &st) != 0) return;
             l.bytes = static_cast<uint64_t>(st.st_size);
-            l.mtime_ns = mtime_of(st);
             visit(l);
         });
     }
@@ -139,14 +130,6 @@ public:
             fail(kExitIo, "rename " + path + ": " + errno_text(errno));
     }
 
-    uint64_t remove_temporaries() override {
-        uint64_t n = 0;
-        for_each_file([&](const std::string& sub, const std::string& name) {
-            if (name.rfind(".tmp.", 0) == 0 && ::unlink((sub + "/" + name).c_str()) == 0) ++n;
-        });
-        return n;
-    }
-
     void sync() override {
         int fd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0) fail(kExitIo, "open " + dir_ + ": " + errno_text(errno));
@@ -156,16 +139,38 @@ public:
         if (rc != 0) fail(kExitIo, "sync " + dir_ + ": " + errno_text(err));
     }
 
-    int64_t now_ns() override {
-        // The file system's clock (an NFS server's, say), not ours.
-        std::string probe = dir_ + "/.clock." + std::to_string(::getpid());
-        int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (fd < 0) fail(kExitIo, "create " + probe + ": " + errno_text(errno));
+    uint64_t count_hint() override { return 0; }
+
+    std::optional<Place> where(const ChunkId& id) override {
         struct stat st {};
-        ::fstat(fd, &st);
-        ::close(fd);
-        ::unlink(probe.c_str());
-        return mtime_of(st);
+        std::string path = path_of(id);
+        if (::stat(path.c_str(), &st) != 0) return std::nullopt;
+        return Place{path, 0, static_cast<uint64_t>(st.st_size)};
+    }
+
+    SweepReport sweep(const std::function<bool(const ChunkId&)>& live, bool dry_run) override {
+        SweepReport r;
+        for_each_file([&](const std::string& sub, const std::string& name) {
+            if (name.rfind(".tmp.", 0) == 0) {
+                if (!dry_run && ::unlink((sub + "/" + name).c_str()) == 0) ++r.temporaries_removed;
+                return;
+            }
+            ChunkId id;
+            struct stat st {};
+            if (name.size() != 64 || !from_hex(name, id.data(), 32) || ::stat((sub + "/" + name).c_str(), &st) != 0)
+                return;
+            auto bytes = static_cast<uint64_t>(st.st_size);
+            if (live(id)) {
+                ++r.chunks_kept;
+                r.bytes_kept += bytes;
+                return;
+            }
+            if (!dry_run) remove(id);
+            ++r.chunks_removed;
+            ++r.files_removed;
+            r.bytes_removed += bytes;
+        });
+        return r;
     }
 
 private:

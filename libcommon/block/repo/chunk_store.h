@@ -1,8 +1,8 @@
 #pragma once
 // Where a repository keeps its chunk objects. The repository above seals,
 // compresses and names chunks; a ChunkStore only keeps opaque object bytes
-// by id, so a packing store (many small chunks per file) or an object-store
-// backend can replace the directory store without touching the rest.
+// by id: one file per chunk (format version 1) or packs (version 2).
+// put() and contains() are safe from several threads at once, and so is read().
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -33,31 +33,53 @@ public:
         if (!read(id, b)) return std::nullopt;
         return std::vector<unsigned char>(b.data(), b.data() + b.size());
     }
-    // Marks a chunk as referenced now (garbage collection); false if missing.
-    virtual bool touch(const ChunkId& id) = 0;
-
     struct Listed {
         ChunkId id;
         uint64_t bytes = 0;
-        int64_t mtime_ns = 0;
     };
-    // Every stored chunk, in no particular order.
+    // Every stored chunk once, in no particular order.
     virtual void for_each(const std::function<void(const Listed&)>& visit) = 0;
+    // Forgets a chunk: contains() and read() no longer find it (tests use
+    // this to make a chunk go missing).
     virtual void remove(const ChunkId& id) = 0;
     // Moves a damaged chunk aside (kept for inspection, no longer found by
     // contains()), so the next store that has its bytes writes it again.
     virtual void quarantine(const ChunkId& id) = 0;
-    // Removes objects left half-written by interrupted stores; returns how many.
-    virtual uint64_t remove_temporaries() = 0;
-    // Makes every put() so far durable.
+    // Makes every put() so far durable (and visible to other processes).
     virtual void sync() = 0;
-    // The current time as the store's clock sees it (for mark-and-sweep).
-    virtual int64_t now_ns() = 0;
+    // How many chunks the store holds, roughly; 0 when it cannot tell cheaply.
+    virtual uint64_t count_hint() = 0;
+
+    // Where a chunk's bytes are, for messages and tests.
+    struct Place {
+        std::string file;
+        uint64_t offset = 0, length = 0;
+    };
+    virtual std::optional<Place> where(const ChunkId& id) = 0;
+
+    // Garbage collection, run with no store or read in progress: removes
+    // every chunk `live` says no index references, and what interrupted
+    // stores left. A packing store rewrites files that hold dead chunks.
+    struct SweepReport {
+        uint64_t chunks_kept = 0, bytes_kept = 0;
+        uint64_t chunks_removed = 0, bytes_removed = 0;
+        uint64_t temporaries_removed = 0;
+        uint64_t files_removed = 0, files_rewritten = 0;
+    };
+    virtual SweepReport sweep(const std::function<bool(const ChunkId&)>& live, bool dry_run) = 0;
+    // Rebuilds what the store derives from its files when it is damaged (a
+    // packing store's locator); gc calls it first, under the exclusive lock.
+    virtual void repair() {}
 };
 
-// One file per chunk, chunks/XXX/<64 hex digits>, fanned out over 4096
-// directories by the first three digits; written to a temporary name in the
-// same directory and renamed.
+// Format version 1: one file per chunk, chunks/XXX/<64 hex digits>, fanned
+// out over 4096 directories by the first three digits; written to a
+// temporary name in the same directory and linked to its name.
 std::unique_ptr<ChunkStore> open_directory_chunk_store(const std::string& dir);
+
+// Format version 2: chunks packed into files of about 16 MiB, each with a
+// sealed table of its chunks, and one sorted locator over all of them
+// (zadp-repo(5), "Packs").
+std::unique_ptr<ChunkStore> open_pack_chunk_store(const std::string& dir, const Sealer& sealer);
 
 }  // namespace hci::repo

@@ -10,6 +10,7 @@
 #include <set>
 
 #include "libcommon/base/error.h"
+#include "libcommon/block/repo/id_filter.h"
 #include "libcommon/block/repo/image.h"
 #include "libcommon/block/repo/ordered_pool.h"
 
@@ -305,37 +306,40 @@ void remove_items(Repository& repo, const std::string& name, const Emit& emit) {
 
 GcReport collect_garbage(Repository& repo, bool dry_run) {
     auto lock = repo.lock_exclusive();
+    if (!dry_run) repo.chunks().repair();
     GcReport r;
-    int64_t start = repo.chunks().now_ns();
+    uint64_t referenced = 0;
     for (const auto& item : repo.list("")) {
         if (!item.image) continue;
-        std::unique_ptr<IndexReader> index;
         try {
-            index = std::make_unique<IndexReader>(item.path, "repo:" + item.name, repo.sealer());
+            referenced += IndexReader(item.path, "repo:" + item.name, repo.sealer()).trailer().chunks;
         } catch (const Error& e) {
             fail(kExitIntegrity, std::string(e.what()) + "; gc removes nothing while an index cannot be read "
                                                          "(rm the image or restore the file)");
         }
+    }
+    uint64_t stored = repo.chunks().count_hint();
+    IdFilter live(stored ? std::min(stored, referenced) : referenced);
+    for (const auto& item : repo.list("")) {
+        if (!item.image) continue;
+        IndexReader index(item.path, "repo:" + item.name, repo.sealer());
         ++r.images;
-        for (uint64_t i = 0; i < index->entries(); ++i) {
-            ChunkId id = index->entry(i);
-            if (!is_zero_id(id) && !repo.chunks().touch(id)) ++r.missing_chunks;
+        for (uint64_t i = 0; i < index.entries(); ++i) {
+            ChunkId id = index.entry(i);
+            if (is_zero_id(id)) continue;
+            live.add(id);
+            if (!repo.chunks().contains(id)) ++r.missing_chunks;
         }
     }
-    if (!dry_run) {
-        r.temporaries_removed += repo.chunks().remove_temporaries();
-        r.temporaries_removed += remove_backup_temporaries(repo.dir() + "/backups");
-    }
-    repo.chunks().for_each([&](const ChunkStore::Listed& c) {
-        if (c.mtime_ns >= start) {
-            ++r.chunks_kept;
-            r.bytes_kept += c.bytes;
-            return;
-        }
-        if (!dry_run) repo.chunks().remove(c.id);
-        ++r.chunks_removed;
-        r.bytes_removed += c.bytes;
-    });
+    if (!dry_run) r.temporaries_removed += remove_backup_temporaries(repo.dir() + "/backups");
+    auto swept = repo.chunks().sweep([&](const ChunkId& id) { return live.maybe_contains(id); }, dry_run);
+    r.chunks_kept = swept.chunks_kept;
+    r.bytes_kept = swept.bytes_kept;
+    r.chunks_removed = swept.chunks_removed;
+    r.bytes_removed = swept.bytes_removed;
+    r.temporaries_removed += swept.temporaries_removed;
+    r.files_removed = swept.files_removed;
+    r.files_rewritten = swept.files_rewritten;
     return r;
 }
 
@@ -348,6 +352,8 @@ boost::json::object gc_report_json(const GcReport& r, bool dry_run) {
     o["chunks_removed"] = r.chunks_removed;
     o["bytes_removed"] = r.bytes_removed;
     o["temporaries_removed"] = r.temporaries_removed;
+    o["files_removed"] = r.files_removed;
+    o["files_rewritten"] = r.files_rewritten;
     o["missing_chunks"] = r.missing_chunks;
     return o;
 }

@@ -89,10 +89,12 @@ struct GcReport {
     uint64_t chunks_kept = 0, bytes_kept = 0;
     uint64_t chunks_removed = 0, bytes_removed = 0;
     uint64_t temporaries_removed = 0;
+    uint64_t files_removed = 0, files_rewritten = 0;  // chunk or pack files
     uint64_t missing_chunks = 0;  // referenced but absent (check tells which images)
 };
 // Mark and sweep under the exclusive repository lock: every chunk an index
-// references is touched, then chunks untouched since the start are removed.
+// references goes into a Bloom filter (IdFilter), then the chunk store
+// removes what the filter does not hold and repacks packs with dead chunks.
 // Refuses (exit 6) to sweep if any index cannot be read.
 GcReport collect_garbage(Repository& repo, bool dry_run);
 boost::json::object gc_report_json(const GcReport& r, bool dry_run);

@@ -85,9 +85,11 @@ Config parse_config(const std::string& dir, const std::string& text) {
         return p->to_number<uint64_t>();
     };
     uint64_t version = number("version");
-    if (version != kRepoVersion)
+    if (version < kOldestRepoVersion || version > kRepoVersion)
         fail(kExitIntegrity, "repository " + dir + " has format version " + std::to_string(version) +
-                                 "; this zadp-repo reads version " + std::to_string(kRepoVersion) + " only");
+                                 "; this zadp-repo reads versions " + std::to_string(kOldestRepoVersion) + " to " +
+                                 std::to_string(kRepoVersion) + " only");
+    c.version = static_cast<uint32_t>(version);
     c.chunk_size = static_cast<uint32_t>(number("chunk_size"));
     if (c.chunk_size < kMinChunkSize || c.chunk_size > kMaxChunkSize || (c.chunk_size & (c.chunk_size - 1)))
         fail(kExitIntegrity, what + " has a bad chunk size " + std::to_string(c.chunk_size));
@@ -254,9 +256,14 @@ std::unique_ptr<Repository::Lock> Repository::lock_exclusive_if_free() const {
 
 Repository::Repository(std::string dir, Config config, std::optional<MasterKey> key)
     : dir_(std::move(dir)), config_(std::move(config)), key_(std::move(key)), sealer_(key_ ? &*key_ : nullptr),
-      chunks_(open_directory_chunk_store(dir_ + "/chunks")) {}
+      chunks_(config_.version == 1 ? open_directory_chunk_store(dir_ + "/chunks")
+                                   : open_pack_chunk_store(dir_ + "/packs", sealer_)) {}
 
-Config Repository::init(const std::string& dir, uint32_t chunk_size, bool encrypt, const KeySource& keys) {
+Config Repository::init(const std::string& dir, uint32_t chunk_size, bool encrypt, const KeySource& keys,
+                        uint32_t version) {
+    if (version < kOldestRepoVersion || version > kRepoVersion)
+        fail(kExitUsage, "--format-version must be " + std::to_string(kOldestRepoVersion) + " or " +
+                             std::to_string(kRepoVersion));
     if (chunk_size < kMinChunkSize || chunk_size > kMaxChunkSize || (chunk_size & (chunk_size - 1)))
         fail(kExitUsage, "--chunk-size must be a power of two from 64K to 4M");
     struct stat st {};
@@ -264,6 +271,7 @@ Config Repository::init(const std::string& dir, uint32_t chunk_size, bool encryp
     if (::stat(dir.c_str(), &st) == 0 && (!S_ISDIR(st.st_mode) || !list_dir(dir).empty()))
         fail(kExitUsage, dir + " exists and is not an empty directory");
     Config c;
+    c.version = version;
     c.chunk_size = chunk_size;
     c.created = utc_now();
     unsigned char id[16];
@@ -289,7 +297,7 @@ Config Repository::init(const std::string& dir, uint32_t chunk_size, bool encryp
         c.encrypted = true;
         c.key_fingerprint = key->fingerprint();
     }
-    make_dirs(dir + "/chunks");
+    make_dirs(version == 1 ? dir + "/chunks" : dir + "/packs");
     make_dirs(dir + "/backups");
     if (!wrapped.empty()) write_file_atomic(dir + "/key", wrapped.data(), wrapped.size());
     Lock touch_lock(dir + "/lock", false);

@@ -1,6 +1,7 @@
 #pragma once
 // A deduplicating repository of block-device images (zadp-repo(5)): a
-// directory with a versioned config, chunk objects in a ChunkStore, and
+// directory with a versioned config, chunk objects in a ChunkStore (packs
+// since version 2), and
 // under backups/GROUP/TIME/ one fixed index per image (FILE.fidx) and small
 // files as blobs (FILE.blob).
 //
@@ -21,7 +22,10 @@
 
 namespace hci::repo {
 
-inline constexpr uint32_t kRepoVersion = 1;
+// Version 2 packs chunks (open_pack_chunk_store); version 1, one file per
+// chunk, is still read and written.
+inline constexpr uint32_t kRepoVersion = 2;
+inline constexpr uint32_t kOldestRepoVersion = 1;
 inline constexpr uint32_t kDefaultChunkSize = 1u << 20;
 inline constexpr uint32_t kMinChunkSize = 64u << 10;
 inline constexpr uint32_t kMaxChunkSize = 4u << 20;
@@ -62,7 +66,8 @@ class Repository {
 public:
     // Creates a repository in `dir` (empty or absent). With `encrypt`, a key
     // file (created when absent) or a passphrase from `keys` is required.
-    static Config init(const std::string& dir, uint32_t chunk_size, bool encrypt, const KeySource& keys);
+    static Config init(const std::string& dir, uint32_t chunk_size, bool encrypt, const KeySource& keys,
+                       uint32_t version = kRepoVersion);
     // Opens an existing repository; refuses an unknown format version (exit
     // 6) and a missing or wrong key (exit 2).
     static std::unique_ptr<Repository> open(const std::string& dir, const KeySource& keys);
