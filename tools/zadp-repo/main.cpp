@@ -24,7 +24,7 @@ static std::vector<CommandInfo> commands(repo_tool::Options& o) {
         {"key", "create|show|passwd", "manage the encryption key", 1, 1},
         {"sweep", "[GROUP] [--dry-run]", "remove unfinished backups of dead runs", 0, 1}};
     c[0].options.add_options()
-        ("chunk-size", parsed_value<uint32_t>(repo_tool::parse_size)->default_value(1u << 20, "1M")->value_name("SIZE"),
+        ("chunk-size", parsed_value<uint32_t>(repo_tool::parse_size)->default_value(repo::kDefaultChunkSize, "256K")->value_name("SIZE"),
          "chunk size, a power of two from 64K to 4M")
         ("encrypt", po::bool_switch(&o.encrypt), "encrypt chunks, indexes and blobs (AES-256-GCM)")
         ("format-version", po::value(&o.format_version)->value_name("N"),

@@ -15,7 +15,7 @@ struct Options {
     std::string repo;  // --repo (else $ZADP_REPO)
     std::string key_file, passphrase_file, new_passphrase_file;  // options, else the environment
     std::optional<std::string> passphrase;                      // $ZADP_REPO_PASSPHRASE
-    uint32_t chunk_size = 1u << 20;
+    uint32_t chunk_size = repo::kDefaultChunkSize;
     bool encrypt = false;
     uint32_t format_version = repo::kRepoVersion;
     bool dry_run = false;

@@ -26,7 +26,7 @@ namespace hci::repo {
 // chunk, is still read and written.
 inline constexpr uint32_t kRepoVersion = 2;
 inline constexpr uint32_t kOldestRepoVersion = 1;
-inline constexpr uint32_t kDefaultChunkSize = 1u << 20;
+inline constexpr uint32_t kDefaultChunkSize = 256u << 10;  // growth <= 8x per 64 KiB change: bench/RESULTS.md
 inline constexpr uint32_t kMinChunkSize = 64u << 10;
 inline constexpr uint32_t kMaxChunkSize = 4u << 20;
 
