@@ -124,10 +124,11 @@ public:
         if (::unlink(path.c_str()) != 0 && errno != ENOENT) fail(kExitIo, "remove " + path + ": " + errno_text(errno));
     }
 
-    void quarantine(const ChunkId& id) override {
+    std::string quarantine(const ChunkId& id) override {
         std::string path = path_of(id);
         if (::rename(path.c_str(), (path + ".bad").c_str()) != 0 && errno != ENOENT)
             fail(kExitIo, "rename " + path + ": " + errno_text(errno));
+        return path + ".bad";
     }
 
     void sync() override {

@@ -44,7 +44,8 @@ public:
     virtual void remove(const ChunkId& id) = 0;
     // Moves a damaged chunk aside (kept for inspection, no longer found by
     // contains()), so the next store that has its bytes writes it again.
-    virtual void quarantine(const ChunkId& id) = 0;
+    // Returns where it went, for the user.
+    virtual std::string quarantine(const ChunkId& id) = 0;
     // Makes every put() so far durable (and visible to other processes).
     virtual void sync() = 0;
     // How many chunks the store holds, roughly; 0 when it cannot tell cheaply.

@@ -368,11 +368,10 @@ uint64_t check(Repository& repo, const std::string& prefix, bool read_data, cons
         std::map<ChunkId, std::string> errors = verify_every_chunk(repo);
         for (const auto& [id, error] : errors) {
             bad.insert(id);
-            if (error != "missing") repo.chunks().quarantine(id);
             boost::json::object o;
             o["chunk"] = to_hex(id);
             o["error"] = error;
-            o["moved_to"] = to_hex(id) + ".bad";
+            if (error != "missing") o["moved_to"] = repo.chunks().quarantine(id);
             emit(o);
         }
     }

@@ -370,20 +370,18 @@ public:
 
     bool read(const ChunkId& id, Bytes& out) override {
         std::optional<Location> at;
+        std::shared_ptr<Fd> fd;
         {
             std::lock_guard<std::mutex> g(mu_);
             load();
             at = find(id);
+            if (at && at->pack == pack_ && pack_fd_ >= 0) {  // in the pack this process is writing
+                read_at(pack_fd_, *at, out, pack_temp_);
+                return true;
+            }
         }
-        if (!at) return false;
-        auto fd = open_pack(at->pack);
-        if (!fd) return false;
-        out.reset(at->length);
-        ssize_t n;
-        do n = ::pread(fd->get(), out.data(), at->length, at->offset);
-        while (n < 0 && errno == EINTR);
-        if (n < 0) fail(kExitIo, "read " + pack_path(at->pack) + ": " + errno_text(errno));
-        out.shrink(static_cast<size_t>(n));  // short: the object's checks will say it is damaged
+        if (!at || !(fd = open_pack(at->pack))) return false;
+        read_at(fd->get(), *at, out, pack_path(at->pack));
         return true;
     }
 
@@ -415,7 +413,7 @@ public:
     }
 
     void remove(const ChunkId& id) override { set_aside(id); }
-    void quarantine(const ChunkId& id) override { set_aside(id); }
+    std::string quarantine(const ChunkId& id) override { return set_aside(id); }
 
     void sync() override {
         std::lock_guard<std::mutex> g(mu_);
@@ -460,6 +458,15 @@ public:
     }
 
 private:
+    static void read_at(int fd, const Location& at, Bytes& out, const std::string& what) {
+        out.reset(at.length);
+        ssize_t n;
+        do n = ::pread(fd, out.data(), at.length, at.offset);
+        while (n < 0 && errno == EINTR);
+        if (n < 0) fail(kExitIo, "read " + what + ": " + errno_text(errno));
+        out.shrink(static_cast<size_t>(n));  // short: the object's checks will say it is damaged
+    }
+
     std::string pack_path(uint64_t pack) const {
         std::string hex = pack_name(pack);
         return dir_ + "/" + hex.substr(0, 2) + "/" + hex + ".pack";
@@ -574,7 +581,7 @@ private:
         write_fd_all(pack_fd_, object, length, pack_temp_);
         Entry e{id, {pack_, static_cast<uint32_t>(pack_size_), static_cast<uint32_t>(length)}};
         pack_entries_.push_back(e);
-        recent_.emplace(e.id, e.at);
+        recent_.insert_or_assign(e.id, e.at);  // over a copy set aside
         pack_size_ += length;
         wrote_ = true;
         if (pack_size_ >= kPackTarget) {
@@ -590,10 +597,10 @@ private:
         std::string hex = pack_name(pack_);
         std::string sub = dir_ + "/" + hex.substr(0, 2);
         pack_temp_ = sub + "/.tmp." + hex + ".pack";
-        pack_fd_ = ::open(pack_temp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        pack_fd_ = ::open(pack_temp_.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
         if (pack_fd_ < 0 && errno == ENOENT) {
             if (::mkdir(sub.c_str(), 0755) != 0 && errno != EEXIST) fail(kExitIo, "mkdir " + sub + ": " + errno_text(errno));
-            pack_fd_ = ::open(pack_temp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+            pack_fd_ = ::open(pack_temp_.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
         }
         if (pack_fd_ < 0) fail(kExitIo, "create " + pack_temp_ + ": " + errno_text(errno));
         unsigned char header[kPackHeaderSize] = {};
@@ -689,11 +696,12 @@ private:
         int fd_;
     };
 
-    void set_aside(const ChunkId& id) {
+    // Lists the chunk's copy in packs/damaged; returns where that copy is.
+    std::string set_aside(const ChunkId& id) {
         std::lock_guard<std::mutex> g(mu_);
         load();
         auto at = find(id);
-        if (!at) return;
+        if (!at) return "";
         std::string line = pack_name(at->pack) + " " + std::to_string(at->offset) + " " + to_hex(id) + "\n";
         std::string path = dir_ + "/damaged";
         int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
@@ -702,6 +710,7 @@ private:
         ::fsync(fd);
         ::close(fd);
         damaged_.insert({at->pack, at->offset, 0});
+        return pack_path(at->pack) + " at " + std::to_string(at->offset) + " (listed in " + path + ")";
     }
 
     // The table of a pack file, read from its end; an error text when damaged.
