@@ -3,6 +3,7 @@
 // bytes per chunk, whatever the repository's size. A false positive only
 // keeps a dead chunk until a later gc; a chunk that was added is always
 // found, so no referenced chunk is ever taken for garbage.
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -13,10 +14,12 @@ namespace hci::repo {
 
 class IdFilter {
 public:
-    // Sized for `expected` ids at 16 bits each (one false positive in about 2000).
+    // Sized for `expected` ids at 16 bits each (one false positive in about
+    // 2000), but never above 32 MiB: past 16 Mi ids (4 TiB of 256 KiB chunks)
+    // more dead chunks survive a gc, and memory stays bounded.
     explicit IdFilter(uint64_t expected) {
         uint64_t bits = 1024;
-        while (bits < expected * 16) bits <<= 1;
+        while (bits < std::min<uint64_t>(expected, uint64_t{1} << 24) * 16) bits <<= 1;
         words_.assign(bits / 64, 0);
         mask_ = bits - 1;
     }
