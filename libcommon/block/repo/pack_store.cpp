@@ -406,9 +406,10 @@ public:
             visit({e.id, e.at.length});
         });
         std::vector<Entry> found;
-        for (const auto& e : recent) {  // not merged yet
+        for (const auto& e : recent) {  // not merged yet, or merged only as copies set aside
             locator->find(e.id, found);
-            if (found.empty()) visit({e.id, e.at.length});
+            if (std::all_of(found.begin(), found.end(), [&](const Entry& f) { return damaged.count(f.at) > 0; }))
+                visit({e.id, e.at.length});
         }
     }
 
