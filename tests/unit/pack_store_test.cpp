@@ -13,21 +13,14 @@
 #include "libcommon/block/repo/id_filter.h"
 #include "libcommon/block/repo/image.h"
 #include "libcommon/block/repo/maintenance.h"
+#include "repo_test_util.h"
 
 using namespace hci;
 using namespace hci::repo;
+using namespace hci::repo_test;
 namespace fs = std::filesystem;
 
 namespace {
-
-struct Dir {
-    std::string path;
-    Dir() {
-        char name[] = "/tmp/pack-unit.XXXXXX";
-        path = ::mkdtemp(name);
-    }
-    ~Dir() { fs::remove_all(path); }
-};
 
 std::vector<unsigned char> random_image(size_t size, uint64_t seed) {
     std::vector<unsigned char> image(size);
@@ -64,19 +57,10 @@ size_t count_files(const std::string& dir, const std::string& suffix) {
     return n;
 }
 
-int exit_code_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.code();
-    }
-    return 0;
-}
-
 }  // namespace
 
 TEST_CASE("packs: chunks of one store share a few pack files, and another process finds them") {
-    Dir dir;
+    TempDir dir;
     std::string repo_dir = dir.path + "/r";
     Repository::init(repo_dir, 65536, false, {});
     auto image = random_image(40 << 20, 1);  // 640 chunks, about 40 MiB: three packs
@@ -97,7 +81,7 @@ TEST_CASE("packs: chunks of one store share a few pack files, and another proces
 }
 
 TEST_CASE("packs: many small stores merge their tables into the locator, which finds every chunk") {
-    Dir dir;
+    TempDir dir;
     std::string repo_dir = dir.path + "/r";
     Repository::init(repo_dir, 65536, false, {});
     std::vector<std::vector<unsigned char>> images;
@@ -116,7 +100,7 @@ TEST_CASE("packs: many small stores merge their tables into the locator, which f
 }
 
 TEST_CASE("packs: gc removes packs of removed images and repacks packs holding dead chunks") {
-    Dir dir;
+    TempDir dir;
     std::string repo_dir = dir.path + "/r";
     Repository::init(repo_dir, 65536, false, {});
     auto keep = random_image(20 << 20, 2), drop = random_image(20 << 20, 3);
@@ -151,7 +135,7 @@ TEST_CASE("packs: gc removes packs of removed images and repacks packs holding d
 }
 
 TEST_CASE("packs: a pack a killed store left and temporaries are garbage") {
-    Dir dir;
+    TempDir dir;
     std::string repo_dir = dir.path + "/r";
     Repository::init(repo_dir, 65536, false, {});
     auto image = random_image(1 << 20, 4);
@@ -177,7 +161,7 @@ TEST_CASE("packs: a pack a killed store left and temporaries are garbage") {
 }
 
 TEST_CASE("packs: a damaged locator is named, and gc rebuilds it from the packs") {
-    Dir dir;
+    TempDir dir;
     std::string repo_dir = dir.path + "/r";
     Repository::init(repo_dir, 65536, false, {});
     std::vector<unsigned char> image;
@@ -202,7 +186,7 @@ TEST_CASE("packs: a damaged locator is named, and gc rebuilds it from the packs"
 }
 
 TEST_CASE("packs: a chunk set aside is stored again by the next store that has it, which heals the image") {
-    Dir dir;
+    TempDir dir;
     std::string repo_dir = dir.path + "/r";
     Repository::init(repo_dir, 65536, false, {});
     auto image = random_image(300000, 6);
@@ -221,7 +205,7 @@ TEST_CASE("packs: a chunk set aside is stored again by the next store that has i
 }
 
 TEST_CASE("format version 1 (one file per chunk) is still written and read") {
-    Dir dir;
+    TempDir dir;
     std::string repo_dir = dir.path + "/r";
     Repository::init(repo_dir, 65536, false, {}, 1);
     auto image = random_image(300000, 7);

@@ -19,20 +19,13 @@
 #include "libcommon/base/error.h"
 #include "libcommon/block/repo/image.h"
 #include "libcommon/block/repo/maintenance.h"
+#include "repo_test_util.h"
 
 using namespace hci;
 using namespace hci::repo;
+using namespace hci::repo_test;
 
 namespace {
-
-struct TempDir {
-    std::string path;
-    TempDir() {
-        char name[] = "/tmp/repo-unit.XXXXXX";
-        path = ::mkdtemp(name);
-    }
-    ~TempDir() { std::filesystem::remove_all(path); }
-};
 
 ChunkId some_id(int seed) {
     ChunkId id{};
@@ -58,15 +51,6 @@ std::string write_index(const std::string& path, const IndexHeader& h, const Sea
     w.finish(t);
     ::close(fd);
     return path;
-}
-
-int exit_code_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.code();
-    }
-    return 0;
 }
 
 void flip_byte(const std::string& path, off_t at) {

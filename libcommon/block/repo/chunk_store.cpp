@@ -131,14 +131,7 @@ public:
         return path + ".bad";
     }
 
-    void sync() override {
-        int fd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0) fail(kExitIo, "open " + dir_ + ": " + errno_text(errno));
-        int rc = ::syncfs(fd);
-        int err = errno;
-        ::close(fd);
-        if (rc != 0) fail(kExitIo, "sync " + dir_ + ": " + errno_text(err));
-    }
+    void sync() override { sync_file_system(dir_); }
 
     uint64_t count_hint() override { return 0; }
 
@@ -179,6 +172,15 @@ private:
 };
 
 }  // namespace
+
+void sync_file_system(const std::string& dir) {
+    int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) fail(kExitIo, "open " + dir + ": " + errno_text(errno));
+    int rc = ::syncfs(fd);
+    int err = errno;
+    ::close(fd);
+    if (rc != 0) fail(kExitIo, "sync " + dir + ": " + errno_text(err));
+}
 
 std::unique_ptr<ChunkStore> open_directory_chunk_store(const std::string& dir) {
     return std::make_unique<DirectoryChunkStore>(dir);

@@ -73,6 +73,10 @@ public:
     virtual void repair() {}
 };
 
+// syncfs(2) of the file system holding `dir`: one call makes every chunk
+// written so far durable (exit 7 when it fails).
+void sync_file_system(const std::string& dir);
+
 // Format version 1: one file per chunk, chunks/XXX/<64 hex digits>, fanned
 // out over 4096 directories by the first three digits; written to a
 // temporary name in the same directory and linked to its name.

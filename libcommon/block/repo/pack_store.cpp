@@ -420,12 +420,7 @@ public:
         std::lock_guard<std::mutex> g(mu_);
         load();
         finish_pack();
-        int fd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0) fail(kExitIo, "open " + dir_ + ": " + errno_text(errno));
-        int rc = ::syncfs(fd);
-        int err = errno;
-        ::close(fd);
-        if (rc != 0) fail(kExitIo, "sync " + dir_ + ": " + errno_text(err));
+        sync_file_system(dir_);
         if (wrote_ && list_names(dir_ + "/unmerged").size() > kMergeTables) merge_tables();
     }
 
@@ -885,11 +880,7 @@ ChunkStore::SweepReport PackChunkStore::sweep(const std::function<bool(const Chu
         }
     }
     finish_pack();
-    int fd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        ::syncfs(fd);
-        ::close(fd);
-    }
+    sync_file_system(dir_);
     std::set<uint64_t> gone(drop.begin(), drop.end());
     for (const auto& w : rewrites) gone.insert(w.pack);
     std::vector<uint64_t> surviving;
