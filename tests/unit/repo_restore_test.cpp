@@ -65,6 +65,7 @@ struct Fixture {
         repo->chunks().remove(id);
         repo->chunks().put(id, encode_object(ObjectKind::kChunk, to_hex(id), other.data(), other.size(),
                                              repo->sealer(), 1));
+        repo->chunks().sync();  // published: the reads below open the repository anew
     }
 
     // zadp-read --source repo:NAME [--size BYTES] [--format raw] into memory.
