@@ -27,6 +27,7 @@
 #include <unordered_map>
 
 #include "libcommon/base/error.h"
+#include "libcommon/base/log.h"
 #include "libcommon/block/little_endian.h"
 #include "libcommon/block/repo/chunk_store.h"
 #include "libcommon/block/repo/repository.h"
@@ -421,7 +422,7 @@ public:
         load();
         finish_pack();
         sync_file_system(dir_);
-        if (wrote_ && list_names(dir_ + "/unmerged").size() > kMergeTables) merge_tables();
+        if (wrote_ && list_names(dir_ + "/unmerged").size() > kMergeTables) try_merge();
     }
 
     uint64_t count_hint() override {
@@ -582,7 +583,7 @@ private:
         wrote_ = true;
         if (pack_size_ >= kPackTarget) {
             finish_pack();
-            if (recent_.size() > kMergeEntries) merge_tables();  // bounded memory for any image size
+            if (recent_.size() > kMergeEntries) try_merge();  // bounded memory for any image size
         }
     }
 
@@ -648,11 +649,21 @@ private:
         pack_entries_.clear();
     }
 
+    // The locator only indexes the packs: the chunks are safe whether a
+    // merge works or not, so a failed one does not fail the store.
+    void try_merge() {
+        try {
+            merge_tables();
+        } catch (const Error& e) {
+            log_warning(std::string("could not merge the pack tables (") + e.what() + "); zadp-repo gc will");
+        }
+    }
+
     // Merges every unmerged table into a new locator, then removes those
     // tables. Under packs/locator.lock, so two merges never lose each
     // other's tables; readers keep the locator they opened (caller holds mu_).
     void merge_tables() {
-        FileLock lock(dir_ + "/locator.lock");
+        Repository::Lock lock(dir_ + "/locator.lock", true);
         std::vector<Entry> entries, one;
         std::vector<std::string> merged;
         for (const auto& name : list_names(dir_ + "/unmerged")) {
@@ -676,21 +687,6 @@ private:
         recent_.clear();
         for (const auto& e : pack_entries_) recent_.emplace(e.id, e.at);
     }
-
-    // An exclusive flock on a file, held while it lives.
-    class FileLock {
-    public:
-        explicit FileLock(const std::string& path) {
-            fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-            if (fd_ < 0) fail(kExitIo, "open " + path + ": " + errno_text(errno));
-            while (::flock(fd_, LOCK_EX) != 0)
-                if (errno != EINTR) fail(kExitIo, "lock " + path + ": " + errno_text(errno));
-        }
-        ~FileLock() { ::close(fd_); }
-
-    private:
-        int fd_;
-    };
 
     // Lists the chunk's copy in packs/damaged; returns where that copy is.
     std::string set_aside(const ChunkId& id) {
