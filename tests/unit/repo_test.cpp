@@ -1,6 +1,7 @@
 // The repository: index codec, chunk alignment against odd image sizes,
 // prune selection against fixed times, key handling, and the ordered worker
-// pool behind storing and reading (order kept, errors in their place).
+// pool behind storing and reading (order kept, errors in their place), and
+// chunk workers sharing one repository (make tsan runs them under TSan).
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -9,11 +10,13 @@
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <future>
 #include <mutex>
 #include <random>
 #include <set>
+#include <thread>
 #include <vector>
 
 #include "libcommon/base/error.h"
@@ -642,4 +645,59 @@ TEST_CASE("a store fed from a verified stream records that stream's digest and n
     w.commit();
     ImageReader r(*repo, "g/t2/d");
     CHECK(r.trailer().digest == hex);
+}
+
+// What the chunk workers of one zadp-write or zadp-read do, all at once and
+// on overlapping chunks: store (the same new chunk from two threads: stored
+// once), look up and read back, from finished packs (through the file
+// descriptor cache) and from the pack still being written. Under make tsan
+// this is where a race in the chunk stores shows.
+TEST_CASE("chunk workers store and read back overlapping chunks of one repository at once") {
+    constexpr size_t kChunk = 65536, kChunks = 320, kThreads = 4, kEach = 160;
+    std::vector<std::vector<unsigned char>> data(kChunks, std::vector<unsigned char>(kChunk));
+    for (size_t c = 0; c < kChunks; ++c) {
+        std::mt19937_64 rng(c);  // random: stored as they are, 20 MiB in all, more than one pack
+        for (size_t i = 0; i < kChunk; i += 8) {
+            uint64_t v = rng();
+            std::memcpy(data[c].data() + i, &v, 8);
+        }
+    }
+    for (uint32_t version : {1u, 2u}) {
+        DYNAMIC_SECTION("format version " << version) {
+            TempDir dir;
+            std::string repo_dir = dir.path + "/r";
+            Repository::init(repo_dir, kChunk, false, {}, version);
+            auto repo = Repository::open(repo_dir, {});
+            std::vector<ChunkId> ids(kChunks);
+            for (size_t c = 0; c < kChunks; ++c) ids[c] = chunk_id(data[c].data(), kChunk, repo->key());
+            std::atomic<size_t> stored{0}, bad_reads{0};
+            std::vector<std::thread> workers;
+            for (size_t t = 0; t < kThreads; ++t) {
+                workers.emplace_back([&, t] {
+                    Bytes object, file, scratch;
+                    for (size_t k = 0; k < kEach; ++k) {
+                        size_t c = (t * kChunks / kThreads + k) % kChunks;  // half shared with the next thread
+                        if (repo->store_chunk(ids[c], data[c].data(), kChunk, object) > 0) ++stored;
+                        for (size_t back : {c, (c + kChunks - k / 2) % kChunks}) {
+                            if (!repo->chunks().contains(ids[back])) continue;  // not stored yet
+                            PlainView plain;
+                            if (!repo->load_chunk(ids[back], file, scratch, plain).empty() ||
+                                plain.size != kChunk || std::memcmp(plain.data, data[back].data(), kChunk) != 0)
+                                ++bad_reads;
+                        }
+                    }
+                });
+            }
+            for (auto& w : workers) w.join();
+            CHECK(bad_reads == 0);
+            CHECK(stored == kChunks);  // every chunk once, though two threads stored each
+            repo->chunks().sync();
+            auto again = Repository::open(repo_dir, {});
+            std::vector<unsigned char> plain;
+            for (size_t c = 0; c < kChunks; ++c) {
+                REQUIRE(again->load_chunk(ids[c], plain) == "");
+                CHECK(plain == data[c]);
+            }
+        }
+    }
 }
