@@ -1,14 +1,15 @@
 # Front door. `make` builds, `make test` runs every test, `make demo` runs a
 # whole backup and restore against hci-sim, `make bench` measures, `make asan`
-# runs every test again under ASan+UBSan, `make fuzz` runs the libFuzzer
-# targets for FUZZ_SECONDS each (tests/fuzz/README.md).
+# runs every test again under ASan+UBSan, `make tsan` runs the repository's
+# unit tests and repo e2e scenarios under ThreadSanitizer, `make fuzz` runs
+# the libFuzzer targets for FUZZ_SECONDS each (tests/fuzz/README.md).
 BUILD   ?= build
 PREFIX  ?= /usr/local
 JOBS    ?= $(shell nproc)
 CMAKE_FLAGS ?=
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps configure test demo bench install clean asan fuzz
+.PHONY: all deps configure test demo bench install clean asan tsan fuzz
 
 all: configure
 	cmake --build $(BUILD) -j $(JOBS)
@@ -24,6 +25,12 @@ test: all
 
 asan:
 	$(MAKE) BUILD=build-asan CMAKE_FLAGS=-DHCI_SANITIZE=ON test
+
+# Only what runs the repository's worker threads: under TSan the whole suite
+# would be too slow (unit-repo and every e2e scenario whose name has "repo").
+tsan:
+	$(MAKE) BUILD=build-tsan CMAKE_FLAGS=-DHCI_TSAN=ON all
+	cd build-tsan && ctest --output-on-failure -j $(JOBS) -R repo
 
 # libFuzzer needs clang (install-deps.sh --fuzz; not part of `make test`).
 fuzz: deps
@@ -44,4 +51,4 @@ install: all
 	      "examples (backup-vm.sh, restore-disk.sh, Makefile...) in $(PREFIX)/share/doc/hci-backup/examples"
 
 clean:
-	rm -rf $(BUILD) build-asan build-fuzz
+	rm -rf $(BUILD) build-asan build-tsan build-fuzz
