@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstring>
 #include <filesystem>
@@ -221,7 +222,7 @@ TEST_CASE("format version 1 (one file per chunk) is still written and read") {
 }
 
 TEST_CASE("the id filter finds every id added, and few others") {
-    IdFilter filter(10000);
+    IdFilter filter(1000000);  // past the 1 MiB minimum: 16 bits per id
     std::mt19937_64 rng(9);
     auto random_id = [&] {
         ChunkId id;
@@ -232,9 +233,10 @@ TEST_CASE("the id filter finds every id added, and few others") {
         return id;
     };
     std::vector<ChunkId> added;
-    for (int i = 0; i < 10000; ++i) filter.add(added.emplace_back(random_id()));
-    for (const auto& id : added) REQUIRE(filter.maybe_contains(id));
+    for (int i = 0; i < 1000000; ++i) filter.add(added.emplace_back(random_id()));
+    CHECK(std::all_of(added.begin(), added.end(), [&](const ChunkId& id) { return filter.maybe_contains(id); }));
     int false_positives = 0;
     for (int i = 0; i < 100000; ++i) false_positives += filter.maybe_contains(random_id());
-    CHECK(false_positives < 100);  // expected about 50 at 16 bits per id
+    CHECK(false_positives < 100);  // expected about 40 at 16 bits per id (2^24 bits)
+    CHECK(false_positives > 0);    // the filter is really that small: the check above means something
 }

@@ -16,9 +16,10 @@ class IdFilter {
 public:
     // Sized for `expected` ids at 16 bits each (one false positive in about
     // 2000), but never above 32 MiB: past 16 Mi ids (4 TiB of 256 KiB chunks)
-    // more dead chunks survive a gc, and memory stays bounded.
+    // more dead chunks survive a gc, and memory stays bounded. At least 1 MiB,
+    // so that in a small repository practically no dead chunk survives.
     explicit IdFilter(uint64_t expected) {
-        uint64_t bits = 1024;
+        uint64_t bits = uint64_t{1} << 23;
         while (bits < std::min<uint64_t>(expected, uint64_t{1} << 24) * 16) bits <<= 1;
         words_.assign(bits / 64, 0);
         mask_ = bits - 1;
