@@ -20,6 +20,7 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -98,19 +99,10 @@ std::optional<uint64_t> pack_from_name(const std::string& hex) {
 
 std::string table_aad(uint64_t pack) { return "pack " + pack_name(pack); }
 
-std::vector<std::string> list_names(const std::string& dir) {
-    std::vector<std::string> names;
-    DIR* d = ::opendir(dir.c_str());
-    if (!d) return names;
-    while (auto* e = ::readdir(d))
-        if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) names.emplace_back(e->d_name);
-    ::closedir(d);
-    std::sort(names.begin(), names.end());
-    return names;
-}
-
-bool ends_with(const std::string& s, const std::string& suffix) {
-    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+// The pack a table file in unmerged/ belongs to, from its name.
+std::optional<uint64_t> pack_of_table(const std::string& name) {
+    if (!name.ends_with(".table")) return std::nullopt;
+    return pack_from_name(name.substr(0, name.size() - 6));
 }
 
 void pread_all(int fd, void* buf, size_t length, uint64_t offset, const std::string& what) {
@@ -422,7 +414,7 @@ public:
         load();
         finish_pack();
         sync_file_system(dir_);
-        if (wrote_ && list_names(dir_ + "/unmerged").size() > kMergeTables) try_merge();
+        if (wrote_ && list_dir(dir_ + "/unmerged").size() > kMergeTables) try_merge();
     }
 
     uint64_t count_hint() override {
@@ -446,8 +438,8 @@ public:
         load(true);
         if (!all_known_) return;
         rebuild_locator(list_packs(nullptr));
-        for (const auto& name : list_names(dir_ + "/unmerged"))
-            if (ends_with(name, ".table")) ::unlink((dir_ + "/unmerged/" + name).c_str());
+        for (const auto& name : list_dir(dir_ + "/unmerged"))
+            if (pack_of_table(name)) ::unlink((dir_ + "/unmerged/" + name).c_str());
         loaded_ = all_known_ = false;
         recent_.clear();
         damaged_.clear();
@@ -482,8 +474,8 @@ private:
             all_known_ = true;
         };
         load_damaged();
-        for (const auto& name : list_names(dir_ + "/unmerged")) {
-            auto pack = ends_with(name, ".table") ? pack_from_name(name.substr(0, name.size() - 6)) : std::nullopt;
+        for (const auto& name : list_dir(dir_ + "/unmerged")) {
+            auto pack = pack_of_table(name);
             if (!pack) continue;
             try {
                 if (!read_table_file(*pack, entries)) continue;  // merged and removed meanwhile
@@ -531,8 +523,12 @@ private:
             if (nl == std::string::npos) break;
             std::string line = text.substr(start, nl - start);
             start = nl + 1;
+            // "PACK OFFSET [ID]"; a line that does not parse marks nothing
             auto pack = pack_from_name(line.substr(0, 16));
-            if (pack && line.size() > 17) damaged_.insert({*pack, static_cast<uint32_t>(std::stoul(line.substr(17))), 0});
+            uint32_t offset = 0;
+            if (!pack || line.size() < 18 || line[16] != ' ') continue;
+            auto [end, ec] = std::from_chars(line.data() + 17, line.data() + line.size(), offset);
+            if (ec == std::errc() && (end == line.data() + line.size() || *end == ' ')) damaged_.insert({*pack, offset, 0});
         }
     }
 
@@ -666,8 +662,8 @@ private:
         Repository::Lock lock(dir_ + "/locator.lock", true);
         std::vector<Entry> entries, one;
         std::vector<std::string> merged;
-        for (const auto& name : list_names(dir_ + "/unmerged")) {
-            auto pack = ends_with(name, ".table") ? pack_from_name(name.substr(0, name.size() - 6)) : std::nullopt;
+        for (const auto& name : list_dir(dir_ + "/unmerged")) {
+            auto pack = pack_of_table(name);
             if (!pack || !read_table_file(*pack, one)) continue;
             entries.insert(entries.end(), one.begin(), one.end());
             merged.push_back(table_path(*pack));
@@ -755,18 +751,18 @@ private:
 
 std::vector<uint64_t> PackChunkStore::list_packs(std::vector<std::string>* temporaries) const {
     std::vector<uint64_t> packs;
-    for (const auto& sub : list_names(dir_)) {
+    for (const auto& sub : list_dir(dir_, true)) {
         if (sub.size() != 2) continue;
-        for (const auto& name : list_names(dir_ + "/" + sub)) {
+        for (const auto& name : list_dir(dir_ + "/" + sub, true)) {
             if (name.rfind(".tmp.", 0) == 0) {
                 if (temporaries) temporaries->push_back(dir_ + "/" + sub + "/" + name);
                 continue;
             }
-            if (!ends_with(name, ".pack")) continue;
+            if (!name.ends_with(".pack")) continue;
             if (auto pack = pack_from_name(name.substr(0, name.size() - 5))) packs.push_back(*pack);
         }
     }
-    for (const auto& name : list_names(dir_ + "/unmerged"))
+    for (const auto& name : list_dir(dir_ + "/unmerged", true))
         if (name.rfind(".tmp.", 0) == 0 && temporaries) temporaries->push_back(dir_ + "/unmerged/" + name);
     return packs;
 }
@@ -883,7 +879,7 @@ ChunkStore::SweepReport PackChunkStore::sweep(const std::function<bool(const Chu
     for (auto pack : list_packs(nullptr))
         if (!gone.count(pack)) surviving.push_back(pack);
     rebuild_locator(surviving);
-    for (const auto& name : list_names(dir_ + "/unmerged")) ::unlink((dir_ + "/unmerged/" + name).c_str());
+    for (const auto& name : list_dir(dir_ + "/unmerged", true)) ::unlink((dir_ + "/unmerged/" + name).c_str());
     for (auto pack : gone) ::unlink(pack_path(pack).c_str());
     // Keep the damaged marks of packs that stay.
     std::string kept;

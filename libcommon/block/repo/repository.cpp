@@ -40,21 +40,6 @@ std::vector<std::string> split_name(const std::string& name) {
     return parts;
 }
 
-std::vector<std::string> list_dir(const std::string& path) {
-    std::vector<std::string> names;
-    DIR* d = ::opendir(path.c_str());
-    if (!d) return names;
-    while (auto* e = ::readdir(d))
-        if (e->d_name[0] != '.') names.emplace_back(e->d_name);
-    ::closedir(d);
-    std::sort(names.begin(), names.end());
-    return names;
-}
-
-bool ends_with(const std::string& s, const std::string& suffix) {
-    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 std::string config_json(const Config& c) {
     boost::json::object o;
     o["format"] = "zadp-repo";
@@ -137,6 +122,20 @@ MasterKey resolve_key(const std::string& dir, const Config& config, const KeySou
 
 }  // namespace
 
+
+std::vector<std::string> list_dir(const std::string& path, bool hidden_too) {
+    std::vector<std::string> names;
+    DIR* d = ::opendir(path.c_str());
+    if (!d) return names;
+    while (auto* e = ::readdir(d)) {
+        std::string name = e->d_name;
+        if (name == "." || name == ".." || (name[0] == '.' && !hidden_too)) continue;
+        names.push_back(std::move(name));
+    }
+    ::closedir(d);
+    std::sort(names.begin(), names.end());
+    return names;
+}
 
 void make_dirs(const std::string& path) {
     for (size_t pos = 1; pos != std::string::npos;) {
@@ -388,7 +387,7 @@ std::vector<Repository::Item> Repository::list(const std::string& prefix) const 
             if (!matches(1, time)) continue;
             for (const auto& file : list_dir(root + "/" + group + "/" + time)) {
                 for (const char* suffix : {".fidx", ".blob"}) {
-                    if (!ends_with(file, suffix)) continue;
+                    if (!file.ends_with(suffix)) continue;
                     std::string base = file.substr(0, file.size() - 5);
                     if (!matches(2, base)) continue;
                     items.push_back({group + "/" + time + "/" + base, std::string(suffix) == ".fidx",

@@ -139,6 +139,9 @@ private:
     std::unique_ptr<ChunkStore> chunks_;
 };
 
+// The names in a directory, sorted; those starting with a dot only with
+// `hidden_too`. Empty when it cannot be read.
+std::vector<std::string> list_dir(const std::string& path, bool hidden_too = false);
 // Creates every missing directory of `path` (like mkdir -p).
 void make_dirs(const std::string& path);
 // Writes a small file atomically: temporary name, fsync, rename, fsync dir.
