@@ -1,7 +1,7 @@
 #!/bin/bash
 # A deleted chunk file: reading fails with exit 6 naming image and offset,
 # check (without --read-data) lists the damaged images, gc reports it
-# missing and keeps everything else.
+# missing and removes nothing (exit 6).
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
 . "$HCI_SOURCE_DIR/tests/e2e/repo.sh"
 
@@ -23,7 +23,13 @@ rc=0; zadp-repo check > "$T/check" 2>/dev/null || rc=$?
 has_line "$T/check" '.name == "web01/2026-11-28T020000Z/disk0" and .ok == false and .missing_chunks == 2 and .first_bad_offset == 327680' \
     || die "check: $(cat "$T/check")"
 has_line "$T/check" '.name == "web01/2026-11-28T020000Z/disk1" and .ok' || die "disk1 reported damaged"
-zadp-repo gc > "$T/gc"
-jq -e '.missing_chunks == 2 and .chunks_removed == 0' "$T/gc" >/dev/null || die "gc: $(cat "$T/gc")"
+# gc proves nothing dead while images miss chunks: it removes nothing, exit 6.
+packs_before=$(pack_entries | wc -l)
+rc=0; zadp-repo gc > "$T/gc" 2> "$T/err" || rc=$?
+[ $rc = 6 ] || die "gc with missing chunks: exit $rc, expected 6"
+jq -e '.gc == "refused" and .missing_chunks == 2 and .chunks_removed == 0 and .files_removed == 0
+       and .images_missing_chunks == ["web01/2026-11-28T020000Z/disk0"]' "$T/gc" >/dev/null || die "gc: $(cat "$T/gc")"
+grep -q 'gc removed nothing: 2 chunk(s) that 1 image(s) use are missing' "$T/err" || die "gc message: $(cat "$T/err")"
+[ "$(pack_entries | wc -l)" = "$packs_before" ] || die "a refused gc changed the packs"
 restores_to "$T/b.img" web01/2026-11-28T020000Z/disk1
 echo "ok: a deleted chunk is found"

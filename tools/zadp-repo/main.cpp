@@ -1,6 +1,6 @@
 // zadp-repo: manages a deduplicating repository of block-device images
 // (zadp-repo(5)): init, ls, put-blob, cat, rm, prune, gc, check, key,
-// sweep. Images go in and out with zadp-write --target repo:NAME and
+// sweep, repair. Images go in and out with zadp-write --target repo:NAME and
 // zadp-read --source repo:NAME. JSON lines on stdout.
 #include "libcommon/base/cli.h"
 #include "tools/zadp-repo/repo_commands.h"
@@ -22,7 +22,8 @@ static std::vector<CommandInfo> commands(repo_tool::Options& o) {
         {"gc", "[--dry-run]", "remove chunks no image uses"},
         {"check", "[PREFIX] [--read-data]", "verify images and chunks", 0, 1},
         {"key", "create|show|passwd", "manage the encryption key", 1, 1},
-        {"sweep", "[GROUP] [--dry-run]", "remove unfinished backups of dead runs", 0, 1}};
+        {"sweep", "[GROUP] [--dry-run]", "remove unfinished backups of dead runs", 0, 1},
+        {"repair", "[--dry-run]", "rebuild the locator from the packs; list what is lost"}};
     c[0].options.add_options()
         ("chunk-size", parsed_value<uint32_t>(repo_tool::parse_size)->default_value(repo::kDefaultChunkSize, "256K")->value_name("SIZE"),
          "chunk size, a power of two from 64K to 4M")
@@ -36,8 +37,10 @@ static std::vector<CommandInfo> commands(repo_tool::Options& o) {
         ("keep-weekly", po::value(&o.keep.weekly)->value_name("N"), "keep the newest backup of each of N ISO weeks")
         ("keep-monthly", po::value(&o.keep.monthly)->value_name("N"), "keep the newest backup of each of N months")
         ("keep-yearly", po::value(&o.keep.yearly)->value_name("N"), "keep the newest backup of each of N years");
-    for (int i : {5, 6, 9})
+    for (int i : {5, 6, 9, 10})
         c[i].options.add_options()("dry-run,n", po::bool_switch(&o.dry_run), "say what would be removed, remove nothing");
+    c[6].options.add_options()("allow-damage", po::bool_switch(&o.allow_damage),
+                               "sweep even when chunks are missing or a pack's table is damaged");
     c[7].options.add_options()("read-data", po::bool_switch(&o.read_data), "also read, decrypt and hash every chunk");
     c[8].options.add_options()("new-passphrase-file", po::value(&o.new_passphrase_file)->value_name("FILE"),
                                "key passwd: the new passphrase in FILE");

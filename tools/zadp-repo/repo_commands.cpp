@@ -96,14 +96,26 @@ int cmd_sweep(const Options& o) {
 
 int cmd_gc(const Options& o) {
     auto r = open(o);
-    emit(repo::gc_report_json(repo::collect_garbage(*r, o.dry_run), o.dry_run));
+    auto report = repo::collect_garbage(*r, o.dry_run, o.allow_damage);
+    emit(repo::gc_report_json(report, o.dry_run));
+    if (report.refused)
+        fail(kExitIntegrity, "gc removed nothing: " + report.problems.front() +
+                                 (report.problems.size() > 1 ? " (and more, see the line's problems)" : "") +
+                                 "; see zadp-repo(5), \"What damage does\" (--allow-damage sweeps anyway)");
+    return kExitOk;
+}
+
+int cmd_repair(const Options& o) {
+    auto r = open(o);
+    uint64_t lost = repo::repair(*r, o.dry_run, emit);
+    if (lost) fail(kExitIntegrity, std::to_string(lost) + " image(s) cannot be read whole; see the lines with \"image\"");
     return kExitOk;
 }
 
 int cmd_check(const Options& o) {
     auto r = open(o);
     uint64_t damaged = repo::check(*r, o.args.empty() ? "" : o.args[0], o.read_data, emit);
-    if (damaged) fail(kExitIntegrity, std::to_string(damaged) + " damaged image(s) or blob(s); see the lines with \"ok\":false");
+    if (damaged) fail(kExitIntegrity, std::to_string(damaged) + " damaged image(s), blob(s) or locator entries; see the lines with \"ok\":false or \"locator_defect\"");
     return kExitOk;
 }
 
@@ -170,7 +182,8 @@ int run_command(const Options& o) {
     if (o.command == "check") return cmd_check(o);
     if (o.command == "key") return cmd_key(o);
     if (o.command == "sweep") return cmd_sweep(o);
-    fail(kExitUsage, "unknown command '" + o.command + "' (init, ls, put-blob, cat, rm, prune, gc, check, key, sweep)");
+    if (o.command == "repair") return cmd_repair(o);
+    fail(kExitUsage, "unknown command '" + o.command + "' (init, ls, put-blob, cat, rm, prune, gc, check, key, sweep, repair)");
 }
 
 }  // namespace hci::repo_tool

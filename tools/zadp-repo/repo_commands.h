@@ -1,6 +1,6 @@
 #pragma once
 // zadp-repo's commands, each a function of the parsed options: init, ls,
-// put-blob, cat, rm, prune, gc, check, key, sweep.
+// put-blob, cat, rm, prune, gc, check, key, sweep, repair.
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,6 +20,7 @@ struct Options {
     uint32_t format_version = repo::kRepoVersion;
     bool dry_run = false;
     bool read_data = false;
+    bool allow_damage = false;
     repo::PrunePolicy keep;
 };
 

@@ -124,7 +124,7 @@ public:
         if (::unlink(path.c_str()) != 0 && errno != ENOENT) fail(kExitIo, "remove " + path + ": " + errno_text(errno));
     }
 
-    std::string quarantine(const ChunkId& id) override {
+    std::optional<std::string> quarantine(const ChunkId& id) override {
         std::string path = path_of(id);
         if (::rename(path.c_str(), (path + ".bad").c_str()) != 0 && errno != ENOENT)
             fail(kExitIo, "rename " + path + ": " + errno_text(errno));
@@ -163,6 +163,7 @@ public:
             ++r.chunks_removed;
             ++r.files_removed;
             r.bytes_removed += bytes;
+            r.bytes_freed += bytes;
         });
         return r;
     }

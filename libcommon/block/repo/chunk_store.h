@@ -44,8 +44,17 @@ public:
     virtual void remove(const ChunkId& id) = 0;
     // Moves a damaged chunk aside (kept for inspection, no longer found by
     // contains()), so the next store that has its bytes writes it again.
-    // Returns where it went, for the user.
-    virtual std::string quarantine(const ChunkId& id) = 0;
+    // Returns where it went, for the user; nullopt when the object, read
+    // where its pack's own table puts it, is intact: then what pointed at
+    // the damaged bytes (a locator entry) is wrong, and rebuild() fixes it.
+    virtual std::optional<std::string> quarantine(const ChunkId& id) = 0;
+    // After read() gave bytes that did not verify: another intact copy of
+    // the chunk (where its pack's own table puts it, or in another pack),
+    // checked against its seal with `verify`; false when there is none.
+    virtual bool read_other_copy(const ChunkId& id, Bytes& out, const std::function<bool(Bytes&)>& verify) {
+        (void)id, (void)out, (void)verify;
+        return false;
+    }
     // Makes every put() so far durable (and visible to other processes).
     virtual void sync() = 0;
     // How many chunks the store holds, roughly; 0 when it cannot tell cheaply.
@@ -58,19 +67,42 @@ public:
     };
     virtual std::optional<Place> where(const ChunkId& id) = 0;
 
-    // Garbage collection, run with no store or read in progress: removes
-    // every chunk `live` says no index references, and what interrupted
-    // stores left. A packing store rewrites files that hold dead chunks.
+    // Garbage collection, run with no store or read in progress, after
+    // rebuild(): removes chunks `live` says no index references, and what
+    // interrupted stores left. A packing store removes or rewrites a file
+    // only when it read the file's own table and every object it drops is
+    // dead; a file whose table does not read is kept (damaged_files).
     struct SweepReport {
         uint64_t chunks_kept = 0, bytes_kept = 0;
-        uint64_t chunks_removed = 0, bytes_removed = 0;
+        uint64_t chunks_removed = 0, bytes_removed = 0;  // objects really removed
+        uint64_t chunks_unused_kept = 0, bytes_unused_kept = 0;  // dead, in files kept whole
         uint64_t temporaries_removed = 0;
-        uint64_t files_removed = 0, files_rewritten = 0;
+        uint64_t files_removed = 0, files_rewritten = 0, damaged_files = 0;
+        uint64_t bytes_freed = 0;  // file bytes removed less file bytes written
     };
     virtual SweepReport sweep(const std::function<bool(const ChunkId&)>& live, bool dry_run) = 0;
-    // Rebuilds what the store derives from its files when it is damaged (a
-    // packing store's locator); gc calls it first, under the exclusive lock.
-    virtual void repair() {}
+
+    // What rebuild() found and did.
+    struct RebuildReport {
+        uint64_t files = 0;               // pack files read
+        uint64_t damaged_tables = 0;      // of those, files whose own table did not read
+        uint64_t objects_recovered = 0;   // intact objects found in them by scanning
+        uint64_t files_rewritten = 0;     // damaged files whose objects went into new packs
+        bool locator_rebuilt = false;
+        std::vector<std::string> damage;  // one line per damaged file: where, why, what was found
+        std::vector<std::string> set_aside;  // where rewritten damaged files were moved
+    };
+    // Rebuilds what the store derives from its files (a packing store's
+    // locator and unmerged tables) from the files themselves: each pack's
+    // own table, or, when that does not read, the intact objects found by
+    // scanning the pack. With `rewrite_damaged` (zadp-repo repair), the
+    // intact objects of such a pack are copied into a new pack and the
+    // damaged file is moved to lost+found/, never deleted. With dry_run
+    // nothing is published. Under the exclusive repository lock.
+    virtual RebuildReport rebuild(bool dry_run, bool rewrite_damaged) {
+        (void)dry_run, (void)rewrite_damaged;
+        return {};
+    }
 };
 
 // syncfs(2) of the file system holding `dir`: one call makes every chunk

@@ -137,6 +137,14 @@ bool gcm_open_in_place(const std::array<unsigned char, 32>& key, unsigned char* 
     return EVP_DecryptFinal_ex(c.ctx, text + n, &n) == 1;
 }
 
+void gcm_peek(const std::array<unsigned char, 32>& key, const unsigned char* nonce, const unsigned char* text,
+              size_t length, unsigned char* out) {
+    CipherCtx c;
+    int n = 0;
+    crypto_check(EVP_DecryptInit_ex(c.ctx, EVP_aes_256_gcm(), nullptr, key.data(), nonce), "AES-GCM init");
+    crypto_check(EVP_DecryptUpdate(c.ctx, out, &n, text, static_cast<int>(length)), "AES-GCM decrypt");
+}
+
 std::vector<unsigned char> gcm_seal(const std::array<unsigned char, 32>& key, const void* plain, size_t length,
                                     const std::string& aad) {
     std::vector<unsigned char> out(kNonceSize + length + kTagSize);

@@ -53,6 +53,12 @@ void gcm_seal_in_place(const std::array<unsigned char, 32>& key, unsigned char* 
 bool gcm_open_in_place(const std::array<unsigned char, 32>& key, unsigned char* sealed, size_t length,
                        const std::string& aad);
 
+// Decrypts the first `length` bytes of ciphertext after the nonce into `out`
+// WITHOUT checking the tag: only to find where a damaged pack's objects end
+// (the caller verifies every object it then keeps with gcm_open_in_place).
+void gcm_peek(const std::array<unsigned char, 32>& key, const unsigned char* nonce, const unsigned char* text,
+              size_t length, unsigned char* out);
+
 // Key file: a JSON object {"zadp_repo_key":1,"key":HEX,"fingerprint":HEX}.
 // Reading refuses a file that group or others may read (exit 2).
 MasterKey read_key_file(const std::string& path);

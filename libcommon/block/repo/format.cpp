@@ -97,6 +97,13 @@ bool Sealer::open_in_place(unsigned char* sealed, size_t length, const std::stri
     return length >= 8 && get64(sealed + length - 8) == checksum(sealed, length - 8, aad);
 }
 
+void Sealer::peek(const unsigned char* sealed, size_t length, unsigned char* out) const {
+    if (key_)
+        gcm_peek(key_->encryption, sealed, sealed + kNonceSize, length, out);
+    else if (length)
+        std::memcpy(out, sealed, length);
+}
+
 std::vector<unsigned char> Sealer::seal(const void* data, size_t length, const std::string& aad) const {
     std::vector<unsigned char> out(length + overhead());
     if (length) std::memcpy(out.data() + prefix(), data, length);
@@ -200,6 +207,44 @@ DecodedObject decode_object(ObjectKind kind, const std::string& name, const std:
     r.error = decode_object(kind, name, copy, sealer, scratch, plain);
     if (r.error.empty()) r.data.assign(plain.data, plain.data + plain.size);
     return r;
+}
+
+size_t chunk_object_length(const unsigned char* p, size_t avail, const Sealer& sealer) {
+    if (avail < kObjectHeaderSize + sealer.overhead() || std::memcmp(p, kObjectMagic, 4) != 0 || p[4] != 1 || p[5] != 1)
+        return 0;
+    const uint32_t plain_length = get32(p + 8);
+    const size_t room = avail - kObjectHeaderSize - sealer.overhead();  // the most payload that fits
+    size_t payload = plain_length;
+    if (p[6] & kFlagZstd) {
+        size_t n = std::min<size_t>(room, plain_length);  // a frame is stored only when smaller
+        std::vector<unsigned char> clear(n);
+        sealer.peek(p + kObjectHeaderSize, n, clear.data());
+        payload = ZSTD_findFrameCompressedSize(clear.data(), n);
+        if (ZSTD_isError(payload)) return 0;
+    }
+    return payload > room ? 0 : kObjectHeaderSize + payload + sealer.overhead();
+}
+
+std::optional<ChunkId> identify_chunk_object(const unsigned char* p, size_t length, const Sealer& sealer) {
+    if (length < kObjectHeaderSize + sealer.overhead()) return std::nullopt;
+    const size_t payload_length = length - kObjectHeaderSize - sealer.overhead();
+    const uint32_t plain_length = get32(p + 8);
+    std::vector<unsigned char> clear(payload_length), plain;
+    sealer.peek(p + kObjectHeaderSize, payload_length, clear.data());
+    if (p[6] & kFlagZstd) {
+        plain.resize(plain_length);
+        size_t n = ZSTD_decompressDCtx(thread_dctx(), plain.data(), plain.size(), clear.data(), clear.size());
+        if (ZSTD_isError(n) || n != plain_length) return std::nullopt;
+    } else {
+        plain = std::move(clear);
+    }
+    ChunkId id = chunk_id(plain.data(), plain.size(), sealer.key());
+    Bytes file, scratch;
+    file.reset(length);
+    std::memcpy(file.data(), p, length);
+    PlainView view;
+    if (!decode_object(ObjectKind::kChunk, to_hex(id), file, sealer, scratch, view).empty()) return std::nullopt;
+    return id;
 }
 
 bool is_zero_id(const ChunkId& id) {

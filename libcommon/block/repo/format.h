@@ -52,6 +52,10 @@ public:
     // Empty optional when the checksum or tag does not verify.
     std::optional<std::vector<unsigned char>> open(const void* data, size_t length, const std::string& aad) const;
     bool encrypted() const { return key_ != nullptr; }
+    const MasterKey* key() const { return key_; }
+    // The first `length` payload bytes of sealed bytes, decrypted but NOT
+    // verified (see gcm_peek); plain repositories' payloads are clear.
+    void peek(const unsigned char* sealed, size_t length, unsigned char* out) const;
     // In place: `sealed` has prefix() bytes of room, `length` bytes to seal
     // and the rest of overhead() as room after them.
     void seal_in_place(unsigned char* sealed, size_t length, const std::string& aad) const;
@@ -92,6 +96,16 @@ struct DecodedObject {
 };
 DecodedObject decode_object(ObjectKind kind, const std::string& name, const std::vector<unsigned char>& file,
                             const Sealer& sealer);
+
+// ---- chunk objects without their table (a pack whose table is damaged) ----
+
+// The length of the chunk object that starts at `p` (`avail` bytes there),
+// from its header and, when compressed, where its zstd frame ends; 0 when no
+// chunk object can start there. Nothing is verified yet.
+size_t chunk_object_length(const unsigned char* p, size_t avail, const Sealer& sealer);
+// The id of the chunk object p[0, length) when it is one that verifies:
+// decoded, named by the hash of its bytes, and sealed for that name.
+std::optional<ChunkId> identify_chunk_object(const unsigned char* p, size_t length, const Sealer& sealer);
 
 // ---- the fixed index of an image ----
 //

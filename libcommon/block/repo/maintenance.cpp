@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <ctime>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "libcommon/base/error.h"
@@ -105,7 +106,7 @@ std::map<ChunkId, std::string> verify_every_chunk(Repository& repo) {
         pool.submit([&repo, id = c.id] {
             thread_local Bytes file, scratch;
             PlainView plain;
-            return Verdict{id, repo.load_chunk(id, file, scratch, plain)};
+            return Verdict{id, repo.load_chunk(id, file, scratch, plain, false)};
         });
     });
     while (pool.pending() > 0) collect_one();
@@ -304,32 +305,84 @@ void remove_items(Repository& repo, const std::string& name, const Emit& emit) {
     ::rmdir((repo.dir() + "/backups/" + backup_of(items.front().name)).c_str());
 }
 
-GcReport collect_garbage(Repository& repo, bool dry_run) {
-    auto lock = repo.lock_exclusive();
-    if (!dry_run) repo.chunks().repair();
-    GcReport r;
-    uint64_t referenced = 0;
-    for (const auto& item : repo.list("")) {
+namespace {
+
+// The images of the repository whose index reads (an index removed
+// meanwhile by rm or prune is simply gone), and how many chunks they
+// reference. An index that does not read stops gc: its chunks are unknown.
+std::vector<Repository::Item> readable_images(Repository& repo, uint64_t& referenced) {
+    std::vector<Repository::Item> images;
+    for (auto& item : repo.list("")) {
         if (!item.image) continue;
         try {
             referenced += IndexReader(item.path, "repo:" + item.name, repo.sealer()).trailer().chunks;
         } catch (const Error& e) {
+            if (e.code() == kExitNotFound) continue;
             fail(kExitIntegrity, std::string(e.what()) + "; gc removes nothing while an index cannot be read "
                                                          "(rm the image or restore the file)");
         }
+        images.push_back(std::move(item));
     }
+    return images;
+}
+
+// Marks every chunk the images use in `live` (when given) and returns, per
+// image, how many of them the store lacks and the first offset of one.
+struct MissingChunks {
+    std::string image;
+    uint64_t chunks = 0, first_offset = 0;
+};
+std::vector<MissingChunks> mark_images(Repository& repo, const std::vector<Repository::Item>& images, IdFilter* live,
+                                       uint64_t& marked) {
+    std::vector<MissingChunks> missing;
+    for (const auto& item : images) {
+        std::optional<IndexReader> index;
+        try {
+            index.emplace(item.path, "repo:" + item.name, repo.sealer());
+        } catch (const Error& e) {
+            if (e.code() == kExitNotFound) continue;  // removed since it was listed: no longer live
+            throw;
+        }
+        ++marked;
+        MissingChunks m{item.name};
+        const uint64_t cs = index->header().chunk_size;
+        for (uint64_t i = 0; i < index->entries(); ++i) {
+            ChunkId id = index->entry(i);
+            if (is_zero_id(id)) continue;
+            if (live) live->add(id);
+            if (repo.chunks().contains(id)) continue;
+            if (m.chunks++ == 0) m.first_offset = i * cs;
+        }
+        if (m.chunks) missing.push_back(m);
+    }
+    return missing;
+}
+
+}  // namespace
+
+GcReport collect_garbage(Repository& repo, bool dry_run, bool allow_damage) {
+    auto lock = repo.lock_exclusive();
+    GcReport r;
+    auto rebuilt = repo.chunks().rebuild(dry_run, false);
+    r.locator_rebuilt = rebuilt.locator_rebuilt;
+    r.damaged_packs = rebuilt.damaged_tables;
+    for (const auto& d : rebuilt.damage) r.problems.push_back(d + " (never removed; zadp-repo repair rewrites it)");
+    uint64_t referenced = 0;
+    auto images = readable_images(repo, referenced);
     uint64_t stored = repo.chunks().count_hint();
     IdFilter live(stored ? std::min(stored, referenced) : referenced);
-    for (const auto& item : repo.list("")) {
-        if (!item.image) continue;
-        IndexReader index(item.path, "repo:" + item.name, repo.sealer());
-        ++r.images;
-        for (uint64_t i = 0; i < index.entries(); ++i) {
-            ChunkId id = index.entry(i);
-            if (is_zero_id(id)) continue;
-            live.add(id);
-            if (!repo.chunks().contains(id)) ++r.missing_chunks;
-        }
+    for (const auto& m : mark_images(repo, images, &live, r.images)) {
+        r.missing_chunks += m.chunks;
+        r.images_missing_chunks.push_back(m.image);
+    }
+    if (r.missing_chunks)
+        r.problems.push_back(std::to_string(r.missing_chunks) + " chunk(s) that " +
+                             std::to_string(r.images_missing_chunks.size()) +
+                             " image(s) use are missing (zadp-repo check names them; the next backup of the same "
+                             "data stores them again)");
+    if (!r.problems.empty() && !allow_damage) {
+        r.refused = true;
+        return r;
     }
     if (!dry_run) r.temporaries_removed += remove_backup_temporaries(repo.dir() + "/backups");
     auto swept = repo.chunks().sweep([&](const ChunkId& id) { return live.maybe_contains(id); }, dry_run);
@@ -337,25 +390,89 @@ GcReport collect_garbage(Repository& repo, bool dry_run) {
     r.bytes_kept = swept.bytes_kept;
     r.chunks_removed = swept.chunks_removed;
     r.bytes_removed = swept.bytes_removed;
+    r.chunks_unused_kept = swept.chunks_unused_kept;
+    r.bytes_unused_kept = swept.bytes_unused_kept;
     r.temporaries_removed += swept.temporaries_removed;
     r.files_removed = swept.files_removed;
     r.files_rewritten = swept.files_rewritten;
+    r.bytes_freed = swept.bytes_freed;
     return r;
 }
 
 boost::json::object gc_report_json(const GcReport& r, bool dry_run) {
     boost::json::object o;
-    o["gc"] = dry_run ? "dry-run" : "done";
+    o["gc"] = r.refused ? "refused" : dry_run ? "dry-run" : "done";
     o["images"] = r.images;
     o["chunks_kept"] = r.chunks_kept;
     o["bytes_kept"] = r.bytes_kept;
     o["chunks_removed"] = r.chunks_removed;
     o["bytes_removed"] = r.bytes_removed;
+    o["chunks_unused_kept"] = r.chunks_unused_kept;
+    o["bytes_unused_kept"] = r.bytes_unused_kept;
+    o["bytes_freed"] = r.bytes_freed;
     o["temporaries_removed"] = r.temporaries_removed;
     o["files_removed"] = r.files_removed;
     o["files_rewritten"] = r.files_rewritten;
     o["missing_chunks"] = r.missing_chunks;
+    o["damaged_packs"] = r.damaged_packs;
+    o["locator_rebuilt"] = r.locator_rebuilt;
+    if (!r.problems.empty()) {
+        boost::json::array problems, images;
+        for (const auto& p : r.problems) problems.push_back(boost::json::value(p));
+        for (const auto& i : r.images_missing_chunks) images.push_back(boost::json::value(i));
+        o["problems"] = problems;
+        o["images_missing_chunks"] = images;
+    }
     return o;
+}
+
+uint64_t repair(Repository& repo, bool dry_run, const Emit& emit) {
+    auto lock = repo.lock_exclusive();
+    auto rebuilt = repo.chunks().rebuild(dry_run, true);
+    for (const auto& d : rebuilt.damage) {
+        boost::json::object o;
+        o["damaged_pack"] = d;
+        emit(o);
+    }
+    uint64_t unrecoverable = 0, images = 0;
+    for (const auto& item : repo.list("")) {
+        if (!item.image) continue;
+        ++images;
+        try {
+            uint64_t marked = 0;
+            for (const auto& m : mark_images(repo, {item}, nullptr, marked)) {
+                boost::json::object o;
+                o["image"] = m.image;
+                o["missing_chunks"] = m.chunks;
+                o["first_bad_offset"] = m.first_offset;
+                o["repair"] = "unrecoverable here: the next backup of the same data stores the chunks again";
+                emit(o);
+                ++unrecoverable;
+            }
+        } catch (const Error& e) {
+            if (e.code() != kExitIntegrity) throw;
+            boost::json::object o;
+            o["image"] = item.name;
+            o["error"] = e.what();
+            o["repair"] = "unrecoverable: the index does not read (zadp-repo rm it, or restore the file)";
+            emit(o);
+            ++unrecoverable;
+        }
+    }
+    boost::json::object o;
+    o["repair"] = dry_run ? "dry-run" : "done";
+    o["packs"] = rebuilt.files;
+    o["damaged_packs"] = rebuilt.damaged_tables;
+    o["objects_recovered"] = rebuilt.objects_recovered;
+    o["packs_rewritten"] = rebuilt.files_rewritten;
+    boost::json::array moved;
+    for (const auto& m : rebuilt.set_aside) moved.push_back(boost::json::value(m));
+    o["moved_to_lost_and_found"] = moved;
+    o["locator_rebuilt"] = rebuilt.locator_rebuilt;
+    o["images"] = images;
+    o["unrecoverable_images"] = unrecoverable;
+    emit(o);
+    return unrecoverable;
 }
 
 uint64_t check(Repository& repo, const std::string& prefix, bool read_data, const Emit& emit) {
@@ -367,11 +484,19 @@ uint64_t check(Repository& repo, const std::string& prefix, bool read_data, cons
         // listing order and the workers' timing.
         std::map<ChunkId, std::string> errors = verify_every_chunk(repo);
         for (const auto& [id, error] : errors) {
-            bad.insert(id);
             boost::json::object o;
             o["chunk"] = to_hex(id);
             o["error"] = error;
-            if (error != "missing") o["moved_to"] = repo.chunks().quarantine(id);
+            auto moved = error == "missing" ? std::optional<std::string>("") : repo.chunks().quarantine(id);
+            if (moved) {
+                bad.insert(id);
+                if (!moved->empty()) o["moved_to"] = *moved;
+            } else {
+                o["locator_defect"] = true;
+                o["note"] = "the chunk is intact where its pack's own table puts it: the locator is wrong "
+                            "(zadp-repo repair rebuilds it)";
+                ++damaged;
+            }
             emit(o);
         }
     }

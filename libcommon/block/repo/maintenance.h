@@ -87,22 +87,46 @@ void remove_items(Repository& repo, const std::string& name, const Emit& emit);
 struct GcReport {
     uint64_t images = 0;
     uint64_t chunks_kept = 0, bytes_kept = 0;
-    uint64_t chunks_removed = 0, bytes_removed = 0;
+    uint64_t chunks_removed = 0, bytes_removed = 0;  // objects really removed
+    uint64_t chunks_unused_kept = 0, bytes_unused_kept = 0;  // dead, in packs kept whole
     uint64_t temporaries_removed = 0;
     uint64_t files_removed = 0, files_rewritten = 0;  // chunk or pack files
+    uint64_t bytes_freed = 0;  // file bytes removed less file bytes written
     uint64_t missing_chunks = 0;  // referenced but absent (check tells which images)
+    uint64_t damaged_packs = 0;   // packs whose own table does not read
+    bool locator_rebuilt = false;
+    // What gc could not prove; unless allowed, gc then removes nothing.
+    std::vector<std::string> problems;
+    std::vector<std::string> images_missing_chunks;
+    bool refused = false;
 };
-// Mark and sweep under the exclusive repository lock: every chunk an index
-// references goes into a Bloom filter (IdFilter), then the chunk store
+// Mark and sweep under the exclusive repository lock. First the chunk
+// store's derived files (the locator) are rebuilt from the packs' own
+// tables, so that nothing is judged by a damaged cache; then every chunk an
+// index references goes into a Bloom filter (IdFilter), and the chunk store
 // removes what the filter does not hold and repacks packs with dead chunks.
-// Refuses (exit 6) to sweep if any index cannot be read.
-GcReport collect_garbage(Repository& repo, bool dry_run);
+// It never removes a pack whose own table does not read. Refuses (exit 6)
+// to sweep if any index cannot be read. When chunks that images use are
+// missing or a pack's table is damaged, it removes nothing and returns with
+// `refused` set, unless `allow_damage`.
+GcReport collect_garbage(Repository& repo, bool dry_run, bool allow_damage = false);
 boost::json::object gc_report_json(const GcReport& r, bool dry_run);
+
+// zadp-repo repair, under the exclusive lock: rebuilds the locator from the
+// packs (rewriting packs whose own table is damaged, their intact objects
+// copied into new packs and the damaged files moved to lost+found/), stores
+// nothing again, then lists what is unrecoverable: one line per image that
+// uses missing chunks or whose index does not read, and a summary line.
+// Returns the number of such images. Idempotent.
+uint64_t repair(Repository& repo, bool dry_run, const Emit& emit);
 
 // Emits one line per image and blob (ok or what is wrong, with the first
 // bad offset) and, with read_data, one per bad chunk. Returns the number of
-// damaged images and blobs. A damaged chunk is moved aside (ID.bad), so the
-// next backup holding its bytes stores it again and heals the older images.
+// damaged images and blobs, plus locator defects. A damaged chunk is moved
+// aside (ID.bad, or listed in packs/damaged), so the next backup holding its
+// bytes stores it again and heals the older images; a chunk whose copy is
+// intact where its pack's own table puts it is never set aside: the line
+// says "locator_defect" (zadp-repo repair rebuilds the locator).
 uint64_t check(Repository& repo, const std::string& prefix, bool read_data, const Emit& emit);
 
 }  // namespace hci::repo

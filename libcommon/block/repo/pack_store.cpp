@@ -188,6 +188,9 @@ public:
     }
 
     uint64_t size() const { return count_; }
+    // False when there was no locator file (a new repository: no merge or
+    // gc yet, or the file was lost).
+    bool present() const { return fd_ != nullptr; }
 
     // Every entry of `id`, in location order.
     void find(const ChunkId& id, std::vector<Entry>& out) const {
@@ -232,7 +235,7 @@ private:
     void load(const std::string& path) {
         auto damaged = [&](const std::string& why) {
             fail(kExitIntegrity, "the pack locator " + path + " is damaged (" + why +
-                                     "); zadp-repo gc rebuilds it from the packs");
+                                     "); zadp-repo repair rebuilds it from the packs");
         };
         unsigned char header[kLocatorHeaderSize];
         struct stat st {};
@@ -288,7 +291,9 @@ public:
         if (buf_.size() >= (1u << 20)) flush();
     }
 
-    void commit() {
+    // Publishes the new locator; with `publish` false (a dry run) only
+    // opens it for this process and removes the file.
+    std::shared_ptr<const Locator> commit(bool publish = true) {
         flush();
         std::vector<unsigned char> head(kLocatorHeaderSize + kFanout * 4, 0);
         uint64_t sum = 0;
@@ -301,11 +306,19 @@ public:
         put64(head.data() + 16, count_);
         put64(head.data() + 24, XXH3_64bits(head.data() + kLocatorHeaderSize, kFanout * 4));
         write_at(head.data(), head.size(), 0);
+        if (!publish) {
+            auto opened = Locator::open(temp_);
+            ::close(fd_);
+            fd_ = -1;
+            ::unlink(temp_.c_str());
+            return opened;
+        }
         if (::fsync(fd_) != 0) fail(kExitIo, "sync " + temp_ + ": " + errno_text(errno));
         ::close(fd_);
         fd_ = -1;
         if (::rename(temp_.c_str(), path_.c_str()) != 0) fail(kExitIo, "rename " + temp_ + ": " + errno_text(errno));
         sync_dir(path_.substr(0, path_.rfind('/')));
+        return Locator::open(path_);
     }
 
 private:
@@ -406,8 +419,13 @@ public:
         }
     }
 
-    void remove(const ChunkId& id) override { set_aside(id); }
-    std::string quarantine(const ChunkId& id) override { return set_aside(id); }
+    void remove(const ChunkId& id) override {
+        std::lock_guard<std::mutex> g(mu_);
+        load();
+        if (auto at = find(id)) set_aside(id, *at);
+    }
+    std::optional<std::string> quarantine(const ChunkId& id) override;
+    bool read_other_copy(const ChunkId& id, Bytes& out, const std::function<bool(Bytes&)>& verify) override;
 
     void sync() override {
         std::lock_guard<std::mutex> g(mu_);
@@ -433,18 +451,7 @@ public:
 
     SweepReport sweep(const std::function<bool(const ChunkId&)>& live, bool dry_run) override;
 
-    void repair() override {
-        std::lock_guard<std::mutex> g(mu_);
-        load(true);
-        if (!all_known_) return;
-        rebuild_locator(list_packs(nullptr));
-        for (const auto& name : list_dir(dir_ + "/unmerged"))
-            if (pack_of_table(name)) ::unlink((dir_ + "/unmerged/" + name).c_str());
-        loaded_ = all_known_ = false;
-        recent_.clear();
-        damaged_.clear();
-        load();
-    }
+    RebuildReport rebuild(bool dry_run, bool rewrite_damaged) override;
 
 private:
     static void read_at(int fd, const Location& at, Bytes& out, const std::string& what) {
@@ -463,36 +470,64 @@ private:
     std::string table_path(uint64_t pack) const { return dir_ + "/unmerged/" + pack_name(pack) + ".table"; }
 
     // Reads what other processes published: the unmerged tables first, then
-    // the locator, so a table merged meanwhile is found in the locator.
-    // gc loads `tolerant`: it rebuilds a damaged locator or table from the
-    // packs' own tables, so it only notes that it cannot tell orphans.
-    void load(bool tolerant = false) {
+    // the locator, so a table merged meanwhile is found in the locator. Both
+    // are caches of the packs' own tables: a damaged unmerged table is
+    // replaced by its pack's own table, and a lost or damaged locator by the
+    // tables of the packs no unmerged table names (a store publishes a
+    // pack's table before the pack, so every pack file is named by one or
+    // the other), as long as they fit in bounded memory.
+    void load() {
         if (loaded_) return;
         std::vector<Entry> entries;
-        auto damaged = [&](const Error& e) {
-            if (!tolerant || e.code() != kExitIntegrity) throw;
-            all_known_ = true;
-        };
+        std::set<uint64_t> tabled;
         load_damaged();
         for (const auto& name : list_dir(dir_ + "/unmerged")) {
             auto pack = pack_of_table(name);
             if (!pack) continue;
+            bool found;
             try {
-                if (!read_table_file(*pack, entries)) continue;  // merged and removed meanwhile
+                found = read_table_file(*pack, entries);  // false: merged and removed meanwhile
             } catch (const Error& e) {
-                damaged(e);
-                continue;
+                if (e.code() != kExitIntegrity) throw;
+                log_warning(std::string(e.what()) + "; reading the pack's own table instead");
+                uint64_t size = 0;
+                found = read_pack_table(*pack, entries, size).empty();
             }
+            if (!found) continue;
+            tabled.insert(*pack);
             for (const auto& e : entries)
                 if (!damaged_.count(e.at)) recent_.emplace(e.id, e.at);
         }
         try {
             locator_ = Locator::open(dir_ + "/locator");
         } catch (const Error& e) {
-            damaged(e);
+            if (e.code() != kExitIntegrity) throw;
+            log_warning(e.what());
             locator_ = Locator::empty();
         }
+        if (!locator_->present()) load_untabled_packs(tabled);
         loaded_ = true;
+    }
+
+    // Without a locator: the own tables of the packs no unmerged table
+    // names (none, unless the locator was lost), within bounded memory.
+    void load_untabled_packs(const std::set<uint64_t>& tabled) {
+        std::vector<Entry> entries;
+        uint64_t untabled = 0;
+        for (auto pack : list_packs(nullptr)) {
+            if (tabled.count(pack)) continue;
+            ++untabled;
+            uint64_t size = 0;
+            if (!read_pack_table(pack, entries, size).empty()) continue;  // rebuild() scans it
+            for (const auto& e : entries)
+                if (!damaged_.count(e.at)) recent_.emplace(e.id, e.at);
+            if (recent_.size() > 4 * kMergeEntries)
+                fail(kExitIntegrity, "the pack locator " + dir_ + "/locator is missing or damaged, and the packs "
+                                     "are too many to read their tables instead; zadp-repo repair rebuilds it");
+        }
+        if (untabled)
+            log_warning("the pack locator " + dir_ + "/locator is missing or damaged: read the tables of " +
+                        std::to_string(untabled) + " packs instead (zadp-repo repair rebuilds it)");
     }
 
     bool read_table_file(uint64_t pack, std::vector<Entry>& out) {
@@ -505,7 +540,7 @@ private:
             throw;
         }
         std::string error = open_table(std::vector<unsigned char>(text.begin(), text.end()), pack, sealer_, out);
-        if (!error.empty()) fail(kExitIntegrity, path + " is damaged: " + error + "; zadp-repo gc rebuilds it");
+        if (!error.empty()) fail(kExitIntegrity, path + " is damaged: " + error + "; zadp-repo repair rebuilds it");
         return true;
     }
 
@@ -604,8 +639,11 @@ private:
         pack_entries_.clear();
     }
 
-    // Writes the open pack's table, names the pack and publishes a copy of
-    // its table in unmerged/ (caller holds mu_).
+    // Writes the open pack's table, publishes a copy of it in unmerged/,
+    // then names the pack (caller holds mu_). In that order, every pack file
+    // is named by an unmerged table or the locator (load() relies on it); a
+    // table whose pack never came (a store killed between the two) only
+    // names chunks that are not there.
     void finish_pack() {
         if (pack_fd_ < 0) return;
         std::sort(pack_entries_.begin(), pack_entries_.end());
@@ -621,8 +659,15 @@ private:
             fail(kExitIo, "write " + pack_temp_ + ": " + errno_text(errno));
         }
         pack_fd_ = -1;
+        publish_table(table);
         std::string path = pack_path(pack_);
         if (::rename(pack_temp_.c_str(), path.c_str()) != 0) fail(kExitIo, "rename " + pack_temp_ + ": " + errno_text(errno));
+        packs_seen_[pack_] = true;
+        pack_entries_.clear();
+    }
+
+    // A copy of the open pack's table in unmerged/, where every process finds it.
+    void publish_table(const std::vector<unsigned char>& table) {
         std::string table_file = table_path(pack_);
         std::string temp = dir_ + "/unmerged/.tmp." + pack_name(pack_);
         int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -641,8 +686,6 @@ private:
         }
         ::close(fd);
         if (::rename(temp.c_str(), table_file.c_str()) != 0) fail(kExitIo, "rename " + temp + ": " + errno_text(errno));
-        packs_seen_[pack_] = true;
-        pack_entries_.clear();
     }
 
     // The locator only indexes the packs: the chunks are safe whether a
@@ -677,28 +720,24 @@ private:
             out.add(e);
         });
         for (; next < entries.size(); ++next) out.add(entries[next]);
-        out.commit();
+        locator_ = out.commit();
         for (const auto& path : merged) ::unlink(path.c_str());
-        locator_ = Locator::open(dir_ + "/locator");
         recent_.clear();
         for (const auto& e : pack_entries_) recent_.emplace(e.id, e.at);
     }
 
-    // Lists the chunk's copy in packs/damaged; returns where that copy is.
-    std::string set_aside(const ChunkId& id) {
-        std::lock_guard<std::mutex> g(mu_);
-        load();
-        auto at = find(id);
-        if (!at) return "";
-        std::string line = pack_name(at->pack) + " " + std::to_string(at->offset) + " " + to_hex(id) + "\n";
+    // Lists a copy of a chunk in packs/damaged, so that no process finds it
+    // again; returns where that copy is (caller holds mu_).
+    std::string set_aside(const ChunkId& id, const Location& at) {
+        std::string line = pack_name(at.pack) + " " + std::to_string(at.offset) + " " + to_hex(id) + "\n";
         std::string path = dir_ + "/damaged";
         int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
         if (fd < 0) fail(kExitIo, "open " + path + ": " + errno_text(errno));
         write_fd_all(fd, line.data(), line.size(), path);
         ::fsync(fd);
         ::close(fd);
-        damaged_.insert({at->pack, at->offset, 0});
-        return pack_path(at->pack) + " at " + std::to_string(at->offset) + " (listed in " + path + ")";
+        damaged_.insert({at.pack, at.offset, 0});
+        return pack_path(at.pack) + " at " + std::to_string(at.offset) + " (listed in " + path + ")";
     }
 
     // The table of a pack file, read from its end; an error text when damaged.
@@ -728,8 +767,28 @@ private:
         return "";
     }
 
+    // A pack as gc and rebuild see it: its own table, or, when that does not
+    // read (`damage` says why), the intact objects found by scanning it.
+    struct PackView {
+        uint64_t pack = 0, file_size = 0;
+        std::vector<Entry> entries;
+        std::string damage;
+    };
+    PackView view_pack(uint64_t pack);
+    std::vector<Entry> scan_pack(uint64_t pack, const std::vector<unsigned char>& bytes) const;
+    // The pack's own entry for `id`: from its table or, if that is damaged, a scan.
+    std::optional<Location> own_location(const ChunkId& id, uint64_t pack);
+    bool verifies(const ChunkId& id, Bytes& object) const;
+    // Reads an object from its pack, or from the pack this process is writing.
+    bool read_object(const Location& at, Bytes& out);
+
     std::vector<uint64_t> list_packs(std::vector<std::string>* temporaries) const;
-    void rebuild_locator(const std::vector<uint64_t>& packs);
+    std::shared_ptr<const Locator> rebuild_locator(const std::vector<uint64_t>& packs, bool publish,
+                                                   RebuildReport* report);
+    void move_to_lost_and_found(uint64_t pack, RebuildReport& report);
+    void revalidate_damaged(bool dry_run);
+    void write_damaged_list();
+    void forget_unmerged_tables();
 
     std::string dir_;
     const Sealer& sealer_;
@@ -740,7 +799,6 @@ private:
     std::set<Location> damaged_;                             // by pack and offset
     std::unordered_map<uint64_t, bool> packs_seen_;          // whether each pack file exists
     bool wrote_ = false;
-    bool all_known_ = false;  // the locator or a table was damaged: no pack counts as an orphan
     int pack_fd_ = -1;
     uint64_t pack_ = 0, pack_size_ = 0;
     std::string pack_temp_;
@@ -748,6 +806,117 @@ private:
     std::mutex fds_mu_;
     std::map<uint64_t, std::shared_ptr<Fd>> fds_;
 };
+
+PackChunkStore::PackView PackChunkStore::view_pack(uint64_t pack) {
+    PackView v;
+    v.pack = pack;
+    v.damage = read_pack_table(pack, v.entries, v.file_size);
+    if (v.damage.empty()) return v;
+    std::string path = pack_path(pack);
+    std::vector<unsigned char> bytes;
+    try {
+        std::string text = read_small_file(path, 1u << 30);
+        bytes.assign(text.begin(), text.end());
+    } catch (const Error& e) {
+        if (e.code() != kExitIntegrity && e.code() != kExitNotFound) throw;
+    }
+    v.file_size = bytes.size();
+    v.entries = scan_pack(pack, bytes);
+    return v;
+}
+
+// Objects are self-describing: a header with the plain length and whether a
+// zstd frame follows gives the object's length, and an object is taken only
+// when its bytes hash to an id it is sealed for. Anything else is skipped
+// up to the next object magic.
+std::vector<Entry> PackChunkStore::scan_pack(uint64_t pack, const std::vector<unsigned char>& bytes) const {
+    std::vector<Entry> found;
+    const unsigned char* data = bytes.data();
+    size_t pos = kPackHeaderSize;
+    while (pos + 4 <= bytes.size()) {
+        auto* hit = static_cast<const unsigned char*>(::memmem(data + pos, bytes.size() - pos, "ZOBJ", 4));
+        if (!hit) break;
+        pos = static_cast<size_t>(hit - data);
+        size_t length = chunk_object_length(data + pos, bytes.size() - pos, sealer_);
+        if (length && pos <= UINT32_MAX) {
+            if (auto id = identify_chunk_object(data + pos, length, sealer_)) {
+                found.push_back({*id, {pack, static_cast<uint32_t>(pos), static_cast<uint32_t>(length)}});
+                pos += length;
+                continue;
+            }
+        }
+        ++pos;
+    }
+    std::sort(found.begin(), found.end());
+    return found;
+}
+
+std::optional<Location> PackChunkStore::own_location(const ChunkId& id, uint64_t pack) {
+    bool writing = pack == pack_ && pack_fd_ >= 0;  // its table is still in memory
+    for (const auto& e : writing ? pack_entries_ : view_pack(pack).entries)
+        if (e.id == id && !damaged_.count(e.at)) return e.at;
+    return std::nullopt;
+}
+
+bool PackChunkStore::read_object(const Location& at, Bytes& out) {
+    if (at.pack == pack_ && pack_fd_ >= 0) {
+        read_at(pack_fd_, at, out, pack_temp_);
+        return true;
+    }
+    auto fd = open_pack(at.pack);
+    if (fd) read_at(fd->get(), at, out, pack_path(at.pack));
+    return fd != nullptr;
+}
+
+bool PackChunkStore::verifies(const ChunkId& id, Bytes& object) const {
+    Bytes scratch;
+    PlainView plain;
+    return decode_object(ObjectKind::kChunk, to_hex(id), object, sealer_, scratch, plain).empty();
+}
+
+std::optional<std::string> PackChunkStore::quarantine(const ChunkId& id) {
+    std::lock_guard<std::mutex> g(mu_);
+    load();
+    auto at = find(id);
+    if (!at) return "";
+    // Only bytes that fail their seal where the pack's own table puts them
+    // are damaged; a locator entry that disagrees is the locator's defect.
+    auto own = own_location(id, at->pack);
+    if (!own) return std::nullopt;
+    Bytes object;
+    if (read_object(*own, object) && verifies(id, object)) return std::nullopt;
+    return set_aside(id, *own);
+}
+
+bool PackChunkStore::read_other_copy(const ChunkId& id, Bytes& out, const std::function<bool(Bytes&)>& verify) {
+    std::vector<Location> candidates;
+    {
+        std::lock_guard<std::mutex> g(mu_);
+        load();
+        auto at = find(id);
+        if (!at) return false;
+        if (auto own = own_location(id, at->pack); own && (own->offset != at->offset || own->length != at->length))
+            candidates.push_back(*own);
+        thread_local std::vector<Entry> found;
+        locator_->find(id, found);
+        for (const auto& e : found)
+            if (e.at.pack != at->pack && !damaged_.count(e.at)) candidates.push_back(e.at);
+    }
+    for (const auto& c : candidates) {
+        bool read;
+        {
+            std::lock_guard<std::mutex> g(mu_);  // the pack being written may be one
+            read = read_object(c, out);
+        }
+        if (read && verify(out)) {
+            log_warning("chunk " + to_hex(id) + " was read from " + pack_path(c.pack) + " at " +
+                        std::to_string(c.offset) + ": the locator's copy did not verify (zadp-repo check "
+                        "--read-data sets damaged copies aside; zadp-repo repair rebuilds the locator)");
+            return true;
+        }
+    }
+    return false;
+}
 
 std::vector<uint64_t> PackChunkStore::list_packs(std::vector<std::string>* temporaries) const {
     std::vector<uint64_t> packs;
@@ -767,107 +936,230 @@ std::vector<uint64_t> PackChunkStore::list_packs(std::vector<std::string>* tempo
     return packs;
 }
 
-// A new locator from the tables of `packs`, sorted in passes over ranges of
-// the fan-out so that at most kRebuildMemory of entries are held at once.
-void PackChunkStore::rebuild_locator(const std::vector<uint64_t>& packs) {
+// A new locator from the packs' own tables (scanned when damaged), sorted
+// in passes over ranges of the fan-out so that at most kRebuildMemory of
+// entries are held at once (the entries of damaged packs are kept).
+std::shared_ptr<const Locator> PackChunkStore::rebuild_locator(const std::vector<uint64_t>& packs, bool publish,
+                                                               RebuildReport* report) {
     uint64_t total = 0;
     std::vector<Entry> one;
-    uint64_t size = 0;
-    for (auto pack : packs)
-        if (read_pack_table(pack, one, size).empty()) total += one.size();
+    std::map<uint64_t, std::vector<Entry>> scanned;
+    for (auto pack : packs) {
+        uint64_t size = 0;
+        if (read_pack_table(pack, one, size).empty()) {
+            total += one.size();
+            continue;
+        }
+        auto v = view_pack(pack);
+        total += v.entries.size();
+        if (report) {
+            ++report->damaged_tables;
+            report->objects_recovered += v.entries.size();
+            report->damage.push_back(pack_path(pack) + ": " + v.damage + "; " + std::to_string(v.entries.size()) +
+                                     " intact objects found in it by scanning");
+        }
+        scanned[pack] = std::move(v.entries);
+    }
+    if (report) report->files += packs.size();
     size_t passes = std::max<size_t>(1, (total * sizeof(Entry) + kRebuildMemory - 1) / kRebuildMemory);
     LocatorWriter out(dir_ + "/locator");
     for (size_t pass = 0; pass < passes; ++pass) {
         size_t lo = kFanout * pass / passes, hi = kFanout * (pass + 1) / passes;
         std::vector<Entry> entries;
         for (auto pack : packs) {
-            if (!read_pack_table(pack, one, size).empty()) continue;
-            for (const auto& e : one)
+            uint64_t size = 0;
+            auto it = scanned.find(pack);
+            if (it == scanned.end() && !read_pack_table(pack, one, size).empty()) continue;  // changed meanwhile
+            for (const auto& e : it == scanned.end() ? one : it->second)
                 if (bucket_of(e.id) >= lo && bucket_of(e.id) < hi && !damaged_.count(e.at)) entries.push_back(e);
         }
         std::sort(entries.begin(), entries.end());
         for (const auto& e : entries) out.add(e);
     }
-    out.commit();
+    if (report) report->locator_rebuilt = publish;
+    return out.commit(publish);
+}
+
+// A mark in packs/damaged hides a copy from every reader and lets gc drop
+// it, so it must name an object of its pack that fails its seal: a mark
+// that names none (a damaged list, or a pack rewritten since) or an intact
+// object is dropped.
+void PackChunkStore::revalidate_damaged(bool dry_run) {
+    std::set<Location> proven;
+    std::map<uint64_t, PackView> views;
+    for (const auto& at : damaged_) {
+        auto it = views.find(at.pack);
+        if (it == views.end()) it = views.emplace(at.pack, view_pack(at.pack)).first;
+        const auto& entries = it->second.entries;
+        auto e = std::find_if(entries.begin(), entries.end(), [&](const Entry& x) { return x.at.offset == at.offset; });
+        if (e == entries.end() && it->second.damage.empty()) continue;  // no object there
+        if (e == entries.end()) {  // the pack's table is damaged and the scan found no intact object there
+            proven.insert(at);
+            continue;
+        }
+        Bytes object;
+        if (!read_object(e->at, object) || !verifies(e->id, object)) {
+            proven.insert(at);
+            continue;
+        }
+        log_warning("packs/damaged named an intact copy of chunk " + to_hex(e->id) + " in " + pack_path(at.pack) +
+                    "; it is no longer set aside");
+    }
+    if (proven.size() == damaged_.size()) return;
+    damaged_ = std::move(proven);
+    if (!dry_run) write_damaged_list();
+}
+
+void PackChunkStore::write_damaged_list() {
+    std::string text;
+    for (const auto& at : damaged_) text += pack_name(at.pack) + " " + std::to_string(at.offset) + "\n";
+    if (text.empty())
+        ::unlink((dir_ + "/damaged").c_str());
+    else
+        write_file_atomic(dir_ + "/damaged", text.data(), text.size());
+}
+
+void PackChunkStore::forget_unmerged_tables() {
+    for (const auto& name : list_dir(dir_ + "/unmerged", true)) ::unlink((dir_ + "/unmerged/" + name).c_str());
+}
+
+void PackChunkStore::move_to_lost_and_found(uint64_t pack, RebuildReport& report) {
+    std::string dir = dir_ + "/lost+found", to = dir + "/" + pack_name(pack) + ".pack";
+    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) fail(kExitIo, "mkdir " + dir + ": " + errno_text(errno));
+    if (::rename(pack_path(pack).c_str(), to.c_str()) != 0)
+        fail(kExitIo, "rename " + pack_path(pack) + ": " + errno_text(errno));
+    report.set_aside.push_back(to);
+}
+
+ChunkStore::RebuildReport PackChunkStore::rebuild(bool dry_run, bool rewrite_damaged) {
+    std::lock_guard<std::mutex> g(mu_);
+    RebuildReport r;
+    damaged_.clear();
+    load_damaged();
+    revalidate_damaged(dry_run);
+    auto packs = list_packs(nullptr);
+    locator_ = rebuild_locator(packs, !dry_run, &r);
+    if (!dry_run) forget_unmerged_tables();
+    recent_.clear();
+    packs_seen_.clear();
+    loaded_ = true;
+    if (dry_run || !rewrite_damaged || r.damaged_tables == 0) return r;
+    // Copy the intact objects of damaged packs into new packs, make those
+    // durable, publish a locator without the damaged packs, then move them.
+    std::vector<uint64_t> damaged, intact;
+    for (auto pack : packs) {
+        auto v = view_pack(pack);
+        if (v.damage.empty()) {
+            intact.push_back(pack);
+            continue;
+        }
+        damaged.push_back(pack);
+        auto fd = open_pack(pack);
+        if (!fd) continue;
+        Bytes object;
+        for (const auto& e : v.entries) {
+            if (damaged_.count(e.at)) continue;
+            read_at(fd->get(), e.at, object, pack_path(pack));
+            append(e.id, object.data(), object.size());
+        }
+    }
+    finish_pack();
+    sync_file_system(dir_);
+    intact = list_packs(nullptr);
+    std::erase_if(intact, [&](uint64_t p) { return std::find(damaged.begin(), damaged.end(), p) != damaged.end(); });
+    RebuildReport after;
+    locator_ = rebuild_locator(intact, true, &after);
+    forget_unmerged_tables();
+    for (auto pack : damaged) move_to_lost_and_found(pack, r);
+    r.files_rewritten = damaged.size();
+    recent_.clear();
+    packs_seen_.clear();
+    fds_.clear();
+    return r;
 }
 
 ChunkStore::SweepReport PackChunkStore::sweep(const std::function<bool(const ChunkId&)>& live, bool dry_run) {
     std::lock_guard<std::mutex> g(mu_);
-    load(true);
+    load();
     SweepReport r;
     std::vector<std::string> temporaries;
     auto packs = list_packs(&temporaries);
-    // A pack neither the locator nor an unmerged table knows was left by a
-    // store or gc that died before publishing it: no index refers to it.
-    std::set<uint64_t> known;
-    locator_->for_each([&](const Entry& e) { known.insert(e.at.pack); });
-    for (const auto& [id, at] : recent_) known.insert(at.pack);
-    std::vector<uint64_t> keep, drop;
+    std::vector<uint64_t> drop;
     struct Rewrite {
         uint64_t pack;
         std::vector<Entry> live;
+        uint64_t file_size, dead = 0, dead_bytes = 0;
     };
-    std::vector<Rewrite> rewrites;
-    uint64_t small_bytes = 0;
-    std::vector<Rewrite> small;
+    std::vector<Rewrite> rewrites, small;
+    uint64_t dropped_bytes = 0;
     for (auto pack : packs) {
         std::vector<Entry> entries;
         uint64_t file_size = 0;
-        bool readable = read_pack_table(pack, entries, file_size).empty();
-        if (!all_known_ && !known.count(pack)) {
-            drop.push_back(pack);  // an orphan, whatever it holds
-            for (const auto& e : entries) {
-                ++r.chunks_removed;
-                r.bytes_removed += e.at.length;
-            }
+        if (!read_pack_table(pack, entries, file_size).empty()) {
+            ++r.damaged_files;  // what it holds is not proven: never removed, never rewritten
             continue;
         }
-        if (!readable) {
-            keep.push_back(pack);  // damaged: check reports it; gc does not guess what it held
-            continue;
-        }
-        Rewrite w{pack, {}};
+        Rewrite w{pack, {}, file_size};
         uint64_t live_bytes = 0;
         for (const auto& e : entries) {
-            bool alive = !damaged_.count(e.at) && live(e.id);
-            (alive ? r.chunks_kept : r.chunks_removed)++;
-            (alive ? r.bytes_kept : r.bytes_removed) += e.at.length;
-            if (alive) {
+            if (!damaged_.count(e.at) && live(e.id)) {
+                ++r.chunks_kept;
+                r.bytes_kept += e.at.length;
                 w.live.push_back(e);
                 live_bytes += e.at.length;
+            } else {
+                ++w.dead;
+                w.dead_bytes += e.at.length;
             }
         }
         if (w.live.empty()) {
             drop.push_back(pack);
+            dropped_bytes += file_size;
+            r.chunks_removed += w.dead;
+            r.bytes_removed += w.dead_bytes;
         } else if (live_bytes * 4 < (file_size - kPackHeaderSize) * 3) {
             rewrites.push_back(std::move(w));  // a quarter or more is dead
         } else if (file_size < kPackTarget / 4) {
-            small_bytes += file_size;
             small.push_back(std::move(w));
         } else {
-            keep.push_back(pack);
+            r.chunks_unused_kept += w.dead;
+            r.bytes_unused_kept += w.dead_bytes;
         }
     }
     if (small.size() >= 2) {  // small packs (from small nightly changes) are combined
         for (auto& w : small) rewrites.push_back(std::move(w));
     } else {
-        for (auto& w : small) keep.push_back(w.pack);
+        for (auto& w : small) {
+            r.chunks_unused_kept += w.dead;
+            r.bytes_unused_kept += w.dead_bytes;
+        }
     }
     r.files_removed = drop.size() + rewrites.size();
     r.files_rewritten = rewrites.size();
     r.temporaries_removed = temporaries.size();
+    uint64_t rewritten_bytes = 0, copied_bytes = 0;
+    for (const auto& w : rewrites) {
+        r.chunks_removed += w.dead;
+        r.bytes_removed += w.dead_bytes;
+        rewritten_bytes += w.file_size;
+        for (const auto& e : w.live) copied_bytes += e.at.length;
+    }
+    // What the new packs take: the live objects, a header, and a table per 16 MiB.
+    uint64_t new_packs = rewrites.empty() ? 0 : copied_bytes / kPackTarget + 1;
+    uint64_t written = copied_bytes + new_packs * (kPackHeaderSize + kPackTailSize);
+    for (const auto& w : rewrites) written += w.live.size() * kEntrySize;
+    r.bytes_freed = dropped_bytes + rewritten_bytes > written ? dropped_bytes + rewritten_bytes - written : 0;
     if (dry_run) return r;
     for (const auto& t : temporaries) ::unlink(t.c_str());
     // Copy what lives in rewritten packs into new packs, make them durable,
     // then publish a locator without the old packs, and only then remove them.
-    std::vector<unsigned char> object;
+    Bytes object;
     for (const auto& w : rewrites) {
-        int fd = ::open(pack_path(w.pack).c_str(), O_RDONLY | O_CLOEXEC);
-        if (fd < 0) fail(kExitIo, "open " + pack_path(w.pack) + ": " + errno_text(errno));
-        Fd guard(fd);
+        auto fd = open_pack(w.pack);
+        if (!fd) fail(kExitIo, "open " + pack_path(w.pack) + ": " + errno_text(ENOENT));
         for (const auto& e : w.live) {
-            object.resize(e.at.length);
-            pread_all(fd, object.data(), object.size(), e.at.offset, pack_path(w.pack));
+            read_at(fd->get(), e.at, object, pack_path(w.pack));
+            if (object.size() != e.at.length) fail(kExitIo, pack_path(w.pack) + " changed while gc copied it");
             append(e.id, object.data(), object.size());
         }
     }
@@ -878,23 +1170,16 @@ ChunkStore::SweepReport PackChunkStore::sweep(const std::function<bool(const Chu
     std::vector<uint64_t> surviving;
     for (auto pack : list_packs(nullptr))
         if (!gone.count(pack)) surviving.push_back(pack);
-    rebuild_locator(surviving);
-    for (const auto& name : list_dir(dir_ + "/unmerged", true)) ::unlink((dir_ + "/unmerged/" + name).c_str());
+    locator_ = rebuild_locator(surviving, true, nullptr);
+    forget_unmerged_tables();
+    {
+        std::lock_guard<std::mutex> f(fds_mu_);
+        fds_.clear();
+    }
     for (auto pack : gone) ::unlink(pack_path(pack).c_str());
     // Keep the damaged marks of packs that stay.
-    std::string kept;
-    std::set<Location> still;
-    for (const auto& at : damaged_)
-        if (!gone.count(at.pack)) {
-            still.insert(at);
-            kept += pack_name(at.pack) + " " + std::to_string(at.offset) + "\n";
-        }
-    damaged_ = std::move(still);
-    if (kept.empty())
-        ::unlink((dir_ + "/damaged").c_str());
-    else
-        write_file_atomic(dir_ + "/damaged", kept.data(), kept.size());
-    locator_ = Locator::open(dir_ + "/locator");
+    std::erase_if(damaged_, [&](const Location& at) { return gone.count(at.pack) > 0; });
+    write_damaged_list();
     recent_.clear();
     packs_seen_.clear();
     return r;

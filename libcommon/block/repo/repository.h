@@ -107,13 +107,17 @@ public:
     // Reads a chunk and checks it (checksum or tag, decompression, and that
     // its bytes hash to its id). Returns an error text, or "" and the bytes
     // in `plain`, a view into `file` or `scratch` (see decode_object).
-    std::string load_chunk(const ChunkId& id, Bytes& file, Bytes& scratch, PlainView& plain);
+    // A copy that does not verify is replaced by another intact copy, if the
+    // store has one, unless `other_copies` is false (check --read-data
+    // judges each copy the store finds first).
+    std::string load_chunk(const ChunkId& id, Bytes& file, Bytes& scratch, PlainView& plain, bool other_copies = true);
     std::string load_chunk(const ChunkId& id, std::vector<unsigned char>& data);
     // The same without hashing the bytes: the seal and decompression are
     // checked, the id is not. Only for a reader that checks the digest of
     // the whole image before it lets the end out (ImageReader's end-to-end
     // mode); hashing is most of what a read costs.
-    std::string load_chunk_unhashed(const ChunkId& id, Bytes& file, Bytes& scratch, PlainView& plain);
+    std::string load_chunk_unhashed(const ChunkId& id, Bytes& file, Bytes& scratch, PlainView& plain,
+                                    bool other_copies = true);
 
     void put_blob(const std::string& name, const std::vector<unsigned char>& data);
     std::vector<unsigned char> get_blob(const std::string& name);
