@@ -20,6 +20,7 @@ struct Options {
     uint32_t format_version = repo::kRepoVersion;
     bool dry_run = false;
     bool read_data = false;
+    bool allow_shared_dir = false;  // --allow-shared-dir (else $ZADP_REPO_ALLOW_SHARED_DIR)
     repo::PrunePolicy keep;
 };
 
