@@ -101,6 +101,22 @@ void TempFile::commit() {
     if (::fsync(fd_) != 0) fail(kExitIo, "sync " + temp_path_ + ": " + errno_text(errno));
     if (::rename(temp_path_.c_str(), final_path_.c_str()) != 0)
         fail(kExitIo, "rename " + temp_path_ + " to " + final_path_ + ": " + errno_text(errno));
+    published();
+}
+
+bool TempFile::commit_new() {
+    if (committed_) return true;
+    if (::fsync(fd_) != 0) fail(kExitIo, "sync " + temp_path_ + ": " + errno_text(errno));
+    if (::link(temp_path_.c_str(), final_path_.c_str()) != 0) {
+        if (errno == EEXIST) return false;  // the destructor removes the temporary file
+        fail(kExitIo, "link " + temp_path_ + " to " + final_path_ + ": " + errno_text(errno));
+    }
+    ::unlink(temp_path_.c_str());
+    published();
+    return true;
+}
+
+void TempFile::published() {
     committed_ = true;
     clear_remove_if_killed();
     int dfd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);

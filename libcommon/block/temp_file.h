@@ -49,8 +49,13 @@ public:
     const std::string& final_path() const { return final_path_; }
     // fsync, rename into place, fsync the directory.
     void commit();
+    // The same, but create-only: link(2) into place, which never replaces
+    // what another writer put there meanwhile; false (and this file is
+    // removed) when the name exists.
+    bool commit_new();
 
 private:
+    void published();
     std::string final_path_;
     std::string dir_;
     std::string temp_path_;

@@ -42,6 +42,7 @@ struct VolumeOptions {
     std::string repo_key_file;
     std::string repo_passphrase_file;
     std::optional<std::string> repo_passphrase;  // $ZADP_REPO_PASSPHRASE; never logged
+    bool repo_allow_shared_dir = false;          // sink: --allow-shared-dir (else $ZADP_REPO_ALLOW_SHARED_DIR)
     // Sink: the identity of the stream being written (its header's JSON
     // object) and its block size, for transports that record them.
     std::string identity = "{}";

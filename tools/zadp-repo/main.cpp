@@ -55,7 +55,9 @@ static int body(int argc, char** argv) {
         ("key-file", po::value<std::string>()->value_name("FILE"),
          "key file of an encrypted repository (else $ZADP_REPO_KEY_FILE)")
         ("passphrase-file", po::value<std::string>()->value_name("FILE"),
-         "passphrase in FILE (else $ZADP_REPO_PASSPHRASE_FILE, $ZADP_REPO_PASSPHRASE)");
+         "passphrase in FILE (else $ZADP_REPO_PASSPHRASE_FILE, $ZADP_REPO_PASSPHRASE)")
+        ("allow-shared-dir", po::bool_switch(&o.allow_shared_dir),
+         "write into a repository directory group or others may write (else $ZADP_REPO_ALLOW_SHARED_DIR=1)");
     auto cli = parse_subcommand_line(argc, argv, kInfo, global, commands(o));
     o.repo = cli.option_or_env("repo", "ZADP_REPO");
     o.key_file = cli.option_or_env("key-file", "ZADP_REPO_KEY_FILE");

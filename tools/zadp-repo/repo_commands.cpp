@@ -16,11 +16,17 @@ void emit(const boost::json::object& o) { std::cout << boost::json::serialize(o)
 
 repo::KeySource keys(const Options& o) { return repo::KeySource::from(o.key_file, o.passphrase_file, o.passphrase); }
 
-std::unique_ptr<Repository> open(const Options& o) { return Repository::open(repo::repo_dir_from(o.repo), keys(o)); }
+// Commands that change the repository open it for writing (see Access).
+std::unique_ptr<Repository> open(const Options& o, repo::Access access = repo::Access::kRead) {
+    return Repository::open(repo::repo_dir_from(o.repo), keys(o), access, repo::allow_shared_dir_from(o.allow_shared_dir));
+}
+
+repo::Access writes_unless_dry_run(const Options& o) { return o.dry_run ? repo::Access::kRead : repo::Access::kWrite; }
 
 int cmd_init(const Options& o) {
     std::string dir = repo::repo_dir_from(o.repo);
-    auto config = Repository::init(dir, o.chunk_size, o.encrypt, keys(o), o.format_version);
+    auto config = Repository::init(dir, o.chunk_size, o.encrypt, keys(o), o.format_version,
+                                   repo::allow_shared_dir_from(o.allow_shared_dir));
     boost::json::object line;
     line["repo"] = dir;
     line["version"] = config.version;
@@ -39,7 +45,7 @@ int cmd_ls(const Options& o) {
 }
 
 int cmd_put_blob(const Options& o) {
-    auto r = open(o);
+    auto r = open(o, repo::Access::kWrite);
     std::string from = o.args.size() > 1 ? o.args[1] : "-";
     std::string data;
     if (from == "-") {
@@ -70,7 +76,7 @@ int cmd_cat(const Options& o) {
 }
 
 int cmd_rm(const Options& o) {
-    auto r = open(o);
+    auto r = open(o, repo::Access::kWrite);
     repo::remove_items(*r, o.args[0], emit);
     return kExitOk;
 }
@@ -83,37 +89,38 @@ std::string group_arg(const Options& o) {
 }
 
 int cmd_prune(const Options& o) {
-    auto r = open(o);
+    auto r = open(o, writes_unless_dry_run(o));
     repo::prune(*r, group_arg(o), o.keep, o.dry_run, emit);
     return kExitOk;
 }
 
 int cmd_sweep(const Options& o) {
-    auto r = open(o);
+    auto r = open(o, writes_unless_dry_run(o));
     repo::sweep_unfinished(*r, group_arg(o), o.dry_run, emit);
     return kExitOk;
 }
 
 int cmd_gc(const Options& o) {
-    auto r = open(o);
+    auto r = open(o, writes_unless_dry_run(o));
     auto report = repo::collect_garbage(*r, o.dry_run, o.allow_damage);
     emit(repo::gc_report_json(report, o.dry_run));
     if (report.refused)
         fail(kExitIntegrity, "gc removed nothing: " + report.problems.front() +
                                  (report.problems.size() > 1 ? " (and more, see the line's problems)" : "") +
-                                 "; see zadp-repo(5), \"What damage does\" (--allow-damage sweeps anyway)");
+                                 "; see zadp-repo(5), \"What gc may remove\" (--allow-damage sweeps anyway)");
     return kExitOk;
 }
 
 int cmd_repair(const Options& o) {
-    auto r = open(o);
+    auto r = open(o, writes_unless_dry_run(o));
     uint64_t lost = repo::repair(*r, o.dry_run, emit);
     if (lost) fail(kExitIntegrity, std::to_string(lost) + " image(s) cannot be read whole; see the lines with \"image\"");
     return kExitOk;
 }
 
 int cmd_check(const Options& o) {
-    auto r = open(o);
+    // --read-data sets damaged chunks aside: a write
+    auto r = open(o, o.read_data ? repo::Access::kWrite : repo::Access::kRead);
     uint64_t damaged = repo::check(*r, o.args.empty() ? "" : o.args[0], o.read_data, emit);
     if (damaged) fail(kExitIntegrity, std::to_string(damaged) + " damaged image(s), blob(s) or locator entries; see the lines with \"ok\":false or \"locator_defect\"");
     return kExitOk;
@@ -134,12 +141,12 @@ int cmd_key(const Options& o) {
         line["encrypted"] = r->config().encrypted;
         if (r->key()) line["fingerprint"] = r->key()->fingerprint();
     } else if (what == "passwd") {
-        auto r = open(o);
+        auto r = open(o, repo::Access::kWrite);
         if (!r->key()) fail(kExitUsage, "repository " + r->dir() + " is not encrypted");
         if (o.new_passphrase_file.empty()) fail(kExitUsage, "key passwd needs --new-passphrase-file FILE");
-        repo::KeySource fresh = repo::KeySource::from("", o.new_passphrase_file, std::nullopt);
-        std::string wrapped = repo::wrap_key(*r->key(), fresh.passphrase);
-        repo::write_file_atomic(r->dir() + "/key", wrapped.data(), wrapped.size());
+        std::string wrapped = repo::wrap_key(*r->key(), repo::read_passphrase_file(o.new_passphrase_file,
+                                                                                   "--new-passphrase-file"));
+        repo::write_file_atomic(r->dir() + "/key", wrapped.data(), wrapped.size(), true);
         line["repo"] = r->dir();
         line["fingerprint"] = r->key()->fingerprint();
         line["passphrase"] = "changed";

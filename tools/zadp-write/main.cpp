@@ -52,7 +52,9 @@ static int body(int argc, char** argv) {
         ("force", "overwrite an existing target that holds data")
         ("verify-first", "verify the whole stream (a file on stdin) before touching the target")
         ("format", format_value(), "input is a stream (zadp-stream(5)) or raw")
-        ("check", "verify the stream on stdin and print its header and statistics; write nothing");
+        ("check", "verify the stream on stdin and print its header and statistics; write nothing")
+        ("allow-shared-dir", "repo: target: write into a repository directory group or others may write "
+                             "(env ZADP_REPO_ALLOW_SHARED_DIR=1)");
     own.add(volume_options_description());
     auto cli = parse_command_line(argc, argv, kInfo, own);
     std::string target = cli.has("target") ? cli.get<std::string>("target") : "";
@@ -81,7 +83,9 @@ static int body(int argc, char** argv) {
         return kExitOk;
     }
     RestoreSource source(*in, raw);
-    auto volume = open_volume(target, OpenMode::Write, source.target_options(volume_options(cli)));
+    auto options = volume_options(cli);
+    options.repo_allow_shared_dir = cli.has("allow-shared-dir");
+    auto volume = open_volume(target, OpenMode::Write, source.target_options(options));
     auto result = write_volume(source, *volume, progress, cli.has("force"));
     if (!result.report.empty()) std::cout << result.report << std::endl;
     log_info(target + ": " + std::to_string(result.stats.data_bytes) + " data bytes, " +

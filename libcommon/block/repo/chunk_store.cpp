@@ -5,16 +5,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cstring>
 
 #include "libcommon/base/error.h"
+#include "libcommon/block/repo/repository.h"
 #include "libcommon/block/stream_io.h"
 
 namespace hci::repo {
 namespace {
-
-std::atomic<uint64_t> temp_counter{0};
 
 class DirectoryChunkStore : public ChunkStore {
 public:
@@ -33,35 +31,12 @@ public:
     uint64_t put(const ChunkId& id, const unsigned char* object, size_t length) override {
         std::string path = path_of(id);
         std::string sub = path.substr(0, path.rfind('/'));
-        std::string temp = sub + "/.tmp." + std::to_string(::getpid()) + "." + std::to_string(temp_counter++);
-        int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-        if (fd < 0 && errno == ENOENT) {
-            if (::mkdir(sub.c_str(), 0755) != 0 && errno != EEXIST) fail(kExitIo, "mkdir " + sub + ": " + errno_text(errno));
-            fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-        }
-        if (fd < 0) fail(kExitIo, "create " + temp + ": " + errno_text(errno));
-        try {
-            write_fd_all(fd, object, length, temp);
-        } catch (...) {
-            ::close(fd);
-            ::unlink(temp.c_str());
-            throw;
-        }
-        if (::close(fd) != 0) {
-            int err = errno;
-            ::unlink(temp.c_str());
-            fail(kExitIo, "write " + temp + ": " + errno_text(err));
-        }
-        // link() instead of rename(): a chunk that appeared meanwhile (another
-        // writer) is kept as it is, and we learn that we stored nothing.
-        if (::link(temp.c_str(), path.c_str()) != 0) {
-            int err = errno;
-            ::unlink(temp.c_str());
-            if (err == EEXIST) return 0;
-            fail(kExitIo, "link " + path + ": " + errno_text(err));
-        }
-        ::unlink(temp.c_str());
-        return length;
+        if (::mkdir(sub.c_str(), 0755) != 0 && errno != EEXIST) fail(kExitIo, "mkdir " + sub + ": " + errno_text(errno));
+        NewFile file(path);
+        file.write(object, length);
+        // Create-only: a chunk that appeared meanwhile (another writer) is
+        // kept as it is, and we learn that we stored nothing. Durable at sync().
+        return file.create_only(false) ? length : 0;
     }
 
     bool read(const ChunkId& id, Bytes& out) override {

@@ -38,6 +38,12 @@ bool exists(const std::string& path) {
 
 }  // namespace
 
+void check_index_fits(const Repository& repo, const IndexHeader& header, const std::string& what) {
+    if (header.chunk_size != repo.config().chunk_size)
+        fail(kExitIntegrity, what + ": index chunk size " + std::to_string(header.chunk_size) +
+                                 " differs from the repository's " + std::to_string(repo.config().chunk_size));
+}
+
 size_t chunk_worker_count() { return std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 4); }
 
 size_t chunks_in_flight(uint32_t chunk_size, size_t workers, size_t budget) {
@@ -191,9 +197,7 @@ void ImageWriter::commit() {
     totals_.created = utc_now();
     index_->finish(totals_);
     repo_.chunks().sync();  // every chunk durable before the index names it
-    std::string path = repo_.index_path(header_.name);
-    if (exists(path)) fail(kExitUsage, "repo:" + header_.name + " was stored by another writer meanwhile");
-    temp_->commit();
+    if (!temp_->commit_new()) fail(kExitUsage, "repo:" + header_.name + " was stored by another writer meanwhile");
 }
 
 // ---- ImageReader ----
@@ -201,9 +205,7 @@ void ImageWriter::commit() {
 ImageReader::ImageReader(Repository& repo, const std::string& name)
     : repo_(repo), lock_(repo.lock_shared()), what_("repo:" + name),
       index_((validate_name(name), repo.index_path(name)), what_, repo.sealer()), pool_(chunk_worker_count()) {
-    if (index_.header().chunk_size != repo.config().chunk_size)
-        fail(kExitIntegrity, what_ + ": index chunk size " + std::to_string(index_.header().chunk_size) +
-                                 " differs from the repository's " + std::to_string(repo.config().chunk_size));
+    check_index_fits(repo, index_.header(), what_);
     in_flight_limit_ = chunks_in_flight(chunk_size(), chunk_worker_count(), 8u << 20);
 }
 

@@ -23,6 +23,10 @@ class TempFile;
 
 namespace hci::repo {
 
+// Fails (exit 6) when an index cannot be read back in this repository (its
+// chunk size is not the config's): what every read checks, and check too.
+void check_index_fits(const Repository& repo, const IndexHeader& header, const std::string& what);
+
 // How many threads hash, compress and seal chunks (or read and check them).
 size_t chunk_worker_count();
 // How many chunks may be in flight between the caller and the workers: one

@@ -30,9 +30,9 @@ std::string bucket(int64_t t, const char* format) {
 std::string group_of(const std::string& name) { return name.substr(0, name.find('/')); }
 std::string backup_of(const std::string& name) { return name.substr(0, name.rfind('/')); }
 
-bool is_dir(const std::string& path) {
+bool is_dir(const std::string& path) {  // not a link: gc never removes files through one
     struct stat st {};
-    return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+    return ::lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 // Leftovers of interrupted stores in backups/GROUP/TIME/: hidden files other
@@ -512,6 +512,7 @@ uint64_t check(Repository& repo, const std::string& prefix, bool read_data, cons
                 continue;
             }
             IndexReader index(item.path, "repo:" + item.name, repo.sealer());
+            check_index_fits(repo, index.header(), "repo:" + item.name);  // as a restore does
             uint64_t missing = 0, bad_chunks = 0, first_bad = UINT64_MAX;
             const uint64_t cs = index.header().chunk_size;
             for (uint64_t i = 0; i < index.entries(); ++i) {

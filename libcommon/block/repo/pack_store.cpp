@@ -118,13 +118,6 @@ void pread_all(int fd, void* buf, size_t length, uint64_t offset, const std::str
     }
 }
 
-void sync_dir(const std::string& dir) {
-    int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return;
-    ::fsync(fd);
-    ::close(fd);
-}
-
 class Fd {
 public:
     explicit Fd(int fd) : fd_(fd) {}
@@ -264,17 +257,10 @@ private:
 // fsync, rename, fsync of the directory.
 class LocatorWriter {
 public:
-    explicit LocatorWriter(std::string path) : path_(std::move(path)), temp_(path_ + ".tmp") {
-        fd_ = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (fd_ < 0) fail(kExitIo, "create " + temp_ + ": " + errno_text(errno));
+    explicit LocatorWriter(const std::string& path)
+        : file_(path), temp_(file_.temp_path()), fd_(file_.fd()), path_(path) {
         counts_.assign(kFanout, 0);
         offset_ = kLocatorHeaderSize + kFanout * 4;
-    }
-    ~LocatorWriter() {
-        if (fd_ >= 0) {
-            ::close(fd_);
-            ::unlink(temp_.c_str());
-        }
     }
     LocatorWriter(const LocatorWriter&) = delete;
     LocatorWriter& operator=(const LocatorWriter&) = delete;
@@ -306,18 +292,8 @@ public:
         put64(head.data() + 16, count_);
         put64(head.data() + 24, XXH3_64bits(head.data() + kLocatorHeaderSize, kFanout * 4));
         write_at(head.data(), head.size(), 0);
-        if (!publish) {
-            auto opened = Locator::open(temp_);
-            ::close(fd_);
-            fd_ = -1;
-            ::unlink(temp_.c_str());
-            return opened;
-        }
-        if (::fsync(fd_) != 0) fail(kExitIo, "sync " + temp_ + ": " + errno_text(errno));
-        ::close(fd_);
-        fd_ = -1;
-        if (::rename(temp_.c_str(), path_.c_str()) != 0) fail(kExitIo, "rename " + temp_ + ": " + errno_text(errno));
-        sync_dir(path_.substr(0, path_.rfind('/')));
+        if (!publish) return Locator::open(temp_);  // file_ removes the file; the descriptor stays
+        file_.replace();
         return Locator::open(path_);
     }
 
@@ -338,8 +314,10 @@ private:
         }
     }
 
-    std::string path_, temp_;
-    int fd_ = -1;
+    NewFile file_;  // at an unpredictable name: a planted link is never followed
+    std::string temp_;
+    int fd_;
+    std::string path_;
     std::vector<uint32_t> counts_;
     std::vector<unsigned char> buf_;
     uint64_t offset_ = 0, count_ = 0;
@@ -624,11 +602,11 @@ private:
         pack_ = get64(b);
         std::string hex = pack_name(pack_);
         std::string sub = dir_ + "/" + hex.substr(0, 2);
-        pack_temp_ = sub + "/.tmp." + hex + ".pack";
-        pack_fd_ = ::open(pack_temp_.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        pack_temp_ = sub + "/.tmp." + hex + ".pack";  // hex is random: no one can predict it
+        pack_fd_ = create_file_in(sub, ".tmp." + hex + ".pack", O_RDWR, 0644);
         if (pack_fd_ < 0 && errno == ENOENT) {
             if (::mkdir(sub.c_str(), 0755) != 0 && errno != EEXIST) fail(kExitIo, "mkdir " + sub + ": " + errno_text(errno));
-            pack_fd_ = ::open(pack_temp_.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+            pack_fd_ = create_file_in(sub, ".tmp." + hex + ".pack", O_RDWR, 0644);
         }
         if (pack_fd_ < 0) fail(kExitIo, "create " + pack_temp_ + ": " + errno_text(errno));
         unsigned char header[kPackHeaderSize] = {};
@@ -668,24 +646,12 @@ private:
 
     // A copy of the open pack's table in unmerged/, where every process finds it.
     void publish_table(const std::vector<unsigned char>& table) {
-        std::string table_file = table_path(pack_);
-        std::string temp = dir_ + "/unmerged/.tmp." + pack_name(pack_);
-        int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (fd < 0 && errno == ENOENT) {  // made by the first store, under its umask like the packs
-            if (::mkdir((dir_ + "/unmerged").c_str(), 0755) != 0 && errno != EEXIST)
-                fail(kExitIo, "mkdir " + dir_ + "/unmerged: " + errno_text(errno));
-            fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        }
-        if (fd < 0) fail(kExitIo, "create " + temp + ": " + errno_text(errno));
-        try {
-            write_fd_all(fd, table.data(), table.size(), temp);
-        } catch (...) {
-            ::close(fd);
-            ::unlink(temp.c_str());
-            throw;
-        }
-        ::close(fd);
-        if (::rename(temp.c_str(), table_file.c_str()) != 0) fail(kExitIo, "rename " + temp + ": " + errno_text(errno));
+        // made by the first store, under its umask like the packs
+        if (::mkdir((dir_ + "/unmerged").c_str(), 0755) != 0 && errno != EEXIST)
+            fail(kExitIo, "mkdir " + dir_ + "/unmerged: " + errno_text(errno));
+        NewFile table_file(table_path(pack_));
+        table_file.write(table.data(), table.size());
+        table_file.replace(false);  // made durable with the pack by sync()
     }
 
     // The locator only indexes the packs: the chunks are safe whether a
@@ -731,8 +697,7 @@ private:
     std::string set_aside(const ChunkId& id, const Location& at) {
         std::string line = pack_name(at.pack) + " " + std::to_string(at.offset) + " " + to_hex(id) + "\n";
         std::string path = dir_ + "/damaged";
-        int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-        if (fd < 0) fail(kExitIo, "open " + path + ": " + errno_text(errno));
+        int fd = open_append(path);
         write_fd_all(fd, line.data(), line.size(), path);
         ::fsync(fd);
         ::close(fd);
@@ -933,6 +898,8 @@ std::vector<uint64_t> PackChunkStore::list_packs(std::vector<std::string>* tempo
     }
     for (const auto& name : list_dir(dir_ + "/unmerged", true))
         if (name.rfind(".tmp.", 0) == 0 && temporaries) temporaries->push_back(dir_ + "/unmerged/" + name);
+    for (const auto& name : list_dir(dir_, true))  // a locator or damaged list being written
+        if (name.rfind(".tmp.", 0) == 0 && temporaries) temporaries->push_back(dir_ + "/" + name);
     return packs;
 }
 

@@ -11,10 +11,12 @@ namespace {
 
 using repo::Repository;
 
-std::unique_ptr<Repository> open_repository(const VolumeOptions& options) {
+std::unique_ptr<Repository> open_repository(const VolumeOptions& options, OpenMode mode) {
     return Repository::open(repo::repo_dir_from(options.repo),
                             repo::KeySource::from(options.repo_key_file, options.repo_passphrase_file,
-                                                  options.repo_passphrase));
+                                                  options.repo_passphrase),
+                            mode == OpenMode::Read ? repo::Access::kRead : repo::Access::kWrite,
+                            repo::allow_shared_dir_from(options.repo_allow_shared_dir));
 }
 
 class RepoSink : public Volume {
@@ -103,7 +105,7 @@ private:
 std::unique_ptr<Volume> open_repo_volume(const std::string& url, OpenMode mode, const VolumeOptions& options) {
     std::string name = url.substr(5);
     repo::validate_name(name);
-    auto repository = open_repository(options);
+    auto repository = open_repository(options, mode);
     if (mode == OpenMode::Read) return std::make_unique<RepoSource>(std::move(repository), name);
     if (options.create_growable)
         fail(kExitUsage, "a repository stores block streams; convert a raw image with zadp-read first");

@@ -10,8 +10,10 @@
 #include <boost/json.hpp>
 #include <cstdlib>
 #include <ctime>
+#include <utility>
 
 #include "libcommon/base/error.h"
+#include "libcommon/base/log.h"
 #include "libcommon/block/stream_io.h"
 
 namespace hci::repo {
@@ -87,13 +89,6 @@ Config parse_config(const std::string& dir, const std::string& text) {
     return c;
 }
 
-std::string read_passphrase_file(const std::string& path) {
-    std::string text = read_small_file(path, 4096);
-    auto nl = text.find_first_of("\r\n");
-    if (nl != std::string::npos) text.resize(nl);
-    return text;
-}
-
 MasterKey resolve_key(const std::string& dir, const Config& config, const KeySource& keys) {
     MasterKey key;
     std::string source;
@@ -145,30 +140,129 @@ void make_dirs(const std::string& path) {
     }
 }
 
-void write_file_atomic(const std::string& path, const void* data, size_t length) {
-    std::string temp = path.substr(0, path.rfind('/') + 1) + "." + path.substr(path.rfind('/') + 1) + ".tmp." +
-                       std::to_string(::getpid());
-    int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) fail(kExitIo, "create " + temp + ": " + errno_text(errno));
-    try {
-        write_fd_all(fd, data, length, temp);
-        if (::fsync(fd) != 0) fail(kExitIo, "sync " + temp + ": " + errno_text(errno));
-    } catch (...) {
-        ::close(fd);
-        ::unlink(temp.c_str());
-        throw;
+int open_directory(const std::string& path) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd >= 0 || (errno != ELOOP && errno != ENOTDIR)) return fd;  // a link is ENOTDIR with O_DIRECTORY
+    int err = errno;
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) {
+        errno = err;
+        return -1;
     }
-    ::close(fd);
-    if (::rename(temp.c_str(), path.c_str()) != 0) {
+    if (st.st_uid == 0 || st.st_uid == ::geteuid()) return ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    errno = ELOOP;  // a link another user made: not followed
+    return -1;
+}
+
+namespace {
+
+std::pair<std::string, std::string> split_path(const std::string& path) {
+    auto slash = path.rfind('/');
+    if (slash == std::string::npos) return {".", path};
+    return {slash == 0 ? "/" : path.substr(0, slash), path.substr(slash + 1)};
+}
+
+class DirFd {
+public:
+    explicit DirFd(const std::string& dir) : fd_(open_directory(dir)) {}
+    ~DirFd() {
+        if (fd_ >= 0) ::close(fd_);
+    }
+    DirFd(const DirFd&) = delete;
+    DirFd& operator=(const DirFd&) = delete;
+    int get() const { return fd_; }
+    int release() { return std::exchange(fd_, -1); }
+
+private:
+    int fd_;
+};
+
+}  // namespace
+
+int create_file_in(const std::string& dir, const std::string& name, int flags, mode_t mode) {
+    DirFd d(dir);
+    if (d.get() < 0) return -1;
+    return ::openat(d.get(), name.c_str(), flags | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+}
+
+NewFile::NewFile(const std::string& path, bool private_file) : path_(path) {
+    auto [dir, name] = split_path(path);
+    DirFd d(dir);
+    if (d.get() < 0) fail(errno == ENOENT ? kExitNotFound : kExitIo, "open directory " + dir + ": " + errno_text(errno));
+    for (int tries = 0; fd_ < 0; ++tries) {
+        unsigned char r[8];
+        random_bytes(r, sizeof r);
+        temp_name_ = ".tmp." + name + "." + to_hex(r, sizeof r);
+        temp_path_ = dir + "/" + temp_name_;
+        fd_ = ::openat(d.get(), temp_name_.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                       private_file ? 0600 : 0644);
+        if (fd_ < 0 && (errno != EEXIST || tries == 8)) fail(kExitIo, "create " + temp_path_ + ": " + errno_text(errno));
+    }
+    if (private_file && ::fchmod(fd_, 0600) != 0) {
         int err = errno;
-        ::unlink(temp.c_str());
-        fail(kExitIo, "rename " + temp + ": " + errno_text(err));
+        ::close(fd_);
+        ::unlinkat(d.get(), temp_name_.c_str(), 0);
+        fail(kExitIo, "chmod " + temp_path_ + ": " + errno_text(err));
     }
-    int dfd = ::open(path.substr(0, path.rfind('/')).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        ::fsync(dfd);
-        ::close(dfd);
+    dir_fd_ = d.release();
+}
+
+NewFile::~NewFile() {
+    if (fd_ >= 0) ::close(fd_);
+    if (!temp_name_.empty()) ::unlinkat(dir_fd_, temp_name_.c_str(), 0);
+    ::close(dir_fd_);
+}
+
+void NewFile::write(const void* data, size_t length) { write_fd_all(fd_, data, length, temp_path_); }
+
+void NewFile::close_file(bool sync) {
+    if (sync && ::fsync(fd_) != 0) fail(kExitIo, "sync " + temp_path_ + ": " + errno_text(errno));
+    int rc = ::close(fd_);
+    fd_ = -1;
+    if (rc != 0) fail(kExitIo, "write " + temp_path_ + ": " + errno_text(errno));
+}
+
+void NewFile::replace(bool sync) {
+    close_file(sync);
+    std::string name = split_path(path_).second;
+    if (::renameat(dir_fd_, temp_name_.c_str(), dir_fd_, name.c_str()) != 0)
+        fail(kExitIo, "rename " + temp_path_ + " to " + path_ + ": " + errno_text(errno));
+    temp_name_.clear();
+    if (sync) ::fsync(dir_fd_);
+}
+
+bool NewFile::create_only(bool sync) {
+    close_file(sync);
+    std::string name = split_path(path_).second;
+    // link() never replaces: of two writers racing for one name, one wins.
+    if (::linkat(dir_fd_, temp_name_.c_str(), dir_fd_, name.c_str(), 0) != 0) {
+        if (errno == EEXIST) return false;
+        fail(kExitIo, "link " + temp_path_ + " to " + path_ + ": " + errno_text(errno));
     }
+    ::unlinkat(dir_fd_, temp_name_.c_str(), 0);
+    temp_name_.clear();
+    if (sync) ::fsync(dir_fd_);
+    return true;
+}
+
+int open_append(const std::string& path) {
+    auto [dir, name] = split_path(path);
+    DirFd d(dir);
+    int fd = d.get() < 0 ? -1 : ::openat(d.get(), name.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0 && errno == ELOOP) fail(kExitIo, path + " is a symbolic link; refusing to follow it (remove it)");
+    if (fd < 0) fail(kExitIo, "open " + path + ": " + errno_text(errno));
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
+        ::close(fd);
+        fail(kExitIo, path + " is not a regular file with one link; refusing to append to it");
+    }
+    return fd;
+}
+
+void write_file_atomic(const std::string& path, const void* data, size_t length, bool private_file) {
+    NewFile file(path, private_file);
+    file.write(data, length);
+    file.replace();
 }
 
 std::string read_small_file(const std::string& path, size_t limit) {
@@ -195,12 +289,22 @@ std::string read_small_file(const std::string& path, size_t limit) {
     return text;
 }
 
+std::string read_passphrase_file(const std::string& path, const std::string& option) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) fail(kExitUsage, "cannot read the passphrase file " + path + " (" + option + "): " + errno_text(errno));
+    ::close(fd);
+    std::string text = read_small_file(path, 4096);
+    auto nl = text.find_first_of("\r\n");
+    if (nl != std::string::npos) text.resize(nl);
+    return text;
+}
+
 KeySource KeySource::from(const std::string& key_file, const std::string& passphrase_file,
                           const std::optional<std::string>& passphrase) {
     KeySource k;
     k.key_file = key_file;
     if (!passphrase_file.empty()) {
-        k.passphrase = read_passphrase_file(passphrase_file);
+        k.passphrase = read_passphrase_file(passphrase_file, "--passphrase-file or ZADP_REPO_PASSPHRASE_FILE");
         k.has_passphrase = true;
     } else if (passphrase) {
         k.passphrase = *passphrase;
@@ -214,6 +318,26 @@ std::string repo_dir_from(const std::string& option_or_env) {
     if (dir.empty()) fail(kExitUsage, "no repository: give --repo DIR or set ZADP_REPO");
     while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
     return dir;
+}
+
+bool allow_shared_dir_from(bool option) {
+    const char* env = std::getenv("ZADP_REPO_ALLOW_SHARED_DIR");
+    return option || (env && std::string(env) == "1");
+}
+
+void refuse_shared_dir(const std::string& dir) {
+    for (const char* sub : {"", "/packs", "/chunks", "/backups"}) {
+        std::string path = dir + sub;
+        struct stat st {};
+        if (::stat(path.c_str(), &st) != 0 || !(st.st_mode & (S_IWGRP | S_IWOTH))) continue;
+        char mode[8];
+        std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+        fail(kExitUsage, "repository directory " + path + " may be written by " +
+                             ((st.st_mode & S_IWOTH) ? "others" : "its group") + " (mode " + mode +
+                             "): a file or link another user planted there would be trusted; run chmod go-w " +
+                             path + ", or give --allow-shared-dir (or ZADP_REPO_ALLOW_SHARED_DIR=1) if everyone "
+                             "who may write it is trusted");
+    }
 }
 
 void validate_name(const std::string& name) {
@@ -232,8 +356,23 @@ void validate_prefix(const std::string& prefix) {
 }
 
 Repository::Lock::Lock(const std::string& path, bool exclusive, bool wait) {
-    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd_ < 0) fail(kExitIo, "open " + path + ": " + errno_text(errno));
+    auto [dir, name] = split_path(path);
+    DirFd d(dir);
+    if (d.get() < 0) fail(kExitIo, "open " + dir + ": " + errno_text(errno));
+    fd_ = ::openat(d.get(), name.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+    if (fd_ < 0 && errno == ENOENT) {
+        fd_ = ::openat(d.get(), name.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd_ >= 0) (void)::fchmod(fd_, 0600);  // whatever the umask
+        else if (errno == EEXIST) fd_ = ::openat(d.get(), name.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+    }
+    // A reader that may not write the repository (or a read-only mount):
+    // flock works on a read-only descriptor too.
+    if (fd_ < 0 && (errno == EACCES || errno == EROFS || errno == EPERM))
+        fd_ = ::openat(d.get(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd_ < 0) {
+        if (errno == ELOOP) fail(kExitIo, path + " is a symbolic link; refusing to follow it (remove it)");
+        fail(kExitIo, "open " + path + ": " + errno_text(errno));
+    }
     while (::flock(fd_, (exclusive ? LOCK_EX : LOCK_SH) | (wait ? 0 : LOCK_NB)) != 0) {
         if (errno == EINTR) continue;
         int err = errno;
@@ -259,16 +398,22 @@ Repository::Repository(std::string dir, Config config, std::optional<MasterKey> 
                                    : open_pack_chunk_store(dir_ + "/packs", sealer_)) {}
 
 Config Repository::init(const std::string& dir, uint32_t chunk_size, bool encrypt, const KeySource& keys,
-                        uint32_t version) {
+                        uint32_t version, bool allow_shared_dir) {
     if (version < kOldestRepoVersion || version > kRepoVersion)
         fail(kExitUsage, "--format-version must be " + std::to_string(kOldestRepoVersion) + " or " +
                              std::to_string(kRepoVersion));
     if (chunk_size < kMinChunkSize || chunk_size > kMaxChunkSize || (chunk_size & (chunk_size - 1)))
         fail(kExitUsage, "--chunk-size must be a power of two from 64K to 4M");
+    if (!encrypt && (!keys.key_file.empty() || keys.has_passphrase))
+        fail(kExitUsage, std::string(keys.key_file.empty() ? "a passphrase" : "--key-file " + keys.key_file) +
+                             " was given without --encrypt: add --encrypt for an encrypted repository, or give "
+                             "no key (and unset ZADP_REPO_KEY_FILE, ZADP_REPO_PASSPHRASE_FILE, "
+                             "ZADP_REPO_PASSPHRASE) for a plain one");
     struct stat st {};
     if (::stat((dir + "/config").c_str(), &st) == 0) fail(kExitUsage, dir + " is already a repository");
     if (::stat(dir.c_str(), &st) == 0 && (!S_ISDIR(st.st_mode) || !list_dir(dir).empty()))
         fail(kExitUsage, dir + " exists and is not an empty directory");
+    if (!allow_shared_dir) refuse_shared_dir(dir);
     Config c;
     c.version = version;
     c.chunk_size = chunk_size;
@@ -298,14 +443,15 @@ Config Repository::init(const std::string& dir, uint32_t chunk_size, bool encryp
     }
     make_dirs(version == 1 ? dir + "/chunks" : dir + "/packs");
     make_dirs(dir + "/backups");
-    if (!wrapped.empty()) write_file_atomic(dir + "/key", wrapped.data(), wrapped.size());
+    if (!wrapped.empty()) write_file_atomic(dir + "/key", wrapped.data(), wrapped.size(), true);
     Lock touch_lock(dir + "/lock", false);
     std::string text = config_json(c);
-    write_file_atomic(dir + "/config", text.data(), text.size());  // last: a repository exists once it has one
+    write_file_atomic(dir + "/config", text.data(), text.size(), true);  // last: a repository exists once it has one
     return c;
 }
 
-std::unique_ptr<Repository> Repository::open(const std::string& dir, const KeySource& keys) {
+std::unique_ptr<Repository> Repository::open(const std::string& dir, const KeySource& keys, Access access,
+                                             bool allow_shared_dir) {
     std::string text;
     try {
         text = read_small_file(dir + "/config", 1 << 16);
@@ -314,8 +460,14 @@ std::unique_ptr<Repository> Repository::open(const std::string& dir, const KeySo
         throw;
     }
     Config c = parse_config(dir, text);
+    if (access == Access::kWrite && !allow_shared_dir) refuse_shared_dir(dir);
     std::optional<MasterKey> key;
-    if (c.encrypted) key = resolve_key(dir, c, keys);
+    if (c.encrypted)
+        key = resolve_key(dir, c, keys);
+    else if (!keys.key_file.empty() || keys.has_passphrase)
+        log_warning("repository " + dir + " is not encrypted: " +
+                    (keys.key_file.empty() ? std::string("the passphrase") : "the key file " + keys.key_file) +
+                    " is not used (its data is stored and read unencrypted)");
     return std::unique_ptr<Repository>(new Repository(dir, c, key));
 }
 
@@ -356,13 +508,17 @@ std::string Repository::load_chunk(const ChunkId& id, std::vector<unsigned char>
 void Repository::put_blob(const std::string& name, const std::vector<unsigned char>& data) {
     validate_name(name);
     if (data.size() > kMaxBlobSize) fail(kExitUsage, "a blob holds at most 64 MiB; store images with zadp-write");
-    struct stat st {};
-    if (::stat(blob_path(name).c_str(), &st) == 0 || ::stat(index_path(name).c_str(), &st) == 0)
+    auto exists_already = [&] {
         fail(kExitUsage, "repo:" + name + " exists already (backups are immutable; rm it first)");
+    };
+    struct stat st {};
+    if (::stat(blob_path(name).c_str(), &st) == 0 || ::stat(index_path(name).c_str(), &st) == 0) exists_already();
     auto object = encode_object(ObjectKind::kBlob, name, data.data(), data.size(), sealer_, 3);
     std::string path = blob_path(name);
     make_dirs(path.substr(0, path.rfind('/')));
-    write_file_atomic(path, object.data(), object.size());
+    NewFile file(path);
+    file.write(object.data(), object.size());
+    if (!file.create_only()) exists_already();  // another writer's, stored meanwhile
 }
 
 std::vector<unsigned char> Repository::get_blob(const std::string& name) {
@@ -416,9 +572,11 @@ void Repository::claim_group(const std::string& group, const std::string& vm_id)
     } catch (const Error& e) {
         if (e.code() != kExitNotFound) throw;
         make_dirs(dir_ + "/backups/" + group);
+        NewFile file(path);
         std::string text = vm_id + "\n";
-        write_file_atomic(path, text.data(), text.size());
-        return;
+        file.write(text.data(), text.size());
+        if (file.create_only()) return;
+        owner = read_small_file(path, 4096);  // another store claimed it first
     }
     while (!owner.empty() && (owner.back() == '\n' || owner.back() == '\r')) owner.pop_back();
     if (owner != vm_id)

@@ -9,6 +9,8 @@
 // every store and every read holds it shared for its whole run; gc holds
 // it exclusive, so it never runs beside a writer or reader and every chunk
 // no index references is garbage (chunks of interrupted stores included).
+#include <sys/types.h>
+
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -57,6 +59,20 @@ struct KeySource {
 // The repository directory --repo or ZADP_REPO named (usage error if empty).
 std::string repo_dir_from(const std::string& option_or_env);
 
+// The first line of a passphrase file; a file that cannot be read is a
+// usage error (exit 2) naming `option` and the file.
+std::string read_passphrase_file(const std::string& path, const std::string& option);
+
+// What a command does to the repository. Writing is refused (exit 2) while
+// group or others may write the directory (a link planted there would be
+// followed by whoever writes next), unless `allow_shared_dir`.
+enum class Access { kRead, kWrite };
+// --allow-shared-dir, else ZADP_REPO_ALLOW_SHARED_DIR=1.
+bool allow_shared_dir_from(bool option);
+// Fails (exit 2) when group or others may write DIR or its packs, chunks or
+// backups directory, naming it and the remedy.
+void refuse_shared_dir(const std::string& dir);
+
 // GROUP/TIME/FILE, each part [A-Za-z0-9_][A-Za-z0-9._:+@-]*; usage error otherwise.
 void validate_name(const std::string& name);
 // A prefix for ls/rm/check: "", GROUP, GROUP/TIME or GROUP/TIME/FILE.
@@ -66,11 +82,16 @@ class Repository {
 public:
     // Creates a repository in `dir` (empty or absent). With `encrypt`, a key
     // file (created when absent) or a passphrase from `keys` is required.
+    // A key (file or passphrase) without `encrypt` is a usage error: the
+    // repository would not be encrypted.
     static Config init(const std::string& dir, uint32_t chunk_size, bool encrypt, const KeySource& keys,
-                       uint32_t version = kRepoVersion);
+                       uint32_t version = kRepoVersion, bool allow_shared_dir = false);
     // Opens an existing repository; refuses an unknown format version (exit
-    // 6) and a missing or wrong key (exit 2).
-    static std::unique_ptr<Repository> open(const std::string& dir, const KeySource& keys);
+    // 6), a missing or wrong key (exit 2) and, for kWrite, a directory
+    // others may write (see Access). A key given for an unencrypted
+    // repository is ignored with a warning.
+    static std::unique_ptr<Repository> open(const std::string& dir, const KeySource& keys,
+                                            Access access = Access::kRead, bool allow_shared_dir = false);
 
     const std::string& dir() const { return dir_; }
     const Config& config() const { return config_; }
@@ -82,7 +103,10 @@ public:
     std::string blob_path(const std::string& name) const { return dir_ + "/backups/" + name + ".blob"; }
 
     // Holds DIR/lock (flock) until destroyed. With wait false, held() says
-    // whether it got the lock at once (nothing else held it).
+    // whether it got the lock at once (nothing else held it). The file is
+    // created 0600 and never followed as a link; one that may not be opened
+    // for writing (a read-only mount or a reader without write access) is
+    // locked through a read-only descriptor, which flock allows.
     class Lock {
     public:
         Lock(const std::string& path, bool exclusive, bool wait = true);
@@ -131,7 +155,8 @@ public:
     std::vector<Item> list(const std::string& prefix) const;
 
     // Refuses to let one GROUP hold backups of two VMs: records the first VM
-    // id stored in a group and fails (exit 2) on another.
+    // id stored in a group (create-only, so of two first stores racing one
+    // wins) and fails (exit 2) on another.
     void claim_group(const std::string& group, const std::string& vm_id);
 
 private:
@@ -148,8 +173,48 @@ private:
 std::vector<std::string> list_dir(const std::string& path, bool hidden_too = false);
 // Creates every missing directory of `path` (like mkdir -p).
 void make_dirs(const std::string& path);
-// Writes a small file atomically: temporary name, fsync, rename, fsync dir.
-void write_file_atomic(const std::string& path, const void* data, size_t length);
+
+// ---- files the repository creates ----
+// Opens a directory O_NOFOLLOW|O_DIRECTORY; a symbolic link there is
+// followed only when root or this user owns it (one the admin made, such
+// as the repository's own path), never one another user planted.
+int open_directory(const std::string& path);
+// Creates DIR/NAME: O_CREAT|O_EXCL|O_NOFOLLOW in DIR opened as above, so a
+// link planted at NAME is never followed. -1 with errno when it fails.
+int create_file_in(const std::string& dir, const std::string& name, int flags, mode_t mode);
+
+// A new file beside PATH under a name no one can predict
+// (".tmp.NAME.<16 random hex>": leftovers of a killed run are temporaries
+// gc removes), created by create_file_in, then published at PATH. Private:
+// 0600 whatever the umask; else 0644 under the umask. Removed when
+// destroyed unpublished.
+class NewFile {
+public:
+    explicit NewFile(const std::string& path, bool private_file = false);
+    ~NewFile();
+    NewFile(const NewFile&) = delete;
+    NewFile& operator=(const NewFile&) = delete;
+    int fd() const { return fd_; }
+    const std::string& temp_path() const { return temp_path_; }
+    void write(const void* data, size_t length);
+    // (fsync,) rename over PATH, (fsync the directory).
+    void replace(bool sync = true);
+    // (fsync,) link at PATH only when nothing is there, (fsync the
+    // directory); false when something was (the new file is removed).
+    bool create_only(bool sync = true);
+
+private:
+    void close_file(bool sync);
+    std::string path_, temp_name_, temp_path_;
+    int dir_fd_ = -1, fd_ = -1;
+};
+
+// Opens PATH to append to it (O_APPEND|O_CREAT|O_NOFOLLOW, 0644 under the
+// umask); refuses anything but a regular file with one link.
+int open_append(const std::string& path);
+
+// Writes a small file atomically through a NewFile: fsync, rename, fsync dir.
+void write_file_atomic(const std::string& path, const void* data, size_t length, bool private_file = false);
 std::string read_small_file(const std::string& path, size_t limit);
 
 }  // namespace hci::repo
