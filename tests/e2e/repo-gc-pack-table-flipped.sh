@@ -1,7 +1,7 @@
 #!/bin/bash
 # Issue 17's second reproduction: one flipped byte in a pack's own table (its
 # tail magic, its length, the sealed table). Reads go on through the
-# locator; gc used to leave the pack out of the locator it rebuilt and
+# locator and check names the pack; gc used to leave the pack out of the locator it rebuilt and
 # delete it on the next run. Now gc finds the objects by scanning the pack,
 # keeps it and refuses (exit 6) naming it, twice; repair rewrites it; every
 # image still restores.
@@ -24,6 +24,10 @@ for from_end in 1 12 40; do
     for name in web01/2026-11-28T020000Z/disk0 web01/2026-11-29T020000Z/disk0 db01/2026-11-29T020000Z/disk0; do
         restores_to "$T/a.img" $name
     done
+    rc=0; zadp-repo check > "$T/check" 2>/dev/null || rc=$?
+    [ $rc = 6 ] || die "check with a damaged pack table: exit $rc, expected 6"
+    has_line "$T/check" ".pack and (.pack | endswith(\"$(basename "$pack")\")) and .ok == false" ||
+        die "check does not name the pack: $(cat "$T/check")"
     for run in 1 2; do
         rc=0; zadp-repo gc > "$T/gc" 2> "$T/err" || rc=$?
         [ $rc = 6 ] || die "gc $run with a damaged pack table ($from_end from the end): exit $rc, expected 6"

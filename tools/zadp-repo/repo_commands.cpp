@@ -122,7 +122,7 @@ int cmd_check(const Options& o) {
     // --read-data sets damaged chunks aside: a write
     auto r = open(o, o.read_data ? repo::Access::kWrite : repo::Access::kRead);
     uint64_t damaged = repo::check(*r, o.args.empty() ? "" : o.args[0], o.read_data, emit);
-    if (damaged) fail(kExitIntegrity, std::to_string(damaged) + " damaged image(s), blob(s) or locator entries; see the lines with \"ok\":false or \"locator_defect\"");
+    if (damaged) fail(kExitIntegrity, std::to_string(damaged) + " damaged image(s), blob(s), pack tables or locator entries; see the lines with \"ok\":false or \"locator_defect\"");
     return kExitOk;
 }
 

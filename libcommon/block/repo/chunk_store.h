@@ -82,6 +82,13 @@ public:
     };
     virtual SweepReport sweep(const std::function<bool(const ChunkId&)>& live, bool dry_run) = 0;
 
+    // Files whose own table does not read, and why: what gc will not
+    // remove and repair rewrites. Empty for a store without tables.
+    struct DamagedFile {
+        std::string file, error;
+    };
+    virtual std::vector<DamagedFile> damaged_files() { return {}; }
+
     // What rebuild() found and did.
     struct RebuildReport {
         uint64_t files = 0;               // pack files read

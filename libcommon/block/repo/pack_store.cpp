@@ -431,6 +431,17 @@ public:
 
     RebuildReport rebuild(bool dry_run, bool rewrite_damaged) override;
 
+    std::vector<DamagedFile> damaged_files() override {
+        std::vector<DamagedFile> damaged;
+        std::vector<Entry> entries;
+        for (auto pack : list_packs(nullptr)) {
+            uint64_t size = 0;
+            std::string error = read_pack_table(pack, entries, size);
+            if (!error.empty()) damaged.push_back({pack_path(pack), error});
+        }
+        return damaged;
+    }
+
 private:
     static void read_at(int fd, const Location& at, Bytes& out, const std::string& what) {
         out.reset(at.length);
