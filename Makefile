@@ -52,7 +52,8 @@ install: all
 	cmake --install $(BUILD) --prefix $(PREFIX)
 	@echo "installed: tools in $(PREFIX)/bin, man pages in $(PREFIX)/share/man," \
 	      "examples (backup-vm.sh, restore-disk.sh, Makefile...) in $(PREFIX)/share/doc/hci-backup/examples," \
-	      "systemd units (hci-backup@.timer, not enabled) in $(PREFIX)/lib/systemd/system"
+	      "systemd units (hci-backup@.timer, not enabled) in $(PREFIX)/lib/systemd/system," \
+	      "bash completion in $(PREFIX)/share/bash-completion/completions"
 
 clean:
 	rm -rf $(BUILD) build-asan build-tsan build-fuzz
