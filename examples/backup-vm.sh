@@ -147,6 +147,9 @@ while [ $# -gt 0 ]; do
     esac
 done
 case $consistency in crash | fs | auto) ;; *) log "--consistency must be crash, fs or auto"; exit 2 ;; esac
+# On a terminal the labelled meters by default: the tools' own choice would
+# leave the verify pipeline without one (its zadp-write reads a pipe).
+[ ${#progress[@]} -gt 0 ] || [ ! -t 2 ] || progress=(--progress)
 case $zstd_level in '' | *[!0-9]*) log "--zstd-level must be a number"; exit 2 ;; esac
 
 # The form: a DIR (after NAME or --dir) gets stream files; otherwise the
@@ -467,10 +470,12 @@ save_disk_repo() {
     image="$backup/disk$index"
     [ -z "$chap_secret_file" ] || secret=(--chap-secret-file "$chap_secret_file")
     t0=$(date +%s.%N)
+    # One meter per pipeline (two would take turns on one line): the reader's
+    # here, the verifier's below.
     zadp-read --line "$line" "${progress[@]}" --progress-label "$label disk $index read" "${secret[@]}" \
-        </dev/null | zadp-write --target "repo:$image" >"$work/store$index.json" ||
+        </dev/null | zadp-write --no-progress --target "repo:$image" >"$work/store$index.json" ||
         { log "disk $index: reading or storing failed"; return 1; }
-    zadp-read --source "repo:$image" </dev/null |
+    zadp-read --no-progress --source "repo:$image" </dev/null |
         zadp-write "${progress[@]}" --progress-label "$label disk $index verify" --check >"$work/check$index.out" ||
         { log "disk $index: the stored image does not read back"; drop_image "$image"; return 1; }
     stored=$(jq -r .digest "$work/store$index.json") && back=$(jq -r .digest "$work/check$index.out") &&

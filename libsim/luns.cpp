@@ -1,5 +1,6 @@
 // iSCSI LUN operations: clone a LUN snapshot into a target, create an empty
-// LUN, delete LUNs; each LUN on an external target is served by tgtd.
+// LUN, delete LUNs; each LUN on an external target is served by tgtd. And
+// create-iscsi-target, which makes such a target.
 #include <algorithm>
 #include <cstdio>
 #include <optional>
@@ -46,18 +47,20 @@ void Simulator::update_datastore_acl(const json::object& target) {
     tgtd_->set_initiators(str(target.at("iqn_name")), all);
 }
 
-void Simulator::export_all() {
-    for (const auto& t : state_.view("iscsi_targets").items()) {
-        std::vector<ChapAccount> chap;
-        if (t.at("chap_enabled").as_bool()) {
-            for (const auto& c : t.at("initiator_chaps").as_array())
-                chap.push_back({str(c.at("chap_name")), str(c.at("chap_secret"))});
-            if (t.at("chap_name").is_string() && t.at("chap_secret").is_string())
-                chap.push_back({str(t.at("chap_name")), str(t.at("chap_secret"))});
-        }
-        tgtd_->add_target(str(t.at("iqn_name")), t.at("internal").as_bool() ? "" : str(t.at("iqn_whitelist")), chap);
-        update_datastore_acl(t);
+void Simulator::serve_target(const json::object& t) {
+    std::vector<ChapAccount> chap;
+    if (t.at("chap_enabled").as_bool()) {
+        for (const auto& c : t.at("initiator_chaps").as_array())
+            chap.push_back({str(c.at("chap_name")), str(c.at("chap_secret"))});
+        if (t.at("chap_name").is_string() && t.at("chap_secret").is_string())
+            chap.push_back({str(t.at("chap_name")), str(t.at("chap_secret"))});
     }
+    tgtd_->add_target(str(t.at("iqn_name")), t.at("internal").as_bool() ? "" : str(t.at("iqn_whitelist")), chap);
+    update_datastore_acl(t);
+}
+
+void Simulator::export_all() {
+    for (const auto& t : state_.view("iscsi_targets").items()) serve_target(t);
     for (const auto& l : state_.view("iscsi_luns").items()) export_lun(l);
 }
 
@@ -248,6 +251,99 @@ json::value Simulator::op_update_iscsi_lun(const json::value& body, bool fail_ta
         const json::object& now = *state_.view("iscsi_luns").find(id);
         std::string task = lun_task("Update iSCSI LUN " + str(now.at("name")), id, "updateIscsiLun", fail_task);
         out.push_back(json::object{{"task_id", task}, {"data", now}});
+    }
+    return out;
+}
+
+}  // namespace sim
+
+namespace sim {
+
+namespace {
+
+// The fields of IscsiTargetCreationParams the simulator keeps, checked by type.
+void check_target_params(const json::object& o) {
+    for (const char* key : {"stripe_size", "stripe_num", "replica_num"}) need_int(o, key);
+    const json::value* thin = o.if_contains("thin_provision");
+    if (!thin || !thin->is_bool()) throw std::invalid_argument("thin_provision is required and must be a boolean");
+    for (const char* key : {"iqn_whitelist", "ip_whitelist", "description", "chap_name", "chap_secret"})
+        if (const json::value* v = o.if_contains(key); v && !v->is_string())
+            throw std::invalid_argument(std::string(key) + " must be a string");
+    if (const json::value* v = o.if_contains("chap_enabled"); v && !v->is_bool())
+        throw std::invalid_argument("chap_enabled must be a boolean");
+    if (const json::value* v = o.if_contains("initiator_chaps")) {
+        if (!v->is_array()) throw std::invalid_argument("initiator_chaps must be an array");
+        for (const auto& c : v->get_array()) {
+            if (!c.is_object()) throw std::invalid_argument("initiator_chaps entries must be objects");
+            for (const char* key : {"initiator_iqn", "chap_name", "chap_secret"}) need_string(c.get_object(), key);
+        }
+    }
+}
+
+}  // namespace
+
+// One tgtd serves every cluster, so IQNs must differ across clusters: a
+// target named like one of another cluster gets the cluster in its IQN.
+std::string Simulator::free_iqn(const std::string& name, const std::string& cluster,
+                                const std::vector<json::object>& pending) const {
+    auto taken = [&](const std::string& iqn) {
+        for (const auto& t : state_.view("iscsi_targets").items())
+            if (is(t.at("iqn_name"), iqn)) return true;
+        for (const auto& s : pending)
+            if (is(s.at("iqn_name"), iqn)) return true;
+        return false;
+    };
+    std::string iqn = kIqnPrefix + name;
+    for (int n = 2; taken(iqn); ++n) iqn = kIqnPrefix + cluster + "-" + name + (n > 2 ? "-" + std::to_string(n) : "");
+    return iqn;
+}
+
+// create-iscsi-target: one external target per entry on the cluster of
+// cluster_id, with the whitelists and CHAP asked for, served by tgtd at once.
+// A name the cluster already has is refused (400), and nothing is created.
+json::value Simulator::op_create_iscsi_target(const json::value& body, bool fail_task) {
+    const json::array& items = request_entries(body);
+    std::vector<json::object> specs;
+    for (const auto& e : items) {
+        const json::object& o = e.get_object();
+        std::string name = need_string(o, "name");
+        std::string cluster_id = need_string(o, "cluster_id");
+        check_target_params(o);
+        const json::object* cluster = state_.view("clusters").find(cluster_id);
+        if (!cluster) throw ApiError{404, "cluster " + cluster_id + " not found", ""};
+        auto same = [&](const json::object& t) { return str(t.at("name")) == name && is(t.at("cluster").at("id"), cluster_id); };
+        bool taken = std::any_of(specs.begin(), specs.end(), [&](const json::object& s) {
+            return str(s.at("name")) == name && is(s.at("cluster_id"), cluster_id);
+        });
+        for (const auto& t : state_.view("iscsi_targets").items()) taken = taken || same(t);
+        if (taken)
+            throw ApiError{400, "an iSCSI target named " + name + " exists on cluster " + str(cluster->at("name")), ""};
+        json::object spec = o;
+        spec["cluster"] = cluster->at("name");
+        spec["iqn_name"] = free_iqn(name, str(cluster->at("name")), specs);
+        specs.push_back(std::move(spec));
+    }
+    json::array out;
+    for (const auto& spec : specs) {
+        json::object& t = add_target(spec);
+        for (const char* key : {"stripe_size", "stripe_num", "replica_num", "thin_provision"}) t[key] = spec.at(key);
+        std::string id = str(t.at("id"));
+        std::string task = new_task("Create iSCSI target " + str(t.at("name")), "IscsiTarget", id, "createIscsiTarget",
+                                    json::value(t.at("cluster")), fail_task, fail_task ? "SimInjectedFailure" : "",
+                                    fail_task ? "task failed (injected by hci-sim /_sim/faults)" : "");
+        json::object data = t;
+        auto forget = [&] { state_.edit("iscsi_targets").remove_if([&](const json::object& o) { return is(o.at("id"), id); }); };
+        if (fail_task) {
+            forget();
+        } else if (tgtd_ && tgtd_->running()) {
+            try {
+                serve_target(t);
+            } catch (...) {
+                forget();
+                throw;
+            }
+        }
+        out.push_back(json::object{{"task_id", task}, {"data", std::move(data)}});
     }
     return out;
 }

@@ -9,11 +9,6 @@
 #include "libsim/volume_file.h"
 
 namespace sim {
-namespace {
-
-constexpr const char* kIqnPrefix = "iqn.2016-02.com.smartx:system:";
-
-}  // namespace
 
 const json::object& Simulator::cluster_by_name(const std::string& name) {
     for (const auto& c : state_.view("clusters").items()) {

@@ -65,6 +65,7 @@ Simulator::Simulator(Options opts) : opts_(std::move(opts)), state_(opts_.state_
             {"delete-vm-snapshot", &Simulator::op_delete_vm_snapshot},
             {"clone-iscsi-lun-from-snapshot", &Simulator::op_clone_iscsi_lun},
             {"create-iscsi-lun", &Simulator::op_create_iscsi_lun},
+            {"create-iscsi-target", &Simulator::op_create_iscsi_target},
             {"delete-iscsi-lun", &Simulator::op_delete_iscsi_lun},
             {"update-iscsi-lun", &Simulator::op_update_iscsi_lun},
             {"get-vm-nics", &Simulator::op_get_vm_nics},

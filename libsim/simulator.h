@@ -30,6 +30,9 @@ struct Options {
 };
 
 // True when v is the JSON string s.
+// The IQN of an external target named NAME is kIqnPrefix + NAME.
+inline constexpr const char* kIqnPrefix = "iqn.2016-02.com.smartx:system:";
+
 inline bool is(const json::value& v, std::string_view s) { return v.is_string() && v.get_string() == s; }
 
 // Request fields: std::invalid_argument (HTTP 400) when missing or mistyped.
@@ -153,6 +156,9 @@ private:
     json::value op_clone_iscsi_lun(const json::value& body, bool fail_task);
     json::value op_create_iscsi_lun(const json::value& body, bool fail_task);
     json::value op_delete_iscsi_lun(const json::value& body, bool fail_task);
+    json::value op_create_iscsi_target(const json::value& body, bool fail_task);
+    std::string free_iqn(const std::string& name, const std::string& cluster,
+                         const std::vector<json::object>& pending) const;
     json::object snapshot_vm(const json::object& vm, const std::string& name, const std::string& consistent_type,
                              bool keep);
     void remove_vm_snapshot(const std::string& id);
@@ -184,6 +190,7 @@ private:
     void export_lun(const json::object& lun);
     void unexport_lun(const json::object& lun);
     void export_all();
+    void serve_target(const json::object& target);  // tgtd serves it, with its whitelist and CHAP
     // The datastore (internal) target admits the union of its LUNs' allowed_initiators.
     void update_datastore_acl(const json::object& target);
     bool served(const json::object& lun) const;  // true when tgtd should have this LUN

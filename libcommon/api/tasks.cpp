@@ -59,7 +59,7 @@ json::object TaskOutcome::summary() const {
 TaskPoller::TaskPoller(CloudTower& tower, TaskWaitSettings settings)
     : tower_(tower), settings_(settings), interval_s_(settings.interval_s), next_round_(Clock::now()) {}
 
-void TaskPoller::add(const std::string& task_id) {
+void TaskPoller::add(const std::string& task_id, const std::string& label) {
     if (pending_.count(task_id)) return;
     if (pending_.empty()) {
         // New work after a quiet spell: look again soon rather than at the backed-off pace.
@@ -68,6 +68,7 @@ void TaskPoller::add(const std::string& task_id) {
     }
     Pending pending;
     pending.added = Clock::now();
+    pending.label = label;
     pending_[task_id] = std::move(pending);
     ++added_;
 }
@@ -80,6 +81,7 @@ TaskProgress TaskPoller::progress() const {
         if (!p.slowest_id.empty() && task.progress >= p.slowest_progress) continue;
         p.slowest_id = id;
         p.slowest_description = task.description;
+        p.slowest_label = task.label;
         p.slowest_progress = task.progress;
     }
     return p;

@@ -43,6 +43,7 @@ struct TaskProgress {
     std::size_t done = 0, total = 0;
     std::string slowest_id;           // empty when nothing is pending
     std::string slowest_description;  // the Task's description, when known
+    std::string slowest_label;        // what add() was told the task is for
     double slowest_progress = 0;
 };
 
@@ -52,7 +53,9 @@ public:
 
     TaskPoller(CloudTower& tower, TaskWaitSettings settings);
 
-    void add(const std::string& task_id);
+    // label: what the task is for ("vm web01"), shown until CloudTower's
+    // description of it is known.
+    void add(const std::string& task_id, const std::string& label = {});
     std::size_t pending() const { return pending_.size(); }
     // Milliseconds until the next round is due; 0 when it is due now.
     long ms_until_next_round() const;
@@ -70,6 +73,7 @@ private:
         int missing_rounds = 0;
         double progress = 0;      // as the last round saw it
         std::string description;
+        std::string label;
     };
     static void note_progress(const json::object& task, Pending& pending);
     CloudTower& tower_;

@@ -13,13 +13,13 @@ namespace {
 StatusLine* g_shown = nullptr;  // the line on the screen now, if any
 constexpr auto kRedrawEvery = std::chrono::milliseconds(250);
 
-void write_stderr(const std::string& bytes) { (void)!::write(STDERR_FILENO, bytes.data(), bytes.size()); }
+void write_fd(int fd, const std::string& bytes) { (void)!::write(fd, bytes.data(), bytes.size()); }
 
 // A line wider than the terminal wraps, and "\r" would then redraw only its
-// last row: cut it to the width (when stderr is a terminal that says).
-std::string fit_terminal(const std::string& text) {
+// last row: cut it to the width (when fd is a terminal that says).
+std::string fit_terminal(int fd, const std::string& text) {
     winsize size{};
-    if (::ioctl(STDERR_FILENO, TIOCGWINSZ, &size) != 0 || size.ws_col < 2 || text.size() < size.ws_col) return text;
+    if (::ioctl(fd, TIOCGWINSZ, &size) != 0 || size.ws_col < 2 || text.size() < size.ws_col) return text;
     return printable_text(text, size.ws_col - 1u);
 }
 }  // namespace
@@ -35,22 +35,22 @@ ProgressMode progress_switch(const CommandLine& cli) {
     return cli.has("progress") ? ProgressMode::kOn : cli.has("no-progress") ? ProgressMode::kOff : ProgressMode::kAuto;
 }
 
-StatusLine::StatusLine(ProgressMode mode)
-    : enabled_(mode == ProgressMode::kOn || (mode == ProgressMode::kAuto && ::isatty(STDERR_FILENO))) {}
+StatusLine::StatusLine(ProgressMode mode, SteadyClock clock, int fd)
+    : clock_(clock ? std::move(clock) : SteadyClock([] { return std::chrono::steady_clock::now(); })),
+      fd_(fd),
+      enabled_(mode == ProgressMode::kOn || (mode == ProgressMode::kAuto && ::isatty(fd))) {}
 
 StatusLine::~StatusLine() {
-    if (shown_) write_stderr("\n");
+    if (shown_) write_fd(fd_, "\n");
     if (g_shown == this) g_shown = nullptr;
 }
 
 void StatusLine::write_line(const std::string& text, const char* tail) {
-    write_stderr("\r" + fit_terminal(text) + "\033[K" + tail);
-    last_draw_ = std::chrono::steady_clock::now();
+    write_fd(fd_, "\r" + fit_terminal(fd_, text) + "\033[K" + tail);
+    last_draw_ = clock_();
 }
 
-bool StatusLine::due() const {
-    return enabled_ && (!shown_ || std::chrono::steady_clock::now() - last_draw_ >= kRedrawEvery);
-}
+bool StatusLine::due() const { return enabled_ && (!shown_ || clock_() - last_draw_ >= kRedrawEvery); }
 
 void StatusLine::show(const std::string& text, bool now) {
     if (!(now ? enabled_ : due())) return;
@@ -61,7 +61,7 @@ void StatusLine::show(const std::string& text, bool now) {
 
 void StatusLine::clear() {
     if (!shown_) return;
-    write_stderr("\r\033[K");
+    write_fd(fd_, "\r\033[K");
     shown_ = false;
     if (g_shown == this) g_shown = nullptr;
 }

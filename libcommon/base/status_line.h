@@ -3,7 +3,10 @@
 // progress of long work. Shown on a terminal, or everywhere with --progress;
 // never on stdout. A message written meanwhile (log.h, notice) first clears
 // the line, and the next update draws it again, so the two never mix.
+#include <unistd.h>
+
 #include <chrono>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -17,10 +20,14 @@ enum class ProgressMode { kAuto, kOn, kOff };
 void add_progress_options(po::options_description& d);
 ProgressMode progress_switch(const CommandLine& cli);
 
+// Where a status line and a meter take the time from: the steady clock,
+// unless a test gives a clock of its own (never wall-clock speed in tests).
+using SteadyClock = std::function<std::chrono::steady_clock::time_point()>;
+
 class StatusLine {
 public:
-    // kAuto shows the line only when stderr is a terminal.
-    explicit StatusLine(ProgressMode mode);
+    // kAuto shows the line only when fd (stderr) is a terminal.
+    explicit StatusLine(ProgressMode mode, SteadyClock clock = {}, int fd = STDERR_FILENO);
     ~StatusLine();  // ends a shown line (keeps it) so what follows starts on its own
     StatusLine(const StatusLine&) = delete;
     StatusLine& operator=(const StatusLine&) = delete;
@@ -37,6 +44,8 @@ public:
 
 private:
     void write_line(const std::string& text, const char* tail);
+    SteadyClock clock_;
+    int fd_;
     bool enabled_;
     bool shown_ = false;
     std::chrono::steady_clock::time_point last_draw_{};

@@ -61,6 +61,13 @@ ProgressMode progress_mode(const CommandLine& cli) {
     return mode;
 }
 
+ProgressMode progress_behind_pipe(ProgressMode mode, int fd) {
+    struct stat st {};
+    if (mode == ProgressMode::kAuto && ::fstat(fd, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
+        return ProgressMode::kOff;
+    return mode;
+}
+
 ParsedValue<std::string>* format_value() {
     return choice_value("format", {"stream", "raw"})->default_value("stream")->value_name("stream|raw");
 }

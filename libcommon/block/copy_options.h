@@ -23,6 +23,12 @@ VolumeOptions volume_options(const CommandLine& cli);
 // label from --progress-label.
 ProgressMode progress_mode(const CommandLine& cli);
 
+// One meter per line: a reader whose input (fd) is a pipe or socket does
+// not draw by default, because the program writing into it may draw its own
+// (zadp-read does), and two meters on one terminal line take turns. Given
+// --progress, it draws anyway.
+ProgressMode progress_behind_pipe(ProgressMode mode, int fd);
+
 // --format stream|raw, checked where it is parsed; raw_format() says which.
 ParsedValue<std::string>* format_value();
 bool raw_format(const CommandLine& cli);

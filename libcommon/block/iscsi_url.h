@@ -3,6 +3,8 @@
 #include <cstdint>
 #include <string>
 
+#include "libcommon/base/initiator_iqn.h"  // default_initiator_iqn(), the name we log in with
+
 namespace hci {
 
 // iscsi://[user@]host[:port]/<target iqn>/<lun>
@@ -25,13 +27,8 @@ struct IscsiUrl {
 // somebody put into the URL by mistake.
 IscsiUrl parse_iscsi_url(const std::string& url);
 
-// The initiator IQN to use when none is configured:
-// iqn.2026-11.io.hci-backup:<hostname, lowercased, reduced to [a-z0-9.-]>.
-std::string default_initiator_iqn();
-
 // "iscsi://user%secret@host/..." -> "iscsi://user@host/...": URLs in stream
 // headers and messages never carry a password (user:password elsewhere).
 std::string redact_url(const std::string& url);
-std::string initiator_iqn_for_host(const std::string& hostname);
 
 }  // namespace hci

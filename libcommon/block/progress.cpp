@@ -28,8 +28,11 @@ std::string human_bytes(double bytes) {
     return buf;
 }
 
-Progress::Progress(ProgressMode mode, uint64_t total)
-    : line_(mode), total_(total), start_(std::chrono::steady_clock::now()) {}
+Progress::Progress(ProgressMode mode, uint64_t total, SteadyClock clock, int fd)
+    : clock_(clock ? std::move(clock) : SteadyClock([] { return std::chrono::steady_clock::now(); })),
+      line_(mode, clock_, fd),
+      total_(total),
+      start_(clock_()) {}
 
 void Progress::update(uint64_t done) {
     done_ = done;
@@ -43,28 +46,36 @@ void Progress::finish() {
 }
 
 std::string Progress::text(bool final) const {
-    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-    double rate = seconds > 0 ? static_cast<double>(done_) / seconds : 0;
-    char line[256];
-    int pct = total_ ? static_cast<int>(100.0 * static_cast<double>(done_) / static_cast<double>(total_)) : 100;
-    std::string eta = "--:--";
-    if (final) {
-        char b[32];
-        std::snprintf(b, sizeof b, "%.1fs", seconds);
-        eta = b;
-    } else if (rate > 0 && total_ >= done_) {
-        auto left = static_cast<long>(static_cast<double>(total_ - done_) / rate);
-        char b[32];
-        std::snprintf(b, sizeof b, "ETA %ld:%02ld:%02ld", left / 3600, left / 60 % 60, left % 60);
-        eta = b;
+    ProgressReading r;
+    r.done = done_;
+    r.total = total_;
+    r.seconds = std::chrono::duration<double>(clock_() - start_).count();
+    r.final = final;
+    return progress_text(g_label, r);
+}
+
+std::string progress_text(const std::string& label, const ProgressReading& r) {
+    // Before a second has passed the rate says more about the first block
+    // than about the copy: neither rate nor ETA then.
+    const bool rated = r.seconds >= kRateAfter;
+    const double rate = rated ? static_cast<double>(r.done) / r.seconds : 0;
+    std::string text = label + human_bytes(double(r.done));
+    char buf[64];
+    if (r.total) {
+        int pct = static_cast<int>(100.0 * static_cast<double>(r.done) / static_cast<double>(r.total));
+        std::snprintf(buf, sizeof buf, " / %s %3d%%", human_bytes(double(r.total)).c_str(), pct);
+        text += buf;
     }
-    if (total_)
-        std::snprintf(line, sizeof line, "%s%s / %s %3d%% %s/s %s", g_label.c_str(), human_bytes(double(done_)).c_str(),
-                      human_bytes(double(total_)).c_str(), pct, human_bytes(rate).c_str(), eta.c_str());
-    else
-        std::snprintf(line, sizeof line, "%s%s %s/s", g_label.c_str(), human_bytes(double(done_)).c_str(),
-                      human_bytes(rate).c_str());
-    return line;
+    if (rated) text += " " + human_bytes(rate) + "/s";
+    if (r.final) {
+        std::snprintf(buf, sizeof buf, " %.1fs", r.seconds);
+        text += buf;
+    } else if (rated && r.total >= r.done && rate > 0) {
+        auto left = static_cast<long>(static_cast<double>(r.total - r.done) / rate);
+        std::snprintf(buf, sizeof buf, " ETA %ld:%02ld:%02ld", left / 3600, left / 60 % 60, left % 60);
+        text += buf;
+    }
+    return text;
 }
 
 }  // namespace hci

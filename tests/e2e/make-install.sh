@@ -1,6 +1,8 @@
 #!/bin/bash
-# make install puts the tools, the man pages and the examples under PREFIX
-# (examples in share/doc/hci-backup/examples, still executable) and says where.
+# make install puts the tools, the man pages, the examples and the bash
+# completion under PREFIX (examples in share/doc/hci-backup/examples, still
+# executable; completion in share/bash-completion/completions, one file
+# named after each tool) and says where.
 # (-o all: the suite runs after the build; the test must not rebuild.)
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
 build=$(cd "$(dirname "$(command -v hci-vm-get)")/.." && pwd)
@@ -11,5 +13,10 @@ ex=$T/p/share/doc/hci-backup/examples
 for f in backup-vm.sh restore-disk.sh Makefile demo-scenario.json; do [ -e "$ex/$f" ] || die "$ex/$f not installed"; done
 [ -x "$ex/backup-vm.sh" ] || die "installed backup-vm.sh is not executable"
 [ -x "$T/p/bin/zadp-write" ] && [ -e "$T/p/share/man/man7/hci-backup.7" ] || die "tools or man pages missing"
+for dir in "$HCI_SOURCE_DIR"/tools/*/; do
+    tool=$(basename "$dir")
+    cmp -s "$HCI_SOURCE_DIR/completion/hci-backup.bash" "$T/p/share/bash-completion/completions/$tool" ||
+        die "no bash completion installed for $tool"
+done
 grep -q "examples.*in $T/p/share/doc/hci-backup/examples" "$T/out" || die "make install does not say where the examples went: $(tail -3 "$T/out")"
 echo ok

@@ -13,6 +13,9 @@ pages=(man/man*/*.[1-9])
 for page in "${pages[@]}"; do
     out=$(groff -man -ww -z "$page" 2>&1) || die "$page: groff failed: $out"
     [ -z "$out" ] || die "$page: groff warnings: $out"
+    # A request glued to the end of a text line ("named..PP") is printed, not obeyed.
+    glued=$(grep -nE '^[^.].*[^\\ ]\.(PP|TP|IP|SH|SS|RS|RE|EX|EE|LP|br|B|I|BR|IR|BI|RB)$' "$page" || true)
+    [ -z "$glued" ] || die "$page: a request glued to text: $glued"
     for section in NAME SYNOPSIS DESCRIPTION "SEE ALSO"; do
         grep -q "^\.SH \"\?$section" "$page" || die "$page: no $section section"
     done

@@ -1,8 +1,8 @@
 #!/bin/bash
 # hci-task-wait shows how far its tasks are on stderr: tasks done/total and
-# the least progressed task's progress, redrawn in place and erased at the
-# end; on a terminal by default, elsewhere only with --progress, never with
-# --no-progress, and never on stdout.
+# the least progressed task's progress and name (never its id), redrawn in
+# place and erased at the end; on a terminal by default, elsewhere only with
+# --progress, never with --no-progress, and never on stdout.
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
 require_tools hci-task-wait hci-snap-create hci-vm-get
 command -v script >/dev/null || skip "script(1) not installed (Debian package util-linux)"
@@ -36,6 +36,13 @@ grep -aqE $'\rtasks [01]/2 done; slowest [0-9]+% \\(Create snapshot [^)]* of VM 
     die "the slowest task is not shown: $(cat -v "$T/shown.err")"
 ! grep -aq 'slowest [0-9]*% (Create snapshot [^)]* of VM web01' "$T/shown.err" ||
     die "web01's task, ahead of db01's, was shown as the slowest: $(cat -v "$T/shown.err")"
+# Names, not ids: before the first poll describes a task, the line it came
+# from names it ("vm web01"); a task id is never drawn.
+grep -aq $'\rtasks 0/1 done; slowest 0% (vm web01)' "$T/shown.err" ||
+    die "the first draw does not name web01: $(cat -v "$T/shown.err")"
+for id in $(jq -r .task_id "$T/shown.jsonl"); do
+    ! grep -aqF "$id" "$T/shown.err" || die "task id $id drawn: $(cat -v "$T/shown.err")"
+done
 # Erased at the end: the last bytes are the clearing sequence, nothing after.
 [ "$(tail -c 4 "$T/shown.err" | od -An -c | tr -d ' ')" = '\r033[K' ] ||
     die "the status line is not erased at the end: $(cat -v "$T/shown.err")"

@@ -65,6 +65,15 @@ expect_exit 2 hci-snap-delete --stale file- "$T/disks.jsonl" 2> "$T/stale.err"
 grep -q "is not read with --stale" "$T/stale.err" || die "FILE with --stale: $(cat "$T/stale.err")"
 expect_exit 2 hci-vm-get --name web01 "$T/names" 2> "$T/name.err"
 grep -q "is not read with --name" "$T/name.err" || die "FILE with --name: $(cat "$T/name.err")"
+# "-" is stdin for every tool that reads lines, never a file named "-":
+# its bad line is reported as stdin's.
+for cmd in hci-snap-create hci-task-wait hci-snap-luns "hci-lun-export --target backup-tgt --portal 192.0.2.1" \
+    hci-lun-unexport hci-snap-delete hci-vm-create "hci-lun-admit --initiator-iqn iqn.2026-01.com.example:f"; do
+    rc=0
+    printf 'not json\n' | $cmd - >/dev/null 2>"$T/dash.err" || rc=$?
+    [ $rc -eq 1 ] && grep -q 'stdin line 1: not valid JSON' "$T/dash.err" ||
+        die "$cmd - (exit $rc) did not read stdin: $(cat "$T/dash.err")"
+done
 # The synopsis in --help shows the argument.
 for tool in hci-snap-create hci-task-wait hci-snap-luns hci-lun-export hci-lun-unexport hci-snap-delete \
     hci-vm-create hci-lun-admit hci-vm-get; do

@@ -3,6 +3,7 @@
 #include <map>
 
 #include "libcommon/api/initiators.h"
+#include "libcommon/base/initiator_iqn.h"
 #include "libcommon/base/interrupt.h"
 #include "libcommon/base/log.h"
 #include "export_chap.h"
@@ -39,6 +40,7 @@ ExportTarget resolve_export_target(CloudTower& tower, const LunExportOptions& op
     const json::object& t = found[0].as_object();
     ExportTarget result;
     result.target = json::object{{"id", t.at("id")}, {"name", t.at("name")}, {"iqn_name", t.at("iqn_name")}};
+    result.iqn_whitelist = text_field(t, "/iqn_whitelist");
 
     if (!options.initiator_iqn.empty() && !iqn_whitelist_admits(text_field(t, "/iqn_whitelist"), options.initiator_iqn))
         log_warning("iSCSI target " + text_field(t, "/name") + " does not admit initiator " + options.initiator_iqn +
@@ -51,11 +53,26 @@ ExportTarget resolve_export_target(CloudTower& tower, const LunExportOptions& op
         if (!cluster_id) fail(kExitApi, "iSCSI target " + text_field(t, "/name") + " names no cluster; give --portal");
         json::array clusters = tower.query_all("get-clusters", json::object{{"id", *cluster_id}});
         if (clusters.empty()) fail(kExitNotFound, "no cluster with id " + *cluster_id);
+        result.cluster = json::object{{"id", *cluster_id}, {"name", text_field(clusters[0].as_object(), "/name")}};
         result.portal = text_field(clusters[0].as_object(), "/iscsi_vip");
         if (result.portal.empty())
             fail(kExitUsage, "cluster " + text_field(clusters[0].as_object(), "/name") + " has no iscsi_vip; give --portal HOST[:PORT]");
     }
     return result;
+}
+
+int check_export_target(CloudTower& tower, LunExportOptions options, LineWriter& out) {
+    if (options.initiator_iqn.empty()) options.initiator_iqn = default_initiator_iqn();
+    ExportTarget t = resolve_export_target(tower, options);
+    const bool admitted = iqn_whitelist_admits(t.iqn_whitelist, options.initiator_iqn);
+    out.write(json::object{{"target", t.target},
+                           {"cluster", t.cluster.empty() ? json::value() : json::value(t.cluster)},
+                           {"portal", t.portal},
+                           {"initiator_iqn", options.initiator_iqn},
+                           {"iqn_whitelist", t.iqn_whitelist},
+                           {"admitted", admitted},
+                           {"chap_user", t.chap_user.empty() ? json::value() : json::value(t.chap_user)}});
+    return admitted ? kExitOk : kExitPartial;
 }
 
 void export_luns(CloudTower& tower, const ExportTarget& where, const std::vector<InputLine>& batch,

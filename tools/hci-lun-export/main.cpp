@@ -18,7 +18,9 @@ static int body(int argc, char** argv) {
         ("chap-user", po::value<std::string>()->value_name("USER"),
          "CHAP user for the URLs (env ZADP_CHAP_USER; default: the target's initiator_chaps entry)")
         ("prefix", non_empty_value("prefix")->default_value("hci-backup-")->value_name("TEXT"),
-         "start of the clone LUN names, for finding leftovers");
+         "start of the clone LUN names, for finding leftovers")
+        ("check", "read no input: print whether the target exists, its portal and whether it admits the initiator "
+                  "(default: the tools' own IQN); exit 1 when it does not");
     add_batch_option(own, 100);
     own.add(task_wait_options("clone task"));
     auto cli = parse_api_command_line(argc, argv, kInfo, own);
@@ -32,6 +34,11 @@ static int body(int argc, char** argv) {
     options.prefix = cli.get<std::string>("prefix");
     options.wait_settings = task_wait_settings(cli);
 
+    if (cli.has("check")) {
+        CloudTower tower(cli.api, cli.env);
+        LineWriter out;
+        return check_export_target(tower, options, out);
+    }
     install_interrupt_handlers();
     CloudTower tower(cli.api, cli.env);
     ExportTarget target = resolve_export_target(tower, options);

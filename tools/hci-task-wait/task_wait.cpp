@@ -58,7 +58,7 @@ static void take_line(InputLine line, LineReader& in, TaskLineQueue& queue, Task
     if (!task_id->is_string() || task_id->as_string().empty())
         return in.reject(line.number, "\"task_id\" is not a string or null");
     std::string id(task_id->as_string());
-    poller.add(id);
+    poller.add(id, line_context(line.object));
     queue.add(std::move(line.object), id);
 }
 
@@ -66,9 +66,11 @@ std::string task_progress_text(const TaskProgress& progress) {
     std::string text =
         "tasks " + std::to_string(progress.done) + "/" + std::to_string(progress.total) + " done";
     if (progress.slowest_id.empty()) return text;
-    const std::string& what = progress.slowest_description.empty() ? progress.slowest_id : progress.slowest_description;
-    return text + "; slowest " + std::to_string(static_cast<int>(progress.slowest_progress * 100)) + "% (" +
-           printable_text(what, 60) + ")";
+    // Names, not ids: CloudTower's description of the task, else what its
+    // input line was about; an id alone says nothing to a person.
+    const std::string& what = progress.slowest_description.empty() ? progress.slowest_label : progress.slowest_description;
+    text += "; slowest " + std::to_string(static_cast<int>(progress.slowest_progress * 100)) + "%";
+    return what.empty() ? text : text + " (" + printable_text(what, 60) + ")";
 }
 
 void wait_task_lines(CloudTower& tower, LineReader& in, TaskLineQueue& queue, const TaskWaitSettings& settings,

@@ -66,7 +66,7 @@ static int body(int argc, char** argv) {
     if (!target.empty() && !line.empty()) fail(kExitUsage, "give --target or --line, not both");
     if (!line.empty()) target = target_url_from_line(line);
     if (!check && target.empty()) fail(kExitUsage, "--target or --line is required (or --check)");
-    auto progress = progress_mode(cli);
+    auto progress = progress_behind_pipe(progress_mode(cli), STDIN_FILENO);
     refuse_terminal(STDIN_FILENO, "input (pipe a stream into stdin)");
     const bool verify_first = cli.has("verify-first");
     if (verify_first && (check || raw))
