@@ -19,7 +19,12 @@
 #     the manifest is written after the last clean-up step and says what is
 #     left (snapshot_kept, clones_left);
 #   - the manifest lists only the disks that were saved and names the ones
-#     that failed; the exit status is non-zero if any failed;
+#     that failed, each with the first error its tools printed (the real
+#     reason, such as "No space left on device"); the exit status is
+#     non-zero if any failed;
+#   - a backup in which no disk was saved (every disk failed) is not
+#     published at all: it would restore nothing, and retention must never
+#     take it for a backup; the run exits with the failing tool's status;
 #   - files are created 0600 and directories 0700 whatever the umask
 #     (--group-readable: 0640 and 0750).
 # --sweep removes what a killed run (kill -9, power loss) left behind; in a
@@ -56,7 +61,10 @@ manifest records per disk the new and reused bytes. A backup without
 backup.json is unfinished (GROUP/TIME/unfinished.json says which run made
 it): restore-vm.sh refuses it, zadp-repo prune never counts it toward a
 --keep-* option (and removes it once a newer backup exists), --sweep
-removes it. The key of an encrypted repository comes from the environment
+removes it. A backup some of whose disks failed is published with
+"complete": false (partial): zadp-repo prune never counts it toward a
+slot of the complete backups either. One in which no disk was saved is
+not published. The key of an encrypted repository comes from the environment
 (ZADP_REPO_KEY_FILE, ZADP_REPO_PASSPHRASE_FILE or ZADP_REPO_PASSPHRASE),
 never the command line.
 
@@ -64,8 +72,8 @@ Into a directory DIR: NAME.vm.json, NAME.diskN.zst (one zstd-compressed zadp
 stream per data disk) and the manifest NAME.backup.json, where NAME is the
 VM's name with every character outside A-Za-z0-9._- replaced by _. DIR
 appears only when the backup is finished (one rename), even if some disk
-failed (then the manifest says which). Files are created 0600, directories
-0700.
+failed (then the manifest says which), but not when every disk failed.
+Files are created 0600, directories 0700.
 
 options:
   --id                         VM is a VM id, not a name (names need not be
@@ -104,7 +112,8 @@ recorded in the manifest); 1 some disk failed (see the manifest);
 130 interrupted (nothing published; an unfinished repository backup is
 removed); otherwise the exit status of the tool that failed (2 usage, 3 API
 or network, 4 VM or repository not found, 5 snapshot task failed, 6 a
-repository damaged or of an unknown version, 7 I/O).
+repository damaged or of an unknown version, 7 I/O, e.g. the repository's
+disk is full), also when every disk failed (nothing is published then).
 EOF
     exit "${1:-0}"
 }
@@ -147,8 +156,9 @@ while [ $# -gt 0 ]; do
     esac
 done
 case $consistency in crash | fs | auto) ;; *) log "--consistency must be crash, fs or auto"; exit 2 ;; esac
-# On a terminal the labelled meters by default: the tools' own choice would
-# leave the verify pipeline without one (its zadp-write reads a pipe).
+# On a terminal the labelled meters by default: the tools' stderr passes
+# through tee (to keep each disk's error), so they no longer see the
+# terminal, and one meter per pipeline is labelled (see save_disk_repo).
 [ ${#progress[@]} -gt 0 ] || [ ! -t 2 ] || progress=(--progress)
 case $zstd_level in '' | *[!0-9]*) log "--zstd-level must be a number"; exit 2 ;; esac
 
@@ -365,6 +375,26 @@ flock -s 8
 now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
 started_at=$(now)
 
+# first_error FILE [TEXT]: the first error line the tools printed into FILE
+# (their stderr, progress bars and warnings left out) that holds TEXT, else
+# the first one, such as "zadp-write: error: write ...: No space left on
+# device": the real reason a disk failed.
+first_error() {
+    local errors
+    errors=$(tr '\r' '\n' <"$1" | sed 's/\x1b\[[0-9;]*[A-Za-z]//g' | grep -E '^[A-Za-z0-9._-]+: error: ' || true)
+    { [ -n "${2:-}" ] && grep -m1 -F -- "$2" <<<"$errors"; } || head -n 1 <<<"$errors"
+}
+# disk_failed INDEX STATUS WHAT: logs that disk INDEX failed (WHAT) and
+# notes why for the manifest: the first error line of $work/errINDEX (else
+# WHAT) and the exit status.
+disk_failed() {
+    local why
+    why=$(first_error "$work/err$1")
+    log "disk $1: $3"
+    jq -nc --argjson index "$1" --arg error "${why:-$3}" --argjson rc "$2" \
+        '{index: $index, error: $error, exit_status: $rc}' >"$work/failed$1.json"
+}
+
 # Part 1: the configuration.
 if [ $by_id -eq 1 ]; then
     hci-vm-get --id "$vm" --full >"$work/vm.json"
@@ -413,14 +443,17 @@ chap=()
 [ -z "$chap_user" ] || chap=(--chap-user "$chap_user")
 if [ -s "$work/luns.jsonl" ]; then
     export_started=1
-    hci-lun-export --target "$iscsi_target" --prefix "$clone_prefix" "${chap[@]}" \
-        <"$work/luns.jsonl" >"$exported" || export_rc=$?
+    { hci-lun-export --target "$iscsi_target" --prefix "$clone_prefix" "${chap[@]}" \
+        <"$work/luns.jsonl" >"$exported"; } 2>&1 | tee "$work/export.err" >&2 || export_rc=$?
 fi
 if [ $export_rc -ne 0 ]; then
     log "hci-lun-export failed (exit $export_rc) for some disks"
-    jq -c --slurpfile ok "$exported" \
-        'select(.disk.index as $i | [$ok[].disk.index] | index($i) | not)
-         | {index: .disk.index, error: "export failed"}' "$work/luns.jsonl" >>"$failed"
+    while IFS= read -r index; do
+        why=$(first_error "$work/export.err" ", disk $index: ")
+        jq -nc --argjson index "$index" --arg why "$why" --argjson rc "$export_rc" \
+            '{index: $index, error: ("export failed" + (if $why == "" then "" else ": " + $why end)), exit_status: $rc}'
+    done < <(jq -r --slurpfile ok "$exported" \
+        'select(.disk.index as $i | [$ok[].disk.index] | index($i) | not) | .disk.index' "$work/luns.jsonl") >>"$failed"
 fi
 
 # record_disk LINE SECONDS_SINCE CHECK EXTRA: appends the manifest entry of a
@@ -446,12 +479,13 @@ save_disk_file() {
     part="$work/$file.part"
     [ -z "$chap_secret_file" ] || secret=(--chap-secret-file "$chap_secret_file")
     t0=$(date +%s.%N)
-    zadp-read --line "$line" "${progress[@]}" --progress-label "$label disk $index read" "${secret[@]}" \
-        </dev/null | zstd -q -T0 "-$zstd_level" >"$part" ||
-        { log "disk $index: reading or compressing failed"; return 1; }
+    { zadp-read --line "$line" "${progress[@]}" --progress-label "$label disk $index read" "${secret[@]}" \
+        </dev/null | zstd -q -T0 "-$zstd_level" >"$part"; } 2>&1 | tee "$work/err$index" >&2 ||
+        { disk_failed "$index" $? "reading or compressing failed"; return 1; }
     # Verify what was stored, not what was sent: decode the file again.
-    zadp-write "${progress[@]}" --progress-label "$label disk $index verify" --check <"$part" >"$work/check$index.out" ||
-        { log "disk $index: the stored stream does not verify"; return 1; }
+    { zadp-write "${progress[@]}" --progress-label "$label disk $index verify" --check <"$part" \
+        >"$work/check$index.out"; } 2>&1 | tee -a "$work/err$index" >&2 ||
+        { disk_failed "$index" $? "the stored stream does not verify"; return 1; }
     sha=$(sha256sum <"$part" | cut -d' ' -f1) || return 1
     bytes=$(stat -c %s "$part") || return 1
     mv -f "$part" "$out/$file" || return 1
@@ -472,18 +506,23 @@ save_disk_repo() {
     t0=$(date +%s.%N)
     # One meter per pipeline (two would take turns on one line): the reader's
     # here, the verifier's below.
-    zadp-read --line "$line" "${progress[@]}" --progress-label "$label disk $index read" "${secret[@]}" \
-        </dev/null | zadp-write --no-progress --target "repo:$image" >"$work/store$index.json" ||
-        { log "disk $index: reading or storing failed"; return 1; }
-    zadp-read --no-progress --source "repo:$image" </dev/null |
-        zadp-write "${progress[@]}" --progress-label "$label disk $index verify" --check >"$work/check$index.out" ||
-        { log "disk $index: the stored image does not read back"; drop_image "$image"; return 1; }
+    { zadp-read --line "$line" "${progress[@]}" --progress-label "$label disk $index read" "${secret[@]}" \
+        </dev/null | zadp-write --no-progress --target "repo:$image" >"$work/store$index.json"; } 2>&1 |
+        tee "$work/err$index" >&2 ||
+        { disk_failed "$index" $? "reading or storing failed"; return 1; }
+    { zadp-read --no-progress --source "repo:$image" </dev/null |
+        zadp-write "${progress[@]}" --progress-label "$label disk $index verify" --check >"$work/check$index.out"; } \
+        2>&1 | tee -a "$work/err$index" >&2 ||
+        { disk_failed "$index" $? "the stored image does not read back"; drop_image "$image"; return 1; }
     stored=$(jq -r .digest "$work/store$index.json") && back=$(jq -r .digest "$work/check$index.out") &&
-        [ -n "$stored" ] && [ "$stored" = "$back" ] ||
-        { log "disk $index: the image read back (${back:-?}) differs from the stream stored (${stored:-?})"; drop_image "$image"; return 1; }
+        [ -n "$stored" ] && [ "$stored" = "$back" ] || {
+        disk_failed "$index" 6 "the image read back (${back:-?}) differs from the stream stored (${stored:-?})"
+        drop_image "$image"
+        return 1
+    }
     record_disk "$line" "$t0" "$work/check$index.out" "$(jq -c --arg file "disk$index" '{repo: {file: $file,
         name, chunk_size, allocated_bytes, new_chunks, new_bytes, reused_chunks, reused_bytes, stored_bytes}}' \
-        "$work/store$index.json")" || { drop_image "$image"; return 1; }
+        "$work/store$index.json")" || { disk_failed "$index" 7 "its manifest entry could not be written"; drop_image "$image"; return 1; }
 }
 # drop_image NAME: a disk counted as failed keeps no image in the backup.
 drop_image() { zadp-repo rm "$1" >/dev/null || log "WARNING: could not remove $1 (not in the manifest)"; }
@@ -498,7 +537,11 @@ while IFS= read -r line <&3; do
             detail=$(jq -r '": \(.new_bytes) new bytes, \(.reused_bytes) reused (\(.stored_bytes) written)"' "$work/store$index.json")
         log "disk $index saved$detail"
     else
-        jq -c '{index: .disk.index, error: "read, store or verify failed"}' <<<"$line" >>"$failed"
+        if [ -s "$work/failed$index.json" ]; then
+            cat "$work/failed$index.json" >>"$failed"
+        else
+            jq -c '{index: .disk.index, error: "read, store or verify failed", exit_status: 1}' <<<"$line" >>"$failed"
+        fi
         rm -f -- "$work"/*.part
     fi
 done 3<"$exported"
@@ -509,6 +552,17 @@ release_clones
 [ $keep_snapshot -eq 1 ] || delete_snapshot
 clones_left=0
 [ $export_started -eq 0 ] || clones_left=$(hci-lun-unexport --stale "$clone_prefix" | wc -l) || clones_left=-1
+
+# A backup without a single disk would restore nothing: it is not published
+# (the clean-up removes what this run stored, unfinished.json included), so
+# that no one, and no retention rule, takes it for a backup. The exit status
+# is the failing tool's (7 for a full disk), 1 if it exited 1.
+if [ ! -s "$saved" ] && [ -s "$failed" ]; then
+    while IFS= read -r why; do log "$why"; done < <(jq -r '"disk \(.index) failed: \(.error)"' "$failed")
+    rc=$(jq -s 'map(.exit_status // 1 | select(. > 1)) | first // 1' "$failed")
+    log "no disk of VM $(jq -c .name "$work/vm.json") was saved; nothing is published to ${dir:-repo:$backup} (exit $rc)"
+    exit "$rc"
+fi
 
 # Configuration next to the data, then the manifest: its "complete" field
 # says whether every disk is in, snapshot_kept and clones_left what the

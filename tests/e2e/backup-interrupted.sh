@@ -8,13 +8,19 @@ start_backup_sim "" 3000
 
 backup_job demo-vm "$T/b"
 for _ in $(seq 300); do
-    pgrep -P "$BACKUP_PID" -x hci-lun-export >/dev/null && break
+    [ -n "$(descendants "$BACKUP_PID" hci-lun-export)" ] && break
     kill -0 "$BACKUP_PID" 2>/dev/null || { cat "$T/backup.err" >&2; die "the backup ended before exporting"; }
     sleep 0.05
 done
-pgrep -P "$BACKUP_PID" -x hci-lun-export >/dev/null || die "never saw hci-lun-export running"
-sleep 1   # the clone-iscsi-lun-from-snapshot call has been made; its tasks run for 3 s
-clones=$(backup_target_luns)
+[ -n "$(descendants "$BACKUP_PID" hci-lun-export)" ] || die "never saw hci-lun-export running"
+# The clones exist as soon as the clone call is made; their tasks run 3 s.
+clones=0
+for _ in $(seq 600); do
+    clones=$(backup_target_luns)
+    [ "$clones" -eq 0 ] || break
+    kill -0 "$BACKUP_PID" 2>/dev/null || break
+    sleep 0.1
+done
 signal_backup_job INT
 [ $BACKUP_RC -eq 130 ] || die "expected exit 130 after Ctrl-C, got $BACKUP_RC"
 [ "$clones" -gt 0 ] || die "no clone existed at the interrupt; the test proves nothing"

@@ -203,12 +203,26 @@ signal_backup_job() {
 # manifest_is FILE CONDITION: the backup manifest FILE satisfies the jq CONDITION.
 manifest_is() { jq -e "$2" "$1" >/dev/null || die "the manifest $1 is not $2: $(jq -c . "$1")"; }
 
+# descendants PID NAME: the pids of the processes called NAME that descend
+# from PID (children or deeper: backup-vm.sh runs its tools in pipelines
+# whose stderr goes through tee).
+descendants() {
+    local p q
+    for p in $(pgrep -x "$2" || true); do
+        q=$p
+        while [ -n "$q" ] && [ "$q" -gt 1 ]; do
+            q=$(ps -o ppid= -p "$q" 2>/dev/null | tr -d ' ')
+            [ "$q" != "$1" ] || { echo "$p"; break; }
+        done
+    done
+}
+
 # disk_reader BACKUP_PID INDEX: waits until the backup (its pid) reads disk
-# INDEX and prints the pid of that zadp-read (a child of the script).
+# INDEX and prints the pid of that zadp-read (a descendant of the script).
 disk_reader() {
     local p idx
     for _ in $(seq 3000); do
-        for p in $(pgrep -P "$1" -x zadp-read || true); do
+        for p in $(descendants "$1" zadp-read); do
             idx=$(tr '\0' '\n' <"/proc/$p/cmdline" 2>/dev/null | sed -n 3p | jq -r '.disk.index' 2>/dev/null || true)
             [ "$idx" = "$2" ] && { echo "$p"; return 0; }
         done

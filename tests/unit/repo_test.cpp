@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <cstdlib>
@@ -269,7 +270,7 @@ namespace {
 
 std::vector<PruneCandidate> complete(const std::vector<std::string>& times) {
     std::vector<PruneCandidate> out;
-    for (const auto& t : times) out.push_back({t, false});
+    for (const auto& t : times) out.push_back({t, BackupState::kComplete});
     return out;
 }
 
@@ -338,6 +339,9 @@ struct Outcome {
     std::vector<std::string> kept, removed;
 };
 
+constexpr BackupState kC = BackupState::kComplete, kP = BackupState::kPartial, kU = BackupState::kUnfinished,
+                      kX = BackupState::kUnknown;
+
 Outcome outcome(const std::vector<PruneCandidate>& backups, const PrunePolicy& p) {
     Outcome o;
     for (const auto& d : select_prune(backups, p)) (d.keep ? o.kept : o.removed).push_back(d.time);
@@ -349,25 +353,25 @@ Outcome outcome(const std::vector<PruneCandidate>& backups, const PrunePolicy& p
 TEST_CASE("prune: unfinished backups never count and never displace a complete one") {
     using V = std::vector<std::string>;
     SECTION("keep-last counts complete backups only; older unfinished ones go") {
-        auto o = outcome({{"2026-11-24T020000Z", false},
-                          {"2026-11-25T020000Z", true},
-                          {"2026-11-26T020000Z", false},
-                          {"2026-11-27T020000Z", true},
-                          {"2026-11-28T020000Z", false}},
+        auto o = outcome({{"2026-11-24T020000Z", kC},
+                          {"2026-11-25T020000Z", kU},
+                          {"2026-11-26T020000Z", kC},
+                          {"2026-11-27T020000Z", kU},
+                          {"2026-11-28T020000Z", kC}},
                          {.last = 2});
         CHECK(o.kept == V{"2026-11-28T020000Z", "2026-11-26T020000Z"});
         CHECK(o.removed == V{"2026-11-27T020000Z", "2026-11-25T020000Z", "2026-11-24T020000Z"});
     }
     SECTION("the newest backup, when unfinished, stays (it may be running) without taking a slot") {
-        auto decisions = select_prune({{"2026-11-27T020000Z", false},
-                                       {"2026-11-28T020000Z", false},
-                                       {"2026-11-28T140000Z", true},
-                                       {"2026-11-28T120000Z", true}},
+        auto decisions = select_prune({{"2026-11-27T020000Z", kC},
+                                       {"2026-11-28T020000Z", kC},
+                                       {"2026-11-28T140000Z", kU},
+                                       {"2026-11-28T120000Z", kU}},
                                       {.daily = 1});
         REQUIRE(decisions.size() == 4);
         CHECK(decisions[0].time == "2026-11-28T140000Z");
         CHECK(decisions[0].keep);
-        CHECK(decisions[0].unfinished);
+        CHECK(decisions[0].unfinished());
         CHECK(decisions[0].reasons == V{"unfinished", "newest"});
         // The day's slot goes to its complete backup, not to the unfinished ones.
         CHECK(decisions[1].time == "2026-11-28T120000Z");
@@ -379,15 +383,97 @@ TEST_CASE("prune: unfinished backups never count and never displace a complete o
         CHECK_FALSE(decisions[3].keep);
     }
     SECTION("an unfinished backup older than a complete one is removed even with no limit") {
-        auto o = outcome({{"2026-11-27T020000Z", true}, {"2026-11-28T020000Z", false}}, {.last = -1});
+        auto o = outcome({{"2026-11-27T020000Z", kU}, {"2026-11-28T020000Z", kC}}, {.last = -1});
         CHECK(o.kept == V{"2026-11-28T020000Z"});
         CHECK(o.removed == V{"2026-11-27T020000Z"});
     }
     SECTION("a group of unfinished backups only keeps its newest; unparsable times stay") {
-        auto o = outcome({{"2026-11-27T020000Z", true}, {"2026-11-28T020000Z", true}, {"manual", true}},
+        auto o = outcome({{"2026-11-27T020000Z", kU}, {"2026-11-28T020000Z", kU}, {"manual", kU}},
                          {.last = 5});
         CHECK(o.kept == V{"manual", "2026-11-28T020000Z"});
         CHECK(o.removed == V{"2026-11-27T020000Z"});
+    }
+}
+
+TEST_CASE("prune: partial backups never count toward a slot and never push out a complete one") {
+    using V = std::vector<std::string>;
+    SECTION("3 good nights, then 3 failed ones: keep-daily 3 keeps the 3 good ones") {
+        auto decisions = select_prune({{"2026-11-23T020000Z", kC},
+                                       {"2026-11-24T020000Z", kC},
+                                       {"2026-11-25T020000Z", kC},
+                                       {"2026-11-26T020000Z", kP},
+                                       {"2026-11-27T020000Z", kP},
+                                       {"2026-11-28T020000Z", kP}},
+                                      {.daily = 3});
+        REQUIRE(decisions.size() == 6);
+        for (const auto& d : decisions) CHECK(d.keep);
+        // The partial ones are the newest copy of the disks that were saved:
+        // kept in slots of their own.
+        CHECK(decisions[0].reasons == V{"partial", "daily"});
+        CHECK(decisions[0].state == kP);
+        CHECK(decisions[3].time == "2026-11-25T020000Z");
+        CHECK(decisions[3].reasons == V{"daily"});
+    }
+    SECTION("partial backups newer than the newest complete one are thinned among themselves") {
+        std::vector<PruneCandidate> b{{"2026-11-01T020000Z", kC}, {"2026-11-02T020000Z", kC}};
+        for (int day = 3; day <= 28; ++day)
+            b.push_back({"2026-11-" + std::string(day < 10 ? "0" : "") + std::to_string(day) + "T020000Z", kP});
+        auto o = outcome(b, {.daily = 2});
+        CHECK(o.kept == V{"2026-11-28T020000Z", "2026-11-27T020000Z", "2026-11-02T020000Z", "2026-11-01T020000Z"});
+        CHECK(o.removed.size() == 24);
+    }
+    SECTION("a partial backup older than the newest complete one is superseded") {
+        auto decisions = select_prune({{"2026-11-26T020000Z", kC}, {"2026-11-27T020000Z", kP}, {"2026-11-28T020000Z", kC}},
+                                      {.daily = 7});
+        CHECK(decisions[1].time == "2026-11-27T020000Z");
+        CHECK_FALSE(decisions[1].keep);
+        CHECK(decisions[1].reasons == V{"partial"});
+        CHECK(decisions[0].keep);
+        CHECK(decisions[2].keep);
+    }
+    SECTION("a backup whose manifest cannot be read is kept and counts for nothing") {
+        auto decisions = select_prune({{"2026-11-27T020000Z", kC}, {"2026-11-28T020000Z", kX}}, {.last = 1});
+        CHECK(decisions[0].keep);
+        CHECK(decisions[0].reasons == V{"unreadable manifest"});
+        CHECK(decisions[1].keep);
+        CHECK(decisions[1].reasons == V{"last"});
+    }
+}
+
+TEST_CASE("prune: whatever the other backups, complete ones fare as if they were alone") {
+    // Random groups over fixed times: the complete backups kept are exactly
+    // those kept when every partial, unfinished and unknown one is left out,
+    // the newest complete one always stays, and no partial backup older than
+    // it does.
+    std::mt19937 rng(17);
+    auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<unsigned>(n)); };
+    const std::vector<std::string> times = nightly(60);
+    for (int round = 0; round < 500; ++round) {
+        PrunePolicy p;
+        for (int* count : {&p.last, &p.hourly, &p.daily, &p.weekly, &p.monthly, &p.yearly})
+            *count = pick(3) == 0 ? pick(5) - 1 : 0;
+        if (!p.any()) p.daily = 1 + pick(5);
+        std::vector<PruneCandidate> all, complete_only;
+        for (const auto& t : times) {
+            if (pick(2)) continue;
+            BackupState s = std::array{kC, kC, kP, kU, kX}[static_cast<size_t>(pick(5))];
+            all.push_back({t, s});
+            if (s == kC) complete_only.push_back({t, s});
+        }
+        auto kept_complete = [&](const std::vector<PruneCandidate>& in) {
+            std::set<std::string> out;
+            for (const auto& d : select_prune(in, p))
+                if (d.keep && d.state == kC) out.insert(d.time);
+            return out;
+        };
+        INFO("round " << round);
+        CHECK(kept_complete(all) == kept_complete(complete_only));
+        std::string newest_complete;
+        for (const auto& b : complete_only) newest_complete = std::max(newest_complete, b.time);
+        for (const auto& d : select_prune(all, p)) {
+            if (d.time == newest_complete) CHECK(d.keep);
+            if (d.state == kP && d.time < newest_complete) CHECK_FALSE(d.keep);
+        }
     }
 }
 
@@ -427,6 +513,73 @@ TEST_CASE("sweep and prune remove unfinished backups only while no writer holds 
     CHECK(lines[0].at("action") == "removed");
     CHECK(lines[1].at("action") == "removed marker");
     CHECK(names() == std::vector<std::string>{"g/2026-11-27T020000Z/backup.json", "g/2026-11-28T020000Z/backup.json"});
+}
+
+TEST_CASE("ls and prune read each backup's state from its manifest") {
+    TempDir dir;
+    Repository::init(dir.path + "/r", kMinChunkSize, false, {});
+    auto repo = Repository::open(dir.path + "/r", {});
+    auto put = [&](const std::string& name, const std::string& text) {
+        repo->put_blob(name, {text.begin(), text.end()});
+    };
+    put("g/2026-11-25T020000Z/backup.json", R"({"complete":true,"disks":[{}]})");
+    put("g/2026-11-26T020000Z/backup.json", R"({"complete":false,"disks":[{}]})");
+    put("g/2026-11-27T020000Z/backup.json", R"({"complete":true})");
+    put("g/2026-11-27T020000Z/backup.json.bak", "not a manifest");
+    put("g/2026-11-28T010000Z/backup.json", "not json");
+    put("g/2026-11-28T020000Z/unfinished.json", "{}");
+    put("g/2026-11-28T030000Z/backup.json", R"({"complete":false})");
+    std::vector<boost::json::object> lines;
+    auto collect = [&](const boost::json::object& o) { lines.push_back(o); };
+    auto state_of = [&](const std::string& backup) {
+        for (const auto& o : lines)
+            if (o.at("backup").as_string() == backup) return std::string(o.at("state").as_string());
+        return std::string("absent");
+    };
+    CHECK(list_items(*repo, "", collect));
+    CHECK(lines.size() == 7);
+    CHECK(state_of("g/2026-11-25T020000Z") == "complete");
+    CHECK(state_of("g/2026-11-26T020000Z") == "partial");
+    CHECK(state_of("g/2026-11-27T020000Z") == "complete");
+    CHECK(state_of("g/2026-11-28T010000Z") == "unknown");
+    CHECK(state_of("g/2026-11-28T020000Z") == "unfinished");
+    lines.clear();
+    CHECK(list_items(*repo, "g/2026-11-26T020000Z/backup.json", collect));
+    CHECK(state_of("g/2026-11-26T020000Z") == "partial");
+
+    lines.clear();
+    CHECK(prune(*repo, "g", {.last = 1}, true, collect));
+    auto action = [&](const std::string& backup) {
+        for (const auto& o : lines)
+            if (o.at("backup").as_string() == backup) return std::string(o.at("action").as_string());
+        return std::string("absent");
+    };
+    CHECK(action("g/2026-11-28T030000Z") == "keep");          // partial, newer than every complete one
+    CHECK(action("g/2026-11-28T020000Z") == "would remove");  // unfinished, not the newest
+    CHECK(action("g/2026-11-28T010000Z") == "keep");          // unreadable manifest
+    CHECK(action("g/2026-11-27T020000Z") == "keep");          // the newest complete one
+    CHECK(action("g/2026-11-26T020000Z") == "would remove");  // partial, superseded
+    CHECK(action("g/2026-11-25T020000Z") == "would remove");
+
+    // A damaged manifest: its backup is kept and prune and ls say so (exit 6).
+    std::string path = repo->blob_path("g/2026-11-27T020000Z/backup.json");
+    std::string bytes = read_small_file(path, 1 << 20);
+    bytes[bytes.size() / 2] ^= 1;
+    {
+        int fd = ::open(path.c_str(), O_WRONLY | O_TRUNC);
+        REQUIRE(fd >= 0);
+        REQUIRE(::write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()));
+        ::close(fd);
+    }
+    lines.clear();
+    CHECK_FALSE(list_items(*repo, "g/2026-11-27T020000Z", collect));
+    CHECK(state_of("g/2026-11-27T020000Z") == "unknown");
+    lines.clear();
+    CHECK_FALSE(prune(*repo, "g", {.last = 1}, false, collect));
+    CHECK(action("g/2026-11-27T020000Z") == "keep");
+    CHECK(action("g/2026-11-28T030000Z") == "keep");     // the partial slot of --keep-last 1
+    CHECK(action("g/2026-11-26T020000Z") == "removed");  // partial, no slot left
+    CHECK(action("g/2026-11-25T020000Z") == "keep");     // now the newest complete one
 }
 
 TEST_CASE("key handling") {

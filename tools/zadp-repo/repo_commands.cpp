@@ -90,8 +90,7 @@ std::string group_arg(const Options& o) {
 
 int cmd_prune(const Options& o) {
     auto r = open(o, writes_unless_dry_run(o));
-    repo::prune(*r, group_arg(o), o.keep, o.dry_run, emit);
-    return kExitOk;
+    return repo::prune(*r, group_arg(o), o.keep, o.dry_run, emit) ? kExitOk : kExitIntegrity;
 }
 
 int cmd_sweep(const Options& o) {

@@ -11,6 +11,7 @@
 #include <set>
 
 #include "libcommon/base/error.h"
+#include "libcommon/base/log.h"
 #include "libcommon/block/repo/id_filter.h"
 #include "libcommon/block/repo/image.h"
 #include "libcommon/block/repo/ordered_pool.h"
@@ -62,8 +63,35 @@ uint64_t remove_backup_temporaries(const std::string& root) {
     return removed;
 }
 
-// The backups of every group (or one), each marked unfinished or not.
-std::map<std::string, std::vector<PruneCandidate>> backups_by_group(Repository& repo, const std::string& group) {
+struct StateOf {
+    BackupState state = BackupState::kComplete;
+    std::string error;  // the manifest blob is damaged (exit 6)
+};
+
+// The state of GROUP/TIME from the names of its blobs (FILEs) and, when it
+// has one, its manifest's "complete" field.
+StateOf backup_state(Repository& repo, const std::string& backup, const std::set<std::string>& blobs) {
+    if (!blobs.count(kManifest))
+        return {blobs.count(kUnfinishedMarker) ? BackupState::kUnfinished : BackupState::kComplete, ""};
+    std::vector<unsigned char> text;
+    try {
+        text = repo.get_blob(backup + "/" + kManifest);
+    } catch (const Error& e) {
+        if (e.code() != kExitIntegrity) throw;
+        return {BackupState::kUnknown, e.what()};
+    }
+    boost::system::error_code ec;
+    auto manifest = boost::json::parse(std::string_view(reinterpret_cast<const char*>(text.data()), text.size()), ec);
+    if (ec || !manifest.is_object()) return {BackupState::kUnknown, ""};
+    const auto* complete = manifest.as_object().if_contains("complete");
+    return {complete && complete->is_bool() && !complete->as_bool() ? BackupState::kPartial : BackupState::kComplete,
+            ""};
+}
+
+// The backups of every group (or one), each with its state. Damaged
+// manifests are named in `damaged`.
+std::map<std::string, std::vector<PruneCandidate>> backups_by_group(Repository& repo, const std::string& group,
+                                                                    std::vector<std::string>& damaged) {
     std::map<std::string, std::map<std::string, std::set<std::string>>> blobs;  // group -> TIME -> blob FILEs
     for (const auto& item : repo.list(group)) {
         std::string b = backup_of(item.name);
@@ -72,8 +100,11 @@ std::map<std::string, std::vector<PruneCandidate>> backups_by_group(Repository& 
     }
     std::map<std::string, std::vector<PruneCandidate>> out;
     for (const auto& [g, times] : blobs)
-        for (const auto& [time, names] : times)
-            out[g].push_back({time, names.count(kUnfinishedMarker) > 0 && names.count(kManifest) == 0});
+        for (const auto& [time, names] : times) {
+            auto s = backup_state(repo, g + "/" + time, names);
+            if (!s.error.empty()) damaged.push_back(s.error);
+            out[g].push_back({time, s.state});
+        }
     return out;
 }
 
@@ -147,20 +178,54 @@ std::optional<int64_t> parse_backup_time(const std::string& time) {
     return static_cast<int64_t>(::timegm(&tm));
 }
 
+namespace {
+
+struct Rule {
+    const char* reason;
+    int count;
+    const char* format;  // strftime of the period; null: every backup
+    int kept = 0;
+    std::string last_bucket;
+};
+
+std::vector<Rule> rules_of(const PrunePolicy& p) {
+    return {{"last", p.last, nullptr, 0, ""},         {"hourly", p.hourly, "%Y-%m-%d %H", 0, ""},
+            {"daily", p.daily, "%Y-%m-%d", 0, ""},     {"weekly", p.weekly, "%G-W%V", 0, ""},
+            {"monthly", p.monthly, "%Y-%m", 0, ""},    {"yearly", p.yearly, "%Y", 0, ""}};
+}
+
+// Applies the rules to one backup (the next older one of its kind): each
+// rule that keeps it adds its reason. Returns whether any kept it.
+bool apply_rules(std::vector<Rule>& rules, int64_t secs, const std::string& time, std::vector<std::string>& reasons) {
+    bool keep = false;
+    for (auto& r : rules) {
+        if (r.count == 0 || (r.count > 0 && r.kept >= r.count)) continue;
+        std::string bucket_name = r.format ? bucket(secs, r.format) : time;
+        if (r.kept > 0 && bucket_name == r.last_bucket) continue;
+        r.last_bucket = bucket_name;
+        ++r.kept;
+        keep = true;
+        reasons.push_back(r.reason);
+    }
+    return keep;
+}
+
+}  // namespace
+
+const char* backup_state_name(BackupState s) {
+    switch (s) {
+        case BackupState::kComplete: return "complete";
+        case BackupState::kPartial: return "partial";
+        case BackupState::kUnfinished: return "unfinished";
+        case BackupState::kUnknown: return "unknown";
+    }
+    return "unknown";
+}
+
 std::vector<PruneDecision> select_prune(const std::vector<PruneCandidate>& backups, const PrunePolicy& policy) {
-    struct Rule {
-        const char* reason;
-        int count;
-        const char* format;  // strftime of the period; null: every backup
-        int kept = 0;
-        std::string last_bucket;
-    };
-    std::vector<Rule> rules = {{"last", policy.last, nullptr, 0, ""},
-                               {"hourly", policy.hourly, "%Y-%m-%d %H", 0, ""},
-                               {"daily", policy.daily, "%Y-%m-%d", 0, ""},
-                               {"weekly", policy.weekly, "%G-W%V", 0, ""},
-                               {"monthly", policy.monthly, "%Y-%m", 0, ""},
-                               {"yearly", policy.yearly, "%Y", 0, ""}};
+    // Complete and partial backups fill slots of their own: a partial one
+    // never takes a complete one's place.
+    std::vector<Rule> complete_rules = rules_of(policy), partial_rules = rules_of(policy);
     struct Dated {
         int64_t secs;
         const PruneCandidate* backup;
@@ -171,42 +236,54 @@ std::vector<PruneDecision> select_prune(const std::vector<PruneCandidate>& backu
         if (auto secs = parse_backup_time(b.time))
             dated.push_back({*secs, &b});
         else
-            out.push_back({b.time, true, b.unfinished, {"unparsable time"}});
+            out.push_back({b.time, true, b.state, {"unparsable time"}});
     }
     std::stable_sort(dated.begin(), dated.end(), [](const Dated& a, const Dated& b) { return a.secs > b.secs; });
+    bool seen_complete = false;
     for (size_t i = 0; i < dated.size(); ++i) {
         const auto& [secs, b] = dated[i];
-        PruneDecision d{b->time, false, b->unfinished, {}};
-        if (b->unfinished) {
-            d.reasons.push_back("unfinished");
-            if (i == 0) {
+        PruneDecision d{b->time, false, b->state, {}};
+        switch (b->state) {
+            case BackupState::kUnfinished:
+                d.reasons.push_back("unfinished");
+                if (i == 0) {
+                    d.keep = true;
+                    d.reasons.push_back("newest");
+                }
+                break;
+            case BackupState::kUnknown:
                 d.keep = true;
-                d.reasons.push_back("newest");
-            }
-            out.push_back(std::move(d));
-            continue;
-        }
-        for (auto& r : rules) {
-            if (r.count == 0 || (r.count > 0 && r.kept >= r.count)) continue;
-            std::string bucket_name = r.format ? bucket(secs, r.format) : b->time;
-            if (r.kept > 0 && bucket_name == r.last_bucket) continue;
-            r.last_bucket = bucket_name;
-            ++r.kept;
-            d.keep = true;
-            d.reasons.push_back(r.reason);
+                d.reasons.push_back("unreadable manifest");
+                break;
+            case BackupState::kPartial:
+                d.reasons.push_back("partial");
+                // Older than a complete backup: superseded by it.
+                if (!seen_complete) d.keep = apply_rules(partial_rules, secs, b->time, d.reasons);
+                break;
+            case BackupState::kComplete:
+                d.keep = apply_rules(complete_rules, secs, b->time, d.reasons);
+                // Every rule keeps the first backup it sees; this states the
+                // promise of zadp-repo(5) whatever rules come later.
+                if (!seen_complete && !d.keep) {
+                    d.keep = true;
+                    d.reasons.push_back("newest complete");
+                }
+                seen_complete = true;
+                break;
         }
         out.push_back(std::move(d));
     }
     return out;
 }
 
-void prune(Repository& repo, const std::string& group, const PrunePolicy& policy, bool dry_run, const Emit& emit) {
+bool prune(Repository& repo, const std::string& group, const PrunePolicy& policy, bool dry_run, const Emit& emit) {
     if (!policy.any()) fail(kExitUsage, "prune needs at least one --keep-* option (it never removes everything)");
     std::unique_ptr<Repository::Lock> lock;
     bool lock_tried = false;
-    for (const auto& [g, backups] : backups_by_group(repo, group)) {
+    std::vector<std::string> damaged;
+    for (const auto& [g, backups] : backups_by_group(repo, group, damaged)) {
         for (auto& d : select_prune(backups, policy)) {
-            if (!d.keep && d.unfinished) {
+            if (!d.keep && d.unfinished()) {
                 if (!lock_tried) lock = repo.lock_exclusive_if_free();
                 lock_tried = true;
                 if (!lock) {
@@ -222,10 +299,13 @@ void prune(Repository& repo, const std::string& group, const PrunePolicy& policy
             boost::json::array reasons;
             for (const auto& r : d.reasons) reasons.push_back(boost::json::value(r));
             o["reasons"] = reasons;
-            if (d.unfinished) o["unfinished"] = true;
+            o["state"] = backup_state_name(d.state);
+            if (d.unfinished()) o["unfinished"] = true;
             emit(o);
         }
     }
+    for (const auto& e : damaged) log_error(e + " (that backup is kept)");
+    return damaged.empty();
 }
 
 bool sweep_unfinished(Repository& repo, const std::string& group, bool dry_run, const Emit& emit) {
@@ -237,22 +317,24 @@ bool sweep_unfinished(Repository& repo, const std::string& group, bool dry_run, 
         emit(o);
         return false;
     }
-    for (const auto& [g, backups] : backups_by_group(repo, group)) {
+    std::vector<std::string> damaged;  // their backups hold backup.json: not unfinished
+    for (const auto& [g, backups] : backups_by_group(repo, group, damaged)) {
         for (const auto& b : backups) {
+            const bool unfinished = b.state == BackupState::kUnfinished;
             std::string backup = g + "/" + b.time;
             std::string marker = backup + "/" + kUnfinishedMarker;
-            bool has_marker = b.unfinished || !repo.list(marker).empty();
+            bool has_marker = unfinished || !repo.list(marker).empty();
             if (!has_marker) continue;
             if (!dry_run) {
-                if (b.unfinished)
+                if (unfinished)
                     remove_backup(repo, backup);
                 else if (::unlink(repo.blob_path(marker).c_str()) != 0 && errno != ENOENT)
                     fail(kExitIo, "remove " + repo.blob_path(marker) + ": " + errno_text(errno));
             }
             boost::json::object o;
             o["backup"] = backup;
-            o["action"] = std::string(dry_run ? "would remove" : "removed") + (b.unfinished ? "" : " marker");
-            o["unfinished"] = b.unfinished;
+            o["action"] = std::string(dry_run ? "would remove" : "removed") + (unfinished ? "" : " marker");
+            o["unfinished"] = unfinished;
             emit(o);
         }
     }
@@ -261,6 +343,20 @@ bool sweep_unfinished(Repository& repo, const std::string& group, bool dry_run, 
 
 bool list_items(Repository& repo, const std::string& prefix, const Emit& emit) {
     bool ok = true;
+    std::map<std::string, std::string> states;  // GROUP/TIME -> its state's name
+    auto state_of = [&](const std::string& backup) {
+        auto it = states.find(backup);
+        if (it != states.end()) return it->second;
+        std::set<std::string> blobs;
+        for (const auto& i : repo.list(backup))
+            if (!i.image) blobs.insert(i.name.substr(backup.size() + 1));
+        auto s = backup_state(repo, backup, blobs);
+        if (!s.error.empty()) {
+            ok = false;
+            log_error(s.error);
+        }
+        return states[backup] = backup_state_name(s.state);
+    };
     for (const auto& item : repo.list(prefix)) {
         boost::json::object o;
         if (item.image) {
@@ -283,6 +379,7 @@ bool list_items(Repository& repo, const std::string& prefix, const Emit& emit) {
             o["backup"] = backup_of(item.name);
             o["stored_bytes"] = static_cast<uint64_t>(st.st_size);
         }
+        o["state"] = state_of(backup_of(item.name));
         emit(o);
     }
     return ok;

@@ -25,42 +25,68 @@ struct PrunePolicy {
     bool any() const { return last || hourly || daily || weekly || monthly || yearly; }
 };
 
-struct PruneDecision {
-    std::string time;  // the backup (GROUP/TIME within one group)
-    bool keep = false;
-    bool unfinished = false;
-    std::vector<std::string> reasons;  // "last", "daily", ...; "unparsable time"; "unfinished"
-};
+// What a backup GROUP/TIME restores, from its blobs (zadp-repo(5)):
+//   complete    every disk: a manifest backup.json whose "complete" is not
+//               false, or no manifest and no unfinished.json (a plain
+//               zadp-write store);
+//   partial     some disks: its manifest says "complete": false;
+//   unfinished  unfinished.json and no backup.json: a writer (backup-vm.sh)
+//               still runs or died; it stores the marker first and the
+//               manifest last;
+//   unknown     its manifest cannot be read or parsed: nothing is proven,
+//               so prune keeps it and check reports the blob.
+enum class BackupState { kComplete, kPartial, kUnfinished, kUnknown };
+const char* backup_state_name(BackupState s);
 
-// A backup is unfinished while it holds a blob unfinished.json and no blob
-// backup.json: backup-vm.sh stores the marker first and the manifest last.
-// Backups with neither (plain zadp-write stores) or with both (the marker's
-// removal failed after the manifest was in) are complete.
 inline constexpr const char* kUnfinishedMarker = "unfinished.json";
 inline constexpr const char* kManifest = "backup.json";
 
 struct PruneCandidate {
     std::string time;
-    bool unfinished = false;
+    BackupState state = BackupState::kComplete;
 };
 
-// The restic rules, per group, over complete backups only: going from the
-// newest backup to the oldest, each --keep-X option keeps a backup when it is
-// the newest one of a new period (hour, day, ISO week, month, year; every
-// backup for "last") until it kept its count. A backup any option keeps
-// stays. Times that do not parse are always kept. Unfinished backups never
-// count and never take a complete one's place (Proxmox Backup's rule): the
-// newest backup of the group, if unfinished, is kept (reasons "unfinished",
-// "newest": it may still be running); every other unfinished one is removed
-// (reason "unfinished"). Input in any order; output newest first.
+struct PruneDecision {
+    std::string time;  // the backup (GROUP/TIME within one group)
+    bool keep = false;
+    BackupState state = BackupState::kComplete;
+    // "last", "daily", ...; "unparsable time"; "unfinished", "newest";
+    // "partial"; "newest complete"; "unreadable manifest"
+    std::vector<std::string> reasons;
+    bool unfinished() const { return state == BackupState::kUnfinished; }
+};
+
+// The restic rules, per group: going from the newest backup to the oldest,
+// each --keep-X option keeps a backup when it is the newest one of a new
+// period (hour, day, ISO week, month, year; every backup for "last") until
+// it kept its count. A backup any option keeps stays. Times that do not
+// parse are always kept. Input in any order; output newest first.
+//
+// Only complete backups fill the slots: a backup that does not restore every
+// disk never takes a complete one's place, so failed nights can never push
+// the good backups out. Besides the rules the group's newest complete
+// backup is always kept (reason "newest complete" if no rule kept it).
+//  - unfinished: the newest backup of the group, if unfinished, is kept
+//    (reasons "unfinished", "newest": it may still be running); every other
+//    unfinished one is removed (reason "unfinished"; Proxmox Backup's rule).
+//  - partial, newer than the group's newest complete backup: it holds the
+//    newest copy of the disks that were saved, so the same rules apply to
+//    these partial backups among themselves, in slots of their own (reasons
+//    "partial" and the rules'); a VM whose disk fails every night keeps as
+//    many partial backups as complete ones, not all of them.
+//  - partial, older than the newest complete backup: superseded by it,
+//    removed (reason "partial").
+//  - unknown: kept (reason "unreadable manifest"), never counted.
 std::vector<PruneDecision> select_prune(const std::vector<PruneCandidate>& backups, const PrunePolicy& policy);
 
 // Applies select_prune to every group (or one), removing what is not kept
-// unless dry_run. Emits one line per backup. An unfinished backup is removed
+// unless dry_run; it reads each backup's manifest to learn its state. Emits
+// one line per backup (with its "state"). An unfinished backup is removed
 // only under the exclusive repository lock taken without waiting (its writer
 // may still run on another host, see sweep_unfinished); when the lock is
-// busy it is kept with the reasons "unfinished", "in use".
-void prune(Repository& repo, const std::string& group, const PrunePolicy& policy, bool dry_run, const Emit& emit);
+// busy it is kept with the reasons "unfinished", "in use". Returns false
+// when a manifest was damaged (that backup is kept; exit 6).
+bool prune(Repository& repo, const std::string& group, const PrunePolicy& policy, bool dry_run, const Emit& emit);
 
 // ---- unfinished backups ----
 
@@ -77,7 +103,9 @@ bool sweep_unfinished(Repository& repo, const std::string& group, bool dry_run, 
 
 // ---- listing, removal ----
 
-// One line per image and blob under prefix. Returns false if an index was damaged.
+// One line per image and blob under prefix, each with the "state" of its
+// backup (complete, partial, unfinished, unknown). Returns false if an index
+// or a manifest was damaged.
 bool list_items(Repository& repo, const std::string& prefix, const Emit& emit);
 // Removes GROUP/TIME (a whole backup) or GROUP/TIME/FILE. Exit 4 if absent.
 void remove_items(Repository& repo, const std::string& name, const Emit& emit);
