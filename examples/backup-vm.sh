@@ -96,6 +96,16 @@ options:
                                "... verify") even when stderr is no terminal
   --group-readable             files 0640 and directories 0750
   --force                      directory: replace DIR if it already exists
+  --report FILE                append one JSON line to FILE when the run
+                               ends, whatever the outcome: vm {id, name},
+                               result (ok, partial or failed), reason (one
+                               line: each failed disk's error, else the
+                               first error a tool printed, else the last
+                               message), exit_status, backup (where it is),
+                               bytes_read (data read off the disks),
+                               bytes_new (stored or written), bytes_reused
+                               (repository: chunks it held already),
+                               seconds, started_at, finished_at
   --sweep                      remove what killed runs left: with DIR, stale
                                work directories and zadp temporary files under
                                DIR; with a repository (--repo or \$ZADP_REPO
@@ -117,7 +127,18 @@ disk is full), also when every disk failed (nothing is published then).
 EOF
     exit "${1:-0}"
 }
-log() { printf '%s: %s\n' "$prog" "$*" >&2; }
+last_log=""
+log() { last_log=$*; printf '%s: %s\n' "$prog" "$*" >&2; }
+
+# first_error FILE [TEXT]: the first error line the tools printed into FILE
+# (their stderr, progress bars and warnings left out) that holds TEXT, else
+# the first one, such as "zadp-write: error: write ...: No space left on
+# device": the real reason a disk failed.
+first_error() {
+    local errors
+    errors=$(tr '\r' '\n' <"$1" | sed 's/\x1b\[[0-9;]*[A-Za-z]//g' | grep -E '^[A-Za-z0-9._-]+: error: ' || true)
+    { [ -n "${2:-}" ] && grep -m1 -F -- "$2" <<<"$errors"; } || head -n 1 <<<"$errors"
+}
 
 by_id=0
 consistency=auto
@@ -132,6 +153,7 @@ backup_time=""
 progress=()
 chap_user=
 chap_secret_file=
+report=""
 umask 077
 while [ $# -gt 0 ]; do
     case $1 in
@@ -149,6 +171,7 @@ while [ $# -gt 0 ]; do
         --group-readable) umask 027; shift ;;
         --force) force=1; shift ;;
         --sweep) sweep=1; shift ;;
+        --report) report=${2:?}; shift 2 ;;
         -h | --help) usage 0 ;;
         --) shift; break ;;
         -*) log "unknown option: $1"; usage 2 >&2 ;;
@@ -161,6 +184,56 @@ case $consistency in crash | fs | auto) ;; *) log "--consistency must be crash, 
 # terminal, and one meter per pipeline is labelled (see save_disk_repo).
 [ ${#progress[@]} -gt 0 ] || [ ! -t 2 ] || progress=(--progress)
 case $zstd_level in '' | *[!0-9]*) log "--zstd-level must be a number"; exit 2 ;; esac
+
+# --report: one JSON line about this run, written at exit whatever happened.
+# The script's stderr is kept (through a tee that ignores the signals, so
+# the clean-up's messages still get out) to find the reason of a failure.
+run_t0=$(date +%s.%N)
+run_started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+errlog=""
+reported=0
+if [ -n "$report" ] && [ $sweep -eq 0 ]; then
+    errlog=$(mktemp "${TMPDIR:-/tmp}/hci-backup-err.XXXXXX")
+    exec 2> >(trap '' INT TERM HUP; exec tee -a "$errlog" >&2)
+fi
+# write_report STATUS: appends this run's line to the --report file (once).
+write_report() {
+    local rc=$1 result=failed reason="" vmj saved_f=/dev/null failed_f=/dev/null
+    [ -n "$report" ] && [ $reported -eq 0 ] || return 0
+    reported=1
+    [ ! -f "${saved:-}" ] || saved_f=$saved
+    [ ! -f "${failed:-}" ] || failed_f=$failed
+    if [ "$rc" -eq 0 ]; then result=ok
+    elif [ "${published:-0}" -eq 1 ]; then result=partial; fi
+    if [ "$rc" -ne 0 ]; then
+        case $rc in 129 | 130 | 143) reason="interrupted (exit $rc); nothing was published" ;; esac
+        [ -n "$reason" ] || [ ! -s "$failed_f" ] ||
+            reason=$(jq -rs 'map("disk \(.index): \(.error)") | join("; ")' "$failed_f")
+        [ -n "$reason" ] || [ -z "$errlog" ] || reason=$(first_error "$errlog")
+        [ -n "$reason" ] || reason=$last_log
+        [ -n "$reason" ] || reason="exit $rc"
+    fi
+    if [ -n "${work:-}" ] && [ -s "$work/vm.json" ]; then
+        vmj=$(jq -c '{id, name}' "$work/vm.json")
+    elif [ $by_id -eq 1 ]; then
+        vmj=$(jq -nc --arg id "${vm:-}" '{id: $id, name: null}')
+    else
+        vmj=$(jq -nc --arg n "${vm:-}" '{id: null, name: $n}')
+    fi
+    jq -nc --argjson vm "$vmj" --arg result "$result" --arg reason "$(tr '\n' ' ' <<<"$reason" | sed 's/ *$//')" \
+        --argjson rc "$rc" --arg where "${manifest:+${where:-}}" --slurpfile saved "$saved_f" \
+        --arg started "$run_started" --arg finished "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+        --argjson seconds "$(awk -v a="$run_t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.3f", b - a }')" '
+        {vm: $vm, result: $result, reason: (if $reason == "" then null else $reason end), exit_status: $rc,
+         backup: (if $where == "" then null else $where end),
+         bytes_read: ($saved | map(.image.data_bytes // 0) | add // 0),
+         bytes_new: ($saved | map(.repo.new_bytes // .stream.bytes // 0) | add // 0),
+         bytes_reused: ($saved | map(.repo.reused_bytes // 0) | add // 0),
+         seconds: $seconds, started_at: $started, finished_at: $finished}' |
+        { flock -x 5; cat >&5; } 5>>"$report" || echo "$prog: WARNING: could not write the report to $report" >&2
+    [ -z "$errlog" ] || rm -f -- "$errlog"
+}
+trap 'write_report $?' EXIT
 
 # The form: a DIR (after NAME or --dir) gets stream files; otherwise the
 # repository from --repo or ZADP_REPO.
@@ -363,6 +436,7 @@ cleanup() {
             log "WARNING: could not remove the unfinished backup $backup from $repo; '$prog --sweep' will"
         fi
     fi
+    write_report "$rc"
     rm -rf -- "$work"
     exit "$rc"
 }
@@ -375,15 +449,6 @@ flock -s 8
 now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
 started_at=$(now)
 
-# first_error FILE [TEXT]: the first error line the tools printed into FILE
-# (their stderr, progress bars and warnings left out) that holds TEXT, else
-# the first one, such as "zadp-write: error: write ...: No space left on
-# device": the real reason a disk failed.
-first_error() {
-    local errors
-    errors=$(tr '\r' '\n' <"$1" | sed 's/\x1b\[[0-9;]*[A-Za-z]//g' | grep -E '^[A-Za-z0-9._-]+: error: ' || true)
-    { [ -n "${2:-}" ] && grep -m1 -F -- "$2" <<<"$errors"; } || head -n 1 <<<"$errors"
-}
 # disk_failed INDEX STATUS WHAT: logs that disk INDEX failed (WHAT) and
 # notes why for the manifest: the first error line of $work/errINDEX (else
 # WHAT) and the exit status.
