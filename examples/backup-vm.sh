@@ -117,6 +117,11 @@ options:
                                snapshots named $temp_prefix*
   -h, --help                   this text
 
+Every line it logs starts with the local time and zone
+(2026-11-28T02:00:01+0100); under systemd its output is the unit's journal
+(or pipe it into systemd-cat -t hci-backup, or logger -t hci-backup, from
+cron).
+
 exit status: 0 all disks saved (a failed clean-up is a warning and is
 recorded in the manifest); 1 some disk failed (see the manifest);
 130 interrupted (nothing published; an unfinished repository backup is
@@ -128,7 +133,9 @@ EOF
     exit "${1:-0}"
 }
 last_log=""
-log() { last_log=$*; printf '%s: %s\n' "$prog" "$*" >&2; }
+# Every line carries the local time with its zone (the journal adds its own
+# stamp; a log file or a terminal has only this one).
+log() { last_log=$*; printf '%s %s: %s\n' "$(date +%Y-%m-%dT%H:%M:%S%z)" "$prog" "$*" >&2; }
 
 # first_error FILE [TEXT]: the first error line the tools printed into FILE
 # (their stderr, progress bars and warnings left out) that holds TEXT, else

@@ -51,7 +51,7 @@ run_make RUN=2026-11-01 BACKUP_TIME=2026-11-01T030000Z || { cat "$T/make.log"; d
 for d in 02 03 04 09 10; do
     run_make RUN=2026-11-$d BACKUP_TIME=2026-11-${d}T020000Z || { cat "$T/make.log"; die "night 2026-11-$d failed"; }
 done
-grep -q '^gc: .* freed' "$T/make.log" || { cat "$T/make.log"; die "no gc after the backups"; }
+grep -q ' gc: .* freed' "$T/make.log" || { cat "$T/make.log"; die "no gc after the backups"; }
 grep -q 'removed old backup' "$T/make.log" || { cat "$T/make.log"; die "prune reported nothing"; }
 # Daily 3: the 10th, 9th and 4th; weekly 2: the newest of W46 (10th) and W45 (4th).
 for i in 1 2 3; do

@@ -39,6 +39,11 @@ reason=$(jq -r --arg x "$id3" 'select(.vm.id == $x) | .reason' "$S/runs.jsonl")
 grep -F "FAILED   \"nightly-3\" ($id3)" "$T/make.log" | grep -qF "; $reason" || die "the summary does not name nightly-3 with its reason"
 grep -qF "OK       \"nightly 2\" ($id2)" "$T/make.log" || die "the summary does not name \"nightly 2\""
 [ "$(grep -c 'summary:' "$T/make.log")" -eq 1 ] || die "not one summary"
+# Every line of the job's own (backup-vm.sh's, the Makefile's, the summary's) starts with the time.
+ts='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}[+-][0-9]{4} '
+[ "$(grep -cE "${ts}backup-vm.sh: backing up VM" "$T/make.log")" -eq 3 ] || die "backup-vm.sh's lines have no time stamp"
+[ "$(grep -cE "${ts}examples/Makefile: .*: backing up into" "$T/make.log")" -eq 3 ] || die "the Makefile's lines have no time stamp"
+! grep -vE "$ts|^make(\[[0-9]+\])?: |^[a-z-]+: error: " "$T/make.log" || die "lines without a time stamp (above)"
 
 # make report names the failed VM of the last run.
 mk report >"$T/report" || die "make report failed"
