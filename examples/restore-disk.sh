@@ -19,14 +19,19 @@ set -euo pipefail
 
 prog=${0##*/}
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/restore-point.sh"
 usage() {
     cat <<EOF
-usage: $prog [--no-readback] [--force] [--repo DIR] STREAM TARGET
-       $prog [--no-readback] [--repo DIR] --new-lun ISCSI_TARGET [--lun-name NAME] STREAM
+usage: $prog [--no-readback] [--force] [--repo DIR] [--at DATE] STREAM TARGET
+       $prog [--no-readback] [--repo DIR] [--at DATE] --new-lun ISCSI_TARGET [--lun-name NAME] STREAM
 
 STREAM is a stream file, - (stdin), or repo:GROUP/TIME/FILE, an image in the
 repository --repo DIR (else \$ZADP_REPO), for example
 repo:\$VM_ID/2026-11-28T020000Z/disk0 (zadp-repo ls lists them).
+With --at DATE (any form date -d reads, local time: "tuesday 23:00",
+"2026-11-28 03:00") STREAM is repo:GROUP/FILE or repo:VM-NAME/FILE (the name
+recorded at backup time), and the image FILE of the newest complete backup at
+or before DATE is restored (exit 4 when there is none).
 TARGET is a file path (created sparse, renamed into place once verified), a
 block device, or iscsi://host[:port]/IQN/LUN. A TARGET that already holds data
 is only overwritten with --force. STREAM may be - for stdin only with
@@ -39,7 +44,7 @@ EOF
 }
 log() { printf '%s: %s\n' "$prog" "$*" >&2; }
 
-readback=1 new_lun="" lun_name="" force=()
+readback=1 new_lun="" lun_name="" force=() at=""
 while [ $# -gt 0 ]; do
     case $1 in
         --no-readback) readback=0; shift ;;
@@ -47,6 +52,7 @@ while [ $# -gt 0 ]; do
         --new-lun) new_lun=${2:?}; shift 2 ;;
         --lun-name) lun_name=${2:?}; shift 2 ;;
         --repo) export ZADP_REPO=${2:?}; shift 2 ;;
+        --at) [ $# -ge 2 ] || { log "$1 needs a value"; exit 2; }; at=$2; shift 2 ;;
         -h | --help) usage 0 ;;
         --) shift; break ;;
         -?*) log "unknown option: $1"; usage 2 >&2 ;;
@@ -56,6 +62,13 @@ done
 if [ -n "$new_lun" ]; then [ $# -eq 1 ] || usage 2 >&2; else [ $# -eq 2 ] || usage 2 >&2; fi
 stream=$1
 target=${2:-}
+if [ -n "$at" ]; then
+    [[ $stream =~ ^repo:[^/]+/[^/]+$ ]] || { log "--at takes repo:GROUP/FILE or repo:VM-NAME/FILE, not $stream"; exit 2; }
+    what=${stream#repo:}
+    point=$(restore_point "${what%/*}" "$at") || exit
+    stream="repo:$point/${what##*/}"
+    log "restoring $stream, the newest complete backup at or before $at"
+fi
 case $stream in
     repo:*) from_repo=1 ;;
     *) from_repo=0; [ "$stream" = - ] || [ -r "$stream" ] || { log "cannot read $stream"; exit 7; } ;;

@@ -20,18 +20,25 @@
 set -euo pipefail
 
 prog=${0##*/}
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/restore-point.sh"
 usage() {
     cat <<EOF
 usage: $prog [options] BACKUP
 
 BACKUP is a backup of backup-vm.sh: repo:GROUP/TIME in the repository
 --repo DIR (else \$ZADP_REPO), for example repo:\$VM_ID/2026-11-28T020000Z, or
-repo:GROUP for the group's newest complete backup; or a directory (holding one
-NAME.backup.json) or the path of its NAME.backup.json. A repository backup
-without its manifest backup.json is unfinished and refused.
+repo:GROUP or repo:VM-NAME (the name recorded at backup time, as
+zadp-repo ls takes it) for the newest complete backup (with --at, the newest
+complete one at or before DATE); or a directory (holding one NAME.backup.json)
+or the path of its NAME.backup.json. A repository backup without its
+manifest backup.json is unfinished and refused.
 
 options:
   --repo DIR             the repository of a repo: BACKUP
+  --at DATE              the newest complete backup at or before DATE (any
+                         form date -d reads, local time: "tuesday 23:00",
+                         "2026-11-28 03:00"); exit 4 when there is none
   --name TEMPLATE        name of the new VM; {name} is the original name,
                          {time} the UTC time (default: {name}-restored)
   --cluster NAME|ID      restore onto this cluster (default: the original)
@@ -58,7 +65,7 @@ EOF
 log() { printf '%s: %s\n' "$prog" "$*" >&2; }
 
 create_args=()
-start=0 keep_failed=0
+start=0 keep_failed=0 at=""
 while [ $# -gt 0 ]; do
     case $1 in
         --name | --cluster | --host | --map-vlan | --storage-policy)
@@ -68,6 +75,7 @@ while [ $# -gt 0 ]; do
         --start) start=1; shift ;;
         --keep-failed) keep_failed=1; shift ;;
         --repo) [ $# -ge 2 ] || { log "$1 needs a value"; exit 2; }; export ZADP_REPO=$2; shift 2 ;;
+        --at) [ $# -ge 2 ] || { log "$1 needs a value"; exit 2; }; at=$2; shift 2 ;;
         -h | --help) usage 0 ;;
         --) shift; break ;;
         -?*) log "unknown option: $1"; usage 2 >&2 ;;
@@ -82,6 +90,7 @@ for cmd in hci-vm-create hci-lun-admit zadp-read zadp-write jq sha256sum; do
 done
 
 case $backup in repo:*) from_repo=1 ;; *) from_repo=0 ;; esac
+[ -z "$at" ] || [ $from_repo -eq 1 ] || { log "--at picks a backup of a repository (repo:GROUP or repo:VM-NAME)"; exit 2; }
 if [ $from_repo -eq 0 ]; then
     if [ -d "$backup" ]; then
         manifests=("$backup"/*.backup.json)
@@ -137,12 +146,10 @@ if [ $from_repo -eq 1 ]; then
     name=${backup#repo:}
     name=${name%/}
     if [[ $name != */* ]]; then
-        zadp-repo ls "$name" >"$work/group.jsonl"
-        for b in $(jq -r 'select(.type == "blob" and (.name | endswith("/backup.json"))) | .backup' "$work/group.jsonl" | sort -r); do
-            zadp-repo cat "$b/backup.json" | jq -e '.complete' >/dev/null 2>&1 && { name=$b; break; }
-        done
-        [[ $name == */* ]] || { log "no complete backup in group $name of ${ZADP_REPO:-the repository}"; exit 4; }
-        log "restoring the newest complete backup of $backup: repo:$name"
+        name=$(restore_point "$name" "$at") || exit
+        log "restoring the newest complete backup of $backup${at:+ at or before $at}: repo:$name"
+    elif [ -n "$at" ]; then
+        log "--at picks a backup of repo:GROUP or repo:VM-NAME, not of $backup"; exit 2
     fi
     [[ $name =~ ^[^/]+/[^/]+$ ]] || { log "$backup: give repo:GROUP/TIME (a backup) or repo:GROUP"; exit 2; }
     manifest="$work/backup.json"
