@@ -43,7 +43,8 @@ options:
                          {time} the UTC time (default: {name}-restored)
   --cluster NAME|ID      restore onto this cluster (default: the original)
   --host NAME|ID         place the VM on this host
-  --map-vlan SRC=DST     connect NICs of VLAN SRC to VLAN DST (repeatable)
+  --map-vlan SRC=DST     connect NICs of VLAN SRC to VLAN DST (repeatable);
+                         a SRC no NIC of the backup is on is refused (exit 2)
   --keep-mac             keep the recorded MAC addresses (default: new ones)
   --storage-policy P     give every new volume the storage policy P instead
                          of the recorded one
@@ -55,6 +56,10 @@ The backup host's initiator is \$ZADP_INITIATOR_IQN (default
 iqn.2016-02.com.smartx:hci-restore-HOSTNAME); the user behind the
 credentials must be allowed to create VMs and to update iSCSI LUNs, and this
 host must reach the target cluster's iscsi_vip on the iSCSI port.
+
+The JSON summary's "differs" says what is not as it was: new_macs,
+cd_roms_without_media (a count), storage_policy {from, to} and cluster
+{from, to} (null when unchanged); the same in words on stderr.
 
 exit status: 0 restored and verified; 2 usage; 3 API or network; 4 not found;
 5 a task failed; 6 the backup or a read-back does not verify; 7 I/O error;
@@ -186,6 +191,16 @@ fi
 [ "$(wc -l <"$config")" -eq 1 ] || { log "$config must hold one line"; exit 6; }
 jq -e '.hci_config' "$config" >/dev/null 2>&1 ||
     { log "$config is not a full configuration (a backup made before hci-vm-get --full); it cannot rebuild the VM"; exit 6; }
+# A --map-vlan whose SRC no NIC of the backup is on is a typo: refused, never
+# left to fall back on a same-named VLAN of the target.
+for ((i = 0; i < ${#create_args[@]}; i++)); do
+    [ "${create_args[i]}" = --map-vlan ] || continue
+    src=${create_args[i + 1]%%=*}
+    jq -e --arg s "$src" 'any(.vm_nics[]?.vlan; .id == $s or .name == $s or .local_id == $s)' "$config" >/dev/null || {
+        log "--map-vlan ${create_args[i + 1]}: the backup has no NIC on a VLAN named (or with id) '$src'; its NICs are on: $(jq -r '[.vm_nics[]?.vlan.name] | unique | join(", ") | if . == "" then "(no NICs)" else . end' "$config")"
+        exit 2
+    }
+done
 missing=$(jq -r --slurpfile m "$manifest" '[.vm_disks[] | select(.type == "DISK") | .index] - [$m[0].disks[].index] | join(" ")' "$config")
 [ -z "$missing" ] || { log "the backup has no stream for disk(s) $missing of the configuration"; exit 6; }
 
@@ -241,9 +256,27 @@ if [ $start -eq 1 ]; then
 fi
 done_ok=1
 t1=$(date +%s.%N)
+# What differs from the original, for the summary (on stderr too).
+policy="" keep_mac=0
+for ((i = 0; i < ${#create_args[@]}; i++)); do
+    case ${create_args[i]} in --keep-mac) keep_mac=1 ;; --storage-policy) policy=${create_args[i + 1]} ;; esac
+done
+differs=$(jq -c --slurpfile m "$manifest" --slurpfile created "$created" --arg policy "$policy" --argjson keep_mac $keep_mac '
+    {new_macs: ($keep_mac == 0 and ((.vm_nics // []) | length) > 0),
+     cd_roms_without_media: ([.vm_disks[] | select(.type == "CD_ROM")] | length),
+     storage_policy: (if $policy == "" then null else {from: ([.vm_disks[] | select(.type == "DISK") | .vm_volume.elf_storage_policy] | unique), to: $policy} end),
+     cluster: (($created[0].vm.cluster // null) as $c | ($m[0].vm.cluster // null) as $o
+        | if $c != null and $o != null and (($c | if type == "object" then .id else . end) != ($o | if type == "object" then .id else . end))
+          then {from: $o, to: $c} else null end)}' "$config")
+log "differs from the original: $(jq -r '[if .new_macs then "new MAC addresses" else empty end,
+    if .cd_roms_without_media > 0 then "\(.cd_roms_without_media) CD-ROM(s) without media" else empty end,
+    if .storage_policy then "storage policy \(.storage_policy.to)" else empty end,
+    if .cluster then "cluster \(.cluster.to | if type == "object" then .name // .id else . end) (was \(.cluster.from | if type == "object" then .name // .id else . end))" else empty end]
+    | if length == 0 then "nothing" else join("; ") end' <<<"$differs")"
 jq -nc --slurpfile created "$created" --slurpfile disks "$disks" --slurpfile m "$manifest" \
-    --arg backup "$([ $from_repo -eq 1 ] && echo "repo:$name" || echo "$manifest")" --argjson started "$started" \
+    --argjson differs "$differs" --arg backup "$([ $from_repo -eq 1 ] && echo "repo:$name" || echo "$manifest")" --argjson started "$started" \
     --argjson seconds "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')" '
     {vm: $created[0].vm, source_vm: $created[0].source_vm, backup: $backup,
      vm_snapshot: $m[0].vm_snapshot.name, disks: ($disks | sort_by(.original_index)),
-     verified: true, started: $started, seconds: $seconds}'
+     verified: true, started: $started, seconds: $seconds,
+     differs: $differs}'
