@@ -36,9 +36,10 @@ TARGET is a file path (created sparse, renamed into place once verified), a
 block device, or iscsi://host[:port]/IQN/LUN. A TARGET that already holds data
 is only overwritten with --force. STREAM may be - for stdin only with
 --no-readback.
-exit status: 0 restored and verified; 2 usage (or TARGET holds data and no
---force); 3 API or network; 6 the stream or the read-back does not verify;
-7 I/O error.
+exit status: 0 restored and verified; 2 usage, TARGET holds data and no
+--force, a wrong passphrase or key, or a tool not on PATH (each said so);
+3 API or network; 4 no such image or backup; 6 the stream or the read-back
+does not verify; 7 I/O error.
 EOF
     exit "${1:-0}"
 }
@@ -62,6 +63,8 @@ done
 if [ -n "$new_lun" ]; then [ $# -eq 1 ] || usage 2 >&2; else [ $# -eq 2 ] || usage 2 >&2; fi
 stream=$1
 target=${2:-}
+need_tools zadp-read zadp-write jq
+case $stream in repo:*) need_tools zadp-repo; repo_opens || exit ;; esac
 if [ -n "$at" ]; then
     [[ $stream =~ ^repo:[^/]+/[^/]+$ ]] || { log "--at takes repo:GROUP/FILE or repo:VM-NAME/FILE, not $stream"; exit 2; }
     what=${stream#repo:}
@@ -88,13 +91,19 @@ digest_of() { jq -r '.trailer.digest // .digest // .image_digest // empty' "$1";
 # feed CMD...: runs CMD with the stream on its stdin. An image of a
 # repository is read out as a verifiable stream (zadp-read checks every chunk
 # against its id); when that fails, its status (4 no such image, 6 damaged)
-# is the one returned, not the reader's broken pipe or the writer's 6.
+# is the one returned, not the writer's 6; when the writer stops first (a
+# target that holds data: 2), the writer's, without the reader's broken pipe.
 feed() {
     if [ $from_repo -eq 1 ]; then
-        zadp-read --source "$stream" </dev/null | "$@" && return 0
-        local st=("${PIPESTATUS[@]}")
-        if [ "${st[0]}" -ne 0 ] && [ "${st[0]}" -ne 141 ]; then return "${st[0]}"; fi
-        return "${st[1]}"
+        local st
+        zadp-read --source "$stream" </dev/null 2>"$work/read.err" | "$@" && { cat "$work/read.err" >&2; return 0; }
+        st=("${PIPESTATUS[@]}")
+        if [ "${st[0]}" -eq 0 ] || [ "${st[0]}" -eq 141 ] || grep -q "broken pipe" "$work/read.err"; then
+            grep -v "broken pipe" "$work/read.err" >&2 || true
+            return "${st[1]}"
+        fi
+        cat "$work/read.err" >&2
+        return "${st[0]}"
     elif [ "$stream" = - ]; then
         "$@"
     else
@@ -103,8 +112,13 @@ feed() {
 }
 
 if [ "$stream" != - ]; then
-    feed zadp-write --check >"$work/check.json" ||
-        { rc=$?; log "$stream does not verify; the target was not touched"; exit "$rc"; }
+    rc=0
+    feed zadp-write --check >"$work/check.json" || rc=$?
+    case $rc in
+        0) ;;
+        6) log "$stream does not verify; the target was not touched"; exit 6 ;;
+        *) log "cannot read $stream (exit $rc); the target was not touched"; exit "$rc" ;;
+    esac
 fi
 
 lun_line=""
@@ -116,7 +130,13 @@ if [ -n "$new_lun" ]; then
     target=$(jq -r .url <<<"$lun_line")
 fi
 
-feed zadp-write "${force[@]}" --target "$target" || { rc=$?; log "writing $target failed (exit $rc)"; exit "$rc"; }
+rc=0
+feed zadp-write "${force[@]}" --target "$target" || rc=$?
+case $rc in
+    0) ;;
+    2) log "$target was not written (exit 2; a target that holds data takes --force)"; exit 2 ;;
+    *) log "writing $target failed (exit $rc)"; exit "$rc" ;;
+esac
 
 verified=false
 digest=""

@@ -27,3 +27,25 @@ restore_point() {
     fi
     printf '%s\n' "$b"
 }
+
+# repo_opens: the repository ($ZADP_REPO) opens with the key or passphrase
+# given. Else zadp-repo's reason, and a wrong passphrase or key is called
+# that (not a damaged backup); returns zadp-repo's status (2 for a key).
+repo_opens() {
+    local err rc=0
+    err=$(zadp-repo key show 2>&1 >/dev/null) || rc=$?
+    [ $rc -ne 0 ] || return 0
+    printf '%s\n' "$err" >&2
+    if grep -qi "wrong passphrase\|does not open\|not a zadp-repo key\|fingerprint" <<<"$err"; then
+        log "wrong passphrase or key for the repository ${ZADP_REPO:-}; nothing was read or written"
+    fi
+    return $rc
+}
+
+# need_tools CMD...: each CMD is on PATH, else says which is not (exit 2).
+need_tools() {
+    local cmd
+    for cmd in "$@"; do
+        command -v "$cmd" >/dev/null || { log "$cmd not found in PATH (PATH=$PATH)"; exit 2; }
+    done
+}

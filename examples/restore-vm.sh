@@ -109,6 +109,7 @@ if [ $from_repo -eq 0 ]; then
     dir=$(dirname "$manifest")
 else
     command -v zadp-repo >/dev/null || { log "zadp-repo not found in PATH"; exit 2; }
+    repo_opens || exit
 fi
 
 export ZADP_INITIATOR_IQN=${ZADP_INITIATOR_IQN:-iqn.2016-02.com.smartx:hci-restore-$(hostname | tr -c 'A-Za-z0-9.-' '-' | sed 's/-*$//')}
