@@ -22,7 +22,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/restore-point.sh"
 usage() {
     cat <<EOF
-usage: $prog [--no-readback] [--force] [--repo DIR] [--at DATE] STREAM TARGET
+usage: $prog [--no-readback] [--sha256] [--force] [--repo DIR] [--at DATE] STREAM TARGET
        $prog [--no-readback] [--repo DIR] [--at DATE] --new-lun ISCSI_TARGET [--lun-name NAME] STREAM
 
 STREAM is a stream file, - (stdin), or repo:GROUP/TIME/FILE, an image in the
@@ -36,6 +36,10 @@ TARGET is a file path (created sparse, renamed into place once verified), a
 block device, or iscsi://host[:port]/IQN/LUN. A TARGET that already holds data
 is only overwritten with --force. STREAM may be - for stdin only with
 --no-readback.
+--sha256 adds "sha256" to the line: the SHA-256 of the image as restored
+(the target's first SIZE bytes, read back once more), which
+`head -c SIZE TARGET | sha256sum` (or sha256sum of a file TARGET) shows too;
+"digest" is the stream's own digest (XXH3-128 of per-block hashes, zadp-stream(5)), not a SHA-256.
 exit status: 0 restored and verified; 2 usage, TARGET holds data and no
 --force, a wrong passphrase or key, or a tool not on PATH (each said so);
 3 API or network; 4 no such image or backup; 6 the stream or the read-back
@@ -45,10 +49,11 @@ EOF
 }
 log() { printf '%s: %s\n' "$prog" "$*" >&2; }
 
-readback=1 new_lun="" lun_name="" force=() at=""
+readback=1 new_lun="" lun_name="" force=() at="" sha=0
 while [ $# -gt 0 ]; do
     case $1 in
         --no-readback) readback=0; shift ;;
+        --sha256) sha=1; shift ;;
         --force) force=(--force); shift ;;
         --new-lun) new_lun=${2:?}; shift 2 ;;
         --lun-name) lun_name=${2:?}; shift 2 ;;
@@ -154,10 +159,18 @@ if [ $readback -eq 1 ]; then
     verified=true
 fi
 
-jq -nc --arg stream "$stream" --arg target "$target" --arg digest "$digest" \
+sha256=""
+if [ $sha -eq 1 ]; then
+    size=${size:-$(size_of "$work/check.json")}
+    sha256=$(set -o pipefail; zadp-read --source "$target" --size "$size" --format raw </dev/null | sha256sum | cut -d' ' -f1) ||
+        { rc=$?; log "reading $target for its SHA-256 failed (exit $rc)"; exit "$rc"; }
+fi
+
+jq -nc --arg stream "$stream" --arg target "$target" --arg digest "$digest" --arg sha256 "$sha256" \
     --argjson verified "$verified" --arg size "${size:-$(size_of "$work/check.json" 2>/dev/null || true)}" \
     --arg lun "$lun_line" '
     {stream: $stream, target: $target,
      size: ($size | tonumber? // null), digest: (if $digest == "" then null else $digest end),
      verified: $verified}
+    + (if $sha256 == "" then {} else {sha256: $sha256} end)
     + (if $lun == "" then {} else {lun: ($lun | fromjson).lun} end)'

@@ -2,7 +2,8 @@
 # restore-disk.sh and restore-vm.sh say what went wrong (hci-backup(7)): a
 # wrong passphrase is "wrong passphrase or key" (exit 2), not "does not
 # verify"; a target that holds data is exit 2 without zadp-read's "broken
-# pipe"; a tool missing from PATH is named (exit 2).
+# pipe"; a tool missing from PATH is named (exit 2). --sha256 reports what
+# sha256sum says of the restored image.
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
 . "$HCI_SOURCE_DIR/tests/e2e/repo.sh"
 ex=$HCI_SOURCE_DIR/examples
@@ -30,6 +31,9 @@ for t in jq zadp-repo zadp-write; do ln -s "$(command -v $t)" "$T/bin/$t"; done
 expect_fail 2 env PATH="$T/bin:/usr/bin:/bin" "$ex/restore-disk.sh" "$b" "$T/out.img"
 grep -q "zadp-read not found in PATH" "$T/err" || die "missing tool: $(cat "$T/err")"
 
-"$ex/restore-disk.sh" "$b" "$T/out.img" >"$T/line" || die "restore with the right passphrase failed"
+"$ex/restore-disk.sh" --sha256 "$b" "$T/out.img" >"$T/line" || die "restore with the right passphrase failed"
 cmp -s "$T/out.img" "$T/d.img" || die "restored image differs"
+# --sha256: what sha256sum says of the image, beside the stream's digest.
+jq -e --arg s "$(sha256sum <"$T/d.img" | cut -d' ' -f1)" '.sha256 == $s and .verified and (.digest | length) == 32' "$T/line" >/dev/null ||
+    die "--sha256: $(cat "$T/line")"
 echo "ok: wrong passphrase, a target with data and a missing tool are each named"
