@@ -488,8 +488,8 @@ if [ -n "$repo" ]; then
     [[ $group =~ ^[A-Za-z0-9_][A-Za-z0-9._:+@-]*$ ]] ||
         { log "the VM id $group cannot name a repository group"; exit 2; }
     name="$group/${backup_time:-$(date -u +%Y-%m-%dT%H%M%SZ)}"
-    zadp-repo ls "$group" >"$work/group.jsonl"
-    ! jq -se --arg b "$name" 'any(.[]; .backup == $b)' "$work/group.jsonl" >/dev/null ||
+    zadp-repo ls "$name" >"$work/group.jsonl"
+    [ ! -s "$work/group.jsonl" ] ||
         { log "the backup $name exists already in $repo (backups are immutable)"; exit 2; }
     jq -c --arg host "$(hostname)" --argjson pid $$ --arg started "$started_at" \
         '{format: "hci-backup-unfinished", vm: {id, name}, host: $host, pid: $pid, started_at: $started}' \

@@ -19,34 +19,46 @@ set -euo pipefail
 
 prog=${0##*/}
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/restore-point.sh"
 usage() {
     cat <<EOF
-usage: $prog [--no-readback] [--force] [--repo DIR] STREAM TARGET
-       $prog [--no-readback] [--repo DIR] --new-lun ISCSI_TARGET [--lun-name NAME] STREAM
+usage: $prog [--no-readback] [--sha256] [--force] [--repo DIR] [--at DATE] STREAM TARGET
+       $prog [--no-readback] [--repo DIR] [--at DATE] --new-lun ISCSI_TARGET [--lun-name NAME] STREAM
 
 STREAM is a stream file, - (stdin), or repo:GROUP/TIME/FILE, an image in the
 repository --repo DIR (else \$ZADP_REPO), for example
 repo:\$VM_ID/2026-11-28T020000Z/disk0 (zadp-repo ls lists them).
+With --at DATE (any form date -d reads, local time: "tuesday 23:00",
+"2026-11-28 03:00") STREAM is repo:GROUP/FILE or repo:VM-NAME/FILE (the name
+recorded at backup time), and the image FILE of the newest complete backup at
+or before DATE is restored (exit 4 when there is none).
 TARGET is a file path (created sparse, renamed into place once verified), a
 block device, or iscsi://host[:port]/IQN/LUN. A TARGET that already holds data
 is only overwritten with --force. STREAM may be - for stdin only with
 --no-readback.
-exit status: 0 restored and verified; 2 usage (or TARGET holds data and no
---force); 3 API or network; 6 the stream or the read-back does not verify;
-7 I/O error.
+--sha256 adds "sha256" to the line: the SHA-256 of the image as restored
+(the target's first SIZE bytes, read back once more), which
+`head -c SIZE TARGET | sha256sum` (or sha256sum of a file TARGET) shows too;
+"digest" is the stream's own digest (XXH3-128 of per-block hashes, zadp-stream(5)), not a SHA-256.
+exit status: 0 restored and verified; 2 usage, TARGET holds data and no
+--force, a wrong passphrase or key, or a tool not on PATH (each said so);
+3 API or network; 4 no such image or backup; 6 the stream or the read-back
+does not verify; 7 I/O error.
 EOF
     exit "${1:-0}"
 }
 log() { printf '%s: %s\n' "$prog" "$*" >&2; }
 
-readback=1 new_lun="" lun_name="" force=()
+readback=1 new_lun="" lun_name="" force=() at="" sha=0
 while [ $# -gt 0 ]; do
     case $1 in
         --no-readback) readback=0; shift ;;
+        --sha256) sha=1; shift ;;
         --force) force=(--force); shift ;;
         --new-lun) new_lun=${2:?}; shift 2 ;;
         --lun-name) lun_name=${2:?}; shift 2 ;;
         --repo) export ZADP_REPO=${2:?}; shift 2 ;;
+        --at) [ $# -ge 2 ] || { log "$1 needs a value"; exit 2; }; at=$2; shift 2 ;;
         -h | --help) usage 0 ;;
         --) shift; break ;;
         -?*) log "unknown option: $1"; usage 2 >&2 ;;
@@ -56,6 +68,15 @@ done
 if [ -n "$new_lun" ]; then [ $# -eq 1 ] || usage 2 >&2; else [ $# -eq 2 ] || usage 2 >&2; fi
 stream=$1
 target=${2:-}
+need_tools zadp-read zadp-write jq
+case $stream in repo:*) need_tools zadp-repo; repo_opens || exit ;; esac
+if [ -n "$at" ]; then
+    [[ $stream =~ ^repo:[^/]+/[^/]+$ ]] || { log "--at takes repo:GROUP/FILE or repo:VM-NAME/FILE, not $stream"; exit 2; }
+    what=${stream#repo:}
+    point=$(restore_point "${what%/*}" "$at") || exit
+    stream="repo:$point/${what##*/}"
+    log "restoring $stream, the newest complete backup at or before $at"
+fi
 case $stream in
     repo:*) from_repo=1 ;;
     *) from_repo=0; [ "$stream" = - ] || [ -r "$stream" ] || { log "cannot read $stream"; exit 7; } ;;
@@ -75,13 +96,19 @@ digest_of() { jq -r '.trailer.digest // .digest // .image_digest // empty' "$1";
 # feed CMD...: runs CMD with the stream on its stdin. An image of a
 # repository is read out as a verifiable stream (zadp-read checks every chunk
 # against its id); when that fails, its status (4 no such image, 6 damaged)
-# is the one returned, not the reader's broken pipe or the writer's 6.
+# is the one returned, not the writer's 6; when the writer stops first (a
+# target that holds data: 2), the writer's, without the reader's broken pipe.
 feed() {
     if [ $from_repo -eq 1 ]; then
-        zadp-read --source "$stream" </dev/null | "$@" && return 0
-        local st=("${PIPESTATUS[@]}")
-        if [ "${st[0]}" -ne 0 ] && [ "${st[0]}" -ne 141 ]; then return "${st[0]}"; fi
-        return "${st[1]}"
+        local st
+        zadp-read --source "$stream" </dev/null 2>"$work/read.err" | "$@" && { cat "$work/read.err" >&2; return 0; }
+        st=("${PIPESTATUS[@]}")
+        if [ "${st[0]}" -eq 0 ] || [ "${st[0]}" -eq 141 ] || grep -q "broken pipe" "$work/read.err"; then
+            grep -v "broken pipe" "$work/read.err" >&2 || true
+            return "${st[1]}"
+        fi
+        cat "$work/read.err" >&2
+        return "${st[0]}"
     elif [ "$stream" = - ]; then
         "$@"
     else
@@ -90,8 +117,13 @@ feed() {
 }
 
 if [ "$stream" != - ]; then
-    feed zadp-write --check >"$work/check.json" ||
-        { rc=$?; log "$stream does not verify; the target was not touched"; exit "$rc"; }
+    rc=0
+    feed zadp-write --check >"$work/check.json" || rc=$?
+    case $rc in
+        0) ;;
+        6) log "$stream does not verify; the target was not touched"; exit 6 ;;
+        *) log "cannot read $stream (exit $rc); the target was not touched"; exit "$rc" ;;
+    esac
 fi
 
 lun_line=""
@@ -103,7 +135,13 @@ if [ -n "$new_lun" ]; then
     target=$(jq -r .url <<<"$lun_line")
 fi
 
-feed zadp-write "${force[@]}" --target "$target" || { rc=$?; log "writing $target failed (exit $rc)"; exit "$rc"; }
+rc=0
+feed zadp-write "${force[@]}" --target "$target" || rc=$?
+case $rc in
+    0) ;;
+    2) log "$target was not written (exit 2; a target that holds data takes --force)"; exit 2 ;;
+    *) log "writing $target failed (exit $rc)"; exit "$rc" ;;
+esac
 
 verified=false
 digest=""
@@ -121,10 +159,18 @@ if [ $readback -eq 1 ]; then
     verified=true
 fi
 
-jq -nc --arg stream "$stream" --arg target "$target" --arg digest "$digest" \
+sha256=""
+if [ $sha -eq 1 ]; then
+    size=${size:-$(size_of "$work/check.json")}
+    sha256=$(set -o pipefail; zadp-read --source "$target" --size "$size" --format raw </dev/null | sha256sum | cut -d' ' -f1) ||
+        { rc=$?; log "reading $target for its SHA-256 failed (exit $rc)"; exit "$rc"; }
+fi
+
+jq -nc --arg stream "$stream" --arg target "$target" --arg digest "$digest" --arg sha256 "$sha256" \
     --argjson verified "$verified" --arg size "${size:-$(size_of "$work/check.json" 2>/dev/null || true)}" \
     --arg lun "$lun_line" '
     {stream: $stream, target: $target,
      size: ($size | tonumber? // null), digest: (if $digest == "" then null else $digest end),
      verified: $verified}
+    + (if $sha256 == "" then {} else {sha256: $sha256} end)
     + (if $lun == "" then {} else {lun: ($lun | fromjson).lun} end)'

@@ -20,23 +20,31 @@
 set -euo pipefail
 
 prog=${0##*/}
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/restore-point.sh"
 usage() {
     cat <<EOF
 usage: $prog [options] BACKUP
 
 BACKUP is a backup of backup-vm.sh: repo:GROUP/TIME in the repository
 --repo DIR (else \$ZADP_REPO), for example repo:\$VM_ID/2026-11-28T020000Z, or
-repo:GROUP for the group's newest complete backup; or a directory (holding one
-NAME.backup.json) or the path of its NAME.backup.json. A repository backup
-without its manifest backup.json is unfinished and refused.
+repo:GROUP or repo:VM-NAME (the name recorded at backup time, as
+zadp-repo ls takes it) for the newest complete backup (with --at, the newest
+complete one at or before DATE); or a directory (holding one NAME.backup.json)
+or the path of its NAME.backup.json. A repository backup without its
+manifest backup.json is unfinished and refused.
 
 options:
   --repo DIR             the repository of a repo: BACKUP
+  --at DATE              the newest complete backup at or before DATE (any
+                         form date -d reads, local time: "tuesday 23:00",
+                         "2026-11-28 03:00"); exit 4 when there is none
   --name TEMPLATE        name of the new VM; {name} is the original name,
                          {time} the UTC time (default: {name}-restored)
   --cluster NAME|ID      restore onto this cluster (default: the original)
   --host NAME|ID         place the VM on this host
-  --map-vlan SRC=DST     connect NICs of VLAN SRC to VLAN DST (repeatable)
+  --map-vlan SRC=DST     connect NICs of VLAN SRC to VLAN DST (repeatable);
+                         a SRC no NIC of the backup is on is refused (exit 2)
   --keep-mac             keep the recorded MAC addresses (default: new ones)
   --storage-policy P     give every new volume the storage policy P instead
                          of the recorded one
@@ -49,6 +57,10 @@ iqn.2016-02.com.smartx:hci-restore-HOSTNAME); the user behind the
 credentials must be allowed to create VMs and to update iSCSI LUNs, and this
 host must reach the target cluster's iscsi_vip on the iSCSI port.
 
+The JSON summary's "differs" says what is not as it was: new_macs,
+cd_roms_without_media (a count), storage_policy {from, to} and cluster
+{from, to} (null when unchanged); the same in words on stderr.
+
 exit status: 0 restored and verified; 2 usage; 3 API or network; 4 not found;
 5 a task failed; 6 the backup or a read-back does not verify; 7 I/O error;
 1 anything else (for example the name is taken).
@@ -58,7 +70,7 @@ EOF
 log() { printf '%s: %s\n' "$prog" "$*" >&2; }
 
 create_args=()
-start=0 keep_failed=0
+start=0 keep_failed=0 at=""
 while [ $# -gt 0 ]; do
     case $1 in
         --name | --cluster | --host | --map-vlan | --storage-policy)
@@ -68,6 +80,7 @@ while [ $# -gt 0 ]; do
         --start) start=1; shift ;;
         --keep-failed) keep_failed=1; shift ;;
         --repo) [ $# -ge 2 ] || { log "$1 needs a value"; exit 2; }; export ZADP_REPO=$2; shift 2 ;;
+        --at) [ $# -ge 2 ] || { log "$1 needs a value"; exit 2; }; at=$2; shift 2 ;;
         -h | --help) usage 0 ;;
         --) shift; break ;;
         -?*) log "unknown option: $1"; usage 2 >&2 ;;
@@ -82,6 +95,7 @@ for cmd in hci-vm-create hci-lun-admit zadp-read zadp-write jq sha256sum; do
 done
 
 case $backup in repo:*) from_repo=1 ;; *) from_repo=0 ;; esac
+[ -z "$at" ] || [ $from_repo -eq 1 ] || { log "--at picks a backup of a repository (repo:GROUP or repo:VM-NAME)"; exit 2; }
 if [ $from_repo -eq 0 ]; then
     if [ -d "$backup" ]; then
         manifests=("$backup"/*.backup.json)
@@ -95,6 +109,7 @@ if [ $from_repo -eq 0 ]; then
     dir=$(dirname "$manifest")
 else
     command -v zadp-repo >/dev/null || { log "zadp-repo not found in PATH"; exit 2; }
+    repo_opens || exit
 fi
 
 export ZADP_INITIATOR_IQN=${ZADP_INITIATOR_IQN:-iqn.2016-02.com.smartx:hci-restore-$(hostname | tr -c 'A-Za-z0-9.-' '-' | sed 's/-*$//')}
@@ -137,12 +152,10 @@ if [ $from_repo -eq 1 ]; then
     name=${backup#repo:}
     name=${name%/}
     if [[ $name != */* ]]; then
-        zadp-repo ls "$name" >"$work/group.jsonl"
-        for b in $(jq -r 'select(.type == "blob" and (.name | endswith("/backup.json"))) | .backup' "$work/group.jsonl" | sort -r); do
-            zadp-repo cat "$b/backup.json" | jq -e '.complete' >/dev/null 2>&1 && { name=$b; break; }
-        done
-        [[ $name == */* ]] || { log "no complete backup in group $name of ${ZADP_REPO:-the repository}"; exit 4; }
-        log "restoring the newest complete backup of $backup: repo:$name"
+        name=$(restore_point "$name" "$at") || exit
+        log "restoring the newest complete backup of $backup${at:+ at or before $at}: repo:$name"
+    elif [ -n "$at" ]; then
+        log "--at picks a backup of repo:GROUP or repo:VM-NAME, not of $backup"; exit 2
     fi
     [[ $name =~ ^[^/]+/[^/]+$ ]] || { log "$backup: give repo:GROUP/TIME (a backup) or repo:GROUP"; exit 2; }
     manifest="$work/backup.json"
@@ -179,6 +192,16 @@ fi
 [ "$(wc -l <"$config")" -eq 1 ] || { log "$config must hold one line"; exit 6; }
 jq -e '.hci_config' "$config" >/dev/null 2>&1 ||
     { log "$config is not a full configuration (a backup made before hci-vm-get --full); it cannot rebuild the VM"; exit 6; }
+# A --map-vlan whose SRC no NIC of the backup is on is a typo: refused, never
+# left to fall back on a same-named VLAN of the target.
+for ((i = 0; i < ${#create_args[@]}; i++)); do
+    [ "${create_args[i]}" = --map-vlan ] || continue
+    src=${create_args[i + 1]%%=*}
+    jq -e --arg s "$src" 'any(.vm_nics[]?.vlan; .id == $s or .name == $s or .local_id == $s)' "$config" >/dev/null || {
+        log "--map-vlan ${create_args[i + 1]}: the backup has no NIC on a VLAN named (or with id) '$src'; its NICs are on: $(jq -r '[.vm_nics[]?.vlan.name] | unique | join(", ") | if . == "" then "(no NICs)" else . end' "$config")"
+        exit 2
+    }
+done
 missing=$(jq -r --slurpfile m "$manifest" '[.vm_disks[] | select(.type == "DISK") | .index] - [$m[0].disks[].index] | join(" ")' "$config")
 [ -z "$missing" ] || { log "the backup has no stream for disk(s) $missing of the configuration"; exit 6; }
 
@@ -234,9 +257,27 @@ if [ $start -eq 1 ]; then
 fi
 done_ok=1
 t1=$(date +%s.%N)
+# What differs from the original, for the summary (on stderr too).
+policy="" keep_mac=0
+for ((i = 0; i < ${#create_args[@]}; i++)); do
+    case ${create_args[i]} in --keep-mac) keep_mac=1 ;; --storage-policy) policy=${create_args[i + 1]} ;; esac
+done
+differs=$(jq -c --slurpfile m "$manifest" --slurpfile created "$created" --arg policy "$policy" --argjson keep_mac $keep_mac '
+    {new_macs: ($keep_mac == 0 and ((.vm_nics // []) | length) > 0),
+     cd_roms_without_media: ([.vm_disks[] | select(.type == "CD_ROM")] | length),
+     storage_policy: (if $policy == "" then null else {from: ([.vm_disks[] | select(.type == "DISK") | .vm_volume.elf_storage_policy] | unique), to: $policy} end),
+     cluster: (($created[0].vm.cluster // null) as $c | ($m[0].vm.cluster // null) as $o
+        | if $c != null and $o != null and (($c | if type == "object" then .id else . end) != ($o | if type == "object" then .id else . end))
+          then {from: $o, to: $c} else null end)}' "$config")
+log "differs from the original: $(jq -r '[if .new_macs then "new MAC addresses" else empty end,
+    if .cd_roms_without_media > 0 then "\(.cd_roms_without_media) CD-ROM(s) without media" else empty end,
+    if .storage_policy then "storage policy \(.storage_policy.to)" else empty end,
+    if .cluster then "cluster \(.cluster.to | if type == "object" then .name // .id else . end) (was \(.cluster.from | if type == "object" then .name // .id else . end))" else empty end]
+    | if length == 0 then "nothing" else join("; ") end' <<<"$differs")"
 jq -nc --slurpfile created "$created" --slurpfile disks "$disks" --slurpfile m "$manifest" \
-    --arg backup "$([ $from_repo -eq 1 ] && echo "repo:$name" || echo "$manifest")" --argjson started "$started" \
+    --argjson differs "$differs" --arg backup "$([ $from_repo -eq 1 ] && echo "repo:$name" || echo "$manifest")" --argjson started "$started" \
     --argjson seconds "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')" '
     {vm: $created[0].vm, source_vm: $created[0].source_vm, backup: $backup,
      vm_snapshot: $m[0].vm_snapshot.name, disks: ($disks | sort_by(.original_index)),
-     verified: true, started: $started, seconds: $seconds}'
+     verified: true, started: $started, seconds: $seconds,
+     differs: $differs}'

@@ -14,7 +14,7 @@ static const ToolInfo kInfo{"zadp-repo", "[--repo DIR] COMMAND [options] [ARGS]"
 static std::vector<CommandInfo> commands(repo_tool::Options& o) {
     std::vector<CommandInfo> c{
         {"init", "[--chunk-size SIZE] [--encrypt] [--format-version N]", "create a repository"},
-        {"ls", "[PREFIX]", "list images and blobs", 0, 1},
+        {"ls", "[PREFIX|VM-NAME] [--table|--json]", "list images and blobs, or backups in a table", 0, 1},
         {"put-blob", "NAME [FILE|-]", "store a small file", 1, 2},
         {"cat", "NAME", "print a small file", 1, 1},
         {"rm", "GROUP/TIME[/FILE]", "remove a backup or one image", 1, 1},
@@ -37,6 +37,9 @@ static std::vector<CommandInfo> commands(repo_tool::Options& o) {
         ("keep-weekly", po::value(&o.keep.weekly)->value_name("N"), "keep the newest backup of each of N ISO weeks")
         ("keep-monthly", po::value(&o.keep.monthly)->value_name("N"), "keep the newest backup of each of N months")
         ("keep-yearly", po::value(&o.keep.yearly)->value_name("N"), "keep the newest backup of each of N years");
+    c[1].options.add_options()
+        ("table", po::bool_switch(&o.table), "one row per backup: VM name, local time, disks, size, new bytes, state")
+        ("json", po::bool_switch(&o.json), "JSON lines, one per image and blob (the default unless stdout is a terminal)");
     for (int i : {5, 6, 9, 10})
         c[i].options.add_options()("dry-run,n", po::bool_switch(&o.dry_run), "say what would be removed, remove nothing");
     c[6].options.add_options()("allow-damage", po::bool_switch(&o.allow_damage),

@@ -2,9 +2,13 @@
 
 #include <unistd.h>
 
+#include <cstdio>
+#include <ctime>
 #include <iostream>
+#include <map>
 
 #include "libcommon/base/error.h"
+#include "libcommon/block/progress.h"
 #include "libcommon/block/stream_io.h"
 
 namespace hci::repo_tool {
@@ -38,10 +42,96 @@ int cmd_init(const Options& o) {
     return kExitOk;
 }
 
+// One row of ls --table: a backup.
+struct BackupRow {
+    std::string backup, vm_name, state;
+    uint64_t disks = 0, size = 0, new_bytes = 0;
+};
+
+// "2026-11-28 03:00 CET" from a backup TIME (UTC), else TIME itself.
+std::string local_time(const std::string& time) {
+    auto t = repo::parse_backup_time(time);
+    if (!t) return time;
+    std::time_t tt = static_cast<std::time_t>(*t);
+    std::tm tm{};
+    ::localtime_r(&tt, &tm);
+    char buf[64];
+    std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M %Z", &tm);
+    return buf;
+}
+
+std::string string_at(const boost::json::object& o, std::initializer_list<const char*> path) {
+    const boost::json::value* v = nullptr;
+    const boost::json::object* at = &o;
+    for (const char* key : path) {
+        if (!at || !(v = at->if_contains(key))) return "";
+        at = v->is_object() ? &v->as_object() : nullptr;
+    }
+    return v && v->is_string() ? std::string(v->as_string()) : "";
+}
+
+// The lines of ls gathered per backup, oldest first; the VM name from the
+// manifest (else an image's identity, else unfinished.json).
+std::vector<BackupRow> backup_rows(Repository& r, const std::vector<boost::json::object>& lines) {
+    std::map<std::string, BackupRow> rows;
+    for (const auto& l : lines) {
+        std::string backup = string_at(l, {"backup"});
+        auto& row = rows[backup];
+        row.backup = backup;
+        row.state = string_at(l, {"state"});
+        std::string name = string_at(l, {"name"});
+        if (string_at(l, {"type"}) == "image") {
+            ++row.disks;
+            if (const auto* v = l.if_contains("size"); v && v->is_number()) row.size += v->to_number<uint64_t>();
+            if (const auto* v = l.if_contains("new_bytes"); v && v->is_number()) row.new_bytes += v->to_number<uint64_t>();
+            if (row.vm_name.empty()) row.vm_name = string_at(l, {"identity", "vm", "name"});
+        } else if (name.ends_with("/" + std::string(repo::kManifest)) || row.vm_name.empty()) {
+            if (!name.ends_with(".json")) continue;
+            try {
+                auto text = r.get_blob(name);
+                boost::system::error_code ec;
+                auto v = boost::json::parse(std::string_view(reinterpret_cast<const char*>(text.data()), text.size()), ec);
+                if (!ec && v.is_object() && !string_at(v.as_object(), {"vm", "name"}).empty())
+                    row.vm_name = string_at(v.as_object(), {"vm", "name"});
+            } catch (const Error&) {
+                // a damaged blob: ls already said so
+            }
+        }
+    }
+    std::vector<BackupRow> out;
+    for (auto& [_, row] : rows) out.push_back(std::move(row));
+    return out;
+}
+
+void print_table(const std::vector<BackupRow>& rows) {
+    size_t w = 4;
+    for (const auto& row : rows) w = std::max(w, row.vm_name.size());
+    auto line = [&](const std::string& name, const std::string& time, const std::string& disks,
+                    const std::string& size, const std::string& fresh, const std::string& state,
+                    const std::string& backup) {
+        std::printf("%-*s  %-22s %5s %10s %10s  %-10s  %s\n", static_cast<int>(w), name.c_str(), time.c_str(),
+                    disks.c_str(), size.c_str(), fresh.c_str(), state.c_str(), backup.c_str());
+    };
+    line("NAME", "TIME", "DISKS", "SIZE", "NEW", "STATE", "BACKUP");
+    for (const auto& row : rows)
+        line(row.vm_name.empty() ? "?" : row.vm_name, local_time(row.backup.substr(row.backup.find('/') + 1)),
+             std::to_string(row.disks), human_bytes(static_cast<double>(row.size)),
+             human_bytes(static_cast<double>(row.new_bytes)), row.state, "repo:" + row.backup);
+    std::fflush(stdout);
+}
+
 int cmd_ls(const Options& o) {
     auto r = open(o);
     auto lock = r->lock_shared();
-    return repo::list_items(*r, o.args.empty() ? "" : o.args[0], emit) ? kExitOk : kExitIntegrity;
+    if (o.table && o.json) fail(kExitUsage, "ls takes --table or --json, not both");
+    bool table = o.table || (!o.json && ::isatty(STDOUT_FILENO));
+    std::vector<boost::json::object> lines;
+    repo::Emit collect = table ? repo::Emit([&](const boost::json::object& l) { lines.push_back(l); }) : repo::Emit(emit);
+    bool ok = true;
+    for (const auto& prefix : repo::resolve_ls_argument(*r, o.args.empty() ? "" : o.args[0]))
+        ok = repo::list_items(*r, prefix, collect) && ok;
+    if (table) print_table(backup_rows(*r, lines));
+    return ok ? kExitOk : kExitIntegrity;
 }
 
 int cmd_put_blob(const Options& o) {

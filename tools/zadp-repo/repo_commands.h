@@ -21,6 +21,7 @@ struct Options {
     bool dry_run = false;
     bool read_data = false;
     bool allow_damage = false;
+    bool table = false, json = false;  // ls --table / --json (else a table on a terminal)
     bool allow_shared_dir = false;  // --allow-shared-dir (else $ZADP_REPO_ALLOW_SHARED_DIR)
     repo::PrunePolicy keep;
 };

@@ -341,6 +341,61 @@ bool sweep_unfinished(Repository& repo, const std::string& group, bool dry_run, 
     return true;
 }
 
+namespace {
+
+// The VM name a JSON text (a manifest, unfinished.json, an index identity)
+// records in "vm"."name", or "".
+std::string vm_name_in(std::string_view text) {
+    boost::system::error_code ec;
+    auto v = boost::json::parse(text, ec);
+    if (ec || !v.is_object()) return "";
+    const auto* vm = v.as_object().if_contains("vm");
+    const auto* name = vm && vm->is_object() ? vm->as_object().if_contains("name") : nullptr;
+    return name && name->is_string() ? std::string(name->as_string()) : "";
+}
+
+// True when `arg` names an existing group (a directory under backups/).
+bool is_group(Repository& repo, const std::string& arg) {
+    try {
+        validate_prefix(arg);
+    } catch (const Error&) {
+        return false;  // spaces and the like: a VM name, never a group
+    }
+    struct stat st {};
+    return ::stat((repo.dir() + "/backups/" + arg).c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+}  // namespace
+
+std::vector<std::string> groups_named(Repository& repo, const std::string& vm_name) {
+    std::set<std::string> groups;
+    for (const auto& item : repo.list("")) {
+        std::string group = group_of(item.name);
+        if (groups.count(group)) continue;
+        std::string recorded;
+        try {
+            if (item.image) {
+                recorded = vm_name_in(IndexReader(item.path, "repo:" + item.name, repo.sealer()).header().identity);
+            } else if (item.name.ends_with("/" + std::string(kManifest)) || item.name.ends_with("/" + std::string(kUnfinishedMarker))) {
+                auto text = repo.get_blob(item.name);
+                recorded = vm_name_in(std::string_view(reinterpret_cast<const char*>(text.data()), text.size()));
+            }
+        } catch (const Error& e) {
+            if (e.code() != kExitIntegrity && e.code() != kExitNotFound) throw;  // damage: ls reports it
+        }
+        if (recorded == vm_name) groups.insert(group);
+    }
+    return {groups.begin(), groups.end()};
+}
+
+std::vector<std::string> resolve_ls_argument(Repository& repo, const std::string& arg) {
+    if (arg.empty() || arg.find('/') != std::string::npos || is_group(repo, arg)) return {arg};
+    auto groups = groups_named(repo, arg);
+    if (groups.empty())
+        fail(kExitNotFound, "no backup of a VM named '" + arg + "' (nor a group of that id) in " + repo.dir());
+    return groups;
+}
+
 bool list_items(Repository& repo, const std::string& prefix, const Emit& emit) {
     bool ok = true;
     std::map<std::string, std::string> states;  // GROUP/TIME -> its state's name

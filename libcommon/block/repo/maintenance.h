@@ -107,6 +107,14 @@ bool sweep_unfinished(Repository& repo, const std::string& group, bool dry_run, 
 // backup (complete, partial, unfinished, unknown). Returns false if an index
 // or a manifest was damaged.
 bool list_items(Repository& repo, const std::string& prefix, const Emit& emit);
+// The groups holding a backup whose manifest, unfinished.json or an image's
+// identity records the VM name `vm_name` (the name at backup time; a group
+// matches when any of its backups does, so a renamed or deleted VM is found
+// by its newest name and by its old ones). Sorted.
+std::vector<std::string> groups_named(Repository& repo, const std::string& vm_name);
+// What `zadp-repo ls ARG` lists: ARG itself when empty, holding a '/' or an
+// existing group; else the groups of the VMs named ARG (exit 4 when none).
+std::vector<std::string> resolve_ls_argument(Repository& repo, const std::string& arg);
 // Removes GROUP/TIME (a whole backup) or GROUP/TIME/FILE. Exit 4 if absent.
 void remove_items(Repository& repo, const std::string& name, const Emit& emit);
 
