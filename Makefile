@@ -3,11 +3,15 @@
 # runs every test again under ASan+UBSan, `make tsan` runs the repository's
 # unit tests and repo e2e scenarios under ThreadSanitizer, `make fuzz` runs
 # the libFuzzer targets for FUZZ_SECONDS each (tests/fuzz/README.md).
+# WERROR=ON or OFF sets HCI_WERROR (warnings are errors) in the build
+# directory; test, asan, tsan and fuzz turn it on, a plain `make` leaves the
+# directory's setting (OFF when it is new).
 BUILD   ?= build
 PREFIX  ?= /usr/local
 JOBS    ?= $(shell nproc)
 CMAKE_FLAGS ?=
 FUZZ_SECONDS ?= 60
+werror_flag = $(if $(WERROR),-DHCI_WERROR=$(WERROR))
 
 .PHONY: all deps configure test demo bench install clean asan tsan fuzz
 
@@ -18,24 +22,28 @@ deps:
 	@scripts/install-deps.sh
 
 configure: deps
-	@test -f $(BUILD)/CMakeCache.txt || cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
+	@test -f $(BUILD)/CMakeCache.txt || cmake -S . -B $(BUILD) $(CMAKE_FLAGS) $(werror_flag)
+	@test -z "$(WERROR)" || grep -qx 'HCI_WERROR:BOOL=$(WERROR)' $(BUILD)/CMakeCache.txt || \
+		cmake -S . -B $(BUILD) $(werror_flag)
 
+# CI and developers: every warning is an error (make test WERROR=OFF to relax).
+test asan tsan fuzz: WERROR ?= ON
 test: all
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 asan:
-	$(MAKE) BUILD=build-asan CMAKE_FLAGS=-DHCI_SANITIZE=ON test
+	$(MAKE) BUILD=build-asan CMAKE_FLAGS=-DHCI_SANITIZE=ON WERROR=$(WERROR) test
 
 # Only what runs the repository's worker threads: under TSan the whole suite
 # would be too slow (unit-repo and every e2e scenario whose name has "repo").
 tsan:
-	$(MAKE) BUILD=build-tsan CMAKE_FLAGS=-DHCI_TSAN=ON all
+	$(MAKE) BUILD=build-tsan CMAKE_FLAGS=-DHCI_TSAN=ON WERROR=$(WERROR) all
 	cd build-tsan && ctest --output-on-failure -j $(JOBS) -R repo
 
 # libFuzzer needs clang (install-deps.sh --fuzz; not part of `make test`).
 fuzz: deps
 	@scripts/install-deps.sh --fuzz
-	@test -f build-fuzz/CMakeCache.txt || CXX=clang++ cmake -S . -B build-fuzz -DHCI_FUZZ=ON $(CMAKE_FLAGS)
+	@test -f build-fuzz/CMakeCache.txt || CXX=clang++ cmake -S . -B build-fuzz -DHCI_FUZZ=ON $(CMAKE_FLAGS) $(werror_flag)
 	cmake --build build-fuzz -j $(JOBS) --target fuzzers
 	tests/fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
 

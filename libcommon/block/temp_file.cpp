@@ -76,7 +76,13 @@ void lock_for_writing(int fd, const std::string& path) {
 TempFile::TempFile(const std::string& final_path) : final_path_(final_path) {
     const std::filesystem::path path(final_path);
     dir_ = path.has_parent_path() ? path.parent_path().string() : ".";
-    std::string name = (std::filesystem::path(dir_) / ("." + path.filename().string() + kTempMark + "XXXXXX")).string();
+    // Appended in order, not "." + a temporary string: GCC 12 -O3 misreads
+    // that insert at the front as an overlapping copy (-Wrestrict).
+    std::string leaf = ".";
+    leaf += path.filename().string();
+    leaf += kTempMark;
+    leaf += "XXXXXX";
+    std::string name = (std::filesystem::path(dir_) / leaf).string();
     DirectoryLock guard(dir_);
     refuse_concurrent_writer(final_path);
     fd_ = ::mkostemp(name.data(), O_CLOEXEC);

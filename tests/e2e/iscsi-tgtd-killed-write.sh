@@ -7,10 +7,13 @@ head -c 64M /dev/urandom >"$T/src.img"
 zadp-read --source "$T/src.img" >"$T/src.zadp"
 tgt_one_lun killwrite 64M
 
-# The stream arrives in two parts; tgtd dies in between.
+# The stream arrives in two parts; tgtd dies in between: once zadp-write
+# has written into the LUN, and before the second part is let through.
+mkfifo "$T/go"
+exec 8<>"$T/go"  # read-write: opening never blocks; closing it lets the second part go
 {
     dd if="$T/src.zadp" bs=1M count=8 status=none
-    sleep 2
+    read -r _ <"$T/go" || true
     dd if="$T/src.zadp" bs=1M skip=8 status=none
 } | {
     rc=0
@@ -18,8 +21,11 @@ tgt_one_lun killwrite 64M
     echo $rc >"$T/write.rc"
 } &
 PIPE=$!
-sleep 1
+for _ in $(seq 600); do [ "$(stat -c %b "$T/lun.img")" -gt 0 ] && break; sleep 0.1; done
+[ "$(stat -c %b "$T/lun.img")" -gt 0 ] || die "zadp-write never wrote into the LUN"
 tgt_kill9
+echo go >&8
+exec 8>&-
 wait "$PIPE" || true
 cat "$T/write.err" >&2
 

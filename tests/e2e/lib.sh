@@ -46,10 +46,12 @@ expect_fail() {
 
 # await_url WHAT PID OUT ERR [SECONDS]: prints the first line of OUT, the URL
 # a server started in the background (PID) prints when it is ready, waiting
-# up to SECONDS (default 10); fails, showing ERR, when the server exits first.
+# up to SECONDS (default 60: generous, since a loaded machine starts slowly
+# and the wait ends as soon as the URL is there); fails, showing ERR, when
+# the server exits first.
 await_url() {
     local what=$1 pid=$2 out=$3 err=$4 url i
-    for i in $(seq $((${5:-10} * 10))); do
+    for i in $(seq $((${5:-60} * 10))); do
         url=$(head -n 1 "$out" 2>/dev/null || true)
         [ -n "$url" ] && { echo "$url"; return 0; }
         kill -0 "$pid" 2>/dev/null || { cat "$err" >&2; die "$what exited early"; }
@@ -82,7 +84,7 @@ require_root_and_tgt() {
 # waits for its base URL, logs in as admin and exports CLOUDTOWER_ENDPOINT,
 # CLOUDTOWER_TOKEN and SIM_URL. The default scenario is
 # tests/fixtures/scenario-basic.json unless --scenario is given. It waits
-# SIM_WAIT_SECONDS (default 10) for the simulator to come up.
+# SIM_WAIT_SECONDS (default 60) for the simulator to come up.
 start_sim() {
     require_tools hci-sim
     local args=("$@")
@@ -92,7 +94,7 @@ start_sim() {
     mkdir -p "$T/sim"
     hci-sim --state "$T/sim" --listen 127.0.0.1:0 "${args[@]}" >"$T/sim.out" 2>"$T/sim.err" &
     SIM_PID=$!
-    SIM_URL=$(await_url hci-sim "$SIM_PID" "$T/sim.out" "$T/sim.err" "${SIM_WAIT_SECONDS:-10}")
+    SIM_URL=$(await_url hci-sim "$SIM_PID" "$T/sim.out" "$T/sim.err" "${SIM_WAIT_SECONDS:-60}")
     export SIM_URL CLOUDTOWER_ENDPOINT="$SIM_URL"
     # The first login names the cause if the simulator went away after
     # printing its URL (seen rarely on a loaded machine) instead of a bare

@@ -107,22 +107,39 @@ tgt_read_during() {
     shift
     # The late consumer holds zadp-read in the middle of the LUN (blocked on
     # the full pipe) while the fault happens; its next reads must fail, not
-    # end the stream.
+    # end the stream. Events, not sleeps: the fault comes once the pipe holds
+    # LUN data (64 KiB waiting: more than the stream header), and the
+    # consumer starts reading only after the fault.
+    rm -f "$T/consume" "$T/ready"
+    mkfifo "$T/consume"
     {
         rc=0
         zadp-read --source "$url" 2>"$T/read.err" || rc=$?
         echo $rc >"$T/read.rc"
     } | {
-        sleep 2
+        python3 -c 'import fcntl, struct, sys, termios, time
+for _ in range(6000):
+    if struct.unpack("i", fcntl.ioctl(0, termios.FIONREAD, b"0000"))[0] >= 65536:
+        sys.exit(0)
+    time.sleep(0.01)
+sys.exit(1)' && touch "$T/ready"
+        read -r _ <"$T/consume" || true
         rc=0
         zadp-write --target "$T/out.img" 2>"$T/write.err" || rc=$?
         echo $rc >"$T/write.rc"
     } &
     local pipe=$!
-    sleep 0.7
+    on_exit "kill $pipe 2>/dev/null"  # a consumer still waiting to be let go
+    for _ in $(seq 600); do
+        [ -e "$T/ready" ] && break
+        kill -0 "$pipe" 2>/dev/null || break
+        sleep 0.1
+    done
+    [ -e "$T/ready" ] || { cat "$T/read.err" >&2; die "zadp-read never got into the LUN"; }
     "$@"
+    echo go >"$T/consume"
     wait "$pipe" || true
-    for _ in $(seq 300); do [ -s "$T/read.rc" ] && break; sleep 0.1; done
+    for _ in $(seq 600); do [ -s "$T/read.rc" ] && break; sleep 0.1; done
     cat "$T/read.err" "$T/write.err" >&2
 }
 

@@ -6,14 +6,22 @@
 mkimg "$T/src.img"
 zadp-read --source "$T/src.img" > "$T/s.zs"
 mkdir "$T/out"
+mkfifo "$T/fifo"
 for sig in INT TERM; do
-    # half the stream, then a pause during which the signal arrives
-    { head -c 200000 "$T/s.zs"; sleep 5; } | zadp-write --target "$T/out/x.img" &
+    # Half the stream, then the feeder holds the pipe open (the store waits
+    # for more) until the signal has arrived, however long that takes.
+    zadp-write --target "$T/out/x.img" <"$T/fifo" &
     pid=$!
-    for _ in $(seq 50); do ls -A "$T/out" | grep -q . && break; sleep 0.1; done
+    { head -c 200000 "$T/s.zs"; exec sleep 600; } >"$T/fifo" &
+    feeder=$!
+    for _ in $(seq 600); do ls -A "$T/out" | grep -q . && break; sleep 0.1; done
     ls -A "$T/out" | grep -q '^\.x\.img\.' || die "no temporary file while writing"
-    kill -"$sig" "$(pgrep -n -P $$ zadp-write || echo $pid)" 2>/dev/null || true
-    wait $pid 2>/dev/null || true
+    kill -"$sig" "$pid"
+    rc=0
+    wait $pid 2>/dev/null || rc=$?
+    kill "$feeder" 2>/dev/null || true
+    wait "$feeder" 2>/dev/null || true
+    [ $rc -ne 0 ] || die "SIG$sig: zadp-write exited 0"
     [ -z "$(ls -A "$T/out")" ] || die "SIG$sig left: $(ls -A "$T/out")"
 done
 echo ok
