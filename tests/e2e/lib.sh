@@ -208,13 +208,17 @@ manifest_is() { jq -e "$2" "$1" >/dev/null || die "the manifest $1 is not $2: $(
 # descendants PID NAME: the pids of the processes called NAME that descend
 # from PID (children or deeper: backup-vm.sh runs its tools in pipelines
 # whose stderr goes through tee).
+# Walks down from PID, so that its cost is the size of that tree, not the
+# number of NAME processes other tests run at the same time on a loaded
+# machine (walking up from each took seconds and missed short reads).
 descendants() {
-    local p q
-    for p in $(pgrep -x "$2" || true); do
-        q=$p
-        while [ -n "$q" ] && [ "$q" -gt 1 ]; do
-            q=$(ps -o ppid= -p "$q" 2>/dev/null | tr -d ' ')
-            [ "$q" != "$1" ] || { echo "$p"; break; }
+    local queue=("$1") p c
+    while [ ${#queue[@]} -gt 0 ]; do
+        p=${queue[0]}
+        queue=("${queue[@]:1}")
+        for c in $(pgrep -P "$p" || true); do
+            queue+=("$c")
+            [ "$(cat "/proc/$c/comm" 2>/dev/null)" != "$2" ] || echo "$c"
         done
     done
 }
