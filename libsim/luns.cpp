@@ -294,7 +294,10 @@ std::string Simulator::free_iqn(const std::string& name, const std::string& clus
         return false;
     };
     std::string iqn = kIqnPrefix + name;
-    for (int n = 2; taken(iqn); ++n) iqn = kIqnPrefix + cluster + "-" + name + (n > 2 ? "-" + std::to_string(n) : "");
+    for (int n = 2; taken(iqn); ++n) {
+        iqn = kIqnPrefix + cluster + "-" + name;
+        if (n > 2) (iqn += '-') += std::to_string(n);  // appended: "-" + a temporary trips GCC 12's -Wrestrict
+    }
     return iqn;
 }
 

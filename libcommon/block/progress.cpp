@@ -66,7 +66,7 @@ std::string progress_text(const std::string& label, const ProgressReading& r) {
         std::snprintf(buf, sizeof buf, " / %s %3d%%", human_bytes(double(r.total)).c_str(), pct);
         text += buf;
     }
-    if (rated) text += " " + human_bytes(rate) + "/s";
+    if (rated) ((text += ' ') += human_bytes(rate)) += "/s";  // appended: " " + a temporary trips GCC 12's -Wrestrict
     if (r.final) {
         std::snprintf(buf, sizeof buf, " %.1fs", r.seconds);
         text += buf;

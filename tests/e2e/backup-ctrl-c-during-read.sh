@@ -7,6 +7,7 @@
 start_two_disk_sim busy
 
 P=$T/backups
+arm_disk_reader 1
 backup_job busy "$P/b"
 disk_reader "$BACKUP_PID" 1 >/dev/null
 signal_backup_job INT

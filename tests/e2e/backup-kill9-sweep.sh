@@ -10,6 +10,7 @@ start_two_disk_sim victim
 
 P=$T/backups
 mkdir "$P"
+arm_disk_reader 1
 backup_job victim "$P/b"
 disk_reader "$BACKUP_PID" 1 >/dev/null
 signal_backup_job KILL

@@ -6,6 +6,7 @@
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
 start_two_disk_sim fragile-vm 100 '[{"type": "CD_ROM", "bus": "IDE"}]'
 
+arm_disk_reader 1
 "$HCI_SOURCE_DIR/examples/backup-vm.sh" fragile-vm "$T/b" >"$T/backup.out" 2>"$T/backup.err" &
 bpid=$!
 on_exit "kill -CONT \${rpid:-0} 2>/dev/null; kill -TERM $bpid 2>/dev/null; wait $bpid 2>/dev/null"

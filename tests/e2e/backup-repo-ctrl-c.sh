@@ -11,6 +11,7 @@ zadp-repo init >/dev/null
 id=$(vm_ids busy)
 backup_vm --time 2026-11-27T020000Z busy
 
+arm_disk_reader 1
 backup_job --time 2026-11-28T020000Z busy
 disk_reader "$BACKUP_PID" 1 >/dev/null
 [ -n "$(zadp-repo ls "$id/2026-11-28T020000Z")" ] || die "nothing stored before the interrupt; the test proves nothing"

@@ -15,6 +15,7 @@ n1=$id/2026-11-27T020000Z n2=$id/2026-11-28T020000Z
 backup_vm --time 2026-11-27T020000Z victim
 sim_admin disk-write '{"vm":"victim","disk":0,"offset":0,"random":{"seed":4,"length":1048576}}' >/dev/null
 
+arm_disk_reader 1
 backup_job --time 2026-11-28T020000Z victim
 disk_reader "$BACKUP_PID" 1 >/dev/null
 grep -q 'disk 0 saved' "$T/backup.err" || die "disk 0 was not stored before disk 1 was read"

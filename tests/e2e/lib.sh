@@ -194,9 +194,11 @@ backup_job() {
 }
 
 # signal_backup_job SIGNAL: sends SIGNAL to the backup_job's process group,
-# waits for the script and shows its stderr; sets BACKUP_RC.
+# then SIGCONT (a reader disk_reader left stopped gets it then), waits for
+# the script and shows its stderr; sets BACKUP_RC.
 signal_backup_job() {
     kill "-$1" -- "-$BACKUP_PID"
+    kill -CONT -- "-$BACKUP_PID" 2>/dev/null || true
     BACKUP_RC=0
     wait "$BACKUP_PID" 2>/dev/null || BACKUP_RC=$?
     cat "$T/backup.err" >&2
@@ -223,17 +225,48 @@ descendants() {
     done
 }
 
-# disk_reader BACKUP_PID INDEX: waits until the backup (its pid) reads disk
-# INDEX and prints the pid of that zadp-read (a descendant of the script).
+# arm_disk_reader INDEX: the next zadp-read that reads disk INDEX (zadp-read
+# --line LINE, as backup-vm.sh runs it) stops itself before it reads a byte,
+# so that disk_reader finds it while disk INDEX is being read however fast
+# or slow the machine is (polling for a running reader raced a fast read).
+# A zadp-read first in PATH does it, once; every other call goes straight
+# to the real one.
+arm_disk_reader() {
+    local real
+    real=$(command -v zadp-read)
+    mkdir -p "$T/shim"
+    cat >"$T/shim/zadp-read" <<EOF
+#!/bin/bash
+if [ "\${1:-}" = --line ] && [ -e "$T/shim/armed" ] &&
+    jq -e --argjson i "$1" '.disk.index == \$i' <<<"\${2:-}" >/dev/null 2>&1 &&
+    mv "$T/shim/armed" "$T/shim/fired" 2>/dev/null; then
+    echo \$\$ >"$T/shim/pid"
+    kill -STOP \$\$
+fi
+exec "$real" "\$@"
+EOF
+    chmod +x "$T/shim/zadp-read"
+    rm -f "$T/shim/pid" "$T/shim/fired"
+    touch "$T/shim/armed"
+    export PATH="$T/shim:$PATH"
+}
+
+# disk_reader BACKUP_PID INDEX: after arm_disk_reader INDEX, waits until the
+# backup (its pid) has started the zadp-read of disk INDEX, which stopped
+# itself before reading; prints its pid. SIGCONT lets it read (it becomes
+# the real zadp-read, same pid); signal_backup_job sends SIGCONT after its
+# signal. A generous bound only ends a hang.
 disk_reader() {
-    local p idx
+    local p=""
+    [ -e "$T/shim/armed" ] || [ -e "$T/shim/fired" ] || die "disk_reader without arm_disk_reader $2"
     for _ in $(seq 3000); do
-        for p in $(descendants "$1" zadp-read); do
-            idx=$(tr '\0' '\n' <"/proc/$p/cmdline" 2>/dev/null | sed -n 3p | jq -r '.disk.index' 2>/dev/null || true)
-            [ "$idx" = "$2" ] && { echo "$p"; return 0; }
-        done
+        p=$(cat "$T/shim/pid" 2>/dev/null || true)
+        if [ -n "$p" ] && [ "$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | cut -d' ' -f1)" = T ]; then
+            echo "$p"
+            return 0
+        fi
         kill -0 "$1" 2>/dev/null || { cat "$T/backup.err" >&2; die "the backup ended before disk $2 was read"; }
-        sleep 0.01
+        sleep 0.1
     done
     die "never saw zadp-read reading disk $2"
 }

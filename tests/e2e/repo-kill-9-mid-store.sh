@@ -12,17 +12,26 @@ zadp-read --source "$T/day2.img" > "$T/day2.zs"
 chunks_before=$(chunk_count)
 
 mkfifo "$T/fifo"
-zadp-write --target repo:web01/2026-11-28T020000Z/disk0 < "$T/fifo" > /dev/null 2>&1 &
+zadp-write --target repo:web01/2026-11-28T020000Z/disk0 < "$T/fifo" > /dev/null 2> "$T/writer.err" &
 writer=$!
 # Half the stream, then the feeder waits: the store is in the middle.
 ( head -c $((20 << 20)) "$T/day2.zs"; exec sleep 600 ) > "$T/fifo" &   # past the first 16 MiB pack
 feeder=$!
 on_exit "kill $feeder 2>/dev/null"
-temp_pack_bytes() { find "$ZADP_REPO/packs" -name '.tmp.*.pack' -printf '%s\n' | awk '{ n += $1 } END { print n + 0 }'; }
-for _ in $(seq 200); do
-    [ "$(chunk_count)" -gt $((chunks_before + 200)) ] && [ "$(temp_pack_bytes)" -gt $((1 << 20)) ] && break
+temp_pack_bytes() { find "$ZADP_REPO/packs" -name '.tmp.*.pack' -printf '%s\n' 2>/dev/null | awk '{ n += $1 } END { print n + 0 }'; }
+finished_packs() { find "$ZADP_REPO/packs" -name '*.pack' ! -name '.*' 2>/dev/null | wc -l; }
+# Until the store has finished a pack (day 1's is the other one) and written
+# more than 1 MiB into the next: polled cheaply (no parse of every pack) and
+# bounded by a generous time, not a count of polls, so that a slow store on a
+# loaded machine is waited for.
+deadline=$((SECONDS + 300))
+until [ "$(finished_packs)" -ge 2 ] && [ "$(temp_pack_bytes)" -gt $((1 << 20)) ]; do
+    [ $SECONDS -lt $deadline ] && kill -0 $writer 2>/dev/null || break
     sleep 0.1
 done
+# Had it ended by itself, kill -9 would fail the script with a bare "No
+# such process" and its error would be lost: say so, with that error.
+kill -0 $writer 2>/dev/null || { cat "$T/writer.err" >&2; die "zadp-write ended before it was killed"; }
 [ "$(chunk_count)" -gt $((chunks_before + 200)) ] || die "the store did not finish a pack"
 [ "$(temp_pack_bytes)" -gt $((1 << 20)) ] || die "the store did not start its second pack"
 kill -9 $writer

@@ -11,8 +11,16 @@ for tool in hci-vm-get hci-snap-create hci-task-wait hci-snap-luns hci-lun-expor
     [ "$tool" = hci-lun-admit ] && args="--initiator-iqn iqn.2026-01.com.example:host"
     [ "$tool" = hci-lun-export ] && args="--target backup-tgt --portal 127.0.0.1:3260"
     # script(1) gives the tool a terminal as stdin; it gets no input, so it is
-    # stopped by timeout once it has said what it waits for.
-    timeout 5 script -qec "$tool $args" /dev/null </dev/null >"$T/$tool.out" 2>&1 || true
+    # stopped once it has said what it waits for (or after a generous wait).
+    script -qec "$tool $args" /dev/null </dev/null >"$T/$tool.out" 2>&1 &
+    pid=$!
+    for _ in $(seq 600); do
+        grep -q "$tool: reading JSON lines from the terminal" "$T/$tool.out" && break
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
     grep -q "$tool: reading JSON lines from the terminal" "$T/$tool.out" ||
         die "$tool says nothing while it waits on a terminal: $(cat "$T/$tool.out")"
 done

@@ -73,7 +73,8 @@ TEST_CASE("two first stores of different VMs into one new group: exactly one cla
     std::string repo_dir = dir.path + "/r";
     Repository::init(repo_dir, 65536, false, {});
     for (int round = 0; round < 30; ++round) {
-        std::string group = "g" + std::to_string(round);
+        std::string group = "g";  // appended: "g" + a temporary trips GCC 12's -Wrestrict at -O3
+        group += std::to_string(round);
         auto claim = [&](const std::string& vm) {
             return [&, vm] { Repository::open(repo_dir, {})->claim_group(group, vm); };
         };

@@ -126,7 +126,8 @@ private:
     // Regular files under DIR/`rel` whose key starts with `prefix`; links
     // and temporaries are never followed or listed.
     void walk(const std::string& rel, const std::string& prefix, std::vector<ObjectInfo>& found) {
-        std::string dir = dir_ + (rel.empty() ? "" : "/" + rel.substr(0, rel.size() - 1));
+        std::string dir = dir_;
+        if (!rel.empty()) (dir += '/').append(rel, 0, rel.size() - 1);  // not "/" + a temporary: GCC 12 -Wrestrict
         for (const auto& name : list_dir(dir)) {  // hidden names (temporaries) left out
             std::string key = rel + name;
             if (!key.starts_with(prefix) && !prefix.starts_with(key + "/")) continue;
