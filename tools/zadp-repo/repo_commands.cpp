@@ -85,7 +85,7 @@ std::vector<BackupRow> backup_rows(Repository& r, const std::vector<boost::json:
             if (const auto* v = l.if_contains("size"); v && v->is_number()) row.size += v->to_number<uint64_t>();
             if (const auto* v = l.if_contains("new_bytes"); v && v->is_number()) row.new_bytes += v->to_number<uint64_t>();
             if (row.vm_name.empty()) row.vm_name = string_at(l, {"identity", "vm", "name"});
-        } else if (name.ends_with("/" + std::string(repo::kManifest)) || row.vm_name.empty()) {
+        } else if (name.substr(name.rfind('/') + 1) == repo::kManifest || row.vm_name.empty()) {
             if (!name.ends_with(".json")) continue;
             try {
                 auto text = r.get_blob(name);
