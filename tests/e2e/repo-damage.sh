@@ -98,6 +98,13 @@ n = lambda p: int.from_bytes(bytes.fromhex(os.path.basename(p)[:16]), "little")
 packs = [l.strip() for l in sys.stdin]
 sys.exit(0 if len(packs) == 2 and all(n(bad) <= n(p) for p in packs) else 1)' "$pack" && break
             [ "$try" -lt 20 ] || die "dlist: the copy set aside never came first"
+            # The damaged copy stays in base-plain's pack, whose random name
+            # every try copied: when it is high, no new pack comes after it
+            # (all 20 tries failed in about 1 run of 21). Draw it again.
+            rm -rf "$T/base-plain"
+            prepare plain
+            with_base dlist
+            export ZADP_REPO="$T/base-dlist"
         done
     else
         if [ "$base" = enc ]; then zadp-repo init --chunk-size 64K --encrypt > /dev/null; else zadp-repo init --chunk-size 64K > /dev/null; fi
