@@ -441,3 +441,56 @@ TEST_CASE("S3 client: ListObjectsV2 follows continuation tokens, encoded as sign
     CHECK(server.requests[0].starts_with("GET /bucket?list-type=2&max-keys=2&prefix=dir%2F HTTP"));
     CHECK(server.requests[1].starts_with("GET /bucket?continuation-token=t%2F1%2B%3D&list-type=2&max-keys=2&prefix=dir%2F HTTP"));
 }
+
+TEST_CASE("S3 client: virtual-hosted style puts the bucket in the host name, and signs that host") {
+    CannedServer server({reply(200, "OK", "")});
+    const std::string port = server.endpoint().substr(server.endpoint().rfind(':') + 1);
+    {
+        Options o;
+        o.endpoint = "http://localhost:" + port;  // curl resolves *.localhost to loopback itself
+        o.region = "us-east-1";
+        o.virtual_hosted = true;
+        Client c("bucket", o, Credentials{"AKIDTEST", "very-secret-key-123", "", "test"});
+        CHECK(c.put("dir/k", "x", 1, false));
+    }
+    REQUIRE(server.requests.size() == 1);
+    INFO(server.requests[0]);
+    CHECK(server.requests[0].starts_with("PUT /dir/k HTTP/1.1"));
+    CHECK(server.requests[0].find("Host: bucket.localhost:" + port + "\r\n") != std::string::npos);
+}
+
+namespace {
+
+// A store whose create() replaces like save(): what a server that ignores
+// If-None-Match does. create_only_holds() must refuse it.
+class IgnoresCondition : public repo::ObjectStore {
+public:
+    void save(const std::string& k, const void* d, size_t n) override { inner_->save(k, d, n); }
+    bool create(const std::string& k, const void* d, size_t n) override {
+        inner_->save(k, d, n);
+        return true;
+    }
+    std::optional<std::vector<unsigned char>> load(const std::string& k, uint64_t o, uint64_t n) override {
+        return inner_->load(k, o, n);
+    }
+    std::optional<repo::ObjectInfo> stat(const std::string& k) override { return inner_->stat(k); }
+    void list(const std::string& p, const std::function<void(const repo::ObjectInfo&)>& v) override { inner_->list(p, v); }
+    uint64_t remove(const std::vector<std::string>& k) override { return inner_->remove(k); }
+    int64_t now() override { return inner_->now(); }
+    void sync() override {}
+    std::string where(const std::string& k) const override { return inner_->where(k); }
+
+private:
+    std::unique_ptr<repo::ObjectStore> inner_ = repo::open_memory_store();
+};
+
+}  // namespace
+
+TEST_CASE("create-only probe: holds on a store that keeps create-only, fails on one that ignores it, leaves nothing") {
+    auto memory = repo::open_memory_store();
+    CHECK(repo::create_only_holds(*memory, "probe-1"));
+    CHECK(!memory->stat("probe-1"));
+    IgnoresCondition ignoring;
+    CHECK(!repo::create_only_holds(ignoring, "probe-1"));
+    CHECK(!ignoring.stat("probe-1"));
+}
