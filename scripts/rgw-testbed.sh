@@ -197,6 +197,14 @@ stop_one() {  # NAME: SIGTERM, then SIGKILL after a wait; only our own pid
   rm -f "$f"
 }
 
+restart() {
+  start_mon
+  start_osd
+  wait_for 60 "the OSD" osd_up
+  start_rgw
+  wait_for 120 "radosgw" s3_answers
+}
+
 stop_all() {
   stop_one client.rgw.test
   stop_one osd.0
@@ -220,13 +228,10 @@ case $cmd in
     for tool in ceph-mon ceph-osd radosgw radosgw-admin ceph ceph-authtool monmaptool uuidgen python3 curl; do
       command -v "$tool" >/dev/null || { echo "rgw-testbed: $tool is not installed (scripts/install-deps.sh --rgw)" >&2; exit 77; }
     done
-    if [ -e "$base/created" ]; then
-      start_mon
-      start_osd
-      wait_for 60 "the OSD" osd_up
-      start_rgw
-      wait_for 120 "radosgw" s3_answers
-    else
+    # A cluster that will not restart (a port taken meanwhile, a daemon
+    # that dies) is rebuilt: it holds test data only.
+    if ! { [ -e "$base/created" ] && (restart); }; then
+      [ -e "$base/created" ] && echo "rgw-testbed: the cluster in $base did not restart; rebuilding it" >&2
       create
     fi
     write_env
