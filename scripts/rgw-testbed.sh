@@ -48,12 +48,6 @@ for _ in range(200):
 EOF
 }
 
-# A random string of [A-Za-z0-9] (the kind of keys AWS hands out).
-random_key() {
-  python3 -c 'import secrets, string, sys; a = string.ascii_letters + string.digits
-print("".join(secrets.choice(a) for _ in range(int(sys.argv[1]))))' "$1"
-}
-
 running() {  # NAME: its pid file names a live process
   local f=$base/run/$1.pid
   [ -s "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null
@@ -126,7 +120,7 @@ osd_up() { ceph_ osd stat -f json | python3 -c 'import json,sys; sys.exit(json.l
 # did not finish is rebuilt, never restarted (the "created" marker).
 create() {
   stop_all
-  rm -rf "${base:?}"/{ceph.conf,keyring,monmap,mon,osd,rgw,run,log,created,rgw-port,s3.env,s3-keys}
+  rm -rf "${base:?}"/{ceph.conf,keyring,monmap,mon,osd,rgw,run,log,created,rgw-port,s3.env,s3-keys,user.json}
   mkdir -p "$base"/{mon/a,osd/0,rgw,run,log}
   local fsid mon_port rgw_port
   fsid=$(uuidgen)
@@ -159,14 +153,16 @@ create() {
   (umask 077; ceph_ auth get-or-create client.rgw.test mon 'allow rw' osd 'allow rwx' >"$base/rgw/keyring")
   start_rgw
   wait_for 120 "radosgw" s3_answers
-  local access secret_key
-  access=$(random_key 20 | tr '[:lower:]' '[:upper:]')
-  secret_key=$(random_key 40)
-  # The keys go to radosgw-admin in its arguments: this test bed's own
-  # throwaway keys on loopback, never a user's.
-  radosgw-admin --conf "$conf" -n client.admin user create --uid=hci-test --display-name=hci-test \
-    --access-key="$access" --secret-key="$secret_key" >/dev/null
-  (umask 077; printf '%s\n%s\n' "$access" "$secret_key" >"$base/s3-keys")
+  # radosgw-admin makes the keys and prints them (never in anyone's argv);
+  # they go straight into a file only we may read.
+  (
+    umask 077
+    radosgw-admin --conf "$conf" -n client.admin user create --uid=hci-test --display-name=hci-test \
+      --gen-access-key --gen-secret >"$base/user.json"
+    python3 -c 'import json, sys; k = json.load(open(sys.argv[1]))["keys"][0]
+print(k["access_key"]); print(k["secret_key"])' "$base/user.json" >"$base/s3-keys"
+    rm -f "$base/user.json"
+  )
   touch "$base/created"
 }
 

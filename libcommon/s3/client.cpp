@@ -268,6 +268,9 @@ Client::Response Client::send_once(Request& r) {
     curl_easy_setopt(curl, CURLOPT_HEADERDATA, &sinks);
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, options_.connect_timeout_ms);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, options_.request_timeout_ms);
+    // A stalled server ends the attempt long before the (large) request timeout.
+    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, options_.stall_timeout_s);
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     net::apply_tls(curl, {options_.insecure, options_.cacert});
     char detail[CURL_ERROR_SIZE] = "";

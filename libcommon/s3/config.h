@@ -45,6 +45,7 @@ struct Options {
     double max_requests_per_second = 0;  // 0: no limit (providers throttle; PBS users met 403s)
     long connect_timeout_ms = 10000;
     long request_timeout_ms = 600000;  // a 5 GiB PUT at 10 MiB/s is ~9 minutes
+    long stall_timeout_s = 60;         // no byte moving for this long ends an attempt
     RetryPolicy retry;
 };
 
