@@ -88,3 +88,37 @@ PY
 
 # nbd_map URI: nbdinfo --map's runs in index_map's form
 nbd_map() { nbdinfo --map "$1" | awk '{ print $1, $2, ($3 == 0 ? "data" : ($3 == 3 ? "hole" : "type" $3)) }'; }
+
+# ext4_disk IMG SRC [SIZE_MIB]: a disk image with a GPT and one partition at
+# 1 MiB holding an ext4 file system made from the directory SRC (mkfs.ext4
+# -d: no mount, no root).
+ext4_disk() {
+    local img=$1 src=$2 mib=${3:-24}
+    rm -f "$img" "$img.fs"
+    mkfs.ext4 -q -F -d "$src" -L guestroot "$img.fs" "$((mib - 2))M" >/dev/null || die "mkfs.ext4 -d $src"
+    truncate -s "${mib}M" "$img"
+    printf 'label: gpt\nstart=2048, size=%d, type=L\n' $(((mib - 2) * 2048)) | sfdisk -q "$img" || die "sfdisk $img"
+    dd if="$img.fs" of="$img" bs=1M seek=1 conv=notrunc status=none
+    rm -f "$img.fs"
+}
+
+# chunk_at NAME INDEX: "PACK OFFSET LENGTH" of chunk INDEX of image NAME
+chunk_at() {
+    local id
+    id=$(python3 - "$ZADP_REPO/backups/$1.fidx" "$2" <<'PY'
+import struct, sys
+b = open(sys.argv[1], "rb").read()
+c = int(sys.argv[2])
+hlen = struct.unpack_from("<I", b, 16)[0]
+pos = 24 + hlen + (c // 4096) * (4096 * 32 + 8) + (c % 4096) * 32
+print(b[pos:pos + 32].hex())
+PY
+)
+    [ "$id" != "$(printf '0%.0s' $(seq 64))" ] || die "chunk $2 of $1 is a zero chunk"
+    pack_entries | awk -v id="$id" '$1 == id { print $2, $3, $4; exit }'
+}
+
+# flip_byte PACK OFFSET: flips a bit of the byte at OFFSET of a pack
+flip_byte() {
+    python3 -c 'import sys; p=sys.argv[1]; b=bytearray(open(p,"rb").read()); b[int(sys.argv[2])]^=4; open(p,"wb").write(b)' "$1" "$2"
+}

@@ -179,9 +179,18 @@ void wait_for_stop(pid_t& pid, const sigset_t& set) {
     }
 }
 
+// SIGTERM; nbdkit then waits for its clients to hang up, so after 5 s a
+// client that stays (an nbdfuse mount left behind) is cut off with SIGKILL
+// (nothing is lost: the export is read-only, a cow overlay is thrown away).
 void stop_nbdkit(pid_t pid) {
     ::kill(pid, SIGTERM);
     int status = 0;
+    for (int i = 0; i < 50; ++i) {
+        if (::waitpid(pid, &status, WNOHANG) == pid) return;
+        ::usleep(100 * 1000);
+    }
+    log_warning("nbdkit still serves a client 5 s after SIGTERM: stopping it with SIGKILL");
+    ::kill(pid, SIGKILL);
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
 }
