@@ -66,8 +66,8 @@ filesystems() {
     [ -n "$parts" ] || parts=0
     for start in $parts; do
         [ "$start" = 0 ] && [ "$parts" = 0 ] || n=$((n + 1))
-        type=$(blkid -p -O "$start" -s TYPE -o value "$file" 2>/dev/null | head -n 1)
-        label=$(blkid -p -O "$start" -s LABEL -o value "$file" 2>/dev/null | head -n 1)
+        type=$(blkid -p -O "$start" -s TYPE -o value "$file" 2>/dev/null | head -n 1 || true)
+        label=$(blkid -p -O "$start" -s LABEL -o value "$file" 2>/dev/null | head -n 1 || true)
         printf '%s %s %s %s\n' "$n" "$start" "${type:--}" "$(printf '%s' "${label:--}" | tr ' ' _)"
     done
 }
@@ -75,8 +75,11 @@ filesystems() {
 # is_ext TYPE: a file system e2fsprogs reads without mounting it.
 is_ext() { case $1 in ext2 | ext3 | ext4) return 0 ;; *) return 1 ;; esac; }
 
-# damaged_chunk ERRFILE: the server's line naming a damaged or missing chunk, if any.
-damaged_chunk() { grep -m1 -oE 'repo:[^ ]+: chunk [0-9]+ at offset [0-9]+ .*' "$1" 2>/dev/null || true; }
+# damaged_chunk ERRFILE [FROM]: the server's first line naming a damaged or
+# missing chunk, if any (from line FROM on: what one check met).
+damaged_chunk() {
+    tail -n +"${2:-1}" "$1" 2>/dev/null | grep -m1 -oE 'repo:[^ ]+: chunk [0-9]+ at offset [0-9]+ .*' || true
+}
 
 # guestfs_usable: libguestfs is installed (its appliance may still fail to
 # launch, which the caller reports).

@@ -66,9 +66,9 @@ failed=0 damaged=0
 # line DISK PART OFFSET FS LABEL OK CHECK EXIT [ERROR]: one JSON line
 line() {
     jq -nc --arg backup "repo:$point" --arg disk "${1##*/}" --argjson part "$2" --argjson offset "$3" \
-        --arg fs "$4" --arg label "$5" --argjson ok "$6" --arg check "$7" --argjson rc "$8" --arg error "${9:-}" \
+        --arg fs "$4" --arg lab "$5" --argjson ok "$6" --arg check "$7" --argjson rc "$8" --arg error "${9:-}" \
         '{backup: $backup, disk: $disk, partition: $part, offset: $offset, fs: (if $fs == "-" then null else $fs end),
-          label: (if $label == "-" then null else $label end), ok: $ok, check: $check, exit: $rc}
+          "label": (if $lab == "-" then null else $lab end), ok: $ok, check: $check, exit: $rc}
          + (if $error == "" then {} else {error: $error} end)'
 }
 
@@ -76,7 +76,7 @@ line() {
 # counting failures (a damaged chunk the server named makes it exit 6).
 verdict() {
     local d
-    d=$(damaged_chunk "$NBD_ERR")
+    d=$(damaged_chunk "$NBD_ERR" "$since")
     if [ -n "$d" ]; then
         damaged=1
         log "$d"
@@ -90,13 +90,24 @@ verdict() {
 }
 
 check_disk() {
-    local image=$1 part off type label rc n=0
+    local image=$1 part off type label rc n=0 d
     nbd_serve "$image" || exit
     nbd_file "$NBD_URI" || exit
+    since=1
+    filesystems "$NBD_FILE" > "$work/filesystems"
     while read -r part off type label; do
-        [ "$type" != - ] || continue
+        if [ "$type" = - ]; then
+            # No file system found: none there, or its superblock unreadable.
+            d=$(damaged_chunk "$NBD_ERR")
+            [ -n "$d" ] || continue
+            since=1
+            verdict "$image" "$part" "$off" - - "blkid" 1 /dev/null
+            n=$((n + 1))
+            continue
+        fi
         n=$((n + 1))
         rc=0
+        since=$(($(wc -l < "$NBD_ERR") + 1))
         if is_ext "$type"; then
             e2fsck -fn "$NBD_FILE?offset=$off" >"$work/check.out" 2>&1 || rc=$?
             verdict "$image" "$part" "$off" "$type" "$label" "e2fsck -fn" "$rc" "$work/check.out"
@@ -113,7 +124,7 @@ check_disk() {
         else
             line "$image" "$part" "$off" "$type" "$label" null "none" null "$type needs libguestfs (Debian: libguestfs-tools) to be checked"
         fi
-    done < <(filesystems "$NBD_FILE")
+    done < "$work/filesystems"
     [ $n -gt 0 ] || line "$image" null null - - null none null "no file system found"
     nbd_cleanup
 }
