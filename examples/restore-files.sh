@@ -69,7 +69,7 @@ elif [ -n "$at" ]; then
     log "--at picks a backup of repo:GROUP or repo:VM-NAME, not of $backup"; exit 2
 fi
 image="$point/disk$disk"
-zadp-repo ls "$point" | jq -e --arg n "$image" 'select(.name == $n and .type == "image")' >/dev/null ||
+zadp-repo ls "$point" | jq -se --arg n "$image" 'any(.[]; .name == $n and .type == "image")' >/dev/null ||
     { log "repo:$point has no disk$disk (zadp-repo ls $point lists its files)"; exit 4; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/restore-files.XXXXXX")

@@ -20,7 +20,7 @@ grep -qi 'read-only\|not permitted\|permission denied' "$T/io" || die "qemu-io: 
 kill -TERM "$NBD_PID"
 
 sock="$T/cow.sock"
-nbdkit_env nbdkit -f -U "$sock" -P "$sock.pid" --filter=cow "$NBD_PLUGIN" repo="$ZADP_REPO" \
+nbdkit -f -U "$sock" -P "$sock.pid" --filter=cow "$NBD_PLUGIN" repo="$ZADP_REPO" \
     image=vm1/2026-11-28T020000Z/disk0 </dev/null >/dev/null 2>>"$T/nbdkit.err" &
 cow=$!
 on_exit "kill -TERM $cow 2>/dev/null"
