@@ -127,20 +127,31 @@ copy_e2fs() {
     done
 }
 
-# guestfs_copy PATH: one PATH by libguestfs (the guest's mount points, LVM, any file system).
+# guestfs_copy PATH: one PATH by libguestfs: the guest's own mount points
+# (inspection: LVM, /boot...), else each file system of the disk mounted
+# alone (a data disk has no operating system to inspect).
 guestfs_copy() {
     guestfs_usable || { log "libguestfs is not installed (Debian: libguestfs-tools): only ext2/3/4 can be read"; exit 2; }
-    local p=$1 target
+    local p=$1 target uri dev
     target="$dest/$(basename -- "$p")"
     [ ! -e "$target" ] || { log "$target exists already; not overwritten"; exit 2; }
-    # -i: the guest's own mount points (inspection), LVM included.
-    if ! guestfish --ro --format=raw -a "$(guestfs_uri "$NBD_URI")" -i copy-out "$p" "$dest" 2>"$work/guestfs.err"; then
-        fail_damaged "$p"
-        cat "$work/guestfs.err" >&2
-        log "libguestfs could not copy $p"
-        exit 7
+    uri=$(guestfs_uri "$NBD_URI")
+    if guestfish --ro --format=raw -a "$uri" -i copy-out "$p" "$dest" 2>"$work/guestfs.err"; then
+        report "$p" "$target" null "" guestfs
+        return
     fi
-    report "$p" "$target" null "" guestfs
+    fail_damaged "$p"
+    for dev in $(guestfish --ro --format=raw -a "$uri" run : list-filesystems 2>>"$work/guestfs.err" |
+        awk -F': ' '$2 != "unknown" && $2 != "swap" { print $1 }'); do
+        if guestfish --ro --format=raw -a "$uri" -m "$dev:/:ro" copy-out "$p" "$dest" 2>>"$work/guestfs.err"; then
+            report "$p" "$target" "\"$dev\"" "" guestfs
+            return
+        fi
+    done
+    fail_damaged "$p"
+    cat "$work/guestfs.err" >&2
+    log "libguestfs found $p in no file system of repo:$image"
+    exit 4
 }
 
 case $backend in

@@ -56,10 +56,40 @@ ChunkCache::Stats ChunkCache::stats() {
     return s;
 }
 
+// ---- BufferPool ----
+
+std::vector<unsigned char>* BufferPool::take() {
+    std::lock_guard lock(mutex_);
+    if (free_.empty()) return new std::vector<unsigned char>;
+    auto* b = free_.back();
+    free_.pop_back();
+    return b;
+}
+
+void BufferPool::give(std::vector<unsigned char>* buffer) {
+    std::lock_guard lock(mutex_);
+    if (free_.size() < keep_) {
+        free_.push_back(buffer);
+        return;
+    }
+    delete buffer;
+}
+
+BufferPool::~BufferPool() {
+    for (auto* b : free_) delete b;
+}
+
 // ---- ServedImage ----
 
 ServedImage::ServedImage(std::unique_ptr<repo::Repository> repo, const std::string& name, const ServeLimits& limits)
-    : repo_(std::move(repo)), name_(name), what_("repo:" + name), limits_(limits), cache_(limits.cache_bytes) {
+    : repo_(std::move(repo)),
+      name_(name),
+      what_("repo:" + name),
+      limits_(limits),
+      // As many spare buffers as chunks in the cache's last few evictions
+      // and the loads in flight can want at once.
+      buffers_(std::make_shared<BufferPool>(64)),
+      cache_(limits.cache_bytes) {
     repo::validate_name(name);
     lock_ = repo_->lock_shared();
     std::string path = repo_->index_path(name);
@@ -108,7 +138,14 @@ ChunkCache::Loaded ServedImage::load(uint64_t index, const ChunkId& id) {
     uint64_t expected = std::min<uint64_t>(chunk_size_, size_ - index * chunk_size_);
     if (plain.size != expected)
         return {nullptr, "has " + std::to_string(plain.size) + " bytes, expected " + std::to_string(expected)};
-    return {std::make_shared<const std::vector<unsigned char>>(plain.data, plain.data + plain.size), ""};
+    // The pool outlives the image if a reader still holds the chunk.
+    auto* buffer = buffers_->take();
+    buffer->assign(plain.data, plain.data + plain.size);
+    std::shared_ptr<const std::vector<unsigned char>> bytes(
+        buffer, [pool = buffers_](const std::vector<unsigned char>* b) {
+            pool->give(const_cast<std::vector<unsigned char>*>(b));
+        });
+    return {std::move(bytes), ""};
 }
 
 ChunkBytes ServedImage::chunk(uint64_t index, const ChunkId& id) {

@@ -84,6 +84,22 @@ private:
     Stats stats_;
 };
 
+// Chunk buffers handed back when the cache lets go of a chunk, for the next
+// load: without it every chunk read is fresh memory, faulted in page by
+// page (about a third of the server's time in a sequential read).
+class BufferPool {
+public:
+    explicit BufferPool(size_t keep) : keep_(keep) {}
+    std::vector<unsigned char>* take();
+    void give(std::vector<unsigned char>* buffer);
+    ~BufferPool();
+
+private:
+    std::mutex mutex_;
+    std::vector<std::vector<unsigned char>*> free_;
+    size_t keep_;
+};
+
 class ServedImage {
 public:
     // Opens GROUP/TIME/FILE of `repo` (exit 4 when absent, 6 when its index
@@ -140,6 +156,7 @@ private:
     uint32_t chunk_size_ = 0;
     ServeLimits limits_;
     uint64_t ahead_chunks_ = 0;
+    std::shared_ptr<BufferPool> buffers_;
     ChunkCache cache_;
 
     std::mutex queue_mutex_;
