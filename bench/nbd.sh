@@ -9,7 +9,8 @@
 # Median of NBD_BENCH_RUNS (3). Prints a table and puts it into
 # bench/RESULTS.md (replacing an earlier "Restore points over NBD" section).
 # Knobs: NBD_BENCH_MIB (image of random data, 1024), NBD_BENCH_DISK_MIB
-# (disk for (c), 4096, 10% written), NBD_BENCH_RUNS, TMPDIR (/var/tmp).
+# (disk for (c), 4096), NBD_BENCH_FILL (percent of it written, 50),
+# NBD_BENCH_RUNS, TMPDIR (/var/tmp).
 set -euo pipefail
 BIN=$(cd "${1:?usage: bench/nbd.sh BINDIR}" && pwd)
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -17,6 +18,7 @@ export PATH="$BIN:$PATH"
 MIB=${NBD_BENCH_MIB:-1024}
 DISK_MIB=${NBD_BENCH_DISK_MIB:-4096}
 RUNS=${NBD_BENCH_RUNS:-3}
+FILL=${NBD_BENCH_FILL:-50}
 RESULTS=${BENCH_RESULTS:-$HERE/RESULTS.md}
 PLUGIN="$BIN/../lib/nbdkit/plugins/nbdkit-zadp-plugin.so"
 for t in nbdkit nbdcopy nbdfuse debugfs mkfs.ext4 sfdisk zadp-read zadp-write zadp-repo; do
@@ -71,10 +73,10 @@ zr=$(printf '%s\n' "${read_times[@]}" | median)
 nb=$(printf '%s\n' "${nbd_times[@]}" | median)
 peak=$(printf '%s\n' "${rss[@]}" | sort -n | tail -n 1)
 
-say "making a $DISK_MIB MiB disk: ext4 in a GPT partition, a 10 MiB file among $((DISK_MIB / 10)) MiB of others"
+say "making a $DISK_MIB MiB disk: ext4 in a GPT partition, a 10 MiB file among $((DISK_MIB * FILL / 100)) MiB of others"
 mkdir -p src/data src/home
 head -c $((10 << 20)) /dev/urandom > src/home/report.bin
-for i in $(seq $((DISK_MIB / 10 / 64))); do head -c $((64 << 20)) /dev/urandom > "src/data/f$i"; done
+for i in $(seq $((DISK_MIB * FILL / 100 / 64))); do head -c $((64 << 20)) /dev/urandom > "src/data/f$i"; done
 mkfs.ext4 -q -F -d src disk.fs "$((DISK_MIB - 2))M" >/dev/null
 rm -rf src/data
 truncate -s "${DISK_MIB}M" disk.img
@@ -109,7 +111,7 @@ table=$(cat <<EOF
 | sequential read, $MIB MiB random | \`zadp-read --source repo:... --format raw -o /dev/null\` | ${zr}s ($(awk -v m="$MIB" -v t="$zr" 'BEGIN { printf "%.0f", m / t }') MiB/s) | 1 |
 | same, served | \`nbdcopy nbd+unix:///?socket=S null:\` (nbdkit + plugin, cold cache 64M) | ${nb}s ($(awk -v m="$MIB" -v t="$nb" 'BEGIN { printf "%.0f", m / t }') MiB/s) | $(awk -v a="$zr" -v b="$nb" 'BEGIN { printf "%.2fx", a / b }') (goal >= 0.8x) |
 | server peak RSS during it | VmHWM of nbdkit | ${peak} MiB (max of runs) | goal <= 64 MiB + 64 MiB cache |
-| one 10 MiB file, ${DISK_MIB} MiB disk | \`restore-files.sh --disk 1 repo:G/T /home/report.bin out\` | ${rf}s | $(awk -v a="$fr" -v b="$rf" 'BEGIN { printf "%.1fx faster", a / b }') (goal >= 10x) |
+| one 10 MiB file, ${DISK_MIB} MiB disk ${FILL}% written | \`restore-files.sh --disk 1 repo:G/T /home/report.bin out\` | ${rf}s | $(awk -v a="$fr" -v b="$rf" 'BEGIN { printf "%.1fx faster", a / b }') (goal >= 10x) |
 | same, full restore | \`zadp-read --source repo:.../disk1 \| zadp-write --target restored.img\`, \`debugfs -c -R dump\` | ${fr}s | 1 |
 
 Not measured here: 4 KiB random-read latency (fio is not installed on this machine).
