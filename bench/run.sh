@@ -200,6 +200,12 @@ if [ -f "$HERE/api.sh" ]; then
     bash "$HERE/api.sh" "$BIN"
 fi
 
+# A restore point served over NBD against zadp-read, and one file out of a
+# disk against a full restore, when nbdkit and the plugin are there.
+if [ -f "$HERE/nbd.sh" ] && command -v nbdkit >/dev/null && [ -f "$BIN/../lib/nbdkit/plugins/nbdkit-zadp-plugin.so" ]; then
+    bash "$HERE/nbd.sh" "$BIN"
+fi
+
 # The deduplicating repository against restic and borg (long: see its knobs).
 if [ -f "$HERE/repo.sh" ]; then
     bash "$HERE/repo.sh" "$BIN"

@@ -19,7 +19,9 @@
 #      kept), check every disk (digest of the snapshot, e2fsck -fn, a file) and
 #      compare its configuration (vCPUs, memory, disk sizes, buses and boot
 #      order, NICs' VLANs and MACs) with demo-vm's;
-#   6. print a summary table, stop everything it started, remove its files.
+#   6. copy a file out of night 1's disk without restoring it (restore-files.sh:
+#      the disk served over NBD by zadp-repo serve), where nbdkit is installed;
+#   7. print a summary table, stop everything it started, remove its files.
 # Ctrl-C cleans up. Exits non-zero if anything fails or does not verify.
 set -euo pipefail
 
@@ -308,6 +310,26 @@ else
 fi
 rm -f night1-disk0.img
 
+# Night 1's file straight from the repository, without restoring its disk:
+# restore-files.sh serves the disk over NBD (zadp-repo serve, nbdkit) and
+# copies the file out through nbdfuse and debugfs. Only where nbdkit, our
+# plugin, nbdfuse and FUSE are there (scripts/install-deps.sh installs them).
+nbd_files="skipped (needs nbdkit, the zadp nbdkit plugin, nbdfuse and /dev/fuse)"
+plugin="$(dirname "$(command -v zadp-repo)")/../lib/nbdkit/plugins/nbdkit-zadp-plugin.so"
+if command -v nbdkit >/dev/null && command -v nbdfuse >/dev/null && [ -e /dev/fuse ] &&
+    { [ -f "$plugin" ] || [ -n "${ZADP_NBDKIT_PLUGIN:-}" ]; }; then
+    t0=$(date +%s.%N)
+    if nbd_line=$("$here/restore-files.sh" "repo:$id/$night1_time" /random.bin "$W/nbd-files" 2>nbd-files.log) &&
+        cmp -s "$W/nbd-files/random.bin" night1-random.bin; then
+        nbd_files="OK in $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')s: $nbd_line"
+    else
+        failures=$((failures + 1))
+        nbd_files=FAILED
+        sed 's/^/  restore-files: /' nbd-files.log >&2
+    fi
+    rm -rf "$W/nbd-files"
+fi
+
 # The snapshots were kept only so that their digests could be compared.
 jq -c '{id: .vm_snapshot.id}' night1.json night2.json | hci-snap-delete >/dev/null ||
     log "warning: could not delete the demo snapshots"
@@ -342,6 +364,7 @@ echo "LOGICAL: disk size; ALLOCATED: written in the snapshot; DATA: non-zero byt
 echo "night 2's backup of demo-vm (2 disks, $(jq -r .vm_snapshot.consistent_type "$manifest")) took ${backup_seconds}s; restored from repo:$id/$night2_time into $restore_to"
 echo "night 1 ($night1_time) restores too: disk 0 $([ $night1_ok = true ] && echo "OK (sha256 = night 1's snapshot, the file as it was)" || echo FAILED)"
 [ -z "$vm_restore" ] || echo "$vm_restore"
+echo "night 1's /random.bin over NBD, no disk restored (restore-files.sh): $nbd_files"
 [ -z "$summary_json" ] || jq -c --argjson n1 "$n1" --argjson n2 "$n2" --argjson night1_ok "$night1_ok" \
     '. + {night1_new_total: $n1, night2_new_total: $n2, night1_restores: $night1_ok}' summary.jsonl >"$summary_json"
 

@@ -6,7 +6,8 @@ PACKAGES="build-essential cmake pkg-config
   libboost1.81-dev libboost-json1.81-dev libboost-program-options1.81-dev
   libcurl4-openssl-dev libssl-dev liblz4-dev libzstd-dev libxxhash-dev libiscsi-dev catch2
   libiscsi-bin tgt zstd lz4 jq curl e2fsprogs python3 python3-jsonschema groff-base
-  qemu-utils qemu-block-extra libnbd-bin strace openssl"
+  qemu-utils qemu-block-extra libnbd-bin strace openssl
+  nbdkit nbdkit-plugin-dev fuse3 fdisk"
 # `install-deps.sh --fuzz` (make fuzz) installs clang and its libFuzzer and
 # sanitizer runtimes instead; `make test` does not need them.
 [ "${1:-}" = "--fuzz" ] && PACKAGES="clang libclang-rt-14-dev"

@@ -35,6 +35,10 @@ grep -q 'night 1 stored .* new, night 2 after a 64 KiB change .* new' "$T/demo.o
 grep -q '^NIGHT  *BACKUP  *DISK  *DATA  *NEW  *REUSED' "$T/demo.out" || die "no table of the nights"
 grep -q 'night 1 (.*) restores too: disk 0 OK' "$T/demo.out" || die "night 1 not verified"
 grep -q 'backup and restore verified' "$T/demo.out" || die "no final verdict printed"
+if command -v nbdkit >/dev/null && command -v nbdfuse >/dev/null && [ -e /dev/fuse ] && [ -f "$HCI_BUILD_DIR/lib/nbdkit/plugins/nbdkit-zadp-plugin.so" ]; then
+    grep -q "night 1.s /random.bin over NBD, no disk restored (restore-files.sh): OK in .*\"path\":\"/random.bin\"" "$T/demo.out" ||
+        die "night 1's file was not copied out over NBD"
+fi
 grep -q 'whole VM: demo-vm-dr on c2 in .*s, 2 of 2 disks verified .*configuration matches' "$T/demo.out" ||
     die "the whole-VM restore act did not verify"
 grep -q '^VM  *DISK  *LOGICAL  *ALLOCATED  *DATA  *STORED' "$T/demo.out" || die "no summary table"

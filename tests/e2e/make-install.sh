@@ -18,5 +18,12 @@ for dir in "$HCI_SOURCE_DIR"/tools/*/; do
     cmp -s "$HCI_SOURCE_DIR/completion/hci-backup.bash" "$T/p/share/bash-completion/completions/$tool" ||
         die "no bash completion installed for $tool"
 done
+# The nbdkit plugin, where it was built: under the prefix, where the
+# installed zadp-repo serve looks for it (../lib/nbdkit/plugins/).
+if [ -f "$build/lib/nbdkit/plugins/nbdkit-zadp-plugin.so" ]; then
+    [ -f "$T/p/lib/nbdkit/plugins/nbdkit-zadp-plugin.so" ] || die "the nbdkit plugin is not installed"
+    [ -f "$T/p/share/doc/hci-backup/examples/nbd-lib.sh" ] && [ -x "$T/p/share/doc/hci-backup/examples/restore-files.sh" ] ||
+        die "restore-files.sh or nbd-lib.sh not installed"
+fi
 grep -q "examples.*in $T/p/share/doc/hci-backup/examples" "$T/out" || die "make install does not say where the examples went: $(tail -3 "$T/out")"
 echo ok

@@ -1,6 +1,6 @@
 // zadp-repo: manages a deduplicating repository of block-device images
 // (zadp-repo(5)): init, ls, put-blob, cat, rm, prune, gc, check, key,
-// sweep, repair. Images go in and out with zadp-write --target repo:NAME and
+// sweep, repair, serve. Images go in and out with zadp-write --target repo:NAME and
 // zadp-read --source repo:NAME. JSON lines on stdout.
 #include "libcommon/base/cli.h"
 #include "tools/zadp-repo/repo_commands.h"
@@ -23,7 +23,9 @@ static std::vector<CommandInfo> commands(repo_tool::Options& o) {
         {"check", "[PREFIX] [--read-data]", "verify images and chunks", 0, 1},
         {"key", "create|show|passwd", "manage the encryption key", 1, 1},
         {"sweep", "[GROUP] [--dry-run]", "remove unfinished backups of dead runs", 0, 1},
-        {"repair", "[--dry-run]", "rebuild the locator from the packs; list what is lost"}};
+        {"repair", "[--dry-run]", "rebuild the locator from the packs; list what is lost"},
+        {"serve", "[--socket PATH | --tcp [--port N]] [--cow] [--cache SIZE] [--json] GROUP/TIME/FILE",
+         "serve an image read-only over NBD (nbdkit) until Ctrl-C", 1, 1}};
     c[0].options.add_options()
         ("chunk-size", parsed_value<uint32_t>(repo_tool::parse_size)->default_value(repo::kDefaultChunkSize, "256K")->value_name("SIZE"),
          "chunk size, a power of two from 64K to 4M")
@@ -47,6 +49,13 @@ static std::vector<CommandInfo> commands(repo_tool::Options& o) {
     c[7].options.add_options()("read-data", po::bool_switch(&o.read_data), "also read, decrypt and hash every chunk");
     c[8].options.add_options()("new-passphrase-file", po::value(&o.new_passphrase_file)->value_name("FILE"),
                                "key passwd: the new passphrase in FILE");
+    c[11].options.add_options()
+        ("socket", po::value(&o.serve.socket)->value_name("PATH"), "listen on this Unix socket (default: a new private directory's)")
+        ("tcp", po::bool_switch(&o.serve.tcp), "listen on 127.0.0.1 instead (a free port unless --port)")
+        ("port", po::value(&o.serve.port)->value_name("N"), "with --tcp: this port")
+        ("cow", po::bool_switch(&o.serve.cow), "accept writes into an overlay in memory (nbdkit's cow filter); the repository is never written")
+        ("cache", po::value(&o.serve.cache)->value_name("SIZE"), "decoded chunks kept in memory (default 64M)")
+        ("json", po::bool_switch(&o.json), "print the URI as a JSON line (uri, name, size, socket or port, pid)");
     return c;
 }
 

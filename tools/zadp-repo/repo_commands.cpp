@@ -279,7 +279,12 @@ int run_command(const Options& o) {
     if (o.command == "key") return cmd_key(o);
     if (o.command == "sweep") return cmd_sweep(o);
     if (o.command == "repair") return cmd_repair(o);
-    fail(kExitUsage, "unknown command '" + o.command + "' (init, ls, put-blob, cat, rm, prune, gc, check, key, sweep, repair)");
+    if (o.command == "serve") {
+        ServeOptions s = o.serve;
+        s.json = o.json;
+        return serve(o, s, o.args[0]);
+    }
+    fail(kExitUsage, "unknown command '" + o.command + "' (init, ls, put-blob, cat, rm, prune, gc, check, key, sweep, repair, serve)");
 }
 
 }  // namespace hci::repo_tool

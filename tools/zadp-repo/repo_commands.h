@@ -1,11 +1,12 @@
 #pragma once
 // zadp-repo's commands, each a function of the parsed options: init, ls,
-// put-blob, cat, rm, prune, gc, check, key, sweep, repair.
+// put-blob, cat, rm, prune, gc, check, key, sweep, repair, serve.
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "libcommon/block/repo/maintenance.h"
+#include "tools/zadp-repo/serve.h"
 
 namespace hci::repo_tool {
 
@@ -24,6 +25,7 @@ struct Options {
     bool table = false, json = false;  // ls --table / --json (else a table on a terminal)
     bool allow_shared_dir = false;  // --allow-shared-dir (else $ZADP_REPO_ALLOW_SHARED_DIR)
     repo::PrunePolicy keep;
+    ServeOptions serve;  // serve's options (--json is `json`)
 };
 
 // "1M", "256K", "4194304" -> bytes; usage error otherwise.
