@@ -13,8 +13,11 @@
 // looked up by ranged reads, never loaded whole) keeps memory bounded
 // whatever the repository's size: a process holds only the unmerged tables,
 // and merges them into a new locator once there are many.
-#include <xxhash.h>
-
+//
+// This file is only the store's policy: when packs are started, finished,
+// published and merged, what is set aside, and gc's and repair's order of
+// steps. The pack format is pack.h, the locator locator.h, and the repack
+// plan and its copying repack.h.
 #include <algorithm>
 #include <charconv>
 #include <cstring>
@@ -27,280 +30,18 @@
 #include "libcommon/base/log.h"
 #include "libcommon/block/little_endian.h"
 #include "libcommon/block/repo/chunk_store.h"
+#include "libcommon/block/repo/locator.h"
+#include "libcommon/block/repo/pack.h"
+#include "libcommon/block/repo/repack.h"
 
 namespace hci::repo {
 namespace {
 
-using little_endian::get32;
-using little_endian::get64;
-using little_endian::put32;
-using little_endian::put64;
+using namespace pack;  // the format (pack.h), the locator (locator.h), repacking (repack.h)
 
-constexpr uint64_t kPackTarget = 16u << 20;  // a pack is finished once it holds this much
-constexpr size_t kEntrySize = 48;            // id[32] pack u64 offset u32 length u32
-constexpr size_t kPackHeaderSize = 16;       // "ZADPPACK" u32 version u32 0
-constexpr size_t kPackTailSize = 16;         // u32 entries u32 sealed table length "ZPACKEND"
-constexpr size_t kFanout = 65536;            // locator buckets, by the first two bytes of the id
-constexpr size_t kLocatorHeaderSize = 32;    // "ZADPLOCA" u32 version u32 0 u64 entries u64 XXH3(fan-out)
 constexpr size_t kMergeTables = 32;          // unmerged tables a store leaves before it merges them
 constexpr size_t kMergeEntries = 131072;     // unmerged entries a process holds before it merges them
 constexpr size_t kRebuildMemory = 32u << 20; // entries gc sorts at once when it rebuilds the locator
-
-struct Location {
-    uint64_t pack = 0;
-    uint32_t offset = 0, length = 0;
-    bool operator<(const Location& o) const { return std::tie(pack, offset) < std::tie(o.pack, o.offset); }
-};
-
-struct Entry {
-    ChunkId id{};
-    Location at;
-    bool operator<(const Entry& o) const { return id != o.id ? id < o.id : at < o.at; }
-    bool operator==(const Entry& o) const { return id == o.id && at.pack == o.at.pack && at.offset == o.at.offset; }
-};
-
-void encode_entry(const Entry& e, unsigned char* p) {
-    std::memcpy(p, e.id.data(), 32);
-    put64(p + 32, e.at.pack);
-    put32(p + 40, e.at.offset);
-    put32(p + 44, e.at.length);
-}
-
-Entry decode_entry(const unsigned char* p) {
-    Entry e;
-    std::memcpy(e.id.data(), p, 32);
-    e.at = {get64(p + 32), get32(p + 40), get32(p + 44)};
-    return e;
-}
-
-size_t bucket_of(const ChunkId& id) { return (size_t{id[0]} << 8) | id[1]; }
-
-struct IdHash {
-    size_t operator()(const ChunkId& id) const { return get64(id.data()); }  // ids are uniformly random
-};
-
-std::string pack_name(uint64_t pack) {
-    unsigned char b[8];
-    put64(b, pack);
-    return to_hex(b, 8);
-}
-
-std::optional<uint64_t> pack_from_name(const std::string& hex) {
-    unsigned char b[8];
-    if (hex.size() != 16 || !from_hex(hex, b, 8)) return std::nullopt;
-    return get64(b);
-}
-
-std::string table_aad(uint64_t pack) { return "pack " + pack_name(pack); }
-
-// The pack a table file in unmerged/ belongs to, from its name.
-std::optional<uint64_t> pack_of_table(const std::string& name) {
-    if (!name.ends_with(".table")) return std::nullopt;
-    return pack_from_name(name.substr(0, name.size() - 6));
-}
-
-// Exactly `length` bytes at `offset` of an object (exit 6 when it is shorter).
-void read_exact(ObjectReader& reader, void* buf, size_t length, uint64_t offset, const std::string& what) {
-    thread_local std::vector<unsigned char> got;
-    reader.read(offset, length, got);
-    if (got.size() != length) fail(kExitIntegrity, what + " is truncated");
-    if (length) std::memcpy(buf, got.data(), length);
-}
-
-// An object not yet published, read back through its writer (a locator a
-// dry run built, to judge by without publishing it).
-class UnpublishedReader : public ObjectReader {
-public:
-    explicit UnpublishedReader(std::unique_ptr<ObjectWriter> writer) : writer_(std::move(writer)) {}
-    uint64_t size() const override { return writer_->size(); }
-    void read(uint64_t offset, size_t length, std::vector<unsigned char>& out) override {
-        writer_->read_at(offset, length, out);
-    }
-
-private:
-    std::unique_ptr<ObjectWriter> writer_;
-};
-
-// A pack's table: its entries sorted by id, sealed for this pack.
-std::vector<unsigned char> seal_table(const std::vector<Entry>& entries, uint64_t pack, const Sealer& sealer) {
-    std::vector<unsigned char> plain(entries.size() * kEntrySize);
-    for (size_t i = 0; i < entries.size(); ++i) encode_entry(entries[i], plain.data() + i * kEntrySize);
-    return sealer.seal(plain.data(), plain.size(), table_aad(pack));
-}
-
-// The entries of a sealed table, or an error text.
-std::string open_table(const std::vector<unsigned char>& sealed, uint64_t pack, const Sealer& sealer,
-                       std::vector<Entry>& out) {
-    auto plain = sealer.open(sealed.data(), sealed.size(), table_aad(pack));
-    if (!plain) return "its table does not verify";
-    if (plain->size() % kEntrySize != 0) return "its table has a partial entry";
-    out.clear();
-    for (size_t p = 0; p < plain->size(); p += kEntrySize) {
-        Entry e = decode_entry(plain->data() + p);
-        if (e.at.pack != pack) return "its table names another pack";
-        out.push_back(e);
-    }
-    return "";
-}
-
-// ---- the locator ----
-
-// A sorted array of entries on disk with a fan-out of cumulative counts per
-// two-byte id prefix: a lookup reads one bucket (about 48 bytes times the
-// chunks / 65536) with pread.
-class Locator {
-public:
-    static std::shared_ptr<const Locator> empty() {
-        auto l = std::shared_ptr<Locator>(new Locator());
-        l->fanout_.assign(kFanout, 0);
-        return l;
-    }
-
-    // An empty locator when there is none yet.
-    static std::shared_ptr<const Locator> open(ObjectStore& store, const std::string& key) {
-        return open(store.open_reader(key), store.where(key));
-    }
-    static std::shared_ptr<const Locator> open(std::unique_ptr<ObjectReader> reader, const std::string& where) {
-        auto l = std::const_pointer_cast<Locator>(empty());
-        if (!reader) return l;
-        l->reader_ = std::move(reader);
-        l->load(where);
-        return l;
-    }
-
-    uint64_t size() const { return count_; }
-    // False when there was no locator (a new repository: no merge or gc
-    // yet, or it was lost).
-    bool present() const { return reader_ != nullptr; }
-
-    // Every entry of `id`, in location order.
-    void find(const ChunkId& id, std::vector<Entry>& out) const {
-        out.clear();
-        if (!reader_) return;
-        size_t b = bucket_of(id);
-        uint64_t begin = b == 0 ? 0 : fanout_[b - 1], end = fanout_[b];
-        if (begin == end) return;
-        thread_local std::vector<unsigned char> buf;
-        buf.resize((end - begin) * kEntrySize);
-        read_exact(*reader_, buf.data(), buf.size(), entries_offset() + begin * kEntrySize, "the pack locator");
-        auto at = [&](uint64_t i) { return buf.data() + i * kEntrySize; };
-        uint64_t lo = 0, hi = end - begin;
-        while (lo < hi) {  // the first entry not below id
-            uint64_t mid = (lo + hi) / 2;
-            if (std::memcmp(at(mid), id.data(), 32) < 0)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
-        for (; lo < end - begin && std::memcmp(at(lo), id.data(), 32) == 0; ++lo) out.push_back(decode_entry(at(lo)));
-    }
-
-    // Every entry in id order, read in large pieces.
-    template <class F>
-    void for_each(F visit) const {
-        if (!reader_) return;
-        constexpr uint64_t kBatch = 8192;
-        std::vector<unsigned char> buf;
-        for (uint64_t i = 0; i < count_; i += kBatch) {
-            uint64_t n = std::min(kBatch, count_ - i);
-            buf.resize(n * kEntrySize);
-            read_exact(*reader_, buf.data(), buf.size(), entries_offset() + i * kEntrySize, "the pack locator");
-            for (uint64_t k = 0; k < n; ++k) visit(decode_entry(buf.data() + k * kEntrySize));
-        }
-    }
-
-private:
-    Locator() = default;
-    static uint64_t entries_offset() { return kLocatorHeaderSize + kFanout * 4; }
-
-    void load(const std::string& path) {
-        auto damaged = [&](const std::string& why) {
-            fail(kExitIntegrity, "the pack locator " + path + " is damaged (" + why +
-                                     "); zadp-repo repair rebuilds it from the packs");
-        };
-        unsigned char header[kLocatorHeaderSize];
-        uint64_t size = reader_->size();
-        if (size < entries_offset()) damaged("too short");
-        read_exact(*reader_, header, sizeof header, 0, path);
-        if (std::memcmp(header, "ZADPLOCA", 8) != 0 || get32(header + 8) != 1) damaged("bad header");
-        count_ = get64(header + 16);
-        std::vector<unsigned char> fan(kFanout * 4);
-        read_exact(*reader_, fan.data(), fan.size(), kLocatorHeaderSize, path);
-        if (XXH3_64bits(fan.data(), fan.size()) != get64(header + 24)) damaged("bad fan-out checksum");
-        if (size != entries_offset() + count_ * kEntrySize) damaged("wrong length");
-        for (size_t b = 0; b < kFanout; ++b) {
-            fanout_[b] = get32(fan.data() + b * 4);
-            if ((b > 0 && fanout_[b] < fanout_[b - 1]) || fanout_[b] > count_) damaged("bad fan-out");
-        }
-        if (fanout_.back() != count_) damaged("bad fan-out");
-    }
-
-    std::shared_ptr<ObjectReader> reader_;  // one version: a merge meanwhile does not change it
-    std::vector<uint64_t> fanout_;
-    uint64_t count_ = 0;
-};
-
-// Writes a new locator from entries given in id order, published whole
-// (replacing the one there) and made durable by commit().
-class LocatorWriter {
-public:
-    LocatorWriter(ObjectStore& store, const std::string& key)
-        : store_(store), key_(key), out_(store.open_writer(key)) {
-        counts_.assign(kFanout, 0);
-        std::vector<unsigned char> head(kLocatorHeaderSize + kFanout * 4, 0);  // filled in by commit()
-        out_->write(head.data(), head.size());
-    }
-    LocatorWriter(const LocatorWriter&) = delete;
-    LocatorWriter& operator=(const LocatorWriter&) = delete;
-
-    void add(const Entry& e) {
-        if (have_last_ && e == last_) return;  // one entry once
-        last_ = e;
-        have_last_ = true;
-        ++counts_[bucket_of(e.id)];
-        ++count_;
-        size_t at = buf_.size();
-        buf_.resize(at + kEntrySize);
-        encode_entry(e, buf_.data() + at);
-        if (buf_.size() >= (1u << 20)) flush();
-    }
-
-    // Publishes the new locator; with `publish` false (a dry run) only
-    // opens it for this process and removes the file.
-    std::shared_ptr<const Locator> commit(bool publish = true) {
-        flush();
-        std::vector<unsigned char> head(kLocatorHeaderSize + kFanout * 4, 0);
-        uint64_t sum = 0;
-        for (size_t b = 0; b < kFanout; ++b) {
-            sum += counts_[b];
-            put32(head.data() + kLocatorHeaderSize + b * 4, static_cast<uint32_t>(sum));
-        }
-        std::memcpy(head.data(), "ZADPLOCA", 8);
-        put32(head.data() + 8, 1);
-        put64(head.data() + 16, count_);
-        put64(head.data() + 24, XXH3_64bits(head.data() + kLocatorHeaderSize, kFanout * 4));
-        out_->write_at(0, head.data(), head.size());
-        if (!publish) return Locator::open(std::make_unique<UnpublishedReader>(std::move(out_)), store_.where(key_));
-        out_->commit(false);
-        store_.sync();
-        return Locator::open(store_, key_);
-    }
-
-private:
-    void flush() {
-        out_->write(buf_.data(), buf_.size());
-        buf_.clear();
-    }
-
-    ObjectStore& store_;
-    std::string key_;
-    std::unique_ptr<ObjectWriter> out_;
-    std::vector<uint32_t> counts_;
-    std::vector<unsigned char> buf_;
-    uint64_t count_ = 0;
-    Entry last_;
-    bool have_last_ = false;
-};
 
 // ---- the store ----
 
@@ -417,12 +158,7 @@ public:
 
 private:
     // Short: the object's checks will say it is damaged.
-    static void read_at(ObjectReader& reader, const Location& at, Bytes& out) {
-        thread_local std::vector<unsigned char> got;
-        reader.read(at.offset, at.length, got);
-        out.reset(got.size());
-        if (!got.empty()) std::memcpy(out.data(), got.data(), got.size());
-    }
+    static void read_at(ObjectReader& reader, const Location& at, Bytes& out) { pack::read_object(reader, at, out); }
     // From the pack this process is writing (caller holds mu_).
     void read_at(const Location& at, Bytes& out) {
         thread_local std::vector<unsigned char> got;
@@ -432,10 +168,7 @@ private:
     }
     bool writing(uint64_t pack) const { return pack_writer_ && pack == pack_; }
 
-    std::string pack_key(uint64_t pack) const {
-        std::string hex = pack_name(pack);
-        return prefix_ + "/" + hex.substr(0, 2) + "/" + hex + ".pack";
-    }
+    std::string pack_key(uint64_t pack) const { return pack::pack_key(prefix_, pack); }
     std::string table_key(uint64_t pack) const { return prefix_ + "/unmerged/" + pack_name(pack) + ".table"; }
     std::string locator_key() const { return prefix_ + "/locator"; }
     std::string damaged_key() const { return prefix_ + "/damaged"; }
@@ -596,12 +329,10 @@ private:
     void start_pack() {
         unsigned char b[8];
         random_bytes(b, sizeof b);
-        pack_ = get64(b);  // random: no one can predict the name
+        pack_ = little_endian::get64(b);  // random: no one can predict the name
         pack_writer_ = store_.open_writer(pack_key(pack_));
-        unsigned char header[kPackHeaderSize] = {};
-        std::memcpy(header, "ZADPPACK", 8);
-        put32(header + 8, 1);
-        pack_writer_->write(header, sizeof header);
+        auto header = pack_header();
+        pack_writer_->write(header.data(), header.size());
         pack_size_ = kPackHeaderSize;
         pack_entries_.clear();
     }
@@ -615,13 +346,10 @@ private:
         if (!pack_writer_) return;
         std::sort(pack_entries_.begin(), pack_entries_.end());
         auto table = seal_table(pack_entries_, pack_, sealer_);
-        unsigned char tail[kPackTailSize];
-        put32(tail, static_cast<uint32_t>(pack_entries_.size()));
-        put32(tail + 4, static_cast<uint32_t>(table.size()));
-        std::memcpy(tail + 8, "ZPACKEND", 8);
+        auto tail = pack_tail(pack_entries_.size(), table.size());
         auto writer = std::move(pack_writer_);  // dropped unpublished if this fails
         writer->write(table.data(), table.size());
-        writer->write(tail, sizeof tail);
+        writer->write(tail.data(), tail.size());
         // A copy of the table in unmerged/, where every process finds it;
         // durable with the pack at sync().
         store_.save(table_key(pack_), table.data(), table.size());
@@ -687,28 +415,13 @@ private:
         return pack_where(at.pack) + " at " + std::to_string(at.offset) + " (listed in " + store_.where(damaged_key()) + ")";
     }
 
-    // The table of a pack file, read from its end; an error text when damaged.
+    // The table of a pack, read from its end; an error text when damaged.
     std::string read_pack_table(uint64_t pack, std::vector<Entry>& out, uint64_t& file_size) {
         out.clear();
-        std::string path = pack_where(pack);
         auto reader = store_.open_reader(pack_key(pack));
         if (!reader) return errno_text(ENOENT);
         file_size = reader->size();
-        if (file_size < kPackHeaderSize + kPackTailSize) return "it is truncated";
-        unsigned char tail[kPackTailSize];
-        read_exact(*reader, tail, sizeof tail, file_size - kPackTailSize, path);
-        uint64_t sealed_length = get32(tail + 4);
-        if (std::memcmp(tail + 8, "ZPACKEND", 8) != 0 || sealed_length + kPackHeaderSize + kPackTailSize > file_size)
-            return "its tail is damaged";
-        std::vector<unsigned char> sealed(sealed_length);
-        read_exact(*reader, sealed.data(), sealed.size(), file_size - kPackTailSize - sealed_length, path);
-        std::string error = open_table(sealed, pack, sealer_, out);
-        if (!error.empty()) return error;
-        uint64_t objects_end = file_size - kPackTailSize - sealed_length;
-        for (const auto& e : out)
-            if (e.at.offset < kPackHeaderSize || uint64_t{e.at.offset} + e.at.length > objects_end)
-                return "its table points outside the pack";
-        return "";
+        return pack::read_pack_table(*reader, pack, sealer_, out, pack_where(pack));
     }
 
     // A pack as gc and rebuild see it: its own table, or, when that does not
@@ -719,7 +432,6 @@ private:
         std::string damage;
     };
     PackView view_pack(uint64_t pack);
-    std::vector<Entry> scan_pack(uint64_t pack, const std::vector<unsigned char>& bytes) const;
     // The pack's own entry for `id`: from its table or, if that is damaged, a scan.
     std::optional<Location> own_location(const ChunkId& id, uint64_t pack);
     bool verifies(const ChunkId& id, Bytes& object) const;
@@ -760,34 +472,8 @@ PackChunkStore::PackView PackChunkStore::view_pack(uint64_t pack) {
     if (auto info = store_.stat(pack_key(pack)); info && info->size <= (1u << 30))
         bytes = store_.load(pack_key(pack)).value_or(std::vector<unsigned char>());
     v.file_size = bytes.size();
-    v.entries = scan_pack(pack, bytes);
+    v.entries = scan_pack(pack, bytes, sealer_);
     return v;
-}
-
-// Objects are self-describing: a header with the plain length and whether a
-// zstd frame follows gives the object's length, and an object is taken only
-// when its bytes hash to an id it is sealed for. Anything else is skipped
-// up to the next object magic.
-std::vector<Entry> PackChunkStore::scan_pack(uint64_t pack, const std::vector<unsigned char>& bytes) const {
-    std::vector<Entry> found;
-    const unsigned char* data = bytes.data();
-    size_t pos = kPackHeaderSize;
-    while (pos + 4 <= bytes.size()) {
-        auto* hit = static_cast<const unsigned char*>(::memmem(data + pos, bytes.size() - pos, "ZOBJ", 4));
-        if (!hit) break;
-        pos = static_cast<size_t>(hit - data);
-        size_t length = chunk_object_length(data + pos, bytes.size() - pos, sealer_);
-        if (length && pos <= UINT32_MAX) {
-            if (auto id = identify_chunk_object(data + pos, length, sealer_)) {
-                found.push_back({*id, {pack, static_cast<uint32_t>(pos), static_cast<uint32_t>(length)}});
-                pos += length;
-                continue;
-            }
-        }
-        ++pos;
-    }
-    std::sort(found.begin(), found.end());
-    return found;
 }
 
 std::optional<Location> PackChunkStore::own_location(const ChunkId& id, uint64_t pack) {
@@ -1023,91 +709,31 @@ ChunkStore::RebuildReport PackChunkStore::rebuild(bool dry_run, bool rewrite_dam
 ChunkStore::SweepReport PackChunkStore::sweep(const std::function<bool(const ChunkId&)>& live, bool dry_run) {
     std::lock_guard<std::mutex> g(mu_);
     load();
-    SweepReport r;
-    auto packs = list_packs();
-    std::vector<uint64_t> drop;
-    struct Rewrite {
-        uint64_t pack;
-        std::vector<Entry> live;
-        uint64_t file_size, dead = 0, dead_bytes = 0;
-    };
-    std::vector<Rewrite> rewrites, small;
-    uint64_t dropped_bytes = 0;
-    for (auto pack : packs) {
+    // The plan, from every pack's own table ...
+    RepackPlanner planner(live, damaged_);
+    for (auto pack : list_packs()) {
         std::vector<Entry> entries;
         uint64_t file_size = 0;
-        if (!read_pack_table(pack, entries, file_size).empty()) {
-            ++r.damaged_files;  // what it holds is not proven: never removed, never rewritten
-            continue;
-        }
-        Rewrite w{pack, {}, file_size};
-        uint64_t live_bytes = 0;
-        for (const auto& e : entries) {
-            if (!damaged_.count(e.at) && live(e.id)) {
-                ++r.chunks_kept;
-                r.bytes_kept += e.at.length;
-                w.live.push_back(e);
-                live_bytes += e.at.length;
-            } else {
-                ++w.dead;
-                w.dead_bytes += e.at.length;
-            }
-        }
-        if (w.live.empty()) {
-            drop.push_back(pack);
-            dropped_bytes += file_size;
-            r.chunks_removed += w.dead;
-            r.bytes_removed += w.dead_bytes;
-        } else if (live_bytes * 4 < (file_size - kPackHeaderSize) * 3) {
-            rewrites.push_back(std::move(w));  // a quarter or more is dead
-        } else if (file_size < kPackTarget / 4) {
-            small.push_back(std::move(w));
-        } else {
-            r.chunks_unused_kept += w.dead;
-            r.bytes_unused_kept += w.dead_bytes;
-        }
+        if (read_pack_table(pack, entries, file_size).empty())
+            planner.add(pack, file_size, entries);
+        else
+            planner.add_damaged(pack);  // never removed, never rewritten
     }
-    if (small.size() >= 2) {  // small packs (from small nightly changes) are combined
-        for (auto& w : small) rewrites.push_back(std::move(w));
-    } else {
-        for (auto& w : small) {
-            r.chunks_unused_kept += w.dead;
-            r.bytes_unused_kept += w.dead_bytes;
-        }
-    }
-    r.files_removed = drop.size() + rewrites.size();
-    r.files_rewritten = rewrites.size();
+    RepackPlan plan = planner.finish();
+    SweepReport r = plan.report;
     r.temporaries_removed = store_.remove_temporaries(prefix_, true);
-    uint64_t rewritten_bytes = 0, copied_bytes = 0;
-    for (const auto& w : rewrites) {
-        r.chunks_removed += w.dead;
-        r.bytes_removed += w.dead_bytes;
-        rewritten_bytes += w.file_size;
-        for (const auto& e : w.live) copied_bytes += e.at.length;
-    }
-    // What the new packs take: the live objects, a header, and a table per 16 MiB.
-    uint64_t new_packs = rewrites.empty() ? 0 : copied_bytes / kPackTarget + 1;
-    uint64_t written = copied_bytes + new_packs * (kPackHeaderSize + kPackTailSize);
-    for (const auto& w : rewrites) written += w.live.size() * kEntrySize;
-    r.bytes_freed = dropped_bytes + rewritten_bytes > written ? dropped_bytes + rewritten_bytes - written : 0;
     if (dry_run) return r;
+    // ... executed: what lives in rewritten packs is copied into new packs,
+    // made durable, then a locator without the old packs is published, and
+    // only then are they removed.
     store_.remove_temporaries(prefix_, false);
-    // Copy what lives in rewritten packs into new packs, make them durable,
-    // then publish a locator without the old packs, and only then remove them.
-    Bytes object;
-    for (const auto& w : rewrites) {
-        auto reader = open_pack(w.pack);
-        if (!reader) fail(kExitIo, "open " + pack_where(w.pack) + ": " + errno_text(ENOENT));
-        for (const auto& e : w.live) {
-            read_at(*reader, e.at, object);
-            if (object.size() != e.at.length) fail(kExitIo, pack_where(w.pack) + " changed while gc copied it");
-            append(e.id, object.data(), object.size());
-        }
-    }
+    copy_live_objects(
+        plan, [&](uint64_t pack) { return open_pack(pack); }, [&](uint64_t pack) { return pack_where(pack); },
+        [&](const ChunkId& id, const Bytes& object) { append(id, object.data(), object.size()); });
     finish_pack();
     store_.sync();
-    std::set<uint64_t> gone(drop.begin(), drop.end());
-    for (const auto& w : rewrites) gone.insert(w.pack);
+    std::set<uint64_t> gone(plan.drop.begin(), plan.drop.end());
+    for (const auto& w : plan.rewrites) gone.insert(w.pack);
     std::vector<uint64_t> surviving;
     for (auto pack : list_packs())
         if (!gone.count(pack)) surviving.push_back(pack);

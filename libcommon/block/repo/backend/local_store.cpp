@@ -30,17 +30,21 @@ int open_key_file(const std::string& path) {
 }
 
 // Up to `length` bytes at `offset` of an open file; fewer at its end.
-void pread_some(int fd, uint64_t offset, size_t length, std::vector<unsigned char>& out, const std::string& what) {
-    out.resize(length);
+size_t pread_some(int fd, uint64_t offset, size_t length, unsigned char* out, const std::string& what) {
     size_t got = 0;
     while (got < length) {
-        ssize_t n = ::pread(fd, out.data() + got, length - got, static_cast<off_t>(offset + got));
+        ssize_t n = ::pread(fd, out + got, length - got, static_cast<off_t>(offset + got));
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) fail(kExitIo, "read " + what + ": " + errno_text(errno));
         if (n == 0) break;
         got += static_cast<size_t>(n);
     }
-    out.resize(got);
+    return got;
+}
+
+void pread_some(int fd, uint64_t offset, size_t length, std::vector<unsigned char>& out, const std::string& what) {
+    out.resize(length);
+    out.resize(pread_some(fd, offset, length, out.data(), what));
 }
 
 class FileReader : public ObjectReader {
@@ -52,8 +56,8 @@ public:
     }
     ~FileReader() override { ::close(fd_); }
     uint64_t size() const override { return size_; }
-    void read(uint64_t offset, size_t length, std::vector<unsigned char>& out) override {
-        pread_some(fd_, offset, length, out, path_);
+    size_t read(uint64_t offset, size_t length, unsigned char* out) override {
+        return pread_some(fd_, offset, length, out, path_);
     }
 
 private:
@@ -234,7 +238,10 @@ public:
 
     std::unique_ptr<StoreLock> lock(const std::string& name, bool exclusive, bool wait) override {
         validate_key(name);
-        int fd = lock_file(where(name), exclusive, wait);
+        std::string path = where(name);
+        struct stat st {};
+        if (std::string dir = path.substr(0, path.rfind('/')); ::stat(dir.c_str(), &st) != 0) make_dirs(dir);
+        int fd = lock_file(path, exclusive, wait);
         if (fd < 0) return nullptr;
         return std::make_unique<FileLock>(fd);
     }

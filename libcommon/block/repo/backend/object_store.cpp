@@ -30,10 +30,11 @@ class CopyReader : public ObjectReader {
 public:
     explicit CopyReader(std::vector<unsigned char> bytes) : bytes_(std::move(bytes)) {}
     uint64_t size() const override { return bytes_.size(); }
-    void read(uint64_t offset, size_t length, std::vector<unsigned char>& out) override {
+    size_t read(uint64_t offset, size_t length, unsigned char* out) override {
         uint64_t begin = std::min<uint64_t>(offset, bytes_.size());
         uint64_t end = std::min<uint64_t>(bytes_.size(), begin + length);
-        out.assign(bytes_.begin() + static_cast<ptrdiff_t>(begin), bytes_.begin() + static_cast<ptrdiff_t>(end));
+        if (end > begin) std::memcpy(out, bytes_.data() + begin, end - begin);
+        return static_cast<size_t>(end - begin);
     }
 
 private:

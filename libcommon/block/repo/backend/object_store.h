@@ -29,7 +29,12 @@ public:
     virtual ~ObjectReader() = default;
     virtual uint64_t size() const = 0;
     // Up to `length` bytes from `offset` into `out`: fewer at the end.
-    virtual void read(uint64_t offset, size_t length, std::vector<unsigned char>& out) = 0;
+    // Returns how many.
+    virtual size_t read(uint64_t offset, size_t length, unsigned char* out) = 0;
+    void read(uint64_t offset, size_t length, std::vector<unsigned char>& out) {
+        out.resize(length);
+        out.resize(read(offset, length, out.data()));
+    }
 };
 
 // A new object written in pieces (a pack, an index, a locator), published
