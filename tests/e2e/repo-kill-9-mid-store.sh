@@ -18,7 +18,8 @@ writer=$!
 ( head -c $((20 << 20)) "$T/day2.zs"; exec sleep 600 ) > "$T/fifo" &   # past the first 16 MiB pack
 feeder=$!
 on_exit "kill $feeder 2>/dev/null"
-temp_pack_bytes() { find "$ZADP_REPO/packs" -name '.tmp.*.pack' -printf '%s\n' 2>/dev/null | awk '{ n += $1 } END { print n + 0 }'; }
+# The store's temporaries: .tmp.NAME.<random hex> beside NAME.
+temp_pack_bytes() { find "$ZADP_REPO/packs" -name '.tmp.*.pack.*' -printf '%s\n' 2>/dev/null | awk '{ n += $1 } END { print n + 0 }'; }
 finished_packs() { find "$ZADP_REPO/packs" -name '*.pack' ! -name '.*' 2>/dev/null | wc -l; }
 # Until the store has finished a pack (day 1's is the other one) and written
 # more than 1 MiB into the next: polled cheaply (no parse of every pack) and
@@ -39,7 +40,7 @@ wait $writer 2>/dev/null || true
 kill $feeder 2>/dev/null || true
 
 [ ! -e "$ZADP_REPO/backups/web01/2026-11-28T020000Z/disk0.fidx" ] || die "an index appeared under the final name"
-ls -A "$ZADP_REPO/backups/web01/2026-11-28T020000Z" | grep -q '^\.disk0\.fidx\.' || die "expected a temporary index left by kill -9"
+ls -A "$ZADP_REPO/backups/web01/2026-11-28T020000Z" | grep -q '^\.tmp\.disk0\.fidx\.' || die "expected a temporary index left by kill -9"
 [ "$(zadp-repo ls | jq -r .name)" = web01/2026-11-27T020000Z/disk0 ] || die "ls: $(zadp-repo ls)"
 expect_exit 4 zadp-read --source repo:web01/2026-11-28T020000Z/disk0
 restores_to "$T/day1.img" web01/2026-11-27T020000Z/disk0

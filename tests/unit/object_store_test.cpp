@@ -193,3 +193,164 @@ TEST_CASE("local store: temporaries and links are neither listed nor followed") 
     CHECK(!store->stat("packs/ab/3.pack"));
     CHECK(exit_code_of([&] { store->load("packs/ab/3.pack"); }) == kExitIo);  // O_NOFOLLOW
 }
+
+// ---- what the repository needs beyond restic's backend (issue 18 §1) ----
+
+TEST_CASE("object stores: a reader keeps the version it opened while the key is replaced") {
+    for_each_store([](ObjectStore& store) {
+        auto first = bytes_of(300000, 3), second = bytes_of(200000, 4);
+        store.save("packs/locator", first.data(), first.size());
+        auto reader = store.open_reader("packs/locator");
+        REQUIRE(reader);
+        store.save("packs/locator", second.data(), second.size());
+        CHECK(reader->size() == first.size());
+        std::vector<unsigned char> got;
+        reader->read(250000, 100000, got);  // past the end of the new version, short at the old one's
+        CHECK(got == std::vector<unsigned char>(first.begin() + 250000, first.end()));
+        reader->read(400000, 10, got);
+        CHECK(got.empty());
+        CHECK(*store.load("packs/locator") == second);
+        CHECK(store.open_reader("packs/none") == nullptr);
+    });
+}
+
+TEST_CASE("object stores: a writer publishes whole, reads back and patches before, and leaves nothing unpublished") {
+    for_each_store([](ObjectStore& store) {
+        auto body = bytes_of(1 << 20, 5);
+        {
+            auto w = store.open_writer("packs/ab/abababababababab.pack");
+            w->write("HEAD", 4);
+            w->write(body.data(), body.size());
+            w->write_at(0, "head", 4);
+            std::vector<unsigned char> got;
+            w->read_at(2, 6, got);
+            CHECK(std::string(got.begin(), got.end()) == std::string("ad") + std::string(body.begin(), body.begin() + 4));
+            CHECK(w->size() == body.size() + 4);
+            CHECK(!store.stat("packs/ab/abababababababab.pack"));  // not before commit
+            CHECK(w->commit(true));
+        }
+        auto got = *store.load("packs/ab/abababababababab.pack");
+        CHECK(std::string(got.begin(), got.begin() + 4) == "head");
+        CHECK(std::equal(body.begin(), body.end(), got.begin() + 4));
+        {
+            auto again = store.open_writer("packs/ab/abababababababab.pack");
+            again->write("x", 1);
+            CHECK(!again->commit(true));  // create-only never replaces
+            auto replace = store.open_writer("packs/ab/abababababababab.pack");
+            replace->write("y", 1);
+            CHECK(replace->commit(false));
+        }
+        CHECK(*store.load("packs/ab/abababababababab.pack") == std::vector<unsigned char>{'y'});
+        {
+            auto dropped = store.open_writer("backups/g/t/d.fidx");
+            dropped->write("partial", 7);
+        }
+        CHECK(!store.stat("backups/g/t/d.fidx"));
+        CHECK(keys_under(store, "backups/").empty());
+        store.remove_temporaries("backups", false);
+    });
+}
+
+TEST_CASE("object stores: of eight writers racing through open_writer to create one key, exactly one wins") {
+    for_each_store([](ObjectStore& store) {
+        for (int round = 0; round < 10; ++round) {
+            std::string key = "backups/g/t" + std::to_string(round) + "/d.fidx";
+            std::atomic<int> winners{0};
+            std::vector<std::thread> threads;
+            for (int t = 0; t < 8; ++t)
+                threads.emplace_back([&, t] {
+                    auto w = store.open_writer(key);
+                    auto body = bytes_of(4096, static_cast<uint64_t>(t));
+                    w->write(body.data(), body.size());
+                    if (w->commit(true)) ++winners;
+                });
+            for (auto& t : threads) t.join();
+            REQUIRE(winners == 1);
+            CHECK(store.stat(key)->size == 4096);
+        }
+    });
+}
+
+TEST_CASE("object stores: locks are shared or exclusive, and a try says when it is busy") {
+    for_each_store([](ObjectStore& store) {
+        auto a = store.lock("lock", false, true);
+        auto b = store.lock("lock", false, false);  // shared with shared
+        REQUIRE(a);
+        REQUIRE(b);
+        CHECK(b->held());
+        CHECK(store.lock("lock", true, false) == nullptr);
+        CHECK(store.lock("packs/locator.lock", true, false) != nullptr);  // another lock is another name
+        a.reset();
+        CHECK(store.lock("lock", true, false) == nullptr);
+        b.reset();
+        auto x = store.lock("lock", true, false);
+        REQUIRE(x);
+        CHECK(store.lock("lock", false, false) == nullptr);
+        // A waiter gets it once the holder lets go.
+        std::atomic<bool> got{false};
+        std::thread waiter([&] {
+            auto w = store.lock("lock", false, true);
+            got = w != nullptr;
+        });
+        x.reset();
+        waiter.join();
+        CHECK(got);
+    });
+}
+
+TEST_CASE("object stores: many keys under one prefix, removed in one call, missing ones too") {
+    for_each_store([](ObjectStore& store) {
+        std::vector<std::string> keys;
+        for (int i = 0; i < 2500; ++i) {
+            keys.push_back("packs/unmerged/" + std::to_string(100000 + i) + ".table");
+            store.create(keys.back(), "t", 1);
+        }
+        CHECK(keys_under(store, "packs/unmerged/").size() == 2500);
+        keys.push_back("packs/unmerged/none.table");
+        CHECK(store.remove(keys) == 2500);
+        CHECK(keys_under(store, "packs/").empty());
+        CHECK(store.remove(keys) == 0);
+    });
+}
+
+TEST_CASE("local store: temporaries of killed writers are removed, empty backup directories too, claims kept") {
+    TempDir dir;
+    auto store = open_local_store(dir.path);
+    store->save("backups/g/t/d.fidx", "i", 1);
+    std::filesystem::create_directories(dir.path + "/backups/g/t2");
+    std::ofstream(dir.path + "/backups/g/t2/.tmp.d.fidx.0123456789abcdef") << "half";
+    std::ofstream(dir.path + "/backups/g/t2/.d.fidx.zadp-tmp.Ab12Cd") << "half";  // older zadp-write's
+    std::ofstream(dir.path + "/backups/g/.vm-id") << "vm-1\n";
+    std::filesystem::create_directories(dir.path + "/packs/ab");
+    std::ofstream(dir.path + "/packs/ab/.tmp.abababababababab.pack.0123456789abcdef") << "half";
+    CHECK(store->remove_temporaries("backups", true) == 2);  // a dry run only counts
+    CHECK(std::filesystem::exists(dir.path + "/backups/g/t2"));
+    CHECK(store->remove_temporaries("backups", false) == 2);
+    CHECK(!std::filesystem::exists(dir.path + "/backups/g/t2"));
+    CHECK(std::filesystem::exists(dir.path + "/backups/g/.vm-id"));
+    CHECK(std::filesystem::exists(dir.path + "/backups/g/t/d.fidx"));
+    CHECK(store->remove_temporaries("packs", false) == 1);
+    CHECK(std::filesystem::exists(dir.path + "/packs/ab"));  // the first two levels stay
+    // Removing the last object of a backup removes its directory, not the group's.
+    store->remove({"backups/g/t/d.fidx"});
+    CHECK(!std::filesystem::exists(dir.path + "/backups/g/t"));
+    CHECK(std::filesystem::exists(dir.path + "/backups/g"));
+}
+
+TEST_CASE("local store: a link planted at a key is neither followed for reading nor for locking") {
+    TempDir dir;
+    auto store = open_local_store(dir.path);
+    std::ofstream(dir.path + "/victim") << "precious";
+    std::filesystem::create_directories(dir.path + "/packs");
+    std::filesystem::create_symlink(dir.path + "/victim", dir.path + "/packs/damaged");
+    std::filesystem::create_symlink(dir.path + "/created", dir.path + "/lock");
+    CHECK(exit_code_of([&] { store->open_reader("packs/damaged"); }) == kExitIo);
+    CHECK(exit_code_of([&] { store->lock("lock", false, true); }) == kExitIo);
+    CHECK(!std::filesystem::exists(dir.path + "/created"));
+    store->save("packs/damaged", "x\n", 2);  // replaces the link itself
+    CHECK(!std::filesystem::is_symlink(dir.path + "/packs/damaged"));
+    std::ifstream victim(dir.path + "/victim");
+    std::string text;
+    victim >> text;
+    CHECK(text == "precious");
+}

@@ -52,7 +52,7 @@ void require_reads_back(Repository& repo, const std::string& name, const std::ve
 void damage_and_set_aside(Repository& repo, const ChunkId& id) {
     auto place = repo.chunks().where(id);
     REQUIRE(place);
-    std::fstream f(place->file, std::ios::in | std::ios::out | std::ios::binary);
+    std::fstream f(repo.store().where(place->key), std::ios::in | std::ios::out | std::ios::binary);
     auto at = static_cast<std::streamoff>(place->offset + place->length / 2);
     f.seekg(at);
     char c = 0;
@@ -337,7 +337,7 @@ TEST_CASE("packs: gc removes nothing while chunks that images use are missing, u
     remove_items(*r.open(), "c/t1", none);  // its chunks are now dead
     {
         auto repo = r.open();
-        IndexReader index(repo->index_path("a/t1/d"), "repo:a/t1/d", repo->sealer());
+        IndexReader index(repo->store(), Repository::index_key("a/t1/d"), "repo:a/t1/d", repo->sealer());
         damage_and_set_aside(*repo, index.entry(3));  // a chunk both images use goes missing
     }
     auto gc = collect_garbage(*r.open(), false);
@@ -383,7 +383,7 @@ TEST_CASE("packs: a chunk set aside is stored again by the next store that has i
     auto image = random_image(300000, 6);
     auto repo = Repository::open(repo_dir, {});
     store(*repo, "g/t1/d", image);
-    IndexReader index(repo->index_path("g/t1/d"), "repo:g/t1/d", repo->sealer());
+    IndexReader index(repo->store(), Repository::index_key("g/t1/d"), "repo:g/t1/d", repo->sealer());
     damage_and_set_aside(*repo, index.entry(1));
     std::ofstream(repo_dir + "/packs/damaged", std::ios::app) << "0123456789abcdef not-an-offset\nshort\n";
     CHECK(exit_code_of([&] { require_reads_back(*Repository::open(repo_dir, {}), "g/t1/d", image); }) ==

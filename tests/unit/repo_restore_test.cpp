@@ -59,7 +59,7 @@ struct Fixture {
     // holds other bytes (a writer's bug, say): only hashing or the image
     // digest can tell.
     void make_chunk_wrong(const std::string& name, uint64_t c) {
-        IndexReader index(repo->index_path(name), "repo:" + name, repo->sealer());
+        IndexReader index(repo->store(), Repository::index_key(name), "repo:" + name, repo->sealer());
         ChunkId id = index.entry(c);
         std::vector<unsigned char> other(image.begin() + (c + 1) * kChunk, image.begin() + (c + 2) * kChunk);
         repo->chunks().remove(id);
@@ -103,7 +103,7 @@ TEST_CASE("a whole read restores the image and its digest; a wrong chunk that se
         DYNAMIC_SECTION((encrypted ? "encrypted" : "plain")) {
             Fixture f(encrypted);
             f.store("g/t/d");
-            IndexReader index(f.repo->index_path("g/t/d"), "repo:g/t/d", f.repo->sealer());
+            IndexReader index(f.repo->store(), Repository::index_key("g/t/d"), "repo:g/t/d", f.repo->sealer());
             auto good = test::decode(f.read("g/t/d", false));
             CHECK(good.image == f.image);
             CHECK(stream::digest_hex(good.stats.digest) == index.trailer().digest);

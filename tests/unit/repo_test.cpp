@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "libcommon/base/error.h"
+#include "libcommon/block/repo/backend/local_files.h"
 #include "libcommon/block/repo/image.h"
 #include "libcommon/block/repo/maintenance.h"
 #include "repo_test_util.h"
@@ -43,6 +44,12 @@ IndexHeader index_header(const std::string& name, uint32_t chunk_size, uint64_t 
     h.chunk_size = chunk_size;
     h.size = size;
     return h;
+}
+
+// The index file at PATH, as the local store reads it.
+std::unique_ptr<ObjectReader> file_reader(const std::string& path) {
+    auto slash = path.rfind('/');
+    return open_local_store(path.substr(0, slash))->open_reader(path.substr(slash + 1));
 }
 
 std::string write_index(const std::string& path, const IndexHeader& h, const Sealer& sealer, int zero_every) {
@@ -76,7 +83,7 @@ TEST_CASE("index round trip across segments, zero marks and header fields") {
     h.identity = R"({"vm":{"id":"vm-1"}})";
     h.vm_id = "vm-1";
     std::string path = write_index(dir.path + "/i.fidx", h, plain, 3);
-    IndexReader r(path, "repo:" + h.name, plain);
+    IndexReader r(file_reader(path), "repo:" + h.name, plain);
     CHECK(r.entries() == 9001);
     CHECK(r.header().vm_id == "vm-1");
     CHECK(r.header().size == h.size);
@@ -99,23 +106,23 @@ TEST_CASE("a truncated, extended or altered index is an integrity error") {
     auto size = std::filesystem::file_size(path);
     SECTION("truncated") {
         std::filesystem::resize_file(path, size - 100);
-        CHECK(exit_code_of([&] { IndexReader r(path, "repo:g/t/d", plain); }) == kExitIntegrity);
+        CHECK(exit_code_of([&] { IndexReader r(file_reader(path), "repo:g/t/d", plain); }) == kExitIntegrity);
     }
     SECTION("extended") {
         std::filesystem::resize_file(path, size + 1);
-        CHECK(exit_code_of([&] { IndexReader r(path, "repo:g/t/d", plain); }) == kExitIntegrity);
+        CHECK(exit_code_of([&] { IndexReader r(file_reader(path), "repo:g/t/d", plain); }) == kExitIntegrity);
     }
     SECTION("a flipped entry byte fails when its segment is read") {
         flip_byte(path, static_cast<off_t>(size / 2));
-        IndexReader r(path, "repo:g/t/d", plain);
+        IndexReader r(file_reader(path), "repo:g/t/d", plain);
         CHECK(exit_code_of([&] { for (uint64_t i = 0; i < r.entries(); ++i) r.entry(i); }) == kExitIntegrity);
     }
     SECTION("an index renamed to another image is refused") {
-        CHECK(exit_code_of([&] { IndexReader r(path, "repo:g/t/other", plain); }) == kExitIntegrity);
+        CHECK(exit_code_of([&] { IndexReader r(file_reader(path), "repo:g/t/other", plain); }) == kExitIntegrity);
     }
     SECTION("unknown index version") {
         flip_byte(path, 8);
-        CHECK(exit_code_of([&] { IndexReader r(path, "repo:g/t/d", plain); }) == kExitIntegrity);
+        CHECK(exit_code_of([&] { IndexReader r(file_reader(path), "repo:g/t/d", plain); }) == kExitIntegrity);
     }
     SECTION("a refused index leaves no descriptor open (fuzz-repo_index ran out of them)") {
         std::filesystem::resize_file(path, size - 100);
@@ -125,7 +132,7 @@ TEST_CASE("a truncated, extended or altered index is an integrity error") {
         };
         auto before = open_descriptors();
         for (int i = 0; i < 10; ++i)
-            CHECK(exit_code_of([&] { IndexReader r(path, "repo:g/t/d", plain); }) == kExitIntegrity);
+            CHECK(exit_code_of([&] { IndexReader r(file_reader(path), "repo:g/t/d", plain); }) == kExitIntegrity);
         CHECK(open_descriptors() == before);
     }
 }
@@ -136,9 +143,9 @@ TEST_CASE("an encrypted index opens only with its key") {
     Sealer sealer(&key), wrong(&other);
     IndexHeader h = index_header("g/t/d", 1 << 20, 10ull << 20);
     std::string path = write_index(dir.path + "/i.fidx", h, sealer, 2);
-    IndexReader r(path, "repo:g/t/d", sealer);
+    IndexReader r(file_reader(path), "repo:g/t/d", sealer);
     CHECK(r.entry(1) == some_id(1));
-    CHECK(exit_code_of([&] { IndexReader bad(path, "repo:g/t/d", wrong); }) == kExitIntegrity);
+    CHECK(exit_code_of([&] { IndexReader bad(file_reader(path), "repo:g/t/d", wrong); }) == kExitIntegrity);
 }
 
 TEST_CASE("chunks stay aligned to image offsets whatever the size and record cuts") {
@@ -169,7 +176,7 @@ TEST_CASE("chunks stay aligned to image offsets whatever the size and record cut
         ImageReader r(*repo, name);
         REQUIRE(r.size() == size);
         // Chunk i holds exactly image[i*cs, (i+1)*cs): its id is the hash of that range.
-        IndexReader index(repo->index_path(name), "repo:" + name, repo->sealer());
+        IndexReader index(repo->store(), Repository::index_key(name), "repo:" + name, repo->sealer());
         REQUIRE(index.entries() == (size + 65535) / 65536);
         for (uint64_t c = 0; c < index.entries(); ++c) {
             uint64_t start = c * 65536, len = std::min<uint64_t>(65536, size - start);
@@ -204,7 +211,7 @@ TEST_CASE("a second store of the same image adds no chunk; a missing chunk names
             CHECK(w.totals().reused_chunks == 5);
         }
     }
-    IndexReader index(repo->index_path("g/t1/d"), "repo:g/t1/d", repo->sealer());
+    IndexReader index(repo->store(), Repository::index_key("g/t1/d"), "repo:g/t1/d", repo->sealer());
     repo->chunks().remove(index.entry(2));
     ImageReader r(*repo, "g/t1/d");
     std::vector<unsigned char> buf(image.size());
@@ -232,7 +239,7 @@ TEST_CASE("check --read-data verifies every chunk on the workers and lists the b
         w.write(0, image.data(), image.size());
         w.commit();
     }
-    IndexReader index(repo->index_path("g/t/d"), "repo:g/t/d", repo->sealer());
+    IndexReader index(repo->store(), Repository::index_key("g/t/d"), "repo:g/t/d", repo->sealer());
     std::set<ChunkId> damaged;
     for (uint64_t c : {97, 3, 50, 71, 12}) {
         ChunkId id = index.entry(c);
@@ -562,7 +569,7 @@ TEST_CASE("ls and prune read each backup's state from its manifest") {
     CHECK(action("g/2026-11-25T020000Z") == "would remove");
 
     // A damaged manifest: its backup is kept and prune and ls say so (exit 6).
-    std::string path = repo->blob_path("g/2026-11-27T020000Z/backup.json");
+    std::string path = repo->store().where(Repository::blob_key("g/2026-11-27T020000Z/backup.json"));
     std::string bytes = read_small_file(path, 1 << 20);
     bytes[bytes.size() / 2] ^= 1;
     {
@@ -717,10 +724,10 @@ TEST_CASE("reads ahead of a damaged chunk succeed; the damaged one names its off
             REQUIRE(std::equal(got.begin(), got.begin() + n, image.begin() + off));
         }
     }
-    IndexReader index(repo->index_path("g/t1/d"), "repo:g/t1/d", repo->sealer());
+    IndexReader index(repo->store(), Repository::index_key("g/t1/d"), "repo:g/t1/d", repo->sealer());
     auto place = repo->chunks().where(index.entry(22));
     REQUIRE(place);
-    flip_byte(place->file, static_cast<off_t>(place->offset + 100));
+    flip_byte(repo->store().where(place->key), static_cast<off_t>(place->offset + 100));
     ImageReader r(*repo, "g/t1/d");
     std::vector<unsigned char> got(4096);
     uint64_t off = 0;

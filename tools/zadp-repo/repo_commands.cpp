@@ -9,6 +9,7 @@
 
 #include "libcommon/base/error.h"
 #include "libcommon/block/progress.h"
+#include "libcommon/block/repo/backend/local_files.h"
 #include "libcommon/block/stream_io.h"
 
 namespace hci::repo_tool {
@@ -235,7 +236,7 @@ int cmd_key(const Options& o) {
         if (o.new_passphrase_file.empty()) fail(kExitUsage, "key passwd needs --new-passphrase-file FILE");
         std::string wrapped = repo::wrap_key(*r->key(), repo::read_passphrase_file(o.new_passphrase_file,
                                                                                    "--new-passphrase-file"));
-        repo::write_file_atomic(r->dir() + "/key", wrapped.data(), wrapped.size(), true);
+        r->save_wrapped_key(wrapped);
         line["repo"] = r->dir();
         line["fingerprint"] = r->key()->fingerprint();
         line["passphrase"] = "changed";

@@ -1,7 +1,8 @@
 #pragma once
 // Where a repository keeps its chunk objects. The repository above seals,
 // compresses and names chunks; a ChunkStore only keeps opaque object bytes
-// by id: one file per chunk (format version 1) or packs (version 2).
+// by id: one object per chunk (format version 1) or packs (version 2), all
+// in an ObjectStore (backend/object_store.h), never through paths.
 // put() and contains() are safe from several threads at once, and so is read().
 #include <cstdint>
 #include <functional>
@@ -10,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "libcommon/block/repo/backend/object_store.h"
 #include "libcommon/block/repo/crypto.h"
 #include "libcommon/block/repo/format.h"
 
@@ -60,9 +62,9 @@ public:
     // How many chunks the store holds, roughly; 0 when it cannot tell cheaply.
     virtual uint64_t count_hint() = 0;
 
-    // Where a chunk's bytes are, for messages and tests.
+    // Where a chunk's bytes are, for messages and tests: the object's key.
     struct Place {
-        std::string file;
+        std::string key;
         uint64_t offset = 0, length = 0;
     };
     virtual std::optional<Place> where(const ChunkId& id) = 0;
@@ -112,18 +114,14 @@ public:
     }
 };
 
-// syncfs(2) of the file system holding `dir`: one call makes every chunk
-// written so far durable (exit 7 when it fails).
-void sync_file_system(const std::string& dir);
+// Format version 1: one object per chunk, PREFIX/XXX/<64 hex digits>
+// (PREFIX is "chunks"), fanned out by the first three digits; stored
+// create-only.
+std::unique_ptr<ChunkStore> open_directory_chunk_store(ObjectStore& store, const std::string& prefix);
 
-// Format version 1: one file per chunk, chunks/XXX/<64 hex digits>, fanned
-// out over 4096 directories by the first three digits; written to a
-// temporary name in the same directory and linked to its name.
-std::unique_ptr<ChunkStore> open_directory_chunk_store(const std::string& dir);
-
-// Format version 2: chunks packed into files of about 16 MiB, each with a
-// sealed table of its chunks, and one sorted locator over all of them
-// (zadp-repo(5), "Packs").
-std::unique_ptr<ChunkStore> open_pack_chunk_store(const std::string& dir, const Sealer& sealer);
+// Format version 2: chunks packed into objects of about 16 MiB under PREFIX
+// ("packs"), each with a sealed table of its chunks, and one sorted locator
+// over all of them (zadp-repo(5), "Packs").
+std::unique_ptr<ChunkStore> open_pack_chunk_store(ObjectStore& store, const std::string& prefix, const Sealer& sealer);
 
 }  // namespace hci::repo

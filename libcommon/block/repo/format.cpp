@@ -331,8 +331,21 @@ IndexTrailer parse_trailer_json(const std::string& text) {
 
 // ---- IndexWriter ----
 
+IndexWriter::IndexWriter(ObjectWriter& out, std::string what, const IndexHeader& header, const Sealer& sealer)
+    : out_([&out](const unsigned char* p, size_t n) { out.write(p, n); }), what_(std::move(what)), header_(header),
+      sealer_(sealer) {
+    start();
+}
+
 IndexWriter::IndexWriter(int fd, std::string what, const IndexHeader& header, const Sealer& sealer)
-    : fd_(fd), what_(std::move(what)), header_(header), sealer_(sealer) {
+    : what_(std::move(what)), header_(header), sealer_(sealer) {
+    out_ = [fd, this](const unsigned char* p, size_t n) { write_fd_all(fd, p, n, what_); };
+    start();
+}
+
+void IndexWriter::start() {
+    const IndexHeader& header = header_;
+    const Sealer& sealer = sealer_;
     std::string json = header_json(header);
     auto sealed = sealer.seal(json.data(), json.size(), "index " + header.name + " header");
     std::vector<unsigned char> prefix(kIndexPrefixSize, 0);
@@ -345,7 +358,7 @@ IndexWriter::IndexWriter(int fd, std::string what, const IndexHeader& header, co
     segment_.reserve(kEntriesPerSegment * 32);
 }
 
-void IndexWriter::put(const std::vector<unsigned char>& bytes) { write_fd_all(fd_, bytes.data(), bytes.size(), what_); }
+void IndexWriter::put(const std::vector<unsigned char>& bytes) { out_(bytes.data(), bytes.size()); }
 
 void IndexWriter::add(const ChunkId& id) {
     if (added_ >= header_.entries()) throw std::logic_error("index: more entries than the image has chunks");
@@ -373,34 +386,24 @@ void IndexWriter::finish(const IndexTrailer& trailer) {
 
 // ---- IndexReader ----
 
-IndexReader::IndexReader(const std::string& path, const std::string& what, const Sealer& sealer)
-    : what_(what), sealer_(sealer) {
-    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd_ < 0) {
-        if (errno == ENOENT) fail(kExitNotFound, what + ": no such image in the repository");
-        fail(kExitIo, "open " + path + ": " + errno_text(errno));
-    }
-    // The destructor does not run when the constructor throws: a damaged
-    // index must not leak its descriptor (zadp-repo check reads them all).
-    try {
-        load(path);
-    } catch (...) {
-        ::close(fd_);
-        throw;
-    }
+IndexReader::IndexReader(ObjectStore& store, const std::string& key, const std::string& what, const Sealer& sealer)
+    : IndexReader(store.open_reader(key), what, sealer) {}
+
+IndexReader::IndexReader(std::unique_ptr<ObjectReader> reader, const std::string& what, const Sealer& sealer)
+    : reader_(std::move(reader)), what_(what), sealer_(sealer) {
+    if (!reader_) fail(kExitNotFound, what + ": no such image in the repository");
+    load();
 }
 
-void IndexReader::load(const std::string& path) {
+void IndexReader::load() {
     const std::string& what = what_;
     const Sealer& sealer = sealer_;
-    struct stat st {};
-    ::fstat(fd_, &st);
-    uint64_t file_size = static_cast<uint64_t>(st.st_size);
+    uint64_t file_size = reader_->size();
     auto read_at = [&](uint64_t offset, size_t length) {
-        std::vector<unsigned char> buf(length);
+        std::vector<unsigned char> buf;
         if (offset + length > file_size) damaged("truncated (" + std::to_string(file_size) + " bytes)");
-        ssize_t n = ::pread(fd_, buf.data(), length, static_cast<off_t>(offset));
-        if (n != static_cast<ssize_t>(length)) fail(kExitIo, "read " + path + ": " + errno_text(errno));
+        reader_->read(offset, length, buf);
+        if (buf.size() != length) damaged("truncated (" + std::to_string(file_size) + " bytes)");
         return buf;
     };
     auto prefix = read_at(0, kIndexPrefixSize);
@@ -445,9 +448,7 @@ void IndexReader::load(const std::string& path) {
     }
 }
 
-IndexReader::~IndexReader() {
-    if (fd_ >= 0) ::close(fd_);
-}
+IndexReader::~IndexReader() = default;
 
 void IndexReader::damaged(const std::string& why) const {
     fail(kExitIntegrity, what_ + ": the image index is damaged: " + why);
@@ -458,9 +459,9 @@ void IndexReader::load_segment(uint64_t segment) {
     uint64_t count = std::min<uint64_t>(kEntriesPerSegment, n - segment * kEntriesPerSegment);
     size_t sealed_length = count * 32 + sealer_.overhead();
     uint64_t offset = segments_offset_ + segment * (kEntriesPerSegment * 32 + sealer_.overhead());
-    std::vector<unsigned char> buf(sealed_length);
-    ssize_t got = ::pread(fd_, buf.data(), sealed_length, static_cast<off_t>(offset));
-    if (got != static_cast<ssize_t>(sealed_length)) damaged("cannot read entries at byte " + std::to_string(offset));
+    std::vector<unsigned char> buf;
+    reader_->read(offset, sealed_length, buf);
+    if (buf.size() != sealed_length) damaged("cannot read entries at byte " + std::to_string(offset));
     auto plain = sealer_.open(buf.data(), buf.size(), segment_aad(header_.name, segment));
     if (!plain) damaged("entries at byte " + std::to_string(offset) + " fail their checksum");
     if (cache_.size() >= 4) cache_.pop_back();

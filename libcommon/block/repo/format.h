@@ -5,11 +5,13 @@
 #include <boost/json.hpp>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "libcommon/block/repo/backend/object_store.h"
 #include "libcommon/block/repo/crypto.h"
 
 namespace hci::repo {
@@ -141,18 +143,20 @@ struct IndexTrailer {
 
 bool is_zero_id(const ChunkId& id);
 
-// Writes an index to an open file descriptor, streaming: one segment of
-// entries in memory at most.
+// Writes an index to a new object (or an open file descriptor), streaming:
+// one segment of entries in memory at most.
 class IndexWriter {
 public:
+    IndexWriter(ObjectWriter& out, std::string what, const IndexHeader& header, const Sealer& sealer);
     IndexWriter(int fd, std::string what, const IndexHeader& header, const Sealer& sealer);
     void add(const ChunkId& id);  // all-zero id for an all-zero chunk
     void finish(const IndexTrailer& trailer);
 
 private:
     void flush_segment();
+    void start();
     void put(const std::vector<unsigned char>& bytes);
-    int fd_;
+    std::function<void(const unsigned char*, size_t)> out_;
     std::string what_;
     IndexHeader header_;
     const Sealer& sealer_;
@@ -161,12 +165,14 @@ private:
     uint64_t segments_ = 0;
 };
 
-// Reads an index: header and trailer at open (every length checked, so a
-// truncated index is found at once), entries segment by segment on demand.
-// Failures are Error(kExitIntegrity) naming the index.
+// Reads an index object: header and trailer at open (every length checked,
+// so a truncated index is found at once), entries segment by segment on
+// demand, by ranged reads. Failures are Error(kExitIntegrity) naming the
+// index; a missing one is Error(kExitNotFound).
 class IndexReader {
 public:
-    IndexReader(const std::string& path, const std::string& what, const Sealer& sealer);
+    IndexReader(ObjectStore& store, const std::string& key, const std::string& what, const Sealer& sealer);
+    IndexReader(std::unique_ptr<ObjectReader> reader, const std::string& what, const Sealer& sealer);
     ~IndexReader();
     IndexReader(const IndexReader&) = delete;
     IndexReader& operator=(const IndexReader&) = delete;
@@ -176,10 +182,10 @@ public:
     ChunkId entry(uint64_t i);
 
 private:
-    void load(const std::string& path);  // header and trailer
+    void load();  // header and trailer
     void load_segment(uint64_t segment);
     [[noreturn]] void damaged(const std::string& why) const;
-    int fd_ = -1;
+    std::unique_ptr<ObjectReader> reader_;
     std::string what_;
     const Sealer& sealer_;
     IndexHeader header_;

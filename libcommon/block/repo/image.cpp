@@ -1,14 +1,11 @@
 #include "libcommon/block/repo/image.h"
 
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <boost/json.hpp>
 #include <cstring>
 #include <thread>
 
 #include "libcommon/base/error.h"
-#include "libcommon/block/temp_file.h"
 
 namespace hci::repo {
 namespace {
@@ -29,11 +26,6 @@ std::string vm_id_of(const std::string& identity) {
     auto* id = vm->as_object().if_contains("id");
     if (!id) return "";
     return id->is_string() ? std::string(id->as_string()) : id->is_null() ? "" : boost::json::serialize(*id);
-}
-
-bool exists(const std::string& path) {
-    struct stat st {};
-    return ::stat(path.c_str(), &st) == 0;
 }
 
 }  // namespace
@@ -64,18 +56,15 @@ ImageWriter::ImageWriter(Repository& repo, const std::string& name, uint64_t siz
     header_.identity = identity;
     header_.vm_id = vm_id_of(identity);
     lock_ = repo.lock_shared();
-    std::string path = repo.index_path(name);
-    if (exists(path) || exists(repo.blob_path(name)))
+    std::string key = Repository::index_key(name);
+    if (repo.store().stat(key) || repo.store().stat(Repository::blob_key(name)))
         fail(kExitUsage, "repo:" + name + " exists already (backups are immutable; store under a new TIME)");
     repo.claim_group(name.substr(0, name.find('/')), header_.vm_id);
-    make_dirs(path.substr(0, path.rfind('/')));
-    temp_ = std::make_unique<TempFile>(path);
-    // The temporary file is 0600; an index is as readable as its backup's
-    // directory (made under the storer's umask, like the blobs beside it).
-    struct stat dir_stat{};
-    if (::stat(path.substr(0, path.rfind('/')).c_str(), &dir_stat) == 0)
-        (void)::fchmod(temp_->fd(), dir_stat.st_mode & 0666);
-    index_ = std::make_unique<IndexWriter>(temp_->fd(), path, header_, repo.sealer());
+    // Spooled beside its key on a directory (as readable as the blobs
+    // beside it: under the storer's umask), published create-only last.
+    out_ = repo.store().open_writer(key);
+    out_->remove_if_killed();  // Ctrl-C ends a store at once, leaving no temporary index
+    index_ = std::make_unique<IndexWriter>(*out_, repo.store().where(key), header_, repo.sealer());
     // Plain chunk buffers: those in flight plus the one being filled.
     in_flight_limit_ = chunks_in_flight(header_.chunk_size, chunk_worker_count());
 }
@@ -197,14 +186,19 @@ void ImageWriter::commit() {
     totals_.created = utc_now();
     index_->finish(totals_);
     repo_.chunks().sync();  // every chunk durable before the index names it
-    if (!temp_->commit_new()) fail(kExitUsage, "repo:" + header_.name + " was stored by another writer meanwhile");
+    // A lock that is no longer ours (a lease that could not be renewed) may
+    // have let gc remove chunks this index names: never commit then.
+    if (!lock_->held()) fail(kExitIo, "repo:" + header_.name + ": lost the repository lock; the image is not stored");
+    if (!out_->commit(true)) fail(kExitUsage, "repo:" + header_.name + " was stored by another writer meanwhile");
+    repo_.store().sync();
 }
 
 // ---- ImageReader ----
 
 ImageReader::ImageReader(Repository& repo, const std::string& name)
     : repo_(repo), lock_(repo.lock_shared()), what_("repo:" + name),
-      index_((validate_name(name), repo.index_path(name)), what_, repo.sealer()), pool_(chunk_worker_count()) {
+      index_(repo.store(), (validate_name(name), Repository::index_key(name)), what_, repo.sealer()),
+      pool_(chunk_worker_count()) {
     check_index_fits(repo, index_.header(), what_);
     in_flight_limit_ = chunks_in_flight(chunk_size(), chunk_worker_count(), 8u << 20);
 }

@@ -17,10 +17,6 @@
 #include "libcommon/block/repo/repository.h"
 #include "libcommon/block/stream.h"
 
-namespace hci {
-class TempFile;
-}
-
 namespace hci::repo {
 
 // Fails (exit 6) when an index cannot be read back in this repository (its
@@ -70,7 +66,7 @@ private:
     std::unique_ptr<Repository::Lock> lock_;
     IndexHeader header_;
     IndexTrailer totals_;
-    std::unique_ptr<TempFile> temp_;
+    std::unique_ptr<ObjectWriter> out_;  // the index, published by commit()
     std::unique_ptr<IndexWriter> index_;
     std::optional<stream::ImageDigest> digest_;  // kComputed only
     std::string verified_digest_;

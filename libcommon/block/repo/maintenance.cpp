@@ -1,9 +1,5 @@
 #include "libcommon/block/repo/maintenance.h"
 
-#include <dirent.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <ctime>
 #include <map>
@@ -30,38 +26,6 @@ std::string bucket(int64_t t, const char* format) {
 
 std::string group_of(const std::string& name) { return name.substr(0, name.find('/')); }
 std::string backup_of(const std::string& name) { return name.substr(0, name.rfind('/')); }
-
-bool is_dir(const std::string& path) {  // not a link: gc never removes files through one
-    struct stat st {};
-    return ::lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-// Leftovers of interrupted stores in backups/GROUP/TIME/: hidden files other
-// than a group's .vm-id, then TIME directories left empty.
-uint64_t remove_backup_temporaries(const std::string& root) {
-    uint64_t removed = 0;
-    auto entries = [](const std::string& dir) {
-        std::vector<std::string> names;
-        if (DIR* d = ::opendir(dir.c_str())) {
-            while (auto* e = ::readdir(d))
-                if (std::string n = e->d_name; n != "." && n != "..") names.push_back(n);
-            ::closedir(d);
-        }
-        return names;
-    };
-    for (const auto& group : entries(root)) {
-        std::string g = root + "/" + group;
-        if (!is_dir(g)) continue;
-        for (const auto& time : entries(g)) {
-            std::string t = g + "/" + time;
-            if (!is_dir(t)) continue;
-            for (const auto& file : entries(t))
-                if (file[0] == '.' && ::unlink((t + "/" + file).c_str()) == 0) ++removed;
-            ::rmdir(t.c_str());  // only succeeds when empty
-        }
-    }
-    return removed;
-}
 
 struct StateOf {
     BackupState state = BackupState::kComplete;
@@ -108,12 +72,12 @@ std::map<std::string, std::vector<PruneCandidate>> backups_by_group(Repository& 
     return out;
 }
 
-// Removes every image and blob of GROUP/TIME, then its directory.
+// Removes every image and blob of GROUP/TIME (on a directory, then its
+// directory, once empty).
 void remove_backup(Repository& repo, const std::string& backup) {
-    for (const auto& item : repo.list(backup))
-        if (::unlink(item.path.c_str()) != 0 && errno != ENOENT)
-            fail(kExitIo, "remove " + item.path + ": " + errno_text(errno));
-    ::rmdir((repo.dir() + "/backups/" + backup).c_str());
+    std::vector<std::string> keys;
+    for (const auto& item : repo.list(backup)) keys.push_back(item.key);
+    repo.store().remove(keys);
 }
 
 // Reads and verifies every stored chunk on the chunk workers, as many in
@@ -313,7 +277,7 @@ bool sweep_unfinished(Repository& repo, const std::string& group, bool dry_run, 
     if (!lock) {
         boost::json::object o;
         o["sweep"] = "skipped";
-        o["reason"] = "the repository is in use: a backup, store, read or gc holds " + repo.dir() + "/lock";
+        o["reason"] = "the repository is in use: a backup, store, read or gc holds " + repo.store().where(Repository::kLockKey);
         emit(o);
         return false;
     }
@@ -328,8 +292,8 @@ bool sweep_unfinished(Repository& repo, const std::string& group, bool dry_run, 
             if (!dry_run) {
                 if (unfinished)
                     remove_backup(repo, backup);
-                else if (::unlink(repo.blob_path(marker).c_str()) != 0 && errno != ENOENT)
-                    fail(kExitIo, "remove " + repo.blob_path(marker) + ": " + errno_text(errno));
+                else
+                    repo.store().remove({Repository::blob_key(marker)});
             }
             boost::json::object o;
             o["backup"] = backup;
@@ -354,15 +318,14 @@ std::string vm_name_in(std::string_view text) {
     return name && name->is_string() ? std::string(name->as_string()) : "";
 }
 
-// True when `arg` names an existing group (a directory under backups/).
+// True when `arg` names an existing group.
 bool is_group(Repository& repo, const std::string& arg) {
     try {
         validate_prefix(arg);
     } catch (const Error&) {
         return false;  // spaces and the like: a VM name, never a group
     }
-    struct stat st {};
-    return ::stat((repo.dir() + "/backups/" + arg).c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+    return arg.find('/') == std::string::npos && repo.has_group(arg);
 }
 
 }  // namespace
@@ -375,7 +338,7 @@ std::vector<std::string> groups_named(Repository& repo, const std::string& vm_na
         std::string recorded;
         try {
             if (item.image) {
-                recorded = vm_name_in(IndexReader(item.path, "repo:" + item.name, repo.sealer()).header().identity);
+                recorded = vm_name_in(IndexReader(repo.store(), item.key, "repo:" + item.name, repo.sealer()).header().identity);
             } else if (item.name.ends_with("/" + std::string(kManifest)) || item.name.ends_with("/" + std::string(kUnfinishedMarker))) {
                 auto text = repo.get_blob(item.name);
                 recorded = vm_name_in(std::string_view(reinterpret_cast<const char*>(text.data()), text.size()));
@@ -416,7 +379,7 @@ bool list_items(Repository& repo, const std::string& prefix, const Emit& emit) {
         boost::json::object o;
         if (item.image) {
             try {
-                IndexReader index(item.path, "repo:" + item.name, repo.sealer());
+                IndexReader index(repo.store(), item.key, "repo:" + item.name, repo.sealer());
                 o = image_line(item.name, index.header(), index.trailer());
             } catch (const Error& e) {
                 if (e.code() != kExitIntegrity) throw;
@@ -427,12 +390,11 @@ bool list_items(Repository& repo, const std::string& prefix, const Emit& emit) {
                 o["error"] = e.what();
             }
         } else {
-            struct stat st {};
-            ::stat(item.path.c_str(), &st);
+            auto info = repo.store().stat(item.key);
             o["name"] = item.name;
             o["type"] = "blob";
             o["backup"] = backup_of(item.name);
-            o["stored_bytes"] = static_cast<uint64_t>(st.st_size);
+            o["stored_bytes"] = info ? info->size : 0;
         }
         o["state"] = state_of(backup_of(item.name));
         emit(o);
@@ -447,14 +409,12 @@ void remove_items(Repository& repo, const std::string& name, const Emit& emit) {
     auto items = repo.list(name);
     if (items.empty()) fail(kExitNotFound, "repo:" + name + ": nothing by that name in the repository");
     for (const auto& item : items) {
-        if (::unlink(item.path.c_str()) != 0 && errno != ENOENT)
-            fail(kExitIo, "remove " + item.path + ": " + errno_text(errno));
+        repo.store().remove({item.key});
         boost::json::object o;
         o["removed"] = item.name;
         o["type"] = item.image ? "image" : "blob";
         emit(o);
     }
-    ::rmdir((repo.dir() + "/backups/" + backup_of(items.front().name)).c_str());
 }
 
 namespace {
@@ -467,7 +427,7 @@ std::vector<Repository::Item> readable_images(Repository& repo, uint64_t& refere
     for (auto& item : repo.list("")) {
         if (!item.image) continue;
         try {
-            referenced += IndexReader(item.path, "repo:" + item.name, repo.sealer()).trailer().chunks;
+            referenced += IndexReader(repo.store(), item.key, "repo:" + item.name, repo.sealer()).trailer().chunks;
         } catch (const Error& e) {
             if (e.code() == kExitNotFound) continue;
             fail(kExitIntegrity, std::string(e.what()) + "; gc removes nothing while an index cannot be read "
@@ -490,7 +450,7 @@ std::vector<MissingChunks> mark_images(Repository& repo, const std::vector<Repos
     for (const auto& item : images) {
         std::optional<IndexReader> index;
         try {
-            index.emplace(item.path, "repo:" + item.name, repo.sealer());
+            index.emplace(repo.store(), item.key, "repo:" + item.name, repo.sealer());
         } catch (const Error& e) {
             if (e.code() == kExitNotFound) continue;  // removed since it was listed: no longer live
             throw;
@@ -536,7 +496,7 @@ GcReport collect_garbage(Repository& repo, bool dry_run, bool allow_damage) {
         r.refused = true;
         return r;
     }
-    if (!dry_run) r.temporaries_removed += remove_backup_temporaries(repo.dir() + "/backups");
+    if (!dry_run) r.temporaries_removed += repo.store().remove_temporaries("backups", false);
     auto swept = repo.chunks().sweep([&](const ChunkId& id) { return live.maybe_contains(id); }, dry_run);
     r.chunks_kept = swept.chunks_kept;
     r.bytes_kept = swept.bytes_kept;
@@ -674,7 +634,7 @@ uint64_t check(Repository& repo, const std::string& prefix, bool read_data, cons
                 emit(o);
                 continue;
             }
-            IndexReader index(item.path, "repo:" + item.name, repo.sealer());
+            IndexReader index(repo.store(), item.key, "repo:" + item.name, repo.sealer());
             check_index_fits(repo, index.header(), "repo:" + item.name);  // as a restore does
             uint64_t missing = 0, bad_chunks = 0, first_bad = UINT64_MAX;
             const uint64_t cs = index.header().chunk_size;

@@ -14,6 +14,7 @@
 
 #include "libcommon/base/error.h"
 #include "libcommon/base/log.h"
+#include "libcommon/block/repo/backend/local_files.h"
 #include "libcommon/block/stream_io.h"
 
 namespace hci::repo {
@@ -89,20 +90,33 @@ Config parse_config(const std::string& dir, const std::string& text) {
     return c;
 }
 
-MasterKey resolve_key(const std::string& dir, const Config& config, const KeySource& keys) {
+// A small object of the store, whole (exit 6 when larger than `limit`).
+std::optional<std::string> load_small(ObjectStore& store, const std::string& key, size_t limit) {
+    auto stat = store.stat(key);
+    if (stat && stat->size > limit)
+        fail(kExitIntegrity, store.where(key) + " is larger than " + std::to_string(limit) + " bytes");
+    auto bytes = store.load(key);
+    if (!bytes) return std::nullopt;
+    if (bytes->size() > limit)
+        fail(kExitIntegrity, store.where(key) + " is larger than " + std::to_string(limit) + " bytes");
+    return std::string(bytes->begin(), bytes->end());
+}
+
+MasterKey resolve_key(ObjectStore& store, const std::string& dir, const Config& config, const KeySource& keys) {
     MasterKey key;
     std::string source;
     if (!keys.key_file.empty()) {
         key = read_key_file(keys.key_file);
         source = "key file " + keys.key_file;
     } else if (keys.has_passphrase) {
-        std::string wrapped;
+        std::optional<std::string> wrapped;
         try {
-            wrapped = read_small_file(dir + "/key", 1 << 16);
+            wrapped = load_small(store, "key", 1 << 16);
         } catch (const Error&) {
-            fail(kExitUsage, "repository " + dir + " keeps no passphrase-protected key; give --key-file");
+            wrapped.reset();
         }
-        key = unwrap_key(wrapped, keys.passphrase);
+        if (!wrapped) fail(kExitUsage, "repository " + dir + " keeps no passphrase-protected key; give --key-file");
+        key = unwrap_key(*wrapped, keys.passphrase);
         source = "the passphrase";
     } else {
         fail(kExitUsage, "repository " + dir +
@@ -117,177 +131,6 @@ MasterKey resolve_key(const std::string& dir, const Config& config, const KeySou
 
 }  // namespace
 
-
-std::vector<std::string> list_dir(const std::string& path, bool hidden_too) {
-    std::vector<std::string> names;
-    DIR* d = ::opendir(path.c_str());
-    if (!d) return names;
-    while (auto* e = ::readdir(d)) {
-        std::string name = e->d_name;
-        if (name == "." || name == ".." || (name[0] == '.' && !hidden_too)) continue;
-        names.push_back(std::move(name));
-    }
-    ::closedir(d);
-    std::sort(names.begin(), names.end());
-    return names;
-}
-
-void make_dirs(const std::string& path) {
-    for (size_t pos = 1; pos != std::string::npos;) {
-        pos = path.find('/', pos + 1);
-        std::string part = path.substr(0, pos);
-        if (::mkdir(part.c_str(), 0755) != 0 && errno != EEXIST) fail(kExitIo, "mkdir " + part + ": " + errno_text(errno));
-    }
-}
-
-int open_directory(const std::string& path) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd >= 0 || (errno != ELOOP && errno != ENOTDIR)) return fd;  // a link is ENOTDIR with O_DIRECTORY
-    int err = errno;
-    struct stat st {};
-    if (::lstat(path.c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) {
-        errno = err;
-        return -1;
-    }
-    if (st.st_uid == 0 || st.st_uid == ::geteuid()) return ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    errno = ELOOP;  // a link another user made: not followed
-    return -1;
-}
-
-namespace {
-
-std::pair<std::string, std::string> split_path(const std::string& path) {
-    auto slash = path.rfind('/');
-    if (slash == std::string::npos) return {".", path};
-    return {slash == 0 ? "/" : path.substr(0, slash), path.substr(slash + 1)};
-}
-
-class DirFd {
-public:
-    explicit DirFd(const std::string& dir) : fd_(open_directory(dir)) {}
-    ~DirFd() {
-        if (fd_ >= 0) ::close(fd_);
-    }
-    DirFd(const DirFd&) = delete;
-    DirFd& operator=(const DirFd&) = delete;
-    int get() const { return fd_; }
-    int release() { return std::exchange(fd_, -1); }
-
-private:
-    int fd_;
-};
-
-}  // namespace
-
-int create_file_in(const std::string& dir, const std::string& name, int flags, mode_t mode) {
-    DirFd d(dir);
-    if (d.get() < 0) return -1;
-    return ::openat(d.get(), name.c_str(), flags | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-}
-
-NewFile::NewFile(const std::string& path, bool private_file) : path_(path) {
-    auto [dir, name] = split_path(path);
-    DirFd d(dir);
-    if (d.get() < 0) fail(errno == ENOENT ? kExitNotFound : kExitIo, "open directory " + dir + ": " + errno_text(errno));
-    for (int tries = 0; fd_ < 0; ++tries) {
-        unsigned char r[8];
-        random_bytes(r, sizeof r);
-        temp_name_ = ".tmp." + name + "." + to_hex(r, sizeof r);
-        temp_path_ = dir + "/" + temp_name_;
-        fd_ = ::openat(d.get(), temp_name_.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                       private_file ? 0600 : 0644);
-        if (fd_ < 0 && (errno != EEXIST || tries == 8)) fail(kExitIo, "create " + temp_path_ + ": " + errno_text(errno));
-    }
-    if (private_file && ::fchmod(fd_, 0600) != 0) {
-        int err = errno;
-        ::close(fd_);
-        ::unlinkat(d.get(), temp_name_.c_str(), 0);
-        fail(kExitIo, "chmod " + temp_path_ + ": " + errno_text(err));
-    }
-    dir_fd_ = d.release();
-}
-
-NewFile::~NewFile() {
-    if (fd_ >= 0) ::close(fd_);
-    if (!temp_name_.empty()) ::unlinkat(dir_fd_, temp_name_.c_str(), 0);
-    ::close(dir_fd_);
-}
-
-void NewFile::write(const void* data, size_t length) { write_fd_all(fd_, data, length, temp_path_); }
-
-void NewFile::close_file(bool sync) {
-    if (sync && ::fsync(fd_) != 0) fail(kExitIo, "sync " + temp_path_ + ": " + errno_text(errno));
-    int rc = ::close(fd_);
-    fd_ = -1;
-    if (rc != 0) fail(kExitIo, "write " + temp_path_ + ": " + errno_text(errno));
-}
-
-void NewFile::replace(bool sync) {
-    close_file(sync);
-    std::string name = split_path(path_).second;
-    if (::renameat(dir_fd_, temp_name_.c_str(), dir_fd_, name.c_str()) != 0)
-        fail(kExitIo, "rename " + temp_path_ + " to " + path_ + ": " + errno_text(errno));
-    temp_name_.clear();
-    if (sync) ::fsync(dir_fd_);
-}
-
-bool NewFile::create_only(bool sync) {
-    close_file(sync);
-    std::string name = split_path(path_).second;
-    // link() never replaces: of two writers racing for one name, one wins.
-    if (::linkat(dir_fd_, temp_name_.c_str(), dir_fd_, name.c_str(), 0) != 0) {
-        if (errno == EEXIST) return false;
-        fail(kExitIo, "link " + temp_path_ + " to " + path_ + ": " + errno_text(errno));
-    }
-    ::unlinkat(dir_fd_, temp_name_.c_str(), 0);
-    temp_name_.clear();
-    if (sync) ::fsync(dir_fd_);
-    return true;
-}
-
-int open_append(const std::string& path) {
-    auto [dir, name] = split_path(path);
-    DirFd d(dir);
-    int fd = d.get() < 0 ? -1 : ::openat(d.get(), name.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0644);
-    if (fd < 0 && errno == ELOOP) fail(kExitIo, path + " is a symbolic link; refusing to follow it (remove it)");
-    if (fd < 0) fail(kExitIo, "open " + path + ": " + errno_text(errno));
-    struct stat st {};
-    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
-        ::close(fd);
-        fail(kExitIo, path + " is not a regular file with one link; refusing to append to it");
-    }
-    return fd;
-}
-
-void write_file_atomic(const std::string& path, const void* data, size_t length, bool private_file) {
-    NewFile file(path, private_file);
-    file.write(data, length);
-    file.replace();
-}
-
-std::string read_small_file(const std::string& path, size_t limit) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) fail(errno == ENOENT ? kExitNotFound : kExitIo, "open " + path + ": " + errno_text(errno));
-    std::string text;
-    char buf[65536];
-    for (;;) {
-        ssize_t n = ::read(fd, buf, sizeof buf);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
-            int err = errno;
-            ::close(fd);
-            fail(kExitIo, "read " + path + ": " + errno_text(err));
-        }
-        if (n == 0) break;
-        text.append(buf, static_cast<size_t>(n));
-        if (text.size() > limit) {
-            ::close(fd);
-            fail(kExitIntegrity, path + " is larger than " + std::to_string(limit) + " bytes");
-        }
-    }
-    ::close(fd);
-    return text;
-}
 
 std::string read_passphrase_file(const std::string& path, const std::string& option) {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -355,50 +198,17 @@ void validate_prefix(const std::string& prefix) {
         fail(kExitUsage, "bad repository prefix '" + prefix + "': use GROUP, GROUP/TIME or GROUP/TIME/FILE");
 }
 
-Repository::Lock::Lock(const std::string& path, bool exclusive, bool wait) {
-    auto [dir, name] = split_path(path);
-    DirFd d(dir);
-    if (d.get() < 0) fail(kExitIo, "open " + dir + ": " + errno_text(errno));
-    fd_ = ::openat(d.get(), name.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC);
-    if (fd_ < 0 && errno == ENOENT) {
-        fd_ = ::openat(d.get(), name.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-        if (fd_ >= 0) (void)::fchmod(fd_, 0600);  // whatever the umask
-        else if (errno == EEXIST) fd_ = ::openat(d.get(), name.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC);
-    }
-    // A reader that may not write the repository (or a read-only mount):
-    // flock works on a read-only descriptor too.
-    if (fd_ < 0 && (errno == EACCES || errno == EROFS || errno == EPERM))
-        fd_ = ::openat(d.get(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd_ < 0) {
-        if (errno == ELOOP) fail(kExitIo, path + " is a symbolic link; refusing to follow it (remove it)");
-        fail(kExitIo, "open " + path + ": " + errno_text(errno));
-    }
-    while (::flock(fd_, (exclusive ? LOCK_EX : LOCK_SH) | (wait ? 0 : LOCK_NB)) != 0) {
-        if (errno == EINTR) continue;
-        int err = errno;
-        ::close(fd_);
-        fd_ = -1;
-        if (err == EWOULDBLOCK && !wait) return;
-        fail(kExitIo, "lock " + path + ": " + errno_text(err));
-    }
-}
+Repository::Repository(std::unique_ptr<ObjectStore> store, std::string dir, std::string local_dir, Config config,
+                       std::optional<MasterKey> key)
+    : store_(std::move(store)), dir_(std::move(dir)), local_dir_(std::move(local_dir)), config_(std::move(config)),
+      key_(std::move(key)), sealer_(key_ ? &*key_ : nullptr),
+      chunks_(config_.version == 1 ? open_directory_chunk_store(*store_, "chunks")
+                                   : open_pack_chunk_store(*store_, "packs", sealer_)) {}
 
-Repository::Lock::~Lock() {
-    if (fd_ >= 0) ::close(fd_);
-}
+namespace {
 
-std::unique_ptr<Repository::Lock> Repository::lock_exclusive_if_free() const {
-    auto lock = std::make_unique<Lock>(dir_ + "/lock", true, false);
-    return lock->held() ? std::move(lock) : nullptr;
-}
-
-Repository::Repository(std::string dir, Config config, std::optional<MasterKey> key)
-    : dir_(std::move(dir)), config_(std::move(config)), key_(std::move(key)), sealer_(key_ ? &*key_ : nullptr),
-      chunks_(config_.version == 1 ? open_directory_chunk_store(dir_ + "/chunks")
-                                   : open_pack_chunk_store(dir_ + "/packs", sealer_)) {}
-
-Config Repository::init(const std::string& dir, uint32_t chunk_size, bool encrypt, const KeySource& keys,
-                        uint32_t version, bool allow_shared_dir) {
+// What init refuses before it creates anything (exit 2).
+void check_init_arguments(uint32_t chunk_size, bool encrypt, const KeySource& keys, uint32_t version) {
     if (version < kOldestRepoVersion || version > kRepoVersion)
         fail(kExitUsage, "--format-version must be " + std::to_string(kOldestRepoVersion) + " or " +
                              std::to_string(kRepoVersion));
@@ -409,11 +219,33 @@ Config Repository::init(const std::string& dir, uint32_t chunk_size, bool encryp
                              " was given without --encrypt: add --encrypt for an encrypted repository, or give "
                              "no key (and unset ZADP_REPO_KEY_FILE, ZADP_REPO_PASSPHRASE_FILE, "
                              "ZADP_REPO_PASSPHRASE) for a plain one");
+    if (encrypt && keys.key_file.empty() && !keys.has_passphrase)
+        fail(kExitUsage, "--encrypt needs --key-file FILE or a passphrase (ZADP_REPO_PASSPHRASE_FILE, "
+                         "ZADP_REPO_PASSPHRASE or --passphrase-file)");
+}
+
+}  // namespace
+
+Config Repository::init(const std::string& dir, uint32_t chunk_size, bool encrypt, const KeySource& keys,
+                        uint32_t version, bool allow_shared_dir) {
+    check_init_arguments(chunk_size, encrypt, keys, version);
     struct stat st {};
     if (::stat((dir + "/config").c_str(), &st) == 0) fail(kExitUsage, dir + " is already a repository");
     if (::stat(dir.c_str(), &st) == 0 && (!S_ISDIR(st.st_mode) || !list_dir(dir).empty()))
         fail(kExitUsage, dir + " exists and is not an empty directory");
     if (!allow_shared_dir) refuse_shared_dir(dir);
+    // The directories of a local repository exist from the start (gc and
+    // the shared-directory check look at them).
+    make_dirs(version == 1 ? dir + "/chunks" : dir + "/packs");
+    make_dirs(dir + "/backups");
+    auto store = open_local_store(dir);
+    return init(*store, chunk_size, encrypt, keys, version);
+}
+
+Config Repository::init(ObjectStore& store, uint32_t chunk_size, bool encrypt, const KeySource& keys,
+                        uint32_t version) {
+    check_init_arguments(chunk_size, encrypt, keys, version);
+    if (store.stat("config")) fail(kExitUsage, store.where("") + " is already a repository");
     Config c;
     c.version = version;
     c.chunk_size = chunk_size;
@@ -424,6 +256,7 @@ Config Repository::init(const std::string& dir, uint32_t chunk_size, bool encryp
     std::optional<MasterKey> key;
     std::string wrapped;
     if (encrypt) {
+        struct stat st {};
         if (!keys.key_file.empty()) {
             if (::stat(keys.key_file.c_str(), &st) == 0) {
                 key = read_key_file(keys.key_file);
@@ -431,44 +264,53 @@ Config Repository::init(const std::string& dir, uint32_t chunk_size, bool encryp
                 key = MasterKey::generate();
                 write_key_file(keys.key_file, *key);
             }
-        } else if (keys.has_passphrase) {
-            key = MasterKey::generate();
         } else {
-            fail(kExitUsage, "--encrypt needs --key-file FILE or a passphrase (ZADP_REPO_PASSPHRASE_FILE, "
-                             "ZADP_REPO_PASSPHRASE or --passphrase-file)");
+            key = MasterKey::generate();  // wrapped by the passphrase
         }
         if (keys.has_passphrase) wrapped = wrap_key(*key, keys.passphrase);
         c.encrypted = true;
         c.key_fingerprint = key->fingerprint();
     }
-    make_dirs(version == 1 ? dir + "/chunks" : dir + "/packs");
-    make_dirs(dir + "/backups");
-    if (!wrapped.empty()) write_file_atomic(dir + "/key", wrapped.data(), wrapped.size(), true);
-    Lock touch_lock(dir + "/lock", false);
+    if (!wrapped.empty()) store.save("key", wrapped.data(), wrapped.size());
+    store.lock(kLockKey, false, true);  // on a directory: creates DIR/lock, 0600
     std::string text = config_json(c);
-    write_file_atomic(dir + "/config", text.data(), text.size(), true);  // last: a repository exists once it has one
+    store.sync();
+    // Last, create-only: a repository exists once it has a config, and of
+    // two inits racing one wins.
+    if (!store.create("config", text.data(), text.size())) fail(kExitUsage, store.where("config") + " exists already");
+    store.sync();
     return c;
 }
 
 std::unique_ptr<Repository> Repository::open(const std::string& dir, const KeySource& keys, Access access,
                                              bool allow_shared_dir) {
-    std::string text;
-    try {
-        text = read_small_file(dir + "/config", 1 << 16);
-    } catch (const Error& e) {
-        if (e.code() == kExitNotFound) fail(kExitNotFound, dir + " is not a zadp repository (no config; see zadp-repo init)");
-        throw;
-    }
-    Config c = parse_config(dir, text);
+    auto store = open_local_store(dir);
+    // A config that does not parse or has an unknown version is refused
+    // before the shared-directory check, as ever.
+    auto repo = open(std::move(store), dir, keys);
     if (access == Access::kWrite && !allow_shared_dir) refuse_shared_dir(dir);
+    repo->local_dir_ = dir;
+    return repo;
+}
+
+std::unique_ptr<Repository> Repository::open(std::unique_ptr<ObjectStore> store, const std::string& where,
+                                             const KeySource& keys) {
+    auto text = load_small(*store, "config", 1 << 16);
+    if (!text) fail(kExitNotFound, where + " is not a zadp repository (no config; see zadp-repo init)");
+    Config c = parse_config(where, *text);
     std::optional<MasterKey> key;
     if (c.encrypted)
-        key = resolve_key(dir, c, keys);
+        key = resolve_key(*store, where, c, keys);
     else if (!keys.key_file.empty() || keys.has_passphrase)
-        log_warning("repository " + dir + " is not encrypted: " +
+        log_warning("repository " + where + " is not encrypted: " +
                     (keys.key_file.empty() ? std::string("the passphrase") : "the key file " + keys.key_file) +
                     " is not used (its data is stored and read unencrypted)");
-    return std::unique_ptr<Repository>(new Repository(dir, c, key));
+    return std::unique_ptr<Repository>(new Repository(std::move(store), where, "", c, key));
+}
+
+void Repository::save_wrapped_key(const std::string& wrapped) {
+    store_->save("key", wrapped.data(), wrapped.size());
+    store_->sync();
 }
 
 uint64_t Repository::store_chunk(const ChunkId& id, const void* data, size_t length, Bytes& object) {
@@ -511,29 +353,21 @@ void Repository::put_blob(const std::string& name, const std::vector<unsigned ch
     auto exists_already = [&] {
         fail(kExitUsage, "repo:" + name + " exists already (backups are immutable; rm it first)");
     };
-    struct stat st {};
-    if (::stat(blob_path(name).c_str(), &st) == 0 || ::stat(index_path(name).c_str(), &st) == 0) exists_already();
+    if (store_->stat(blob_key(name)) || store_->stat(index_key(name))) exists_already();
     auto object = encode_object(ObjectKind::kBlob, name, data.data(), data.size(), sealer_, 3);
-    std::string path = blob_path(name);
-    make_dirs(path.substr(0, path.rfind('/')));
-    NewFile file(path);
-    file.write(object.data(), object.size());
-    if (!file.create_only()) exists_already();  // another writer's, stored meanwhile
+    if (!store_->create(blob_key(name), object.data(), object.size())) exists_already();  // another writer's, meanwhile
+    store_->sync();
 }
 
 std::vector<unsigned char> Repository::get_blob(const std::string& name) {
     validate_name(name);
-    std::string text;
-    try {
-        text = read_small_file(blob_path(name), kMaxBlobSize * 2);
-    } catch (const Error& e) {
-        if (e.code() != kExitNotFound) throw;
-        struct stat st {};
-        if (::stat(index_path(name).c_str(), &st) == 0)
+    auto text = load_small(*store_, blob_key(name), kMaxBlobSize * 2);
+    if (!text) {
+        if (store_->stat(index_key(name)))
             fail(kExitUsage, "repo:" + name + " is an image; read it with zadp-read --source repo:" + name);
         fail(kExitNotFound, "repo:" + name + ": no such blob in the repository");
     }
-    std::vector<unsigned char> file(text.begin(), text.end());
+    std::vector<unsigned char> file(text->begin(), text->end());
     auto decoded = decode_object(ObjectKind::kBlob, name, file, sealer_);
     if (!decoded.error.empty()) fail(kExitIntegrity, "repo:" + name + ": the blob is damaged: " + decoded.error);
     return decoded.data;
@@ -542,41 +376,61 @@ std::vector<unsigned char> Repository::get_blob(const std::string& name) {
 std::vector<Repository::Item> Repository::list(const std::string& prefix) const {
     validate_prefix(prefix);
     auto want = prefix.empty() ? std::vector<std::string>{} : split_name(prefix);
-    auto matches = [&](size_t level, const std::string& part) { return level >= want.size() || want[level] == part; };
-    std::vector<Item> items;
-    std::string root = dir_ + "/backups";
-    for (const auto& group : list_dir(root)) {
-        if (!matches(0, group)) continue;
-        for (const auto& time : list_dir(root + "/" + group)) {
-            if (!matches(1, time)) continue;
-            for (const auto& file : list_dir(root + "/" + group + "/" + time)) {
-                for (const char* suffix : {".fidx", ".blob"}) {
-                    if (!file.ends_with(suffix)) continue;
-                    std::string base = file.substr(0, file.size() - 5);
-                    if (!matches(2, base)) continue;
-                    items.push_back({group + "/" + time + "/" + base, std::string(suffix) == ".fidx",
-                                     root + "/" + group + "/" + time + "/" + file});
-                }
-            }
+    // The narrowest listing: GROUP/, GROUP/TIME/ or GROUP/TIME/FILE.
+    std::string from = "backups/" + prefix + (want.size() < 3 && !prefix.empty() ? "/" : want.size() == 3 ? "." : "");
+    std::vector<std::pair<std::vector<std::string>, Item>> found;
+    store_->list(from, [&](const ObjectInfo& o) {
+        auto parts = split_name(o.key.substr(8));  // after "backups/"
+        if (parts.size() != 3) return;
+        for (const char* suffix : {".fidx", ".blob"}) {
+            if (!parts[2].ends_with(suffix)) continue;
+            std::string base = parts[2].substr(0, parts[2].size() - 5);
+            if (want.size() == 3 && want[2] != base) continue;
+            found.push_back({parts, {parts[0] + "/" + parts[1] + "/" + base, std::string(suffix) == ".fidx", o.key}});
         }
-    }
+    });
+    // In the order of the parts (a directory's listing), not of the keys:
+    // "a/x" before "a-b/x".
+    std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::vector<Item> items;
+    for (auto& f : found) items.push_back(std::move(f.second));
     return items;
 }
 
+bool Repository::has_group(const std::string& group) {
+    if (!local_dir_.empty()) {  // local-store-only, like the claim below
+        struct stat st {};
+        return ::stat((local_dir_ + "/backups/" + group).c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+    }
+    bool any = false;
+    store_->list("backups/" + group + "/", [&](const ObjectInfo&) { any = true; });
+    return any;
+}
+
+// The VM a group holds. On a directory repository the claim is the file
+// backups/GROUP/.vm-id, as format version 2 always had it: a hidden name no
+// object key may have, so this is a local-store-only path (kept so that
+// repositories and binaries of either version agree on it). Other stores
+// keep it under the key backups/GROUP/=vm-id ('=' is in no GROUP/TIME/FILE).
 void Repository::claim_group(const std::string& group, const std::string& vm_id) {
     if (vm_id.empty()) return;
-    std::string path = dir_ + "/backups/" + group + "/.vm-id";
-    std::string owner;
-    try {
-        owner = read_small_file(path, 4096);
-    } catch (const Error& e) {
-        if (e.code() != kExitNotFound) throw;
-        make_dirs(dir_ + "/backups/" + group);
-        NewFile file(path);
-        std::string text = vm_id + "\n";
-        file.write(text.data(), text.size());
-        if (file.create_only()) return;
-        owner = read_small_file(path, 4096);  // another store claimed it first
+    std::string text = vm_id + "\n", owner;
+    if (!local_dir_.empty()) {
+        std::string path = local_dir_ + "/backups/" + group + "/.vm-id";
+        try {
+            owner = read_small_file(path, 4096);
+        } catch (const Error& e) {
+            if (e.code() != kExitNotFound) throw;
+            make_dirs(local_dir_ + "/backups/" + group);
+            NewFile file(path);
+            file.write(text.data(), text.size());
+            if (file.create_only()) return;
+            owner = read_small_file(path, 4096);  // another store claimed it first
+        }
+    } else {
+        std::string key = "backups/" + group + "/=vm-id";
+        if (!store_->stat(key) && store_->create(key, text.data(), text.size())) return;
+        owner = load_small(*store_, key, 4096).value_or("");  // ours, or another store's that won
     }
     while (!owner.empty() && (owner.back() == '\n' || owner.back() == '\r')) owner.pop_back();
     if (owner != vm_id)

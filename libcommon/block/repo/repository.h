@@ -1,15 +1,15 @@
 #pragma once
-// A deduplicating repository of block-device images (zadp-repo(5)): a
-// directory with a versioned config, chunk objects in a ChunkStore (packs
-// since version 2), and
-// under backups/GROUP/TIME/ one fixed index per image (FILE.fidx) and small
-// files as blobs (FILE.blob).
+// A deduplicating repository of block-device images (zadp-repo(5)): objects
+// in an ObjectStore (a directory today; backend/object_store.h), a
+// versioned config, chunk objects in a ChunkStore (packs since version 2),
+// and under backups/GROUP/TIME/ one fixed index per image (FILE.fidx) and
+// small files as blobs (FILE.blob). Nothing here uses a path.
 //
-// Concurrency with garbage collection is a lock protocol on DIR/lock:
-// every store and every read holds it shared for its whole run; gc holds
-// it exclusive, so it never runs beside a writer or reader and every chunk
-// no index references is garbage (chunks of interrupted stores included).
-#include <sys/types.h>
+// Concurrency with garbage collection is a lock protocol on the store's
+// lock "lock": every store and every read holds it shared for its whole
+// run; gc holds it exclusive, so it never runs beside a writer or reader and
+// every chunk no index references is garbage (chunks of interrupted stores
+// included).
 
 #include <cstdint>
 #include <memory>
@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "libcommon/block/repo/backend/object_store.h"
 #include "libcommon/block/repo/chunk_store.h"
 #include "libcommon/block/repo/crypto.h"
 #include "libcommon/block/repo/format.h"
@@ -86,43 +87,43 @@ public:
     // repository would not be encrypted.
     static Config init(const std::string& dir, uint32_t chunk_size, bool encrypt, const KeySource& keys,
                        uint32_t version = kRepoVersion, bool allow_shared_dir = false);
+    // The same in any store (which must hold no config yet).
+    static Config init(ObjectStore& store, uint32_t chunk_size, bool encrypt, const KeySource& keys,
+                       uint32_t version = kRepoVersion);
     // Opens an existing repository; refuses an unknown format version (exit
     // 6), a missing or wrong key (exit 2) and, for kWrite, a directory
     // others may write (see Access). A key given for an unencrypted
     // repository is ignored with a warning.
     static std::unique_ptr<Repository> open(const std::string& dir, const KeySource& keys,
                                             Access access = Access::kRead, bool allow_shared_dir = false);
+    // The same on any store; `where` names it in messages.
+    static std::unique_ptr<Repository> open(std::unique_ptr<ObjectStore> store, const std::string& where,
+                                            const KeySource& keys);
 
+    // Where the repository is, for messages and reports (its directory).
     const std::string& dir() const { return dir_; }
+    ObjectStore& store() { return *store_; }
     const Config& config() const { return config_; }
     const Sealer& sealer() const { return sealer_; }
     const MasterKey* key() const { return key_ ? &*key_ : nullptr; }
     ChunkStore& chunks() { return *chunks_; }
 
-    std::string index_path(const std::string& name) const { return dir_ + "/backups/" + name + ".fidx"; }
-    std::string blob_path(const std::string& name) const { return dir_ + "/backups/" + name + ".blob"; }
+    // The keys of an image's index and of a blob.
+    static std::string index_key(const std::string& name) { return "backups/" + name + ".fidx"; }
+    static std::string blob_key(const std::string& name) { return "backups/" + name + ".blob"; }
 
-    // Holds DIR/lock (flock) until destroyed. With wait false, held() says
-    // whether it got the lock at once (nothing else held it). The file is
-    // created 0600 and never followed as a link; one that may not be opened
-    // for writing (a read-only mount or a reader without write access) is
-    // locked through a read-only descriptor, which flock allows.
-    class Lock {
-    public:
-        Lock(const std::string& path, bool exclusive, bool wait = true);
-        ~Lock();
-        Lock(const Lock&) = delete;
-        Lock& operator=(const Lock&) = delete;
-        bool held() const { return fd_ >= 0; }
-
-    private:
-        int fd_ = -1;
-    };
-    std::unique_ptr<Lock> lock_shared() const { return std::make_unique<Lock>(dir_ + "/lock", false); }
-    std::unique_ptr<Lock> lock_exclusive() const { return std::make_unique<Lock>(dir_ + "/lock", true); }
+    // The repository lock "lock" of the store, held until destroyed (on a
+    // directory: flock on DIR/lock, created 0600, never followed as a link,
+    // locked through a read-only descriptor on a read-only mount).
+    using Lock = StoreLock;
+    std::unique_ptr<Lock> lock_shared() const { return store_->lock(kLockKey, false, true); }
+    std::unique_ptr<Lock> lock_exclusive() const { return store_->lock(kLockKey, true, true); }
     // The exclusive lock if no store, read, gc or backup run holds the lock
     // on any host now; nullptr otherwise (never waits).
-    std::unique_ptr<Lock> lock_exclusive_if_free() const;
+    std::unique_ptr<Lock> lock_exclusive_if_free() const { return store_->lock(kLockKey, true, false); }
+
+    // Replaces the passphrase-wrapped key (zadp-repo key passwd).
+    void save_wrapped_key(const std::string& wrapped);
 
     // Stores a chunk (compressed, sealed) unless the repository holds it;
     // returns the bytes written, 0 when it was there. `object` is scratch
@@ -149,7 +150,7 @@ public:
     struct Item {
         std::string name;  // GROUP/TIME/FILE
         bool image = true;  // else a blob
-        std::string path;
+        std::string key;    // its object: index_key(name) or blob_key(name)
     };
     // Images and blobs under a prefix, sorted by name.
     std::vector<Item> list(const std::string& prefix) const;
@@ -158,63 +159,22 @@ public:
     // id stored in a group (create-only, so of two first stores racing one
     // wins) and fails (exit 2) on another.
     void claim_group(const std::string& group, const std::string& vm_id);
+    // Whether GROUP exists: holds an object or a claim (on a directory, as
+    // ever, whether backups/GROUP is a directory).
+    bool has_group(const std::string& group);
+
+    static constexpr const char* kLockKey = "lock";
 
 private:
-    Repository(std::string dir, Config config, std::optional<MasterKey> key);
+    Repository(std::unique_ptr<ObjectStore> store, std::string dir, std::string local_dir, Config config,
+               std::optional<MasterKey> key);
+    std::unique_ptr<ObjectStore> store_;
     std::string dir_;
+    std::string local_dir_;  // the directory of a local store, else ""
     Config config_;
     std::optional<MasterKey> key_;
     Sealer sealer_;
     std::unique_ptr<ChunkStore> chunks_;
 };
-
-// The names in a directory, sorted; those starting with a dot only with
-// `hidden_too`. Empty when it cannot be read.
-std::vector<std::string> list_dir(const std::string& path, bool hidden_too = false);
-// Creates every missing directory of `path` (like mkdir -p).
-void make_dirs(const std::string& path);
-
-// ---- files the repository creates ----
-// Opens a directory O_NOFOLLOW|O_DIRECTORY; a symbolic link there is
-// followed only when root or this user owns it (one the admin made, such
-// as the repository's own path), never one another user planted.
-int open_directory(const std::string& path);
-// Creates DIR/NAME: O_CREAT|O_EXCL|O_NOFOLLOW in DIR opened as above, so a
-// link planted at NAME is never followed. -1 with errno when it fails.
-int create_file_in(const std::string& dir, const std::string& name, int flags, mode_t mode);
-
-// A new file beside PATH under a name no one can predict
-// (".tmp.NAME.<16 random hex>": leftovers of a killed run are temporaries
-// gc removes), created by create_file_in, then published at PATH. Private:
-// 0600 whatever the umask; else 0644 under the umask. Removed when
-// destroyed unpublished.
-class NewFile {
-public:
-    explicit NewFile(const std::string& path, bool private_file = false);
-    ~NewFile();
-    NewFile(const NewFile&) = delete;
-    NewFile& operator=(const NewFile&) = delete;
-    int fd() const { return fd_; }
-    const std::string& temp_path() const { return temp_path_; }
-    void write(const void* data, size_t length);
-    // (fsync,) rename over PATH, (fsync the directory).
-    void replace(bool sync = true);
-    // (fsync,) link at PATH only when nothing is there, (fsync the
-    // directory); false when something was (the new file is removed).
-    bool create_only(bool sync = true);
-
-private:
-    void close_file(bool sync);
-    std::string path_, temp_name_, temp_path_;
-    int dir_fd_ = -1, fd_ = -1;
-};
-
-// Opens PATH to append to it (O_APPEND|O_CREAT|O_NOFOLLOW, 0644 under the
-// umask); refuses anything but a regular file with one link.
-int open_append(const std::string& path);
-
-// Writes a small file atomically through a NewFile: fsync, rename, fsync dir.
-void write_file_atomic(const std::string& path, const void* data, size_t length, bool private_file = false);
-std::string read_small_file(const std::string& path, size_t limit);
 
 }  // namespace hci::repo

@@ -1,4 +1,5 @@
 // An object store in memory, for unit tests: a sorted map under a mutex.
+#include <condition_variable>
 #include <ctime>
 #include <map>
 #include <mutex>
@@ -7,6 +8,59 @@
 
 namespace hci::repo {
 namespace {
+
+// Readers-writer locks by name, within this process: what flock gives a
+// directory repository, for tests of the repository on this store.
+class LockTable {
+public:
+    bool take(const std::string& name, bool exclusive, bool wait) {
+        std::unique_lock<std::mutex> g(mu_);
+        auto free = [&] {
+            auto& s = states_[name];
+            return exclusive ? (!s.exclusive && s.shared == 0) : !s.exclusive;
+        };
+        if (!wait && !free()) return false;
+        changed_.wait(g, free);
+        auto& s = states_[name];
+        if (exclusive)
+            s.exclusive = true;
+        else
+            ++s.shared;
+        return true;
+    }
+    void give(const std::string& name, bool exclusive) {
+        {
+            std::lock_guard<std::mutex> g(mu_);
+            auto& s = states_[name];
+            if (exclusive)
+                s.exclusive = false;
+            else
+                --s.shared;
+        }
+        changed_.notify_all();
+    }
+
+private:
+    struct State {
+        int shared = 0;
+        bool exclusive = false;
+    };
+    std::mutex mu_;
+    std::condition_variable changed_;
+    std::map<std::string, State> states_;
+};
+
+class MemoryLock : public StoreLock {
+public:
+    MemoryLock(std::shared_ptr<LockTable> table, std::string name, bool exclusive)
+        : table_(std::move(table)), name_(std::move(name)), exclusive_(exclusive) {}
+    ~MemoryLock() override { table_->give(name_, exclusive_); }
+
+private:
+    std::shared_ptr<LockTable> table_;
+    std::string name_;
+    bool exclusive_;
+};
 
 class MemoryStore : public ObjectStore {
 public:
@@ -67,8 +121,15 @@ public:
     void sync() override {}
     std::string where(const std::string& key) const override { return "memory:" + key; }
 
+    std::unique_ptr<StoreLock> lock(const std::string& name, bool exclusive, bool wait) override {
+        validate_key(name);
+        if (!locks_->take(name, exclusive, wait)) return nullptr;
+        return std::make_unique<MemoryLock>(locks_, name, exclusive);
+    }
+
 private:
     std::function<int64_t()> clock_;
+    std::shared_ptr<LockTable> locks_ = std::make_shared<LockTable>();
     std::mutex mu_;
     std::map<std::string, std::vector<unsigned char>> objects_;
 };

@@ -21,6 +21,54 @@ struct ObjectInfo {
     uint64_t size = 0;
 };
 
+// One version of an object, read in ranges: every read sees the object as
+// it was when it was opened, even when another process replaces it meanwhile
+// (the local store keeps the file open; a default reader holds a copy).
+class ObjectReader {
+public:
+    virtual ~ObjectReader() = default;
+    virtual uint64_t size() const = 0;
+    // Up to `length` bytes from `offset` into `out`: fewer at the end.
+    // Returns how many.
+    virtual size_t read(uint64_t offset, size_t length, unsigned char* out) = 0;
+    void read(uint64_t offset, size_t length, std::vector<unsigned char>& out) {
+        out.resize(length);
+        out.resize(read(offset, length, out.data()));
+    }
+};
+
+// A new object written in pieces (a pack, an index, a locator), published
+// whole under its key by commit(); destroyed uncommitted, it leaves nothing
+// under the key. What was written can be read back before it is published.
+class ObjectWriter {
+public:
+    virtual ~ObjectWriter() = default;
+    virtual void write(const void* data, size_t length) = 0;  // appends
+    // Overwrites bytes already written (a header filled in last).
+    virtual void write_at(uint64_t offset, const void* data, size_t length) = 0;
+    virtual void read_at(uint64_t offset, size_t length, std::vector<unsigned char>& out) = 0;
+    virtual uint64_t size() const = 0;
+    // Publishes the object: replacing one under the key, or with
+    // `create_only` only when there is none (false then: nothing changed).
+    // Durable at the store's sync().
+    virtual bool commit(bool create_only) = 0;
+    // Until committed or destroyed, SIGINT, SIGTERM or SIGHUP removes what
+    // was written (the local store's temporary file) and ends the program
+    // at once (interrupt.h; one writer per process: an image's index).
+    // Default: nothing (the process ends through its error path).
+    virtual void remove_if_killed() {}
+};
+
+// A lock of the repository's (zadp-repo(5), "Locks"), held until destroyed.
+// On a directory it is flock(2) on a file; in memory, an in-process table;
+// on an object store it will be a lease object, refreshed while held and
+// judged by the store's clock: held() says whether it is still ours.
+class StoreLock {
+public:
+    virtual ~StoreLock() = default;
+    virtual bool held() const { return true; }
+};
+
 class ObjectStore {
 public:
     virtual ~ObjectStore() = default;
@@ -50,6 +98,28 @@ public:
     virtual void sync() = 0;
     // Where a key is, for messages ("DIR/KEY", "s3://BUCKET/KEY").
     virtual std::string where(const std::string& key) const = 0;
+
+    // ---- added when the repository moved onto this interface ----
+    // The defaults work for any store through the calls above; a store may
+    // do better (the local store streams to a temporary file and reads
+    // through an open descriptor).
+
+    // Opens one version of an object for ranged reads; nullptr when it does
+    // not exist. Default: loads it whole.
+    virtual std::unique_ptr<ObjectReader> open_reader(const std::string& key);
+    // A writer for a new object under `key`. Default: builds it in memory,
+    // then save() or create().
+    virtual std::unique_ptr<ObjectWriter> open_writer(const std::string& key);
+    // Takes the lock `name` (a key), shared or exclusive. With `wait` false
+    // returns nullptr at once when another holder conflicts. Default: fails
+    // (exit 2): a store without locks cannot hold a repository that several
+    // processes share.
+    virtual std::unique_ptr<StoreLock> lock(const std::string& name, bool exclusive, bool wait);
+    // Removes what interrupted writers of this store left under `prefix`
+    // (temporary files; nothing on a store without them) and returns how
+    // many; with dry_run only counts. Only while no writer runs (gc holds
+    // the exclusive repository lock). Default: 0.
+    virtual uint64_t remove_temporaries(const std::string& prefix, bool dry_run);
 };
 
 // Usage error (exit 2) naming the key unless it is valid (see above).
@@ -57,7 +127,11 @@ void validate_key(const std::string& key);
 
 // Today's directory repository: a key is a file under `dir`; objects are
 // written to unpredictable temporary names (O_EXCL|O_NOFOLLOW) and renamed
-// (save) or linked (create) into place; sync() is one syncfs(2).
+// (save) or linked (create) into place; sync() is one syncfs(2). Locks are
+// flock(2) on the file named by the lock's key. Objects at the top level
+// (config, key) are 0600 whatever the umask, others 0644 under it. Directories are made as
+// needed; one left empty by remove() is removed, except those of the first
+// two levels (DIR/backups, DIR/packs/XX).
 std::unique_ptr<ObjectStore> open_local_store(const std::string& dir);
 
 // For unit tests: objects in memory, `clock` (seconds) as the store's time.
