@@ -92,14 +92,13 @@ ServedImage::ServedImage(std::unique_ptr<repo::Repository> repo, const std::stri
       cache_(limits.cache_bytes) {
     repo::validate_name(name);
     lock_ = repo_->lock_shared();
-    std::string path = repo_->index_path(name);
-    struct stat st {};
-    if (::stat(path.c_str(), &st) != 0) {
-        if (::stat(repo_->blob_path(name).c_str(), &st) == 0)
+    const std::string key = repo::Repository::index_key(name);
+    if (!repo_->store().stat(key)) {
+        if (repo_->store().stat(repo::Repository::blob_key(name)))
             fail(kExitUsage, what_ + " is a blob, not an image (zadp-repo cat prints it)");
         fail(kExitNotFound, what_ + " does not exist in " + repo_->dir() + " (zadp-repo ls lists the images)");
     }
-    index_ = std::make_unique<repo::IndexReader>(path, what_, repo_->sealer());
+    index_ = std::make_unique<repo::IndexReader>(repo_->store(), key, what_, repo_->sealer());
     repo::check_index_fits(*repo_, index_->header(), what_);
     size_ = index_->header().size;
     chunk_size_ = index_->header().chunk_size;

@@ -51,13 +51,12 @@ bool in_path(const std::string& program) {
 uint64_t check_image(const Options& o, const std::string& name) {
     auto repo = repo::Repository::open(repo::repo_dir_from(o.repo),
                                        repo::KeySource::from(o.key_file, o.passphrase_file, o.passphrase));
-    struct stat st {};
-    if (::stat(repo->index_path(name).c_str(), &st) != 0) {
-        if (::stat(repo->blob_path(name).c_str(), &st) == 0)
+    if (!repo->store().stat(repo::Repository::index_key(name))) {
+        if (repo->store().stat(repo::Repository::blob_key(name)))
             fail(kExitUsage, "repo:" + name + " is a blob, not an image (zadp-repo cat prints it)");
         fail(kExitNotFound, "repo:" + name + " does not exist in " + repo->dir() + " (zadp-repo ls lists the images)");
     }
-    repo::IndexReader index(repo->index_path(name), "repo:" + name, repo->sealer());
+    repo::IndexReader index(repo->store(), repo::Repository::index_key(name), "repo:" + name, repo->sealer());
     repo::check_index_fits(*repo, index.header(), "repo:" + name);
     return index.header().size;
 }
