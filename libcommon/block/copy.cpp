@@ -213,15 +213,53 @@ size_t read_size(const Volume& source, uint32_t block) {
 
 // Feeds the whole of `source` as chunks: holes (by its allocation map) as
 // zero segments, allocated ranges read in `chunk_size` pieces and split into
-// data and all-zero blocks. With `digest`, this thread also takes the image
-// digest of everything it feeds, in order, while the buffer is still in
-// cache, so the thread that writes does not hash.
+// data and all-zero blocks, with up to source.read_depth() reads in flight.
+// With `digest`, this thread also takes the image digest of everything it
+// feeds, in order, while the buffer is still in cache, so the thread that
+// writes does not hash.
 void produce_volume(Volume& source, uint32_t block, size_t chunk_size, Channel<Chunk>& chunks, BufferPool& pool,
                     stream::ImageDigest* digest) {
+    struct Reading {
+        uint64_t offset;
+        size_t length;
+        unsigned char* buffer;
+    };
+    std::deque<Reading> reading;  // started, oldest first
+    // Reads still in flight when this returns early or throws are abandoned
+    // before their buffers can go back to anyone.
+    struct Abandon {
+        Volume& source;
+        std::deque<Reading>& reading;
+        ~Abandon() {
+            if (!reading.empty()) source.cancel_reads();
+        }
+    } abandon{source, reading};
+    const size_t depth = std::max(1u, source.read_depth());
+    auto finish_oldest = [&] {
+        source.finish_read();
+        Reading r = reading.front();
+        reading.pop_front();
+        Chunk c;
+        c.offset = r.offset;
+        c.buffer = r.buffer;
+        split_zero_blocks(r.buffer, r.offset, r.length, block, c.segments);
+        if (digest)
+            for (const auto& s : c.segments)
+                s.zero ? digest->add_zeros(s.length)
+                       : digest->add_data(r.buffer + (s.offset - r.offset), static_cast<size_t>(s.length));
+        return chunks.push(std::move(c));
+    };
+    auto finish_all = [&] {
+        while (!reading.empty())
+            if (!finish_oldest()) return false;
+        return true;
+    };
+
     const uint64_t size = source.size();
-    uint64_t pos = 0;
+    uint64_t pos = 0;  // where the next read or hole starts
     auto hole_until = [&](uint64_t end) {
         if (end <= pos) return true;
+        if (!finish_all()) return false;  // what was read before the hole goes first
         Chunk c;
         c.offset = pos;
         c.segments.push_back({pos, end - pos, true});
@@ -239,20 +277,13 @@ void produce_volume(Volume& source, uint32_t block, size_t chunk_size, Channel<C
                 return;
             }
             size_t n = static_cast<size_t>(std::min<uint64_t>(chunk_size - pos % chunk_size, end - pos));
-            source.read(pos, *buffer, n);
-            Chunk c;
-            c.offset = pos;
-            c.buffer = *buffer;
-            split_zero_blocks(*buffer, pos, n, block, c.segments);
-            if (digest)
-                for (const auto& s : c.segments)
-                    s.zero ? digest->add_zeros(s.length)
-                           : digest->add_data(*buffer + (s.offset - pos), static_cast<size_t>(s.length));
+            source.start_read(pos, *buffer, n);
+            reading.push_back({pos, n, *buffer});
             pos += n;
-            if (!(open = chunks.push(std::move(c)))) return;
+            if (reading.size() >= depth && !(open = finish_oldest())) return;
         }
     });
-    if (open && hole_until(size)) {
+    if (open && finish_all() && hole_until(size)) {
         Chunk done;
         done.end = true;
         chunks.push(std::move(done));
