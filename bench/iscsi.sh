@@ -74,6 +74,7 @@ empty_sink() { truncate -s 0 "$T/sink.img" && truncate -s 1G "$T/sink.img"; }
 zadp_write() { zadp-read --source "$T/dense.img" | zadp-write --target "$SINK"; }
 qemu_write() { qemu-img convert -n -O raw "$T/dense.img" "$SINK"; }
 
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 rows=()
 row() { # row NAME SECONDS BYTES [BASELINE_SECONDS]
     local mbs ratio="-"
@@ -90,6 +91,8 @@ z=$(median_time zadp_read "$DENSE");   row "zadp-read, dense 1 GiB LUN" "$z" $G 
 zr=$(median_time zadp_read_raw "$DENSE"); row "zadp-read --format raw -o file, dense LUN" "$zr" $G "$q"
 p=$(median_perf "$DENSE")
 rows+=("$(printf '| %-44s | %8s | %9s | %-11s |' "iscsi-perf -m 16 -b 2048 -t 5, dense LUN" - "$p" -)"); echo "${rows[-1]}"
+# The goal: zadp-read's rate over iscsi-perf's (its MB/s as printed).
+PERF_RATIO=$(awk -v z="$z" -v p="$p" -v g=$G 'BEGIN { printf "%.2f", g / 1048576 / z / p }')
 q4=$(median_time qemu_read "$THIN");   row "qemu-img convert, 4 GiB LUN 10% allocated" "$q4" $G4
 z4=$(median_time zadp_read "$THIN");   row "zadp-read, 4 GiB LUN 10% allocated" "$z4" $G4 "$q4"
 zr4=$(median_time zadp_read_raw "$THIN"); row "zadp-read --format raw -o file, 4 GiB thin" "$zr4" $G4 "$q4"
@@ -108,6 +111,8 @@ cmp "$T/dense.img" "$T/sink.img" || die "LUN written by zadp-write differs from 
     echo "\`zadp-read --source dense.img | zadp-write --target iscsi://...\` vs \`qemu-img convert -n -O raw dense.img iscsi://...\`,"
     echo "each into an emptied LUN (its backing file truncated to 0 and back to 1 GiB before every run, untimed)."
     echo "Ratio = qemu-img time / our time (> 1 is faster than qemu-img). * MiB/s of logical LUN size."
+    echo "Load average $LOAD_BEFORE before the first run, $(cut -d' ' -f1-3 /proc/loadavg) after the last."
+    echo "Dense read, zadp-read MiB/s / iscsi-perf MB/s: $PERF_RATIO (goal >= 0.8)."
     echo
     echo "| run (median of $RUNS)                          |   time s |   MiB/s * | vs qemu-img |"
     echo "|----------------------------------------------|----------|-----------|-------------|"
