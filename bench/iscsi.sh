@@ -39,10 +39,12 @@ THIN=$(tgt_url iqn.2026-11.io.hci-backup.bench:thin)
 SINK=$(tgt_url iqn.2026-11.io.hci-backup.bench:sink)
 sync
 
-# median_time CMD...: runs CMD $RUNS times, prints the median wall time in seconds.
+# median_time CMD...: runs CMD $RUNS times, prints the median wall time in
+# seconds. $SETUP, when set, runs (untimed) before each run.
 median_time() {
     local i t0 t1 times=()
     for i in $(seq "$RUNS"); do
+        [ -z "${SETUP:-}" ] || "$SETUP"
         t0=$(date +%s.%N)
         "$@" >/dev/null 2>"$T/bench.err" || { cat "$T/bench.err" >&2; die "failed: $*"; }
         t1=$(date +%s.%N)
@@ -64,9 +66,15 @@ median_perf() {
     done
     printf '%s\n' "${rates[@]}" | sort -g | sed -n "$(((RUNS + 1) / 2))p"
 }
+# Every write run, ours and qemu-img's, goes into an empty LUN, as a restore
+# onto a new disk would: the backing file is emptied (untimed) before each.
+# zadp-write refuses a LUN that holds data without --force (clobber.h), and
+# the bench must not teach --force; qemu-img -n overwrites whatever is there.
+empty_sink() { truncate -s 0 "$T/sink.img" && truncate -s 1G "$T/sink.img"; }
 zadp_write() { zadp-read --source "$T/dense.img" | zadp-write --target "$SINK"; }
 qemu_write() { qemu-img convert -n -O raw "$T/dense.img" "$SINK"; }
 
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 rows=()
 row() { # row NAME SECONDS BYTES [BASELINE_SECONDS]
     local mbs ratio="-"
@@ -83,13 +91,23 @@ z=$(median_time zadp_read "$DENSE");   row "zadp-read, dense 1 GiB LUN" "$z" $G 
 zr=$(median_time zadp_read_raw "$DENSE"); row "zadp-read --format raw -o file, dense LUN" "$zr" $G "$q"
 p=$(median_perf "$DENSE")
 rows+=("$(printf '| %-44s | %8s | %9s | %-11s |' "iscsi-perf -m 16 -b 2048 -t 5, dense LUN" - "$p" -)"); echo "${rows[-1]}"
+# The goal: zadp-read's rate over iscsi-perf's (its MB/s as printed), from
+# interleaved rounds (one of each per round; the median of the per-round
+# ratios), so that load that comes and goes hits both alike.
+ratios=()
+for i in $(seq "$RUNS"); do
+    zt=$(RUNS=1 median_time zadp_read "$DENSE")
+    pr=$(RUNS=1 median_perf "$DENSE")
+    ratios+=("$(awk -v t="$zt" -v p="$pr" -v g=$G 'BEGIN { printf "%.3f", g / 1048576 / t / p }')")
+done
+PERF_RATIO=$(printf '%s\n' "${ratios[@]}" | sort -g | sed -n "$(((RUNS + 1) / 2))p")
 q4=$(median_time qemu_read "$THIN");   row "qemu-img convert, 4 GiB LUN 10% allocated" "$q4" $G4
 z4=$(median_time zadp_read "$THIN");   row "zadp-read, 4 GiB LUN 10% allocated" "$z4" $G4 "$q4"
 zr4=$(median_time zadp_read_raw "$THIN"); row "zadp-read --format raw -o file, 4 GiB thin" "$zr4" $G4 "$q4"
 p4=$(median_perf "$THIN")
 rows+=("$(printf '| %-44s | %8s | %9s | %-11s |' "iscsi-perf (reads holes too), 4 GiB thin LUN" - "$p4" -)"); echo "${rows[-1]}"
-qw=$(median_time qemu_write);          row "qemu-img convert file -> 1 GiB LUN" "$qw" $G
-zw=$(median_time zadp_write);          row "zadp-read file | zadp-write -> 1 GiB LUN" "$zw" $G "$qw"
+qw=$(SETUP=empty_sink median_time qemu_write); row "qemu-img convert file -> 1 GiB LUN" "$qw" $G
+zw=$(SETUP=empty_sink median_time zadp_write); row "zadp-read file | zadp-write -> 1 GiB LUN" "$zw" $G "$qw"
 cmp "$T/dense.img" "$T/sink.img" || die "LUN written by zadp-write differs from the source"
 
 {
@@ -98,11 +116,14 @@ cmp "$T/dense.img" "$T/sink.img" || die "LUN written by zadp-write differs from 
     echo
     echo "Commands: \`zadp-read --source iscsi://127.0.0.1:PORT/IQN/1 >/dev/null\` (queue depth 16),"
     echo "\`zadp-read --source iscsi://... --format raw -o out.raw\`, \`qemu-img convert -O raw iscsi://... out.raw\`, \`iscsi-perf -m 16 -b 2048 -t 5 iscsi://...\` (its own MB/s; sequential, wraps),"
-    echo "\`zadp-read --source dense.img | zadp-write --target iscsi://...\` vs \`qemu-img convert -n -O raw dense.img iscsi://...\`."
+    echo "\`zadp-read --source dense.img | zadp-write --target iscsi://...\` vs \`qemu-img convert -n -O raw dense.img iscsi://...\`,"
+    echo "each into an emptied LUN (its backing file truncated to 0 and back to 1 GiB before every run, untimed)."
     echo "Ratio = qemu-img time / our time (> 1 is faster than qemu-img). * MiB/s of logical LUN size."
+    echo "Load average $LOAD_BEFORE before the first run, $(cut -d' ' -f1-3 /proc/loadavg) after the last."
+    echo "Dense read, zadp-read MiB/s / iscsi-perf MB/s: $PERF_RATIO (goal >= 0.8; median of $RUNS interleaved rounds: ${ratios[*]})."
     echo
     echo "| run (median of $RUNS)                          |   time s |   MiB/s * | vs qemu-img |"
     echo "|----------------------------------------------|----------|-----------|-------------|"
     printf '%s\n' "${rows[@]}"
-} >>"$HERE/RESULTS.md"
-echo "appended to $HERE/RESULTS.md" >&2
+} >>"${BENCH_RESULTS:-$HERE/RESULTS.md}"
+echo "appended to ${BENCH_RESULTS:-$HERE/RESULTS.md}" >&2

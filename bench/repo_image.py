@@ -2,9 +2,13 @@
 """The test image of bench/repo.sh and its nightly changes, both seeded so
 every run of the benchmark sees the same bytes at the same offsets.
 
-  repo_image.py make IMAGE SIZE_BYTES      sparse image, 10% allocated with
-                                           incompressible data in scattered
-                                           1-64 MiB extents; writes IMAGE.extents
+  repo_image.py make IMAGE SIZE_BYTES [ALLOCATED_FRACTION TEXT_FRACTION]
+                                           sparse image, 10% (or the fraction
+                                           given) allocated in scattered 1-64 MiB
+                                           extents of incompressible data, or of
+                                           text-like data (about 2:1 under zstd)
+                                           for TEXT_FRACTION of the allocated
+                                           bytes; writes IMAGE.extents
   repo_image.py churn IMAGE NIGHT          rewrites 1% of the allocated bytes in
                                            64 KiB pieces at random 4 KiB-aligned
                                            offsets inside the extents; prints
@@ -21,12 +25,25 @@ ALIGN = 4 << 10
 SEED = 20261128
 
 
-def make(path, size):
+# Letters, spaces and newlines roughly as often as in English prose: one
+# byte of os.urandom picks one character, so text extents never repeat (no
+# dedup between them) yet compress like text.
+_FREQ = {" ": 42, "e": 26, "t": 19, "a": 16, "o": 15, "i": 14, "n": 14, "s": 13, "r": 12, "h": 12,
+         "l": 8, "d": 8, "c": 6, "u": 6, "m": 5, "f": 5, "p": 4, "g": 4, "w": 4, "y": 4, "b": 3,
+         "v": 2, "k": 1, "\n": 3, ",": 2, ".": 2, "T": 1, "A": 1, "x": 1, "j": 1, "q": 1, "z": 1}
+TEXT_TABLE = "".join(c * n for c, n in _FREQ.items()).ljust(256).encode()
+
+
+def text_like(n):
+    return os.urandom(n).translate(TEXT_TABLE)
+
+
+def make(path, size, allocated=0.1, text=0.0):
     rng = random.Random(SEED)
-    target, used, extents = size // 10, 0, []
+    target, used, extents = int(size * allocated), 0, []
     # Extents up to 64 MiB, but at most a tenth of the image so small images
     # still get several of them.
-    longest = max(1, min(64, size // 10 // MiB))
+    longest = max(1, min(64, target // MiB))
     while used < target:
         length = min(rng.randint(1, longest) * MiB, target - used)
         length = max(ALIGN, length // ALIGN * ALIGN)
@@ -36,12 +53,22 @@ def make(path, size):
         extents.append((start, length))
         used += length
     extents.sort()
+    # Which extents hold text: the first ones in random order until
+    # TEXT_FRACTION of the allocated bytes is reached.
+    order, texts, text_bytes = list(range(len(extents))), set(), 0
+    rng.shuffle(order)
+    for i in order:
+        if text_bytes + extents[i][1] / 2 > text * used:
+            break
+        texts.add(i)
+        text_bytes += extents[i][1]
     with open(path, "wb") as f:
         f.truncate(size)
-        for start, length in extents:
+        for i, (start, length) in enumerate(extents):
             f.seek(start)
+            fill = text_like if i in texts else os.urandom
             for done in range(0, length, MiB):
-                f.write(os.urandom(min(MiB, length - done)))
+                f.write(fill(min(MiB, length - done)))
     with open(path + ".extents", "w") as f:
         json.dump(extents, f)
 
@@ -75,8 +102,8 @@ def churn(path, night):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 4 and sys.argv[1] == "make":
-        make(sys.argv[2], int(sys.argv[3]))
+    if len(sys.argv) in (4, 6) and sys.argv[1] == "make":
+        make(sys.argv[2], int(sys.argv[3]), *map(float, sys.argv[4:]))
     elif len(sys.argv) == 4 and sys.argv[1] == "churn":
         churn(sys.argv[2], int(sys.argv[3]))
     else:

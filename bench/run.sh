@@ -194,6 +194,14 @@ if [ -f "$HERE/iscsi.sh" ]; then
     bash "$HERE/iscsi.sh" "$BIN"
 fi
 
+# Restores from the repository against the zstd-stream restore and
+# qemu-img, interleaved rounds: as the machine is, then with one CPU burner
+# per CPU beside them (the load section says what else ran).
+if [ -f "$HERE/restore.sh" ]; then
+    RESTORE_BENCH_LABEL=${RESTORE_BENCH_LABEL:-as found} bash "$HERE/restore.sh" "$BIN"
+    RESTORE_BENCH_LABEL="with CPU burners" RESTORE_BENCH_LOAD=burn bash "$HERE/restore.sh" "$BIN"
+fi
+
 # The control plane at scale (10,000 VMs on hci-sim): the speed the e2e
 # scenarios no longer assert.
 if [ -f "$HERE/api.sh" ]; then

@@ -203,54 +203,111 @@ uint32_t stream_block_size(const Volume& source) {
 
 // ---- read side: volume -> stream ----
 
+namespace {
+
+// The read size for a source: what it likes, in whole stream blocks.
+size_t read_size(const Volume& source, uint32_t block) {
+    size_t n = std::clamp<size_t>(source.max_io_size(), 64u << 10, 8u << 20) / block * block;
+    return n == 0 ? block : n;
+}
+
+// Feeds the whole of `source` as chunks: holes (by its allocation map) as
+// zero segments, allocated ranges read in `chunk_size` pieces and split into
+// data and all-zero blocks, with up to source.read_depth() reads in flight.
+// With `digest`, this thread also takes the image digest of everything it
+// feeds, in order, while the buffer is still in cache, so the thread that
+// writes does not hash.
+void produce_volume(Volume& source, uint32_t block, size_t chunk_size, Channel<Chunk>& chunks, BufferPool& pool,
+                    stream::ImageDigest* digest) {
+    struct Reading {
+        uint64_t offset;
+        size_t length;
+        unsigned char* buffer;
+    };
+    std::deque<Reading> reading;  // started, oldest first
+    // Reads still in flight when this returns early or throws are abandoned
+    // before their buffers can go back to anyone.
+    struct Abandon {
+        Volume& source;
+        std::deque<Reading>& reading;
+        ~Abandon() {
+            if (!reading.empty()) source.cancel_reads();
+        }
+    } abandon{source, reading};
+    const size_t depth = std::max(1u, source.read_depth());
+    auto finish_oldest = [&] {
+        source.finish_read();
+        Reading r = reading.front();
+        reading.pop_front();
+        Chunk c;
+        c.offset = r.offset;
+        c.buffer = r.buffer;
+        split_zero_blocks(r.buffer, r.offset, r.length, block, c.segments);
+        if (digest)
+            for (const auto& s : c.segments)
+                s.zero ? digest->add_zeros(s.length)
+                       : digest->add_data(r.buffer + (s.offset - r.offset), static_cast<size_t>(s.length));
+        return chunks.push(std::move(c));
+    };
+    auto finish_all = [&] {
+        while (!reading.empty())
+            if (!finish_oldest()) return false;
+        return true;
+    };
+
+    const uint64_t size = source.size();
+    uint64_t pos = 0;  // where the next read or hole starts
+    auto hole_until = [&](uint64_t end) {
+        if (end <= pos) return true;
+        if (!finish_all()) return false;  // what was read before the hole goes first
+        Chunk c;
+        c.offset = pos;
+        c.segments.push_back({pos, end - pos, true});
+        if (digest) digest->add_zeros(end - pos);
+        pos = end;
+        return chunks.push(std::move(c));
+    };
+    bool open = true;
+    for_each_extent(source, block, [&](uint64_t start, uint64_t end) {
+        if (!open || !(open = hole_until(start))) return;
+        while (pos < end) {
+            auto buffer = pool.take();
+            if (!buffer) {
+                open = false;
+                return;
+            }
+            size_t n = static_cast<size_t>(std::min<uint64_t>(chunk_size - pos % chunk_size, end - pos));
+            source.start_read(pos, *buffer, n);
+            reading.push_back({pos, n, *buffer});
+            pos += n;
+            if (reading.size() >= depth && !(open = finish_oldest())) return;
+        }
+    });
+    if (open && finish_all() && hole_until(size)) {
+        Chunk done;
+        done.end = true;
+        chunks.push(std::move(done));
+    }
+}
+
+}  // namespace
+
 stream::Stats read_volume(Volume& source, ByteSink& sink, const ReadJob& job) {
     const uint64_t size = source.size();
     const uint32_t block = stream_block_size(source);
-    size_t chunk_size = std::clamp<size_t>(source.max_io_size(), 64u << 10, 8u << 20) / block * block;
-    if (chunk_size == 0) chunk_size = block;
+    const size_t chunk_size = read_size(source, block);
 
     // This loop reads the whole image once, in order: a source that can
     // check it end to end by its digest is promised the digest (before the
-    // first read) and given it before the end goes out.
+    // first read) and given it before the end goes out. A stream's encoder
+    // takes the digest itself; for raw output the reading thread does.
     const bool digest_promised = source.promise_digest_check();
+    std::optional<stream::ImageDigest> raw_digest;
+    if (job.raw && digest_promised) raw_digest.emplace();
     BufferPool pool(kBuffers, chunk_size);
     Channel<Chunk> chunks(kBuffers + 2);
     Helper helper(chunks, pool);
-    helper.start([&] {
-        uint64_t pos = 0;
-        auto hole_until = [&](uint64_t end) {
-            if (end <= pos) return true;
-            Chunk c;
-            c.offset = pos;
-            c.segments.push_back({pos, end - pos, true});
-            pos = end;
-            return chunks.push(std::move(c));
-        };
-        bool open = true;
-        for_each_extent(source, block, [&](uint64_t start, uint64_t end) {
-            if (!open || !(open = hole_until(start))) return;
-            while (pos < end) {
-                auto buffer = pool.take();
-                if (!buffer) {
-                    open = false;
-                    return;
-                }
-                size_t n = static_cast<size_t>(std::min<uint64_t>(chunk_size - pos % chunk_size, end - pos));
-                source.read(pos, *buffer, n);
-                Chunk c;
-                c.offset = pos;
-                c.buffer = *buffer;
-                split_zero_blocks(*buffer, pos, n, block, c.segments);
-                pos += n;
-                if (!(open = chunks.push(std::move(c)))) return;
-            }
-        });
-        if (open && hole_until(size)) {
-            Chunk done;
-            done.end = true;
-            chunks.push(std::move(done));
-        }
-    });
+    helper.start([&] { produce_volume(source, block, chunk_size, chunks, pool, raw_digest ? &*raw_digest : nullptr); });
 
     Progress progress(job.progress, size);
     std::optional<stream::Encoder> encoder;
@@ -262,8 +319,6 @@ stream::Stats read_volume(Volume& source, ByteSink& sink, const ReadJob& job) {
         encoder.emplace(sink, header);
     }
     stream::Stats raw_stats;
-    std::optional<stream::ImageDigest> raw_digest;  // raw output to a source that was promised one
-    if (!encoder && digest_promised) raw_digest.emplace();
     for (;;) {
         Chunk c = next_chunk(chunks);
         if (c.end) break;
@@ -277,11 +332,9 @@ stream::Stats read_volume(Volume& source, ByteSink& sink, const ReadJob& job) {
             } else if (s.zero) {
                 if (!sink.skip_zeros(s.length))
                     write_zero_buffers(s.length, [&](uint64_t, size_t n) { sink.write(zero_buffer(), n); });
-                if (raw_digest) raw_digest->add_zeros(s.length);
                 raw_stats.zero_bytes += s.length;
             } else {
                 sink.write(data, static_cast<size_t>(s.length));
-                if (raw_digest) raw_digest->add_data(data, static_cast<size_t>(s.length));
                 raw_stats.data_bytes += s.length;
             }
             progress.update(s.offset + s.length);
@@ -443,6 +496,71 @@ WriteResult write_volume(RestoreSource& source, Volume& target, ProgressMode pro
     if (raw) result.header.size = end;
     target.end_at(result.header.size);
     if (!raw) target.stream_verified(stream::digest_hex(result.stats.digest));
+    warn_about_bytes_past_image(target, result.header.size);
+    target.flush();
+    target.commit();
+    result.report = target.report();
+    progress.finish();
+    return result;
+}
+
+stream::Header copy_header(const Volume& source) {
+    stream::Header header;
+    header.size = source.size();
+    header.block_size = stream_block_size(source);
+    if (auto identity = source.identity(); !identity.empty()) header.identity = identity;
+    return header;
+}
+
+VolumeOptions copy_target_options(const Volume& source, VolumeOptions options) {
+    stream::Header header = copy_header(source);
+    options.create = true;
+    options.create_growable = false;
+    options.create_size = header.size;
+    options.identity = header.identity;
+    options.stream_block_size = header.block_size;
+    return options;
+}
+
+WriteResult copy_volume(Volume& source, Volume& target, ProgressMode progress_mode, bool force) {
+    WriteResult result;
+    result.header = copy_header(source);
+    const uint32_t block = result.header.block_size;
+    check_target_fits(target, result.header);
+    if (!force) refuse_to_clobber(target);
+
+    // The whole image, once, in order: the digest is promised and checked
+    // before the target is committed (a new file then never appears).
+    const bool digest_promised = source.promise_digest_check();
+    stream::ImageDigest digest;
+    const size_t chunk_size = read_size(source, block);
+    BufferPool pool(kBuffers, chunk_size);
+    Channel<Chunk> chunks(kBuffers + 2);
+    Helper helper(chunks, pool);
+    helper.start([&] { produce_volume(source, block, chunk_size, chunks, pool, &digest); });
+
+    Progress progress(progress_mode, result.header.size);
+    for (;;) {
+        Chunk c = next_chunk(chunks);
+        if (c.end) break;
+        for (const auto& s : c.segments) {
+            write_segment(target, s, c.buffer ? c.buffer + (s.offset - c.offset) : nullptr);
+            if (s.zero) {
+                result.stats.zero_records++;
+                result.stats.zero_bytes += s.length;
+            } else {
+                result.stats.data_records++;
+                result.stats.data_bytes += s.length;
+            }
+            progress.update(s.offset + s.length);
+        }
+        if (c.buffer) pool.give(c.buffer);
+    }
+    result.stats.digest = digest.finish();
+    const std::string hex = stream::digest_hex(result.stats.digest);
+    if (digest_promised) source.check_read_digest(hex);
+    target.end_at(result.header.size);
+    target.stream_verified(hex);
     warn_about_bytes_past_image(target, result.header.size);
     target.flush();
     target.commit();

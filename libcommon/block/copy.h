@@ -60,6 +60,16 @@ struct WriteResult {
 // warning says how many bytes.
 WriteResult write_volume(RestoreSource& source, Volume& target, ProgressMode progress, bool force = false);
 
+// zadp-write --source: copies `source` (a repository image) straight into
+// `target`, opened for writing with copy_target_options(), with no stream in
+// between: the stream's checks are replaced by the source's own (a
+// repository's seals and the image digest of its index, compared before the
+// target is committed; a digest mismatch is Error(kExitIntegrity) and a new
+// file target never appears). Holes stay holes; `force` as for write_volume.
+// The statistics count data and zero segments as records.
+VolumeOptions copy_target_options(const Volume& source, VolumeOptions options);
+WriteResult copy_volume(Volume& source, Volume& target, ProgressMode progress, bool force = false);
+
 // Reads and verifies a whole stream without writing anything.
 WriteResult check_stream(ByteSource& in, ProgressMode progress);
 

@@ -56,6 +56,7 @@ IscsiSession::IscsiSession(IscsiUrl url, std::string secret, std::string initiat
     : url_(std::move(url)), secret_(std::move(secret)), initiator_(std::move(initiator)), queue_depth_(queue_depth) {}
 
 IscsiSession::~IscsiSession() {
+    cancel_reads();
     finish_writes();
     disconnect(true);
 }
@@ -132,7 +133,10 @@ void IscsiSession::reconnect(const std::string& reason) {
 // Runs a batch with up to queue_depth commands in flight, reissuing those a
 // lost connection took with it. Throws on the first command that fails.
 void IscsiSession::run(std::vector<IscsiCommand>& commands, bool drain) {
-    if (drain) drain_writes();
+    if (drain) {
+        finish_reads();
+        drain_writes();
+    }
     Group group;
     for (auto& c : commands) {
         c.owner = this;
@@ -152,9 +156,15 @@ void IscsiSession::run_one(IscsiCommand command, bool drain) {
 // left for the socket). Commands a lost connection took with it are
 // reissued after a reconnect. Throws on the first command that fails.
 void IscsiSession::drive(Group& g, size_t until_remaining, bool send_all) {
+    drive_until(g, [&] {
+        return g.remaining <= until_remaining && !(send_all && ctx_ && iscsi_out_queue_length(ctx_) > 0);
+    });
+}
+
+void IscsiSession::drive_until(Group& g, const std::function<bool()>& done) {
     completed_.clear();
     try {
-        while (g.remaining > until_remaining || (send_all && ctx_ && iscsi_out_queue_length(ctx_) > 0)) {
+        while (!done()) {
             if (!ctx_) reconnect("the previous operation failed");
             std::string lost_reason;
             while (g.flying.size() < queue_depth_ && !g.pending.empty()) {
@@ -167,6 +177,7 @@ void IscsiSession::drive(Group& g, size_t until_remaining, bool send_all) {
                 g.pending.pop_front();
                 c->in_flight = true;
                 g.flying.push_back(c);
+                max_in_flight_ = std::max(max_in_flight_, g.flying.size());
             }
             bool lost = !lost_reason.empty();
             if (!lost) wait_and_service(lost, lost_reason);
@@ -243,6 +254,7 @@ void IscsiSession::finish_writes() {
 }
 
 void IscsiSession::write_behind(std::vector<IscsiCommand> commands) {
+    finish_reads();  // groups never have commands in flight together
     // Commands in flight may complete in any order: a write over a range
     // still being written waits for that first.
     bool overlaps = std::any_of(commands.begin(), commands.end(), [&](const IscsiCommand& w) {
@@ -265,6 +277,48 @@ void IscsiSession::write_behind(std::vector<IscsiCommand> commands) {
         behind_.clear();
         throw;
     }
+}
+
+void IscsiSession::queue_reads(std::vector<IscsiCommand> commands) {
+    for (auto& c : commands) {
+        ahead_.push_back(std::move(c));
+        ahead_.back().owner = this;
+        reads_.add(&ahead_.back());
+    }
+}
+
+void IscsiSession::wait_reads(size_t count) {
+    count = std::min(count, ahead_.size());
+    try {
+        drive_until(reads_, [&] {
+            return std::all_of(ahead_.begin(), ahead_.begin() + static_cast<std::ptrdiff_t>(count),
+                               [](const IscsiCommand& c) { return c.finished; });
+        });
+    } catch (...) {
+        ahead_.clear();  // drive_until dropped the group
+        throw;
+    }
+    for (size_t i = 0; i < count; ++i) ahead_.pop_front();
+}
+
+// Before any other command: the queued reads complete (they stay queued
+// until wait_reads() collects them).
+void IscsiSession::finish_reads() {
+    if (reads_.remaining == 0) return;
+    try {
+        drive(reads_, 0, false);
+    } catch (...) {
+        ahead_.clear();
+        throw;
+    }
+}
+
+void IscsiSession::cancel_reads() {
+    if (!reads_.flying.empty()) disconnect(false);  // no data-in may reach a buffer after this
+    completed_.clear();
+    for (IscsiCommand* c : reads_.flying) c->free_task();
+    reads_ = Group{};
+    ahead_.clear();
 }
 
 void IscsiSession::wait_and_service(bool& lost, std::string& reason) {

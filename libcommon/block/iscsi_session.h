@@ -67,10 +67,26 @@ public:
     // At destruction time: drains unless unwinding from an error.
     void finish_writes();
 
+    // Read-ahead: queue_reads() only queues its commands (they are issued,
+    // up to queue_depth in flight, by whatever drives the session next);
+    // wait_reads(n) returns once the n oldest queued reads are finished,
+    // keeping the later ones in flight, so a reader that queues the next
+    // range before waiting for the current one never lets the queue run dry.
+    // Every other operation (run) first waits for all queued reads. Their
+    // buffers must stay valid until wait_reads() collected them or
+    // cancel_reads() returned; cancel_reads() drops them (disconnecting when
+    // some are in flight; the next operation logs in again), after which no
+    // data lands in their buffers.
+    void queue_reads(std::vector<IscsiCommand> commands);
+    void wait_reads(size_t count);
+    void cancel_reads();
+
     const IscsiUrl& url() const { return url_; }
     std::string describe() const { return url_.str(); }
     unsigned queue_depth() const { return queue_depth_; }
     uint64_t reconnects() const { return reconnects_; }
+    // The most commands of one kind (reads, writes...) in flight at once.
+    size_t max_in_flight() const { return max_in_flight_; }
     void completed(IscsiCommand* c) { completed_.push_back(c); }
 
 private:
@@ -91,6 +107,8 @@ private:
     std::string login_failure_message(const std::string& error) const;
     void reconnect(const std::string& reason);
     void drive(Group& group, size_t until_remaining, bool send_all);
+    void drive_until(Group& group, const std::function<bool()>& done);
+    void finish_reads();
     void wait_and_service(bool& lost, std::string& reason);
     bool handle_completion(IscsiCommand* c, std::deque<IscsiCommand*>& pending, std::string& lost_reason);
 
@@ -100,6 +118,7 @@ private:
     unsigned queue_depth_;
     std::function<void()> on_reconnect_;
     uint64_t reconnects_ = 0;
+    size_t max_in_flight_ = 0;
 
     iscsi_context* ctx_ = nullptr;
     std::vector<IscsiCommand*> completed_;
@@ -108,6 +127,9 @@ private:
     // other operation drains them first, so their errors surface there.
     Group writes_;
     std::deque<IscsiCommand> behind_;
+    // Read-ahead: queued reads, oldest first, until wait_reads() collects them.
+    Group reads_;
+    std::deque<IscsiCommand> ahead_;
 };
 
 }  // namespace hci

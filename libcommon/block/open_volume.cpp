@@ -55,6 +55,10 @@ public:
         return whole_->extents(offset, std::min(length, size_ - std::min(offset, size_)));
     }
     void read(uint64_t offset, void* buf, size_t length) override { whole_->read(offset, buf, length); }
+    unsigned read_depth() const override { return whole_->read_depth(); }
+    void start_read(uint64_t offset, void* buf, size_t length) override { whole_->start_read(offset, buf, length); }
+    void finish_read() override { whole_->finish_read(); }
+    void cancel_reads() override { whole_->cancel_reads(); }
     void write(uint64_t, const void*, size_t) override { fail(kExitUsage, "--size applies to sources only"); }
     bool zero(uint64_t, uint64_t) override { fail(kExitUsage, "--size applies to sources only"); }
     void flush() override {}

@@ -65,6 +65,17 @@ public:
     virtual std::vector<Extent> extents(uint64_t offset, uint64_t length) = 0;
 
     virtual void read(uint64_t offset, void* buf, size_t length) = 0;
+    // Overlapped reads, for a caller that reads ahead (the copy loop): up to
+    // read_depth() reads may be started before the oldest is finished.
+    // start_read() begins reading into `buf`, which must stay valid until
+    // the matching finish_read() returned or cancel_reads() did;
+    // finish_read() completes the oldest started read (its error surfaces
+    // there or in a later call); cancel_reads() abandons every started read.
+    // A transport that cannot overlap reads reads at once in start_read().
+    virtual unsigned read_depth() const { return 1; }
+    virtual void start_read(uint64_t offset, void* buf, size_t length) { read(offset, buf, length); }
+    virtual void finish_read() {}
+    virtual void cancel_reads() {}
     virtual void write(uint64_t offset, const void* buf, size_t length) = 0;
     // Makes the range read as zeros, deallocating it where the transport can.
     // Returns false when the transport cannot (no hole punching, no WRITE

@@ -19,14 +19,17 @@ store_new() { randimg "$1" "$2" && store "$1" "$3"; }
 # last FIELD: a field of the last store's report
 last() { jq -r ".$1" "$T/last.json"; }
 
-# restores_to IMAGE NAME: repo:NAME reads back as IMAGE, as a raw image and
-# through a verified stream
+# restores_to IMAGE NAME: repo:NAME reads back as IMAGE, as a raw image,
+# through a verified stream and in one process (zadp-write --source)
 restores_to() {
     zadp-read --source "repo:$2" --format raw > "$T/restored.raw" || die "raw read of repo:$2 failed"
     cmp "$1" "$T/restored.raw" || die "repo:$2 raw read differs from $1"
     rm -f "$T/restored.img"
     zadp-read --source "repo:$2" | zadp-write --target "$T/restored.img" || die "stream restore of repo:$2 failed"
     cmp "$1" "$T/restored.img" || die "repo:$2 restored through a stream differs from $1"
+    rm -f "$T/restored.img"
+    zadp-write --source "repo:$2" --target "$T/restored.img" || die "one-process restore of repo:$2 failed"
+    cmp "$1" "$T/restored.img" || die "repo:$2 restored in one process differs from $1"
     rm -f "$T/restored.raw" "$T/restored.img"
 }
 

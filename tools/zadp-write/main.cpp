@@ -1,6 +1,7 @@
 // zadp-write: restores a zadp block stream (or a raw image) from stdin into a
 // volume (file, block device, iSCSI LUN); zstd and lz4 input is detected and
-// decoded. --check verifies a stream without writing.
+// decoded. --check verifies a stream without writing. --source repo:NAME
+// restores a repository image in one process, with no stream in between.
 #include <unistd.h>
 
 #include <boost/json.hpp>
@@ -13,17 +14,19 @@
 #include "libcommon/block/copy.h"
 #include "libcommon/block/copy_options.h"
 #include "libcommon/block/open_volume.h"
+#include "libcommon/block/repo/repo_volume.h"
 
 using namespace hci;
 
 static const ToolInfo kInfo{
     "zadp-write",
-    "--target URL|- | --line JSON [--force] [--verify-first] [--format stream|raw]\n"
+    "--target URL|- | --line JSON [--source repo:NAME] [--force] [--verify-first] [--format stream|raw]\n"
     "                  [--progress|--no-progress]\n"
     "                  [--chap-secret-file FILE] [--initiator-iqn IQN] [--queue-depth N] [-v]\n"
     "       zadp-write --check",
     "Writes the zadp block stream on stdin (plain, zstd or lz4) into a volume\n"
-    "(--target -: a raw image on stdout), or verifies it with --check."};
+    "(--target -: a raw image on stdout), or verifies it with --check. With\n"
+    "--source repo:NAME it restores a repository image without a stream."};
 
 // --check's report: one JSON line with the header and the statistics.
 static void print_report(const WriteResult& r, const std::string& compression) {
@@ -42,6 +45,26 @@ static void print_report(const WriteResult& r, const std::string& compression) {
     std::cout << boost::json::serialize(o) << std::endl;
 }
 
+// --source repo:NAME: the image straight from the repository into the
+// target, in one process (copy_volume): no stream to encode and decode.
+static int restore_from_source(const CommandLine& cli, const std::string& source, const std::string& target) {
+    if (!is_repo_url(source))
+        fail(kExitUsage, "--source takes a repository image (repo:GROUP/TIME/FILE); pipe other sources from zadp-read");
+    if (is_repo_url(target)) fail(kExitUsage, "--source restores into a file, device or LUN, not into a repository");
+    for (const char* option : {"check", "verify-first"})
+        if (cli.has(option)) fail(kExitUsage, std::string("--") + option + " is about a stream on stdin; drop it with --source");
+    if (raw_format(cli)) fail(kExitUsage, "--format raw is about stdin; drop it with --source");
+    std::signal(SIGXFSZ, SIG_IGN);  // as below: EFBIG, not death, so the temporary file goes
+    auto options = volume_options(cli);
+    auto in = open_volume(source, OpenMode::Read, options);
+    auto volume = open_volume(target, OpenMode::Write, copy_target_options(*in, options));
+    auto result = copy_volume(*in, *volume, progress_mode(cli), cli.has("force"));
+    log_info(target + ": " + std::to_string(result.stats.data_bytes) + " data bytes, " +
+             std::to_string(result.stats.zero_bytes) + " zero bytes written, digest " +
+             stream::digest_hex(result.stats.digest) + " as recorded");
+    return kExitOk;
+}
+
 static int body(int argc, char** argv) {
     po::options_description own("Options");
     own.add_options()
@@ -49,6 +72,8 @@ static int body(int argc, char** argv) {
          "volume to write: path, file://, iscsi:// URL, repo:GROUP/TIME/FILE, or - (stdout, raw)")
         ("line", po::value<std::string>()->value_name("JSON"),
          "write where a JSON line says: its url (an hci-vm-create line), else export.url")
+        ("source", po::value<std::string>()->value_name("repo:NAME"),
+         "restore this repository image (repo:GROUP/TIME/FILE of --repo) instead of reading stdin")
         ("force", "overwrite an existing target that holds data")
         ("verify-first", "verify the whole stream (a file on stdin) before touching the target")
         ("format", format_value(), "input is a stream (zadp-stream(5)) or raw")
@@ -66,6 +91,7 @@ static int body(int argc, char** argv) {
     if (!target.empty() && !line.empty()) fail(kExitUsage, "give --target or --line, not both");
     if (!line.empty()) target = target_url_from_line(line);
     if (!check && target.empty()) fail(kExitUsage, "--target or --line is required (or --check)");
+    if (cli.has("source")) return restore_from_source(cli, cli.get<std::string>("source"), target);
     auto progress = progress_behind_pipe(progress_mode(cli), STDIN_FILENO);
     refuse_terminal(STDIN_FILENO, "input (pipe a stream into stdin)");
     const bool verify_first = cli.has("verify-first");
