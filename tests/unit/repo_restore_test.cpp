@@ -177,7 +177,7 @@ TEST_CASE("a one-process restore (zadp-write --source repo:) writes the image wi
         DYNAMIC_SECTION((encrypted ? "encrypted" : "plain")) {
             Fixture f(encrypted);
             f.store("g/t/d");
-            IndexReader index(f.repo->index_path("g/t/d"), "repo:g/t/d", f.repo->sealer());
+            IndexReader index(f.repo->store(), Repository::index_key("g/t/d"), "repo:g/t/d", f.repo->sealer());
             const std::string out = f.dir + "/out.img";
             auto result = f.copy("g/t/d", out);
             CHECK(file_bytes(out) == std::string(f.image.begin(), f.image.end()));
