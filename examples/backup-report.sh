@@ -9,7 +9,8 @@
 #       it failed before any VM) to STATE_DIR/runs.jsonl and exits with
 #       STATUS, or 1 when STATUS is 0 but a VM failed. The run is described
 #       by RUN, BACKUP_TIME, WHERE, RUN_TARGET and RUN_STARTED from the
-#       environment.
+#       environment; RUN_FAILURE, when set, is why a run that backed up
+#       nothing failed (e.g. it was refused: another run was still going).
 #   backup-report.sh show STATE_DIR [N]
 #       the last N runs (default 7), newest last: one line per run and one
 #       per VM that failed or was partly saved, by name and id.
@@ -35,7 +36,7 @@ finish() {
     # A selected VM without a line did not get to its backup.
     lines=$(jq -c --rawfile sel "$selected" --arg run "${RUN:-}" --arg time "${BACKUP_TIME:-}" \
         --arg target "${RUN_TARGET:-}" --arg where "${WHERE:-}" --arg started "${RUN_STARTED:-}" \
-        --arg id "${RUN_STARTED:-}-$$" --argjson rc "$rc" -s '
+        --arg id "${RUN_STARTED:-}-$$" --argjson rc "$rc" --arg failure "${RUN_FAILURE:-}" -s '
         . as $got
         | ($got + [$sel | split("\n")[] | select(. != "") | . as $v
                    | select([$got[] | .vm.id] | index($v) | not)
@@ -45,7 +46,8 @@ finish() {
                       seconds: 0}]) as $all
         | (if ($all | length) == 0 and $rc != 0 then
              [{vm: null, result: "failed",
-               reason: "the run failed before any backup (exit \($rc); see the log)", exit_status: $rc}]
+               reason: (if $failure != "" then $failure
+                       else "the run failed before any backup (exit \($rc); see the log)" end), exit_status: $rc}]
            else $all end)[]
         | {run_id: $id, run_started: $started, run: $run, time: (if $time == "" then null else $time end), target: $target,
            where: $where} + .' "$vms")

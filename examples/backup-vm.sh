@@ -36,6 +36,18 @@
 set -euo pipefail
 
 prog=${0##*/}
+# A background job (`&`) of a non-interactive shell starts with SIGINT
+# ignored, and a script cannot trap a signal ignored at its start: Ctrl-C on
+# the group would then pass the script by (the tools ignore it too). Start
+# again with SIGINT's default action, so that INT, TERM and HUP all end the
+# backup the same way: cleaned up, nothing published, exit 128+signal. A
+# SIGHUP ignored on purpose (nohup) stays ignored.
+ignored=$(awk '$1 == "SigIgn:" { print $2 }' "/proc/$$/status" 2>/dev/null || true)
+if [ -z "${HCI_BACKUP_SIGINT_RESET:-}" ] && (( (16#${ignored:-0} >> 1) & 1 )); then
+    export HCI_BACKUP_SIGINT_RESET=1
+    exec env --default-signal=INT "$0" "$@"
+fi
+unset HCI_BACKUP_SIGINT_RESET
 # Clones, and snapshots that are not kept, are named with this prefix, so
 # that a sweep can find what a killed run left on the cluster.
 temp_prefix=hci-backup-tmp-
@@ -427,9 +439,9 @@ delete_snapshot() {
 cleanup() {
     local rc=$?
     # A second Ctrl-C must not interrupt the clean-up itself.
-    trap '' INT TERM
+    trap '' INT TERM HUP
     if [ $published -eq 0 ]; then
-        [ "$rc" -ne 130 ] && [ "$rc" -ne 143 ] ||
+        [ "$rc" -ne 129 ] && [ "$rc" -ne 130 ] && [ "$rc" -ne 143 ] ||
             log "interrupted: removing the unfinished backup of $vm (nothing was published to ${dir:-$repo})"
         release_clones
         if [ -s "$created" ] && [ $keep_snapshot -eq 0 ] && [ $snapshot_deleted -eq 0 ]; then
@@ -450,6 +462,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+trap 'exit 129' HUP
 exec 8>>"$(cluster_lock)"
 flock -s 8
 

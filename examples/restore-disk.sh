@@ -28,7 +28,7 @@ usage: $prog [--no-readback] [--sha256] [--force] [--repo DIR] [--at DATE] STREA
 STREAM is a stream file, - (stdin), or repo:GROUP/TIME/FILE, an image in the
 repository --repo DIR (else \$ZADP_REPO), for example
 repo:\$VM_ID/2026-11-28T020000Z/disk0 (zadp-repo ls lists them).
-With --at DATE (any form date -d reads, local time: "tuesday 23:00",
+With --at DATE (any form date -d reads, local time: "last tuesday 23:00",
 "2026-11-28 03:00") STREAM is repo:GROUP/FILE or repo:VM-NAME/FILE (the name
 recorded at backup time), and the image FILE of the newest complete backup at
 or before DATE is restored (exit 4 when there is none).

@@ -4,13 +4,17 @@
 # restore_point WHAT AT: prints GROUP/TIME, the newest complete backup of
 # WHAT (a group or a VM name, as zadp-repo ls takes them) whose TIME is at
 # or before AT (any date `date -d` reads, in local time; empty: any time).
-# Returns 2 when AT is not a date or WHAT names several VMs, 4 (with a
+# Returns 2 when AT is not a date, is in the future, or WHAT names several VMs, 4 (with a
 # message) when no backup fits.
 restore_point() {
     local what=$1 at=$2 limit="" lines groups b
     if [ -n "$at" ]; then
         limit=$(date -d "$at" +%s 2>/dev/null) ||
             { log "--at '$at' is not a date (any form date -d reads, local time)"; return 2; }
+        # date -d reads "tuesday" as the coming one: a restore point is never
+        # in the future, so that is a mistake, not "the newest".
+        [ "$limit" -le "$(date +%s)" ] ||
+            { log "--at '$at' is $(date -d "@$limit" '+%F %T %Z'), in the future (for a past day say \"last tuesday\")"; return 2; }
     fi
     lines=$(zadp-repo ls --json "$what") || return  # 4: no group, no VM of that name (zadp-repo said so)
     groups=$(jq -r '.backup | split("/")[0]' <<<"$lines" | sort -u)

@@ -37,7 +37,7 @@ manifest backup.json is unfinished and refused.
 options:
   --repo DIR             the repository of a repo: BACKUP
   --at DATE              the newest complete backup at or before DATE (any
-                         form date -d reads, local time: "tuesday 23:00",
+                         form date -d reads, local time: "last tuesday 23:00",
                          "2026-11-28 03:00"); exit 4 when there is none
   --name TEMPLATE        name of the new VM; {name} is the original name,
                          {time} the UTC time (default: {name}-restored)

@@ -10,6 +10,9 @@ PACKAGES="build-essential cmake pkg-config
 # `install-deps.sh --fuzz` (make fuzz) installs clang and its libFuzzer and
 # sanitizer runtimes instead; `make test` does not need them.
 [ "${1:-}" = "--fuzz" ] && PACKAGES="clang libclang-rt-14-dev"
+# `install-deps.sh --rgw` (make test) installs Ceph for the S3 tests' one-node
+# RGW (scripts/rgw-testbed.sh, about 250 MiB); `make demo` does not need it.
+[ "${1:-}" = "--rgw" ] && PACKAGES="ceph-mon ceph-osd radosgw ceph-common uuid-runtime"
 missing=""
 for p in $PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -12,7 +12,7 @@
 #include "libcommon/api/api_options.h"
 #include "libcommon/base/error.h"
 #include "libcommon/api/http.h"
-#include "libcommon/api/retry.h"
+#include "libcommon/net/retry.h"
 
 namespace hci {
 

@@ -12,6 +12,7 @@
 
 #include "libcommon/base/error.h"
 #include "libcommon/base/log.h"
+#include "libcommon/net/curl_transport.h"
 
 namespace hci {
 namespace {
@@ -37,27 +38,6 @@ size_t capture_request_id(char* data, size_t size, size_t count, void* user) {
 void global_init_once() {
     static std::once_flag once;
     std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
-// Errors where libcurl never got a request onto the wire.
-bool surely_not_sent(CURLcode code) {
-    return code == CURLE_COULDNT_CONNECT || code == CURLE_COULDNT_RESOLVE_HOST ||
-           code == CURLE_COULDNT_RESOLVE_PROXY || code == CURLE_SSL_CONNECT_ERROR;
-}
-
-// TLS failures that are a matter of trust or configuration, not of the
-// network: the same call fails the same way, so it is never retried.
-// (CURLE_SSL_CONNECT_ERROR is not here: a reset mid-handshake gives it too.)
-bool tls_rejected(CURLcode code) {
-    return code == CURLE_PEER_FAILED_VERIFICATION || code == CURLE_SSL_CACERT_BADFILE ||
-           code == CURLE_SSL_ISSUER_ERROR || code == CURLE_SSL_CRL_BADFILE ||
-           code == CURLE_SSL_PINNEDPUBKEYNOTMATCH || code == CURLE_SSL_CERTPROBLEM;
-}
-
-// curl's detailed message ("SSL certificate problem: unable to get local
-// issuer certificate") when it left one, else the generic text of the code.
-std::string describe(CURLcode code, const char* detail) {
-    return (detail && *detail) ? std::string(detail) : std::string(curl_easy_strerror(code));
 }
 
 }  // namespace
@@ -94,14 +74,7 @@ HttpResponse HttpClient::post_json(const std::string& url, const std::string& bo
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, total_ms);
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "");
-    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, settings_.insecure ? 0L : 1L);
-    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, settings_.insecure ? 0L : 2L);
-    if (!settings_.cacert.empty()) {
-        // Only the given CA file: libcurl would otherwise also trust its
-        // built-in CA directory (/etc/ssl/certs on Debian) beside it.
-        curl_easy_setopt(curl, CURLOPT_CAINFO, settings_.cacert.c_str());
-        curl_easy_setopt(curl, CURLOPT_CAPATH, nullptr);
-    }
+    net::apply_tls(curl, {settings_.insecure, settings_.cacert});
     char detail[CURL_ERROR_SIZE] = "";
     curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, detail);
 
@@ -109,16 +82,12 @@ HttpResponse HttpClient::post_json(const std::string& url, const std::string& bo
     curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, nullptr);  // `detail` dies with this call
     curl_slist_free_all(list);
     if (code != CURLE_OK) {
-        long request_size = 0;
-        curl_easy_getinfo(curl, CURLINFO_REQUEST_SIZE, &request_size);
-        if (tls_rejected(code))
-            response.transport = HttpResponse::kTlsRejected;
-        else if (surely_not_sent(code) || request_size == 0)
-            response.transport = HttpResponse::kNotSent;
-        else
-            response.transport = HttpResponse::kFailedAfterSend;
-        response.transport_error = describe(code, detail);
-        response.unresolved = code == CURLE_COULDNT_RESOLVE_HOST;
+        net::TransportFailure f = net::classify_failure(curl, code, detail);
+        response.transport = f.kind == net::TransportFailure::kTlsRejected ? HttpResponse::kTlsRejected
+                             : f.kind == net::TransportFailure::kNotSent   ? HttpResponse::kNotSent
+                                                                           : HttpResponse::kFailedAfterSend;
+        response.transport_error = f.detail;
+        response.unresolved = f.unresolved;
         return response;
     }
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
@@ -129,34 +98,7 @@ HttpResponse HttpClient::post_json(const std::string& url, const std::string& bo
 }
 
 std::string HttpClient::protocol_mismatch(const std::string& url) {
-    const bool https = url.starts_with("https://");
-    if (!https && !url.starts_with("http://")) return "";
-    const std::string rest = url.substr(https ? 8 : 7);
-    CURL* probe = curl_easy_init();
-    if (!probe) return "";
-    // https:// failed: does a plain HTTP request get an answer? http://
-    // failed: does a TLS handshake succeed (trust does not matter here)?
-    std::string other = (https ? "http://" : "https://") + rest;
-    curl_easy_setopt(probe, CURLOPT_URL, other.c_str());
-    curl_easy_setopt(probe, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(probe, CURLOPT_CONNECTTIMEOUT_MS, std::min(settings_.connect_timeout_ms, 3000L));
-    curl_easy_setopt(probe, CURLOPT_TIMEOUT_MS, 3000L);
-    if (https) {
-        curl_easy_setopt(probe, CURLOPT_NOBODY, 1L);
-    } else {
-        curl_easy_setopt(probe, CURLOPT_CONNECT_ONLY, 1L);
-        curl_easy_setopt(probe, CURLOPT_SSL_VERIFYPEER, 0L);
-        curl_easy_setopt(probe, CURLOPT_SSL_VERIFYHOST, 0L);
-    }
-    CURLcode code = curl_easy_perform(probe);
-    long status = 0;
-    if (https) curl_easy_getinfo(probe, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_cleanup(probe);
-    if (code != CURLE_OK || (https && status == 0)) return "";
-    auto slash = rest.find('/');
-    std::string origin = rest.substr(0, slash);
-    return https ? "the server does not speak TLS here; did you mean http://" + origin + "?"
-                 : "the server speaks TLS here, not plain HTTP; did you mean https://" + origin + "?";
+    return net::protocol_mismatch(url, settings_.connect_timeout_ms);
 }
 
 }  // namespace hci

@@ -30,8 +30,25 @@ extern "C" void on_signal(int sig) {
     g_interrupted = 1;
 }
 
+// A signal ignored when we started stays ignored, as Unix tools do: nohup
+// means hang-ups must not end us, and a background job of a non-interactive
+// shell ignores SIGINT, so the shell script around us decides what an
+// interrupt does, not we alone halfway through its work.
+bool ignored_now(int sig) {
+    struct sigaction old {};
+    return sigaction(sig, nullptr, &old) == 0 && old.sa_handler == SIG_IGN;
+}
+
+// Asked before our first handler goes in (the first call sees all three).
+bool ignored_at_start(int sig) {
+    static const bool int_ignored = ignored_now(SIGINT), term_ignored = ignored_now(SIGTERM),
+                      hup_ignored = ignored_now(SIGHUP);
+    return sig == SIGINT ? int_ignored : sig == SIGTERM ? term_ignored : hup_ignored;
+}
+
 void install_handler() {
     for (int sig : {SIGINT, SIGTERM, SIGHUP}) {
+        if (ignored_at_start(sig)) continue;
         struct sigaction sa {};
         sa.sa_handler = on_signal;
         sigemptyset(&sa.sa_mask);

@@ -3,6 +3,8 @@
 // either as a flag, so a tool can undo what it created before it exits (a
 // second signal ends the program at once), or, while a file is registered
 // with remove_if_killed(), by removing that file and ending the program.
+// A signal that was ignored when the program started stays ignored (nohup,
+// background jobs of scripts), as Unix tools do.
 #include "libcommon/base/error.h"
 
 namespace hci {

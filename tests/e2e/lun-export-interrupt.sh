@@ -5,7 +5,9 @@
 start_sim --no-tgtd --task-duration 3000
 
 hci-vm-get --name web01 | hci-snap-create 2>/dev/null | hci-task-wait | hci-snap-luns > "$T/disks.jsonl"
-hci-lun-export --target backup-tgt --portal 192.0.2.1 --prefix intr- < "$T/disks.jsonl" > "$T/out.jsonl" 2> "$T/err" &
+# Started as a foreground tool is: a background job of a script starts with
+# SIGINT ignored, and the tools keep a signal ignored at start ignored.
+env --default-signal=INT hci-lun-export --target backup-tgt --portal 192.0.2.1 --prefix intr- < "$T/disks.jsonl" > "$T/out.jsonl" 2> "$T/err" &
 pid=$!
 for _ in $(seq 100); do
     [ "$(hci-lun-unexport --stale intr- | wc -l)" -eq 2 ] && break

@@ -36,14 +36,17 @@ restored_at "2026-11-25 03:00" "repo:db server 01/disk0" 25  # at: 02:00Z exactl
 restored_at "2026-11-25 02:59" "repo:vm-1/disk0" 24         # just before, in local time: the 24th
 restored_at "2026-11-25 01:59 UTC" "repo:vm-1/disk0" 24     # any form date -d reads
 
+# "tuesday" is the coming one to date -d: a future --at is refused, with a hint.
+expect_fail 2 "$ex/restore-disk.sh" --at "tomorrow" "repo:vm-1/disk0" "$T/none.img"
+grep -q "in the future (for a past day say \"last tuesday\")" "$T/err" || die "future --at: $(cat "$T/err")"
 expect_fail 4 "$ex/restore-disk.sh" --at "2026-11-24 02:59" "repo:vm-1/disk0" "$T/none.img"
 grep -q "no complete backup of 'vm-1' .* at or before 2026-11-24 02:59:00 XYZ" "$T/err" || die "message: $(cat "$T/err")"
 [ ! -e "$T/none.img" ] || die "a target was written though no backup fits"
-expect_fail 4 "$ex/restore-disk.sh" --at tomorrow "repo:db server 02/disk0" "$T/none.img"
+expect_fail 4 "$ex/restore-disk.sh" --at yesterday "repo:db server 02/disk0" "$T/none.img"
 grep -q "no backup of a VM named 'db server 02'" "$T/err" || die "message: $(cat "$T/err")"
 expect_fail 2 "$ex/restore-disk.sh" --at "the day before yesterday-ish" "repo:vm-1/disk0" "$T/none.img"
 grep -q "is not a date" "$T/err" || die "message: $(cat "$T/err")"
-expect_fail 2 "$ex/restore-disk.sh" --at tomorrow "repo:vm-1/2026-11-24T020000Z/disk0" "$T/none.img"
+expect_fail 2 "$ex/restore-disk.sh" --at yesterday "repo:vm-1/2026-11-24T020000Z/disk0" "$T/none.img"
 
 # restore-vm.sh picks the same way, before it touches any cluster.
 expect_fail 4 "$ex/restore-vm.sh" --at "2026-11-24 02:59" "repo:db server 01"

@@ -11,7 +11,9 @@ printf 'web01\ndb01\n' | hci-vm-get > "$T/vms.jsonl"
 # Every create call answers 3 s after it did its work, so the signal lands
 # while the second batch (db01) waits for its answer.
 sim_admin faults '{"op":"create-vm-snapshot","latency_ms":3000,"count":-1}' > /dev/null
-hci-snap-create --name 'intr-{vm}' --batch-size 1 "$T/vms.jsonl" > "$T/out.jsonl" 2> "$T/err" &
+# Started as a foreground tool is: a background job of a script starts with
+# SIGINT ignored, and the tools keep a signal ignored at start ignored.
+env --default-signal=INT hci-snap-create --name 'intr-{vm}' --batch-size 1 "$T/vms.jsonl" > "$T/out.jsonl" 2> "$T/err" &
 pid=$!
 for _ in $(seq 200); do
     [ "$(snapshots)" = "intr-db01 intr-web01" ] && break

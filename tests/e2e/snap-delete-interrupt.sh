@@ -11,7 +11,9 @@ snapshots() { sim_api get-vm-snapshots '{"where":{"name_starts_with":"del-"}}' |
 printf 'web01\ndb01\n' | hci-vm-get | hci-snap-create --name 'del-{vm}' 2>/dev/null | hci-task-wait > "$T/snaps.jsonl"
 [ "$(snapshots)" = "del-db01 del-web01" ] || die "setup: $(snapshots)"
 sim_admin counters/reset '{}' > /dev/null
-hci-snap-delete --batch-size 1 "$T/snaps.jsonl" > "$T/out.jsonl" 2> "$T/err" &
+# Started as a foreground tool is: a background job of a script starts with
+# SIGINT ignored, and the tools keep a signal ignored at start ignored.
+env --default-signal=INT hci-snap-delete --batch-size 1 "$T/snaps.jsonl" > "$T/out.jsonl" 2> "$T/err" &
 pid=$!
 for _ in $(seq 200); do
     [ "$(sim_admin counters | jq '."delete-vm-snapshot" // 0')" -ge 1 ] && break

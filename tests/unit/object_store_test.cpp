@@ -13,6 +13,7 @@
 #include "libcommon/base/error.h"
 #include "libcommon/block/repo/backend/object_store.h"
 #include "repo_test_util.h"
+#include "s3_test_util.h"
 
 using namespace hci;
 using namespace hci::repo;
@@ -27,8 +28,14 @@ std::vector<unsigned char> bytes_of(size_t size, uint64_t seed) {
     return b;
 }
 
-// Runs `body` once per kind of store, each fresh.
+// Runs `body` once per kind of store, each fresh; under unit-s3
+// (--skip-unless-s3) against S3 alone.
 void for_each_store(const std::function<void(ObjectStore&)>& body) {
+    if (s3_test::enabled) {
+        auto store = s3_test::fresh_store();
+        body(*store);
+        return;
+    }
     SECTION("local directory") {
         TempDir dir;
         auto store = open_local_store(dir.path);

@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "libcommon/api/retry.h"
+#include "libcommon/net/retry.h"
 
 using hci::AttemptOutcome;
 using hci::CallKind;

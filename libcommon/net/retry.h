@@ -1,5 +1,5 @@
 #pragma once
-// When to retry a CloudTower call, and how long to wait first. Pure functions,
+// When to retry a call (CloudTower, S3), and how long to wait first. Pure functions,
 // so the policy is unit-tested without a server.
 #include <string>
 

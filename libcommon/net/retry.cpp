@@ -1,4 +1,4 @@
-#include "libcommon/api/retry.h"
+#include "libcommon/net/retry.h"
 
 #include <algorithm>
 
