@@ -496,6 +496,10 @@ GcReport collect_garbage(Repository& repo, bool dry_run, bool allow_damage) {
         r.refused = true;
         return r;
     }
+    // A lease that could not be refreshed may be another's by now (on S3):
+    // a writer may have stored chunks this mark did not see.
+    if (!dry_run && !lock->held())
+        fail(kExitIo, "gc lost the repository lock " + repo.store().where(Repository::kLockKey) + "; nothing removed");
     if (!dry_run) r.temporaries_removed += repo.store().remove_temporaries("backups", false);
     auto swept = repo.chunks().sweep([&](const ChunkId& id) { return live.maybe_contains(id); }, dry_run);
     r.chunks_kept = swept.chunks_kept;
