@@ -133,3 +133,48 @@ TEST_CASE("Leases on RGW: exclusive refused beside a live lease, expired one tak
     store->list("locks/", [&](const repo::ObjectInfo&) { ++left; });
     CHECK(left == 0);
 }
+
+namespace {
+
+// The memory store whose saves fail while `broken` (a store that stopped
+// answering): only what a lease's refresh uses is passed through.
+class BreakableStore : public repo::ObjectStore {
+public:
+    explicit BreakableStore(std::function<int64_t()> clock) : inner_(repo::open_memory_store(std::move(clock))) {}
+    bool broken = false;
+    void save(const std::string& key, const void* data, size_t length) override {
+        if (broken) throw std::runtime_error("HTTP 503 SlowDown after the retries");
+        inner_->save(key, data, length);
+    }
+    bool create(const std::string& key, const void* data, size_t length) override { return inner_->create(key, data, length); }
+    std::optional<std::vector<unsigned char>> load(const std::string& key, uint64_t offset, uint64_t length) override {
+        return inner_->load(key, offset, length);
+    }
+    std::optional<repo::ObjectInfo> stat(const std::string& key) override { return inner_->stat(key); }
+    void list(const std::string& prefix, const std::function<void(const repo::ObjectInfo&)>& visit) override {
+        inner_->list(prefix, visit);
+    }
+    uint64_t remove(const std::vector<std::string>& keys) override { return inner_->remove(keys); }
+    int64_t now() override { return inner_->now(); }
+    void sync() override {}
+    std::string where(const std::string& key) const override { return inner_->where(key); }
+
+private:
+    std::unique_ptr<repo::ObjectStore> inner_;
+};
+
+}  // namespace
+
+TEST_CASE("Leases: held() is false while a refresh fails, true again once one lands in time", "[lease]") {
+    int64_t clock = 1000;
+    BreakableStore store([&] { return clock; });
+    auto a = LeaseLock::take(store, "lock", false, false, manual(100));
+    REQUIRE(a);
+    clock += 10;
+    store.broken = true;
+    CHECK(!a->refresh());
+    CHECK(!a->held());
+    store.broken = false;
+    CHECK(a->refresh());
+    CHECK(a->held());
+}

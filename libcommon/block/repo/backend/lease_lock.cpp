@@ -172,9 +172,12 @@ bool LeaseLock::refresh() {
             return false;
         }
         last_ = t;
+        failing_ = false;
         return true;
     } catch (const std::exception& e) {
         log_warning("could not refresh the lease " + store_.where(key_) + " (" + e.what() + "); retrying");
+        std::lock_guard<std::mutex> g(mu_);
+        failing_ = true;
         return false;
     }
 }
@@ -183,7 +186,7 @@ bool LeaseLock::held() const {
     int64_t last;
     {
         std::lock_guard<std::mutex> g(mu_);
-        if (lost_) return false;
+        if (lost_ || failing_) return false;
         last = last_;
     }
     try {

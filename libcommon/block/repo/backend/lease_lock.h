@@ -12,8 +12,8 @@
 // by a thread; a lease whose time is more than its TTL behind the store's
 // clock is dead: the next taker removes it, so no unlock command is ever
 // needed. held() turns false for good once a refresh landed too late (after
-// the TTL), and whenever the last good refresh is more than TTL/2 behind the
-// store's clock: a holder that could not refresh commits nothing (ImageWriter
+// the TTL), and meanwhile while the last refresh failed or the last good one
+// is more than TTL/2 behind the store's clock: a holder that could not refresh commits nothing (ImageWriter
 // and gc check held() before they publish or remove).
 #include <cstdint>
 #include <memory>
@@ -64,6 +64,7 @@ private:
     mutable std::mutex mu_;
     int64_t last_ = 0;  // store time of the last refresh that landed in time
     bool lost_ = false;
+    bool failing_ = false;  // the last refresh failed: not counted on until one works
     std::unique_ptr<Refresher> refresher_;
 };
 
