@@ -1,5 +1,5 @@
 #!/bin/bash
-# Leases on S3 (zadp-repo(5) "Object storage"), with a TTL of 4 s of the
+# Leases on S3 (zadp-repo(5) "Object storage"), with a TTL of 6 s of the
 # server's clock: an exclusive operation (sweep) is refused while a reader
 # holds its lease, also after the TTL (the reader refreshes it); a holder
 # killed with SIGKILL leaves its lease, which the next taker finds expired
@@ -8,7 +8,7 @@
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
 . "$HCI_SOURCE_DIR/tests/e2e/repo.sh"
 . "$HCI_SOURCE_DIR/tests/e2e/s3.sh"
-export ZADP_REPO_LEASE_TTL=4
+export ZADP_REPO_LEASE_TTL=6
 
 zadp-repo init --chunk-size 64K >/dev/null
 store_new "$T/a.img" 2000000 vm1/2026-11-27T020000Z/disk0
@@ -28,7 +28,7 @@ reader=$!
 exec 3< "$T/fifo"
 wait_for_lease s
 [ "$(sweep_state)" = skipped ] || die "sweep ran beside a reader"
-sleep 6  # longer than the TTL: the reader's refreshes keep its lease alive
+sleep 8  # longer than the TTL: the reader's refreshes keep its lease alive
 [ "$(sweep_state)" = skipped ] || die "sweep ran beside a reader after the TTL: the lease was not refreshed"
 kill -9 $reader; wait $reader 2>/dev/null || true
 exec 3<&-
