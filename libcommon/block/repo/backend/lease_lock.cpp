@@ -203,13 +203,18 @@ std::unique_ptr<LeaseLock> LeaseLock::take(ObjectStore& store, const std::string
     validate_key(name);
     const std::string dir = "locks/" + name + "/";
     bool said = false;
+    int collisions = 0;
     for (;;) {
         unsigned char id[12];
         random_bytes(id, sizeof id);
         std::string key = dir + (exclusive ? "x-" : "s-") + to_hex(id, sizeof id);
         int64_t written = store.now();
         std::string text = lease_text(exclusive, written, options.ttl_s);
-        if (!store.create(key, text.data(), text.size())) continue;  // two ids drew one name
+        if (!store.create(key, text.data(), text.size())) {
+            // 96 random bits never meet twice: the store does not create.
+            if (++collisions == 3) fail(kExitIo, store.where(key) + ": could not create a lease object");
+            continue;
+        }
         std::string conflict;
         try {
             conflict = find_conflict(store, dir, key, exclusive);
