@@ -2,12 +2,14 @@
 // (zadp-repo(5)): init, ls, put-blob, cat, rm, prune, gc, check, key,
 // sweep, repair, serve. Images go in and out with zadp-write --target repo:NAME and
 // zadp-read --source repo:NAME. JSON lines on stdout.
+#include <cstdlib>
+
 #include "libcommon/base/cli.h"
 #include "tools/zadp-repo/repo_commands.h"
 
 using namespace hci;
 
-static const ToolInfo kInfo{"zadp-repo", "[--repo DIR] COMMAND [options] [ARGS]",
+static const ToolInfo kInfo{"zadp-repo", "[--repo DIR|s3://BUCKET/PREFIX] COMMAND [options] [ARGS]",
                             "Manages a repository of block-device images. NAME is GROUP/TIME/FILE;\n"
                             "zadp-repo COMMAND --help shows a command's options. See also zadp-repo(5)."};
 
@@ -63,7 +65,10 @@ static int body(int argc, char** argv) {
     repo_tool::Options o;
     po::options_description global("Global options");
     global.add_options()
-        ("repo", po::value<std::string>()->value_name("DIR"), "the repository directory (else $ZADP_REPO)")
+        ("repo", po::value<std::string>()->value_name("DIR"),
+         "the repository: a directory or s3://BUCKET/PREFIX (else $ZADP_REPO)")
+        ("s3-endpoint", po::value<std::string>()->value_name("URL"),
+         "the S3 endpoint, e.g. http://127.0.0.1:7480 (else $AWS_ENDPOINT_URL)")
         ("key-file", po::value<std::string>()->value_name("FILE"),
          "key file of an encrypted repository (else $ZADP_REPO_KEY_FILE)")
         ("passphrase-file", po::value<std::string>()->value_name("FILE"),
@@ -72,6 +77,9 @@ static int body(int argc, char** argv) {
          "write into a repository directory group or others may write (else $ZADP_REPO_ALLOW_SHARED_DIR=1)");
     auto cli = parse_subcommand_line(argc, argv, kInfo, global, commands(o));
     o.repo = cli.option_or_env("repo", "ZADP_REPO");
+    // The S3 store reads the endpoint as the AWS tools do: the option stands
+    // in for the variable (an endpoint is no secret).
+    if (cli.has("s3-endpoint")) ::setenv("AWS_ENDPOINT_URL", cli.get<std::string>("s3-endpoint").c_str(), 1);
     o.key_file = cli.option_or_env("key-file", "ZADP_REPO_KEY_FILE");
     o.passphrase_file = cli.option_or_env("passphrase-file", "ZADP_REPO_PASSPHRASE_FILE");
     o.passphrase = cli.env("ZADP_REPO_PASSPHRASE");

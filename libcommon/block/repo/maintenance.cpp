@@ -240,6 +240,14 @@ std::vector<PruneDecision> select_prune(const std::vector<PruneCandidate>& backu
     return out;
 }
 
+// A lease that could not be refreshed may be another's by now (on S3):
+// what the exclusive lock proved (no store runs) may no longer hold.
+static void require_held(Repository& repo, const Repository::Lock& lock, const std::string& what) {
+    if (!lock.held())
+        fail(kExitIo, what + " lost the repository lock " + repo.store().where(Repository::kLockKey) +
+                          "; it removes nothing more");
+}
+
 bool prune(Repository& repo, const std::string& group, const PrunePolicy& policy, bool dry_run, const Emit& emit) {
     if (!policy.any()) fail(kExitUsage, "prune needs at least one --keep-* option (it never removes everything)");
     std::unique_ptr<Repository::Lock> lock;
@@ -256,6 +264,7 @@ bool prune(Repository& repo, const std::string& group, const PrunePolicy& policy
                 }
             }
             std::string backup = g + "/" + d.time;
+            if (!d.keep && !dry_run && d.unfinished()) require_held(repo, *lock, "prune");
             if (!d.keep && !dry_run) remove_backup(repo, backup);
             boost::json::object o;
             o["backup"] = backup;
@@ -290,6 +299,7 @@ bool sweep_unfinished(Repository& repo, const std::string& group, bool dry_run, 
             bool has_marker = unfinished || !repo.list(marker).empty();
             if (!has_marker) continue;
             if (!dry_run) {
+                require_held(repo, *lock, "sweep");
                 if (unfinished)
                     remove_backup(repo, backup);
                 else
@@ -496,6 +506,8 @@ GcReport collect_garbage(Repository& repo, bool dry_run, bool allow_damage) {
         r.refused = true;
         return r;
     }
+    // A writer may have stored chunks since the mark if the lease was lost.
+    if (!dry_run) require_held(repo, *lock, "gc");
     if (!dry_run) r.temporaries_removed += repo.store().remove_temporaries("backups", false);
     auto swept = repo.chunks().sweep([&](const ChunkId& id) { return live.maybe_contains(id); }, dry_run);
     r.chunks_kept = swept.chunks_kept;

@@ -15,6 +15,7 @@
 #include "libcommon/base/error.h"
 #include "libcommon/base/log.h"
 #include "libcommon/block/repo/backend/local_files.h"
+#include "libcommon/block/repo/backend/open_store.h"
 #include "libcommon/block/stream_io.h"
 
 namespace hci::repo {
@@ -158,7 +159,7 @@ KeySource KeySource::from(const std::string& key_file, const std::string& passph
 
 std::string repo_dir_from(const std::string& option_or_env) {
     std::string dir = option_or_env;
-    if (dir.empty()) fail(kExitUsage, "no repository: give --repo DIR or set ZADP_REPO");
+    if (dir.empty()) fail(kExitUsage, "no repository: give --repo DIR (or s3://BUCKET/PREFIX) or set ZADP_REPO");
     while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
     return dir;
 }
@@ -229,6 +230,10 @@ void check_init_arguments(uint32_t chunk_size, bool encrypt, const KeySource& ke
 Config Repository::init(const std::string& dir, uint32_t chunk_size, bool encrypt, const KeySource& keys,
                         uint32_t version, bool allow_shared_dir) {
     check_init_arguments(chunk_size, encrypt, keys, version);
+    if (is_object_store_url(dir)) {
+        auto store = open_store(dir, true);
+        return init(*store, chunk_size, encrypt, keys, version);
+    }
     struct stat st {};
     if (::stat((dir + "/config").c_str(), &st) == 0) fail(kExitUsage, dir + " is already a repository");
     if (::stat(dir.c_str(), &st) == 0 && (!S_ISDIR(st.st_mode) || !list_dir(dir).empty()))
@@ -284,6 +289,7 @@ Config Repository::init(ObjectStore& store, uint32_t chunk_size, bool encrypt, c
 
 std::unique_ptr<Repository> Repository::open(const std::string& dir, const KeySource& keys, Access access,
                                              bool allow_shared_dir) {
+    if (is_object_store_url(dir)) return open(open_store(dir), dir, keys);
     auto store = open_local_store(dir);
     // A config that does not parse or has an unknown version is refused
     // before the shared-directory check, as ever.

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "libcommon/base/error.h"
+#include "libcommon/block/repo/backend/lease_lock.h"
 #include "libcommon/s3/client.h"
 
 namespace hci::repo {
@@ -90,6 +91,10 @@ public:
     int64_t now() override { return client_->server_time(); }
     void sync() override {}  // a PUT that returned 200 is durable
     std::string where(const std::string& key) const override { return client_->where(prefix_ + key); }
+    // No flock on S3: a lease object under locks/NAME/ (lease_lock.h).
+    std::unique_ptr<StoreLock> lock(const std::string& name, bool exclusive, bool wait) override {
+        return LeaseLock::take(*this, name, exclusive, wait);
+    }
 
 private:
     std::string prefix_;  // "" or "PREFIX/"

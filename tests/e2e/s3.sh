@@ -1,0 +1,52 @@
+# Sourced after lib.sh and repo.sh by the s3-* scenarios: the test bed's RGW
+# (ctest's rgw fixture wrote $HCI_S3_ENV; skipped, 77, without one) and a
+# repository under a prefix no other run uses.
+[ -n "${HCI_S3_ENV:-}" ] && [ -s "$HCI_S3_ENV" ] || { echo "SKIP: no RGW test bed ($HCI_S3_ENV)"; exit 77; }
+. "$HCI_S3_ENV"
+S3_BUCKET=hci-e2e
+S3_PREFIX=$(basename "$T")
+export ZADP_REPO="s3://$S3_BUCKET/$S3_PREFIX"
+
+# s3_objects DIR: every object under the repository's prefix, fetched into
+# DIR (one file per key, '/' as '%'); the keys on stdout. DIR "-": only
+# the keys. Signs SigV4 with
+# the standard library so the secret stays in the environment.
+s3_objects() {
+    python3 - "$S3_BUCKET" "$S3_PREFIX/" "$1" <<'PY'
+import datetime, hashlib, hmac, os, sys, urllib.parse, urllib.request, xml.etree.ElementTree as ET
+bucket, prefix, out = sys.argv[1:4]
+ep = os.environ["AWS_ENDPOINT_URL"].rstrip("/")
+host = urllib.parse.urlparse(ep).netloc
+ak, sk, region = os.environ["AWS_ACCESS_KEY_ID"], os.environ["AWS_SECRET_ACCESS_KEY"], os.environ.get("AWS_REGION", "us-east-1")
+def get(path, query):
+    t = datetime.datetime.utcnow(); amz = t.strftime("%Y%m%dT%H%M%SZ"); day = amz[:8]
+    q = "&".join(f"{urllib.parse.quote(k, safe='-_.~')}={urllib.parse.quote(v, safe='-_.~')}" for k, v in sorted(query.items()))
+    empty = hashlib.sha256(b"").hexdigest()
+    canon = f"GET\n{urllib.parse.quote(path)}\n{q}\nhost:{host}\nx-amz-content-sha256:{empty}\nx-amz-date:{amz}\n\nhost;x-amz-content-sha256;x-amz-date\n{empty}"
+    scope = f"{day}/{region}/s3/aws4_request"
+    sts = f"AWS4-HMAC-SHA256\n{amz}\n{scope}\n{hashlib.sha256(canon.encode()).hexdigest()}"
+    k = ("AWS4" + sk).encode()
+    for part in (day, region, "s3", "aws4_request"): k = hmac.new(k, part.encode(), hashlib.sha256).digest()
+    sig = hmac.new(k, sts.encode(), hashlib.sha256).hexdigest()
+    req = urllib.request.Request(ep + urllib.parse.quote(path) + ("?" + q if q else ""), headers={
+        "x-amz-date": amz, "x-amz-content-sha256": empty,
+        "Authorization": f"AWS4-HMAC-SHA256 Credential={ak}/{scope}, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature={sig}"})
+    return urllib.request.urlopen(req).read()
+ns = "{http://s3.amazonaws.com/doc/2006-03-01/}"
+token = None
+while True:
+    query = {"list-type": "2", "prefix": prefix}
+    if token: query["continuation-token"] = token
+    root = ET.fromstring(get(f"/{bucket}", query))
+    for c in root.iter(ns + "Contents"):
+        key = c.find(ns + "Key").text
+        if out != "-":
+            open(os.path.join(out, key.replace("/", "%")), "wb").write(get(f"/{bucket}/{key}", {}))
+        print(key)
+    token = root.findtext(ns + "NextContinuationToken")
+    if not token: break
+PY
+}
+
+# s3_keys: the keys under the repository's prefix, without the prefix
+s3_keys() { s3_objects - | sed "s|^$S3_PREFIX/||"; }
