@@ -8,6 +8,9 @@
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
 . "$HCI_SOURCE_DIR/tests/e2e/repo.sh"
 . "$HCI_SOURCE_DIR/tests/e2e/nbd.sh"
+# The scripts' work directories (and mounts) under $T: other tests, and the
+# demo, run restore-files.sh and verify-backup.sh at the same time.
+export TMPDIR=$T
 require_nbd nbdfuse debugfs sfdisk blkid mkfs.ext4
 [ -e /dev/fuse ] || skip "no /dev/fuse (nbdfuse needs FUSE)"
 restore_files="$HCI_SOURCE_DIR/examples/restore-files.sh"
@@ -49,6 +52,9 @@ flip_byte "$pack" $((offset + length / 2))
 expect_fail 6 "$restore_files" --backend e2fs repo:vm1/2026-11-28T020000Z "/home/ann/dir with space" "$T/got3"
 grep -q "repo:vm1/2026-11-28T020000Z/disk0: chunk $chunk at offset $((chunk * 65536)) .* is damaged" "$T/err" ||
     die "message: $(cat "$T/err")"
-mount | grep -q "restore-files\." && die "an nbdfuse mount is left"
-pgrep -f "zadp-repo serve.*repo:vm1" >/dev/null && die "a server is left running"
+mount | grep -qF "$TMPDIR/restore-files." && die "an nbdfuse mount is left"
+# Servers of this test only: nbd-verify-backup may serve its own repo:vm1 meanwhile.
+for p in $(pgrep -f "zadp-repo serve" || true); do
+    ! tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qxF "ZADP_REPO=$ZADP_REPO" || die "a server is left running: $p"
+done
 echo "ok: restore-files.sh copies files out of a restore point"

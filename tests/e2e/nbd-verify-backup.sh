@@ -8,6 +8,9 @@
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
 . "$HCI_SOURCE_DIR/tests/e2e/repo.sh"
 . "$HCI_SOURCE_DIR/tests/e2e/nbd.sh"
+# The scripts' work directories (and mounts) under $T: other tests, and the
+# demo, run restore-files.sh and verify-backup.sh at the same time.
+export TMPDIR=$T
 require_nbd nbdfuse e2fsck debugfs sfdisk blkid mkfs.ext4
 [ -e /dev/fuse ] || skip "no /dev/fuse (nbdfuse needs FUSE)"
 verify="$HCI_SOURCE_DIR/examples/verify-backup.sh"
@@ -53,5 +56,5 @@ jq -se '.[0] | .disk == "disk0" and .ok == false and (.error | test("chunk 16 at
     "$T/damaged" >/dev/null || die "lines: $(cat "$T/damaged")"
 grep -q 'repo:vm1/2026-11-30T020000Z/disk0: chunk 16 at offset 1048576' "$T/log" || die "log: $(cat "$T/log")"
 [ "$(repo_digest)" = "$before" ] || die "verify wrote into the repository"
-mount | grep -q "verify-backup\." && die "an nbdfuse mount is left"
+mount | grep -qF "$TMPDIR/verify-backup." && die "an nbdfuse mount is left"
 echo "ok: verify-backup.sh"
