@@ -60,14 +60,7 @@ done
 need_tools zadp-repo jq
 repo_opens || exit
 
-point=${backup#repo:}
-point=${point%/}
-if [[ $point != */* ]]; then
-    point=$(restore_point "$point" "$at") || exit
-    log "the newest complete backup${at:+ at or before $at}: repo:$point"
-elif [ -n "$at" ]; then
-    log "--at picks a backup of repo:GROUP or repo:VM-NAME, not of $backup"; exit 2
-fi
+point=$(backup_point "$backup" "$at") || exit
 image="$point/disk$disk"
 zadp-repo ls "$point" | jq -se --arg n "$image" 'any(.[]; .name == $n and .type == "image")' >/dev/null ||
     { log "repo:$point has no disk$disk (zadp-repo ls $point lists its files)"; exit 4; }

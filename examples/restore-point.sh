@@ -53,3 +53,18 @@ need_tools() {
         command -v "$cmd" >/dev/null || { log "$cmd not found in PATH (PATH=$PATH)"; exit 2; }
     done
 }
+
+# backup_point repo:GROUP[/TIME] AT: prints GROUP/TIME; for repo:GROUP (or a
+# VM name) the newest complete backup at or before AT (restore_point), which
+# it logs. AT with a GROUP/TIME is a usage error (2).
+backup_point() {
+    local point=${1#repo:} at=$2
+    point=${point%/}
+    if [[ $point != */* ]]; then
+        point=$(restore_point "$point" "$at") || return
+        log "the newest complete backup${at:+ at or before $at}: repo:$point"
+    elif [ -n "$at" ]; then
+        log "--at picks a backup of repo:GROUP or repo:VM-NAME, not of $1"; return 2
+    fi
+    printf '%s\n' "$point"
+}

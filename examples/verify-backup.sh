@@ -45,14 +45,7 @@ done
 need_tools zadp-repo jq nbdfuse e2fsck sfdisk blkid
 repo_opens || exit
 
-point=${backup#repo:}
-point=${point%/}
-if [[ $point != */* ]]; then
-    point=$(restore_point "$point" "$at") || exit
-    log "the newest complete backup${at:+ at or before $at}: repo:$point"
-elif [ -n "$at" ]; then
-    log "--at picks a backup of repo:GROUP or repo:VM-NAME, not of $backup"; exit 2
-fi
+point=$(backup_point "$backup" "$at") || exit
 [[ $point =~ ^[^/]+/[^/]+$ ]] || { log "$backup: give repo:GROUP/TIME (a backup) or repo:GROUP"; exit 2; }
 mapfile -t disks < <(zadp-repo ls "$point" | jq -r 'select(.type == "image") | .name' | sort -V)
 [ ${#disks[@]} -gt 0 ] || { log "repo:$point holds no disk image (zadp-repo ls $point)"; exit 4; }
