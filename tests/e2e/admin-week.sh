@@ -76,6 +76,10 @@ CONF
     return $rc
 }
 report() { make -f "$EXAMPLES/Makefile" BINDIR="$T/p/bin" STATE_DIR="$S" report 2>&1; }
+# report_has GREP-ARGS...: the report matches. The report is read whole
+# first: grep -q on a pipe quits at the first match and make, still
+# writing, would die of SIGPIPE and fail the pipeline (pipefail).
+report_has() { local out; out=$(report); grep "$@" <<<"$out"; }
 export ZADP_REPO=$R PATH=$T/p/bin:$PATH
 
 # Sunday: a typo in the selection.
@@ -84,7 +88,7 @@ rc=0; night 2026-11-22T020000Z '{"cluster":{"name":"c-1"}}' || rc=$?
 grep -q "selects no VM, so nothing would be backed up" "$T/night-2026-11-22T020000Z.log" ||
     die "the typo is not named: $(cat "$T/night-2026-11-22T020000Z.log")"
 [ -z "$(zadp-repo ls)" ] || die "the typo'd night stored something"
-report | grep -q 'run 2026-11-22 .*FAILED: ' || die "the report does not show Sunday's failed run: $(report)"
+report_has -q 'run 2026-11-22 .*FAILED: ' || die "the report does not show Sunday's failed run: $(report)"
 
 # Monday: every VM.
 night_data 1
@@ -106,7 +110,7 @@ rc=0; night 2026-11-24T020000Z || rc=$?
 grep -q ': 5 VM(s): 4 ok, 0 partial, 1 failed' "$T/night-2026-11-24T020000Z.log" || die "Tuesday's summary: $(cat "$T/night-2026-11-24T020000Z.log")"
 failed=$(jq -r 'select(.run == "2026-11-24" and .result == "failed") | .vm.name' "$S/runs.jsonl")
 [ -n "$failed" ] || die "runs.jsonl has no failed VM for Tuesday"
-report | grep -Fq "failed: \"$failed\"" || die "make report does not name $failed: $(report)"
+report_has -Fq "failed: \"$failed\"" || die "make report does not name $failed: $(report)"
 night 2026-11-24T080000Z || die "Tuesday's rerun failed: $(cat "$T/night-2026-11-24T080000Z.log")"
 backed=$(jq -r 'select(.run == "2026-11-24" and .time == "2026-11-24T080000Z" and .note == null) | .vm.name' "$S/runs.jsonl")
 [ "$backed" = "$failed" ] || die "the rerun backed up '$backed', wanted only '$failed'"
@@ -132,7 +136,7 @@ log=$T/wed-second/night-2026-11-25T021500Z.log
 kill -CONT "$reader"
 wait "$first" || die "Wednesday's run failed: $(cat "$T/wed-first/night-2026-11-25T020000Z.log")"
 grep -q ': 5 VM(s): 5 ok' "$T/wed-first/night-2026-11-25T020000Z.log" || die "Wednesday: $(cat "$T/wed-first/night-2026-11-25T020000Z.log")"
-report | grep -q 'FAILED: another run into .* is still going' || die "the report does not show the refused run: $(report)"
+report_has -q 'FAILED: another run into .* is still going' || die "the report does not show the refused run: $(report)"
 
 # Thursday morning: Tuesday's db server 01 onto c2, by name and date.
 restore_vm() { "$EXAMPLES/restore-vm.sh" --at "2026-11-24 12:00" --cluster c2 --name 'dr-{name}' "$@" "repo:db server 01"; }
