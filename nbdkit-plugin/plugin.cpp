@@ -1,12 +1,13 @@
 // nbdkit-zadp-plugin: serves one image of a zadp repository read-only over
 // NBD (nbdkit-zadp-plugin(1) is zadp-repo(1)'s "serve" section):
 //   nbdkit [-r] .../nbdkit-zadp-plugin.so repo=DIR image=GROUP/TIME/FILE [cache=64M] [readahead=8M]
+//          [verify=seal|id]
 // Keys come as everywhere: key-file=FILE or passphrase-file=FILE (paths, not
 // secrets), else $ZADP_REPO_KEY_FILE, $ZADP_REPO_PASSPHRASE_FILE,
 // $ZADP_REPO_PASSPHRASE; never a secret as a parameter.
 //
 // Thread model: PARALLEL. A request's cost is decoding chunks (read, check,
-// decompress, hash): CPU work that several requests, of one connection or of
+// decompress, and with verify=id hash): CPU work that several requests, of one connection or of
 // many, do at once on nbdkit's threads. ServedImage is made for it: one
 // mutex for the index, one for the cache, and a chunk two threads want is
 // loaded once. Nothing here writes, so no request can see another's
@@ -88,12 +89,19 @@ int zadp_config(const char* key, const char* value) {
         return parse_size(key, value, params.limits.cache_bytes);
     } else if (k == "readahead") {
         return parse_size(key, value, params.limits.readahead_bytes);
+    } else if (k == "verify") {
+        // seal: the checks zadp-read makes of every chunk; id: also SHA-256.
+        if (std::strcmp(value, "seal") != 0 && std::strcmp(value, "id") != 0) {
+            nbdkit_error("verify is seal (checksum or tag, decompression) or id (also hash each chunk to its id)");
+            return -1;
+        }
+        params.limits.hash_ids = std::strcmp(value, "id") == 0;
     } else if (k == "passphrase" || k == "key") {
         nbdkit_error("%s= would put a secret on the command line: use passphrase-file=FILE, key-file=FILE "
                      "or $ZADP_REPO_PASSPHRASE", key);
         return -1;
     } else {
-        nbdkit_error("unknown parameter '%s' (repo, image, key-file, passphrase-file, cache, readahead)", key);
+        nbdkit_error("unknown parameter '%s' (repo, image, key-file, passphrase-file, cache, readahead, verify)", key);
         return -1;
     }
     return 0;
@@ -218,7 +226,8 @@ struct nbdkit_plugin make_plugin() {
         "key-file=FILE            key of an encrypted repository (else $ZADP_REPO_KEY_FILE)\n"
         "passphrase-file=FILE     its passphrase (else $ZADP_REPO_PASSPHRASE_FILE, $ZADP_REPO_PASSPHRASE)\n"
         "cache=SIZE               decoded chunks kept in memory (default 64M)\n"
-        "readahead=SIZE           loaded ahead of a sequential reader (default 8M, at most cache/2)";
+        "readahead=SIZE           loaded ahead of a sequential reader (default 8M, at most cache/2)\n"
+        "verify=seal|id           per chunk: seal and decompression (default), or also its id (SHA-256)";
     p.magic_config_key = "image";
     p.get_ready = zadp_get_ready;
     p.after_fork = zadp_after_fork;

@@ -58,25 +58,18 @@ ChunkCache::Stats ChunkCache::stats() {
 
 // ---- BufferPool ----
 
-std::vector<unsigned char>* BufferPool::take() {
+std::unique_ptr<repo::Bytes> BufferPool::take() {
     std::lock_guard lock(mutex_);
-    if (free_.empty()) return new std::vector<unsigned char>;
-    auto* b = free_.back();
+    if (free_.empty()) return std::make_unique<repo::Bytes>();
+    auto b = std::move(free_.back());
     free_.pop_back();
     return b;
 }
 
-void BufferPool::give(std::vector<unsigned char>* buffer) {
+void BufferPool::give(std::unique_ptr<repo::Bytes> buffer) {
+    if (!buffer || buffer->capacity() == 0) return;  // never used: nothing to keep
     std::lock_guard lock(mutex_);
-    if (free_.size() < keep_) {
-        free_.push_back(buffer);
-        return;
-    }
-    delete buffer;
-}
-
-BufferPool::~BufferPool() {
-    for (auto* b : free_) delete b;
+    if (free_.size() < keep_) free_.push_back(std::move(buffer));
 }
 
 // ---- ServedImage ----
@@ -86,9 +79,9 @@ ServedImage::ServedImage(std::unique_ptr<repo::Repository> repo, const std::stri
       name_(name),
       what_("repo:" + name),
       limits_(limits),
-      // As many spare buffers as chunks in the cache's last few evictions
-      // and the loads in flight can want at once.
-      buffers_(std::make_shared<BufferPool>(64)),
+      // Spare buffers for the loads in flight (two each: the object and
+      // its decompression) and the cache's last few evictions.
+      buffers_(std::make_shared<BufferPool>(32)),
       cache_(limits.cache_bytes) {
     repo::validate_name(name);
     lock_ = repo_->lock_shared();
@@ -129,22 +122,34 @@ ChunkId ServedImage::entry(uint64_t chunk) {
 }
 
 ChunkCache::Loaded ServedImage::load(uint64_t index, const ChunkId& id) {
-    // One file and one scratch buffer per thread, reused from chunk to chunk.
-    thread_local repo::Bytes file, scratch;
+    auto file = buffers_->take(), scratch = buffers_->take();
     repo::PlainView plain;
-    std::string error = repo_->load_chunk(id, file, scratch, plain);
-    if (!error.empty()) return {nullptr, "is " + error};
+    std::string error = limits_.hash_ids ? repo_->load_chunk(id, *file, *scratch, plain)
+                                         : repo_->load_chunk_unhashed(id, *file, *scratch, plain);
+    if (!error.empty()) {
+        buffers_->give(std::move(file));
+        buffers_->give(std::move(scratch));
+        return {nullptr, "is " + error};
+    }
     uint64_t expected = std::min<uint64_t>(chunk_size_, size_ - index * chunk_size_);
-    if (plain.size != expected)
+    if (plain.size != expected) {
+        buffers_->give(std::move(file));
+        buffers_->give(std::move(scratch));
         return {nullptr, "has " + std::to_string(plain.size) + " bytes, expected " + std::to_string(expected)};
+    }
+    // The plain bytes stay where decoding left them: in the object read
+    // (stored uncompressed) or in the decompression buffer. The cache keeps
+    // that buffer; the other goes back at once.
+    const bool in_scratch = scratch->capacity() && plain.data >= scratch->data() &&
+                            plain.data < scratch->data() + scratch->capacity();
+    if (in_scratch) std::swap(file, scratch);
+    buffers_->give(std::move(scratch));
+    auto chunk = std::make_shared<PlainChunk>();
+    chunk->buffer = std::move(file);
+    chunk->view = plain;
     // The pool outlives the image if a reader still holds the chunk.
-    auto* buffer = buffers_->take();
-    buffer->assign(plain.data, plain.data + plain.size);
-    std::shared_ptr<const std::vector<unsigned char>> bytes(
-        buffer, [pool = buffers_](const std::vector<unsigned char>* b) {
-            pool->give(const_cast<std::vector<unsigned char>*>(b));
-        });
-    return {std::move(bytes), ""};
+    chunk->give_back = [pool = buffers_](std::unique_ptr<repo::Bytes> b) { pool->give(std::move(b)); };
+    return {std::move(chunk), ""};
 }
 
 ChunkBytes ServedImage::chunk(uint64_t index, const ChunkId& id) {

@@ -1,9 +1,11 @@
 #pragma once
 // One repository image served for random access by many threads at once
-// (the nbdkit plugin's core; nothing here knows nbdkit). Every chunk is read
-// through Repository::load_chunk (seal or checksum, decompression, and its
-// bytes hashed to its id) before a byte of it is returned; a missing or
-// damaged chunk is Error(kExitIntegrity) naming the image and the offset.
+// (the nbdkit plugin's core; nothing here knows nbdkit). Every chunk is
+// checked before a byte of it is returned: its seal (checksum or tag, which
+// binds the object to its chunk id), decompression and length, as zadp-read
+// checks each chunk; with ServeLimits::hash_ids also its bytes hashed to its
+// id (SHA-256: most of a served read's CPU time). A missing or damaged chunk
+// is Error(kExitIntegrity) naming the image and the offset.
 // Decoded chunks are kept in a cache bounded in bytes, keyed by chunk id (so
 // connections, and chunks an image repeats, share it); a sequential reader
 // gets the next chunks loaded ahead by a few threads of its own.
@@ -11,6 +13,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -28,11 +31,28 @@ struct ServeLimits {
     size_t cache_bytes = 64u << 20;      // decoded chunks kept
     size_t readahead_bytes = 8u << 20;   // loaded ahead of a sequential reader (at most half the cache)
     size_t readahead_threads = 2;
+    bool hash_ids = false;               // also hash every chunk to its id
+};
+
+// A decoded chunk: its plain bytes are a view into the buffer the object was
+// read (or decompressed) into, so nothing is copied between the load and
+// the reader; `give_back` returns that buffer to a pool when the last user
+// lets go. `own` holds bytes made some other way (tests).
+struct PlainChunk {
+    std::unique_ptr<repo::Bytes> buffer;
+    repo::PlainView view;
+    std::vector<unsigned char> own;
+    std::function<void(std::unique_ptr<repo::Bytes>)> give_back;
+    const unsigned char* data() const { return view.data; }
+    size_t size() const { return view.size; }
+    ~PlainChunk() {
+        if (give_back && buffer) give_back(std::move(buffer));
+    }
 };
 
 // What a cache lookup hands out: the chunk's plain bytes, shared with the
 // cache (an eviction never frees bytes a reader still copies from).
-using ChunkBytes = std::shared_ptr<const std::vector<unsigned char>>;
+using ChunkBytes = std::shared_ptr<const PlainChunk>;
 
 // Decoded chunks by id, at most `limit` bytes of them, least recently used
 // out first. One load per chunk at a time: a thread asking for a chunk
@@ -84,19 +104,19 @@ private:
     Stats stats_;
 };
 
-// Chunk buffers handed back when the cache lets go of a chunk, for the next
-// load: without it every chunk read is fresh memory, faulted in page by
-// page (about a third of the server's time in a sequential read).
+// Object buffers handed back when the cache lets go of a chunk (or a load
+// did not need one), for the next load: without it every chunk read is
+// fresh memory, faulted in page by page (about a third of the server's time
+// in a sequential read). Keeps at most `keep` spare buffers.
 class BufferPool {
 public:
     explicit BufferPool(size_t keep) : keep_(keep) {}
-    std::vector<unsigned char>* take();
-    void give(std::vector<unsigned char>* buffer);
-    ~BufferPool();
+    std::unique_ptr<repo::Bytes> take();
+    void give(std::unique_ptr<repo::Bytes> buffer);
 
 private:
     std::mutex mutex_;
-    std::vector<std::vector<unsigned char>*> free_;
+    std::vector<std::unique_ptr<repo::Bytes>> free_;
     size_t keep_;
 };
 
