@@ -21,6 +21,9 @@ namespace {
 
 constexpr size_t kChunkSize = 4u << 20;  // read size: large, yet 4 of them stay small
 constexpr size_t kBuffers = 4;
+// Read side: a buffer for each read in flight, one the writing thread
+// works on and one waiting for it, so reading never waits for a buffer.
+size_t read_buffers(const Volume& source) { return std::max<size_t>(kBuffers, source.read_depth() + 2); }
 constexpr uint64_t kExtentWindow = 1ull << 30;  // allocation map queried 1 GiB at a time
 
 // A bounded, closable queue between the helper thread and the main thread.
@@ -304,8 +307,8 @@ stream::Stats read_volume(Volume& source, ByteSink& sink, const ReadJob& job) {
     const bool digest_promised = source.promise_digest_check();
     std::optional<stream::ImageDigest> raw_digest;
     if (job.raw && digest_promised) raw_digest.emplace();
-    BufferPool pool(kBuffers, chunk_size);
-    Channel<Chunk> chunks(kBuffers + 2);
+    BufferPool pool(read_buffers(source), chunk_size);
+    Channel<Chunk> chunks(read_buffers(source) + 2);
     Helper helper(chunks, pool);
     helper.start([&] { produce_volume(source, block, chunk_size, chunks, pool, raw_digest ? &*raw_digest : nullptr); });
 
@@ -534,8 +537,8 @@ WriteResult copy_volume(Volume& source, Volume& target, ProgressMode progress_mo
     const bool digest_promised = source.promise_digest_check();
     stream::ImageDigest digest;
     const size_t chunk_size = read_size(source, block);
-    BufferPool pool(kBuffers, chunk_size);
-    Channel<Chunk> chunks(kBuffers + 2);
+    BufferPool pool(read_buffers(source), chunk_size);
+    Channel<Chunk> chunks(read_buffers(source) + 2);
     Helper helper(chunks, pool);
     helper.start([&] { produce_volume(source, block, chunk_size, chunks, pool, &digest); });
 
