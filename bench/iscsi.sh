@@ -1,8 +1,9 @@
 #!/bin/bash
 # bench/iscsi.sh BINDIR: zadp-read / zadp-write over iSCSI against a private
 # tgtd on 127.0.0.1, compared with qemu-img convert and iscsi-perf on the same
-# LUNs. Median of RUNS (default 3) runs; prints a table and appends it to
-# bench/RESULTS.md. Needs root, tgt, qemu-img with qemu-block-extra, libiscsi-bin.
+# LUNs. Median of RUNS (default 3) runs; the dense-read goal (zadp-read's
+# rate over iscsi-perf's) from RATIO_ROUNDS (7) interleaved rounds. Prints a
+# table and appends it to bench/RESULTS.md. Needs root, tgt, qemu-img with qemu-block-extra, libiscsi-bin.
 set -euo pipefail
 BINDIR=$(cd "${1:?usage: bench/iscsi.sh BINDIR}" && pwd)
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -94,13 +95,20 @@ rows+=("$(printf '| %-44s | %8s | %9s | %-11s |' "iscsi-perf -m 16 -b 2048 -t 5,
 # The goal: zadp-read's rate over iscsi-perf's (its MB/s as printed), from
 # interleaved rounds (one of each per round; the median of the per-round
 # ratios), so that load that comes and goes hits both alike.
+# The order alternates from round to round; RATIO_ROUNDS (default 7) rounds.
+ROUNDS=${RATIO_ROUNDS:-7}
 ratios=()
-for i in $(seq "$RUNS"); do
-    zt=$(RUNS=1 median_time zadp_read "$DENSE")
-    pr=$(RUNS=1 median_perf "$DENSE")
+for i in $(seq "$ROUNDS"); do
+    if ((i % 2)); then
+        zt=$(RUNS=1 median_time zadp_read "$DENSE")
+        pr=$(RUNS=1 median_perf "$DENSE")
+    else
+        pr=$(RUNS=1 median_perf "$DENSE")
+        zt=$(RUNS=1 median_time zadp_read "$DENSE")
+    fi
     ratios+=("$(awk -v t="$zt" -v p="$pr" -v g=$G 'BEGIN { printf "%.3f", g / 1048576 / t / p }')")
 done
-PERF_RATIO=$(printf '%s\n' "${ratios[@]}" | sort -g | sed -n "$(((RUNS + 1) / 2))p")
+PERF_RATIO=$(printf '%s\n' "${ratios[@]}" | sort -g | sed -n "$(((ROUNDS + 1) / 2))p")
 q4=$(median_time qemu_read "$THIN");   row "qemu-img convert, 4 GiB LUN 10% allocated" "$q4" $G4
 z4=$(median_time zadp_read "$THIN");   row "zadp-read, 4 GiB LUN 10% allocated" "$z4" $G4 "$q4"
 zr4=$(median_time zadp_read_raw "$THIN"); row "zadp-read --format raw -o file, 4 GiB thin" "$zr4" $G4 "$q4"
@@ -120,7 +128,7 @@ cmp "$T/dense.img" "$T/sink.img" || die "LUN written by zadp-write differs from 
     echo "each into an emptied LUN (its backing file truncated to 0 and back to 1 GiB before every run, untimed)."
     echo "Ratio = qemu-img time / our time (> 1 is faster than qemu-img). * MiB/s of logical LUN size."
     echo "Load average $LOAD_BEFORE before the first run, $(cut -d' ' -f1-3 /proc/loadavg) after the last."
-    echo "Dense read, zadp-read MiB/s / iscsi-perf MB/s: $PERF_RATIO (goal >= 0.8; median of $RUNS interleaved rounds: ${ratios[*]})."
+    echo "Dense read, zadp-read MiB/s / iscsi-perf MB/s (its MB are MiB): $PERF_RATIO (goal >= 0.8; median of $ROUNDS interleaved rounds, order alternating: ${ratios[*]})."
     echo
     echo "| run (median of $RUNS)                          |   time s |   MiB/s * | vs qemu-img |"
     echo "|----------------------------------------------|----------|-----------|-------------|"
