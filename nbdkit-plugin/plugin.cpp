@@ -7,8 +7,8 @@
 // $ZADP_REPO_PASSPHRASE; never a secret as a parameter.
 //
 // Thread model: PARALLEL. A request's cost is decoding chunks (read, check,
-// decompress, and with verify=id hash): CPU work that several requests, of one connection or of
-// many, do at once on nbdkit's threads. ServedImage is made for it: one
+// decompress; with verify=id also hash): CPU work that several requests, of
+// one connection or of many, do at once on nbdkit's threads. ServedImage is made for it: one
 // mutex for the index, one for the cache, and a chunk two threads want is
 // loaded once. Nothing here writes, so no request can see another's
 // half-done work; multi-conn is safe for the same reason.

@@ -124,19 +124,17 @@ ChunkId ServedImage::entry(uint64_t chunk) {
 ChunkCache::Loaded ServedImage::load(uint64_t index, const ChunkId& id) {
     auto file = buffers_->take(), scratch = buffers_->take();
     repo::PlainView plain;
+    auto failed = [&](std::string why) {
+        buffers_->give(std::move(file));
+        buffers_->give(std::move(scratch));
+        return ChunkCache::Loaded{nullptr, std::move(why)};
+    };
     std::string error = limits_.hash_ids ? repo_->load_chunk(id, *file, *scratch, plain)
                                          : repo_->load_chunk_unhashed(id, *file, *scratch, plain);
-    if (!error.empty()) {
-        buffers_->give(std::move(file));
-        buffers_->give(std::move(scratch));
-        return {nullptr, "is " + error};
-    }
+    if (!error.empty()) return failed("is " + error);
     uint64_t expected = std::min<uint64_t>(chunk_size_, size_ - index * chunk_size_);
-    if (plain.size != expected) {
-        buffers_->give(std::move(file));
-        buffers_->give(std::move(scratch));
-        return {nullptr, "has " + std::to_string(plain.size) + " bytes, expected " + std::to_string(expected)};
-    }
+    if (plain.size != expected)
+        return failed("has " + std::to_string(plain.size) + " bytes, expected " + std::to_string(expected));
     // The plain bytes stay where decoding left them: in the object read
     // (stored uncompressed) or in the decompression buffer. The cache keeps
     // that buffer; the other goes back at once.

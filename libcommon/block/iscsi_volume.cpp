@@ -59,9 +59,9 @@ public:
     // Enough reads in flight that their commands fill the queue with one
     // read's worth waiting behind it: a slot freed by a finished command is
     // refilled at once, as iscsi-perf does, instead of the queue draining
-    // to half while the oldest read is waited for (with two reads of 8 MiB,
-    // 16 commands in all, it averaged about 12 of 16; more depth than 16
-    // was never used at all). At most 8, whatever the queue depth.
+    // towards half while the oldest read is waited for (two reads of 8 MiB
+    // were 16 commands in all: a depth above 16 was never used). At most 8
+    // reads, whatever the queue depth.
     unsigned read_depth() const override {
         size_t queue_bytes = size_t(session_.queue_depth()) * command_bytes_;
         return static_cast<unsigned>(std::min<size_t>(8, (queue_bytes + read_bytes() - 1) / read_bytes() + 1));
