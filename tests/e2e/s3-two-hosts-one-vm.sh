@@ -1,8 +1,9 @@
 #!/bin/bash
 # Two backup hosts (two processes with their own ZADP_HOST_ID and initiator
 # IQN) back up the same VM into one S3 repository at the same time: exactly
-# one goes on; the other says the VM is being backed up by another run and
-# exits 75 before it writes anything (no backup, no snapshot, no clone).
+# one goes on; the other says the VM is being backed up by another run (the
+# winner's host id and pid) and exits 75 before it writes anything (no
+# backup, no snapshot, no clone).
 # While the winner runs, its leases (the repository's, shared, and the VM
 # group's, exclusive, holding its host id) keep zadp-repo sweep away from
 # its unfinished backup; once it ended, the other host's next try works.
@@ -44,6 +45,7 @@ else loser=host-b winner=host-a winner_pid=$PID_host_a; fi
 rc=0; wait "$loser_pid" || rc=$?
 [ $rc -eq 75 ] || { cat "$T/$loser.err" >&2; die "$loser: exit $rc, expected 75 (the VM is being backed up)"; }
 grep -q "is being backed up by another run.*nothing was done" "$T/$loser.err" || die "$loser does not say why: $(cat "$T/$loser.err")"
+grep -q "held by another run (host $winner, pid [0-9]*)" "$T/$loser.err" || die "$loser does not name the holder: $(cat "$T/$loser.err")"
 [ "$(grep -c 'error:' "$T/$loser.err")" -le 1 ] || die "$loser: more than one error: $(cat "$T/$loser.err")"
 reader=$(disk_reader "$winner_pid" 0)
 

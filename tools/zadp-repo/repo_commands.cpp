@@ -205,6 +205,25 @@ int cmd_sweep(const Options& o) {
 // releases them at the end of stdin, which comes also when the script is
 // killed. Signals are the script's to handle: it ends us by ending stdin.
 constexpr auto kExitBusy = static_cast<ExitCode>(75);  // sysexits' EX_TEMPFAIL: another run holds it, try later
+
+// Who holds the lease `name` on an object store (" (host H, pid P)"), for the
+// one refused; "" on a directory, whose flock records no holder.
+std::string lease_holder(repo::ObjectStore& store, const std::string& name) {
+    std::string who;
+    try {
+        store.list("locks/" + name + "/", [&](const repo::ObjectInfo& info) {
+            auto body = store.load(info.key);
+            if (!who.empty() || !body) return;
+            auto lease = boost::json::parse(std::string(body->begin(), body->end())).as_object();
+            who = " (host " + std::string(lease.at("host").as_string()) + ", pid " +
+                  std::to_string(lease.at("pid").to_number<int64_t>()) + ")";
+        });
+    } catch (const std::exception&) {
+        // Only the message loses its detail.
+    }
+    return who;
+}
+
 int cmd_hold(const Options& o) {
     for (int sig : {SIGINT, SIGTERM, SIGHUP}) std::signal(sig, SIG_IGN);
     std::string group = group_arg(o);
@@ -220,8 +239,9 @@ int cmd_hold(const Options& o) {
             group_lock = r->store().lock("group/" + group, true, false);
         }
         if (!group_lock)
-            fail(kExitBusy, "the group " + group + " of " + repo::repo_dir_from(o.repo) +
-                                " is held by another run (a backup of it on this or another host); nothing was done");
+            fail(kExitBusy, "the group " + group + " of " + repo::repo_dir_from(o.repo) + " is held by another run" +
+                                lease_holder(r->store(), "group/" + group) +
+                                ", a backup of it on this or another host; nothing was done");
     }
     auto lock = r->lock_shared();
     boost::json::object line;
