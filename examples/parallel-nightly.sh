@@ -22,8 +22,13 @@ N/user@host,...; ":" is this host). Each job runs on its host:
   zadp-repo prune VM_ID KEEP_FLAGS        (after a successful backup)
 No secret crosses the command line: each host reads its own ENV_FILE, whose
 variables name credential files (CLOUDTOWER_TOKEN_FILE,
-AWS_SHARED_CREDENTIALS_FILE, ZADP_REPO_PASSPHRASE_FILE). When every job has
-ended, zadp-repo gc runs here once (GC=no: not at all).
+AWS_SHARED_CREDENTIALS_FILE, ZADP_REPO_PASSPHRASE_FILE), and PATH when the
+tools are not on ssh's default one. Each host also needs ssh login by key
+from here, perl (GNU parallel's remote wrapper), this script and
+backup-vm.sh at the same path, and its initiator IQN admitted on the backup
+target (hci-backup(7), "Several backup hosts"). This host needs the same
+credentials for hci-vm-get and gc. When every job has ended, zadp-repo gc
+runs here once (GC=no: not at all).
 
 options:
   --sshlogin LOGINS    the backup hosts (required), as GNU parallel takes them

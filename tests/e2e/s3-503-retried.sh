@@ -12,7 +12,8 @@ python3 "$HCI_SOURCE_DIR/tests/e2e/s3_fault_proxy.py" "$AWS_ENDPOINT_URL" 3 "$T/
 proxy=$!
 on_exit "kill $proxy 2>/dev/null"
 rgw=$AWS_ENDPOINT_URL
-export AWS_ENDPOINT_URL=$(await_url "fault proxy" $proxy "$T/proxy.out" "$T/proxy.err")
+proxy_url=$(await_url "fault proxy" $proxy "$T/proxy.out" "$T/proxy.err")
+export AWS_ENDPOINT_URL=$proxy_url
 
 randimg "$T/a.img" 3000000
 zadp-read --source "$T/a.img" | zadp-write --target repo:vm1/2026-12-01T020000Z/disk0 >"$T/store.json" 2>"$T/store.err" ||
