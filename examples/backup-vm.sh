@@ -327,9 +327,14 @@ hold_repo() {
     exit $((rc == 0 ? 7 : rc))
 }
 # still_held: the holder still holds the locks (a lease refreshed in time).
+# A holder that died makes the write fail (SIGPIPE ignored for it alone, so
+# that the clean-up still runs) or the read end: not held.
 still_held() {
-    local line
-    echo check >&"$holder_in" && IFS= read -r line <&"$holder_out" && [ "$(jq -r .held <<<"$line")" = true ]
+    local line sent=0
+    trap '' PIPE
+    echo check 2>/dev/null >&"$holder_in" && sent=1
+    trap - PIPE
+    [ $sent -eq 1 ] && IFS= read -r line <&"$holder_out" && [ "$(jq -r .held <<<"$line")" = true ]
 }
 # release_repo: ends the holder and waits until it released the locks (on S3
 # it removes its leases), so that what runs next (prune) finds them free.
@@ -719,7 +724,7 @@ else
     # Publish: the configuration, then the manifest, stored last; then the
     # run's marker goes (a backup holding both is complete all the same).
     zadp-repo put-blob "$backup/vm.json" "$work/vm.json" >/dev/null
-    still_held || { log "lost the repository lock (its lease could not be refreshed in time); not publishing $backup"; exit 7; }
+    still_held || { log "lost the repository lock (zadp-repo hold ended, or its lease could not be refreshed in time); not publishing $backup"; exit 7; }
     zadp-repo put-blob "$backup/backup.json" "$work/backup.json" >/dev/null
     published=1
     zadp-repo rm "$backup/unfinished.json" >/dev/null ||

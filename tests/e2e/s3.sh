@@ -66,7 +66,9 @@ s3_lease_time() {
     local dir=$T/.leases
     rm -rf "$dir" && mkdir "$dir"
     s3_objects "$dir" >/dev/null
-    cat "$dir"/*"%locks%$1%$2-"* 2>/dev/null | jq -s 'map(.time) | max // empty'
+    local leases=("$dir"/*"%locks%${1//\//%}%$2-"*)
+    [ -e "${leases[0]}" ] || return 0
+    jq -s 'map(.time) | max' "${leases[@]}"
 }
 
 # s3_wait_until TIME: polls until the store's clock has passed TIME (seconds
