@@ -97,7 +97,7 @@ _hci_backup() {
         # second a file.
         case $command:$npos in
             key:0) words=$'create\nshow\npasswd' ;;
-            ls:0 | cat:0 | rm:0 | prune:0 | check:0 | sweep:0 | put-blob:0 | serve:0) words=$(__hci_repo_names "" "$cur") ;;
+            ls:0 | cat:0 | rm:0 | prune:0 | check:0 | sweep:0 | hold:0 | put-blob:0 | serve:0) words=$(__hci_repo_names "" "$cur") ;;
             put-blob:1) mapfile -t COMPREPLY < <(compgen -f -- "$cur") ;;
         esac
     elif [[ $cur == repo:* ]]; then

@@ -1,5 +1,5 @@
 #!/bin/bash
-# backup-vm.sh [--repo DIR] VM: back up one VM (configuration and every data
+# backup-vm.sh [--repo DIR|s3://BUCKET/PREFIX] VM: back up one VM (configuration and every data
 # disk) into a deduplicating repository (zadp-repo(5)) as one backup
 # GROUP/TIME (GROUP: the VM's id, TIME: the UTC start time), storing only the
 # chunks the repository does not hold yet.
@@ -29,7 +29,7 @@
 #     (--group-readable: 0640 and 0750).
 # --sweep removes what a killed run (kill -9, power loss) left behind; in a
 # repository only when no backup runs into it on any host (each run holds
-# the repository's own lock, DIR/lock, shared).
+# the repository's own lock shared: DIR/lock, a lease on S3).
 # Credentials come from the environment (CLOUDTOWER_ENDPOINT and
 # CLOUDTOWER_TOKEN, CLOUDTOWER_TOKEN_FILE or CLOUDTOWER_USERNAME/PASSWORD)
 # and are never put on a command line.
@@ -53,17 +53,18 @@ unset HCI_BACKUP_SIGINT_RESET
 temp_prefix=hci-backup-tmp-
 usage() {
     cat <<EOF
-usage: $prog [options] [--repo DIR] NAME        into a repository
-       $prog [options] [--repo DIR] --id ID
+usage: $prog [options] [--repo REPO] NAME        into a repository
+       $prog [options] [--repo REPO] --id ID
        $prog [options] NAME DIR                 into the new directory DIR
        $prog [options] --id ID DIR
-       $prog --sweep [--repo DIR] [DIR]
+       $prog --sweep [--repo REPO] [DIR]
 
 Back up the VM called NAME (or with id ID): its full configuration
 (hci-vm-get --full: enough to rebuild the VM with hci-vm-create), one image
 per data disk and a manifest.
 
-Into a repository (--repo DIR, else \$ZADP_REPO; create it once with
+Into a repository (--repo REPO, a directory or s3://BUCKET/PREFIX, else
+\$ZADP_REPO; create it once with
 zadp-repo init) as the backup GROUP/TIME, GROUP being the VM's id (names are
 not unique and may change; the manifest and zadp-repo ls show the name) and
 TIME the UTC start time (2026-11-28T020000Z): GROUP/TIME/diskN (the disk with
@@ -76,7 +77,8 @@ it): restore-vm.sh refuses it, zadp-repo prune never counts it toward a
 removes it. A backup some of whose disks failed is published with
 "complete": false (partial): zadp-repo prune never counts it toward a
 slot of the complete backups either. One in which no disk was saved is
-not published. The key of an encrypted repository comes from the environment
+not published. One run at a time backs up a VM into a repository: a second
+one, on any host, stops before it does anything (exit 75). The key of an encrypted repository comes from the environment
 (ZADP_REPO_KEY_FILE, ZADP_REPO_PASSPHRASE_FILE or ZADP_REPO_PASSPHRASE),
 never the command line.
 
@@ -90,7 +92,8 @@ Files are created 0600, directories 0700.
 options:
   --id                         VM is a VM id, not a name (names need not be
                                unique; ids are)
-  --repo DIR                   the repository (default: \$ZADP_REPO)
+  --repo REPO                  the repository, a directory or
+                               s3://BUCKET/PREFIX (default: \$ZADP_REPO)
   --dir DIR                    into the new directory DIR (same as giving DIR
                                after NAME)
   --time TIME                  repository: the backup's TIME (default: now,
@@ -123,7 +126,7 @@ options:
                                DIR; with a repository (--repo or \$ZADP_REPO
                                when no DIR is given), unfinished backups of
                                backup-vm.sh when none runs into it on any host
-                               (each run holds the repository's DIR/lock
+                               (each run holds the repository's lock
                                shared, see zadp-repo sweep); and (when no
                                backup runs on this host) clone LUNs and VM
                                snapshots named $temp_prefix*
@@ -140,7 +143,9 @@ recorded in the manifest); 1 some disk failed (see the manifest);
 removed); otherwise the exit status of the tool that failed (2 usage, 3 API
 or network, 4 VM or repository not found, 5 snapshot task failed, 6 a
 repository damaged or of an unknown version, 7 I/O, e.g. the repository's
-disk is full), also when every disk failed (nothing is published then).
+disk is full, or a lease on S3 lost), also when every disk failed (nothing is
+published then); 75 another run (on this or another host) is backing up the
+same VM into the repository: nothing was done, try later.
 EOF
     exit "${1:-0}"
 }
@@ -271,7 +276,7 @@ else
         [ -z "$repo" ] || { log "give a repository (--repo) or a directory, not both"; exit 2; }
     else
         repo=${repo:-${ZADP_REPO:-}}
-        [ -n "$repo" ] || { log "no repository: give --repo DIR or set ZADP_REPO (or a directory: $prog NAME DIR)"; exit 2; }
+        [ -n "$repo" ] || { log "no repository: give --repo REPO or set ZADP_REPO (or a directory: $prog NAME DIR)"; exit 2; }
     fi
 fi
 [ -z "$backup_time" ] || [ -n "$repo" ] || { log "--time is for a repository backup"; exit 2; }
@@ -285,7 +290,7 @@ for cmd in "${needed[@]}"; do
     command -v "$cmd" >/dev/null || { log "$cmd not found in PATH"; exit 2; }
 done
 if [ -n "$repo" ]; then
-    repo=$(realpath -m -- "$repo")
+    case $repo in s3://*) ;; *) repo=$(realpath -m -- "$repo") ;; esac
     export ZADP_REPO=$repo
 fi
 
@@ -297,16 +302,47 @@ cluster_lock() {
     [ -w "$dir" ] || dir=${TMPDIR:-/tmp}
     printf '%s/hci-backup.%s.lock' "$dir" "$(printf '%s' "${CLOUDTOWER_ENDPOINT:-}" | sha256sum | cut -c1-16)"
 }
-# A repository is shared by hosts (NFS), so a backup into it holds the
-# repository's own lock, DIR/lock (zadp-repo(5)), shared from before it
+# A repository is shared by hosts (NFS, S3), so a backup into it holds the
+# repository's own lock (zadp-repo(5); a lease on S3) shared from before it
 # stores unfinished.json until it exits: zadp-repo sweep, and prune's removal
 # of unfinished backups, act only when they get it exclusively at once, that
-# is when no backup runs into it on any host. Opened read-write: on NFS a
-# shared flock is a read lock, which needs a readable descriptor.
-hold_repo_lock() {
-    [ -f "$repo/config" ] || { log "no repository at $repo (create it with zadp-repo --repo DIR init)"; exit 4; }
-    exec 7<>"$repo/lock"
-    flock -s 7
+# is when no backup runs into it on any host. It also holds the lock of the
+# VM's group, exclusive: a second run backing up the same VM, on this host or
+# another, stops before it writes anything (exit 75). zadp-repo hold holds
+# both until its stdin (our coprocess pipe) ends, which comes also when this
+# script is killed.
+holder_pid=""
+hold_repo() {
+    local line rc=0
+    coproc HOLDER { exec zadp-repo hold "$1"; }
+    holder_pid=$HOLDER_PID holder_in=${HOLDER[1]} holder_out=${HOLDER[0]}
+    if IFS= read -r line <&"$holder_out" && [ "$(jq -r .held <<<"$line" 2>/dev/null)" = true ]; then
+        return 0
+    fi
+    wait "$holder_pid" || rc=$?
+    holder_pid=""
+    if [ $rc -eq 75 ]; then
+        log "VM $(jq -c .name "$work/vm.json") (group $1) is being backed up by another run, on this or another host; nothing was done (exit 75)"
+    fi
+    exit $((rc == 0 ? 7 : rc))
+}
+# still_held: the holder still holds the locks (a lease refreshed in time).
+# A holder that died makes the write fail (SIGPIPE ignored for it alone, so
+# that the clean-up still runs) or the read end: not held.
+still_held() {
+    local line sent=0
+    trap '' PIPE
+    echo check 2>/dev/null >&"$holder_in" && sent=1
+    trap - PIPE
+    [ $sent -eq 1 ] && IFS= read -r line <&"$holder_out" && [ "$(jq -r .held <<<"$line")" = true ]
+}
+# release_repo: ends the holder and waits until it released the locks (on S3
+# it removes its leases), so that what runs next (prune) finds them free.
+release_repo() {
+    [ -n "$holder_pid" ] || return 0
+    exec {holder_in}>&-
+    wait "$holder_pid" || true
+    holder_pid=""
 }
 
 # sweep_files DIR: removes the work directories of killed backup-vm.sh runs
@@ -383,7 +419,6 @@ if [ -n "$dir" ]; then
 else
     # Repository: the files go in one by one, the manifest last; the work
     # directory only holds this run's bookkeeping.
-    hold_repo_lock
     work=$(mktemp -d "${TMPDIR:-/tmp}/hci-backup.XXXXXX")
 fi
 exec 9<"$work"
@@ -455,6 +490,7 @@ cleanup() {
             log "WARNING: could not remove the unfinished backup $backup from $repo; '$prog --sweep' will"
         fi
     fi
+    release_repo
     write_report "$rc"
     rm -rf -- "$work"
     exit "$rc"
@@ -500,11 +536,12 @@ if [ -n "$repo" ]; then
     group=$(jq -r .id "$work/vm.json")
     [[ $group =~ ^[A-Za-z0-9_][A-Za-z0-9._:+@-]*$ ]] ||
         { log "the VM id $group cannot name a repository group"; exit 2; }
+    hold_repo "$group"
     name="$group/${backup_time:-$(date -u +%Y-%m-%dT%H%M%SZ)}"
     zadp-repo ls "$name" >"$work/group.jsonl"
     [ ! -s "$work/group.jsonl" ] ||
         { log "the backup $name exists already in $repo (backups are immutable)"; exit 2; }
-    jq -c --arg host "$(hostname)" --argjson pid $$ --arg started "$started_at" \
+    jq -c --arg host "${ZADP_HOST_ID:-$(hostname)}" --argjson pid $$ --arg started "$started_at" \
         '{format: "hci-backup-unfinished", vm: {id, name}, host: $host, pid: $pid, started_at: $started}' \
         "$work/vm.json" | zadp-repo put-blob "$name/unfinished.json" - >/dev/null
     backup=$name
@@ -687,6 +724,7 @@ else
     # Publish: the configuration, then the manifest, stored last; then the
     # run's marker goes (a backup holding both is complete all the same).
     zadp-repo put-blob "$backup/vm.json" "$work/vm.json" >/dev/null
+    still_held || { log "lost the repository lock (zadp-repo hold ended, or its lease could not be refreshed in time); not publishing $backup"; exit 7; }
     zadp-repo put-blob "$backup/backup.json" "$work/backup.json" >/dev/null
     published=1
     zadp-repo rm "$backup/unfinished.json" >/dev/null ||

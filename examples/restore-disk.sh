@@ -22,11 +22,11 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/restore-point.sh"
 usage() {
     cat <<EOF
-usage: $prog [--no-readback] [--sha256] [--force] [--repo DIR] [--at DATE] STREAM TARGET
-       $prog [--no-readback] [--repo DIR] [--at DATE] --new-lun ISCSI_TARGET [--lun-name NAME] STREAM
+usage: $prog [--no-readback] [--sha256] [--force] [--repo REPO] [--at DATE] STREAM TARGET
+       $prog [--no-readback] [--repo REPO] [--at DATE] --new-lun ISCSI_TARGET [--lun-name NAME] STREAM
 
 STREAM is a stream file, - (stdin), or repo:GROUP/TIME/FILE, an image in the
-repository --repo DIR (else \$ZADP_REPO), for example
+repository --repo REPO (a directory or s3://BUCKET/PREFIX; else \$ZADP_REPO), for example
 repo:\$VM_ID/2026-11-28T020000Z/disk0 (zadp-repo ls lists them).
 With --at DATE (any form date -d reads, local time: "last tuesday 23:00",
 "2026-11-28 03:00") STREAM is repo:GROUP/FILE or repo:VM-NAME/FILE (the name

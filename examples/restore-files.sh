@@ -23,10 +23,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/nbd-lib.sh"
 usage() {
     cat <<EOF
-usage: $prog [--repo DIR] [--at DATE] [--disk N] [--backend auto|e2fs|guestfs] repo:GROUP[/TIME] PATH... DEST
+usage: $prog [--repo REPO] [--at DATE] [--disk N] [--backend auto|e2fs|guestfs] repo:GROUP[/TIME] PATH... DEST
 
 Copies PATH (a file or a directory, absolute in the guest's file system) from
-disk N (default 0) of a backup in the repository --repo DIR (else \$ZADP_REPO)
+disk N (default 0) of a backup in the repository --repo REPO (a directory or s3://BUCKET/PREFIX; else \$ZADP_REPO)
 into the directory DEST. repo:GROUP (or repo:VM-NAME) is the group's newest
 complete backup (with --at DATE, the newest at or before DATE).
 exit status: 0 copied; 2 usage or a tool missing; 4 no such backup, disk or

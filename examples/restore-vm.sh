@@ -27,7 +27,7 @@ usage() {
 usage: $prog [options] BACKUP
 
 BACKUP is a backup of backup-vm.sh: repo:GROUP/TIME in the repository
---repo DIR (else \$ZADP_REPO), for example repo:\$VM_ID/2026-11-28T020000Z, or
+--repo REPO (a directory or s3://BUCKET/PREFIX; else \$ZADP_REPO), for example repo:\$VM_ID/2026-11-28T020000Z, or
 repo:GROUP or repo:VM-NAME (the name recorded at backup time, as
 zadp-repo ls takes it) for the newest complete backup (with --at, the newest
 complete one at or before DATE); or a directory (holding one NAME.backup.json)
@@ -35,7 +35,8 @@ or the path of its NAME.backup.json. A repository backup without its
 manifest backup.json is unfinished and refused.
 
 options:
-  --repo DIR             the repository of a repo: BACKUP
+  --repo REPO            the repository of a repo: BACKUP (a directory or
+                         s3://BUCKET/PREFIX)
   --at DATE              the newest complete backup at or before DATE (any
                          form date -d reads, local time: "last tuesday 23:00",
                          "2026-11-28 03:00"); exit 4 when there is none

@@ -17,10 +17,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/nbd-lib.sh"
 usage() {
     cat <<EOF
-usage: $prog [--repo DIR] [--at DATE] repo:GROUP[/TIME]
+usage: $prog [--repo REPO] [--at DATE] repo:GROUP[/TIME]
 
 Checks every file system on every disk of a backup in the repository --repo
-DIR (else \$ZADP_REPO), read-only. repo:GROUP (or repo:VM-NAME) is the group's
+REPO (a directory or s3://BUCKET/PREFIX; else \$ZADP_REPO), read-only. repo:GROUP (or repo:VM-NAME) is the group's
 newest complete backup (with --at DATE, the newest at or before DATE).
 exit status: 0 every file system checked passed; 1 a file system failed
 its check (the guest's own file system is inconsistent); 2 usage or a tool

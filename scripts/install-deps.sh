@@ -7,7 +7,7 @@ PACKAGES="build-essential cmake pkg-config
   libcurl4-openssl-dev libssl-dev liblz4-dev libzstd-dev libxxhash-dev libiscsi-dev catch2
   libiscsi-bin tgt zstd lz4 jq curl e2fsprogs python3 python3-jsonschema groff-base
   qemu-utils qemu-block-extra libnbd-bin strace openssl
-  nbdkit nbdkit-plugin-dev fuse3 fdisk"
+  nbdkit nbdkit-plugin-dev fuse3 fdisk parallel faketime"
 # `install-deps.sh --fuzz` (make fuzz) installs clang and its libFuzzer and
 # sanitizer runtimes instead; `make test` does not need them.
 [ "${1:-}" = "--fuzz" ] && PACKAGES="clang libclang-rt-14-dev"

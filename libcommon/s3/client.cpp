@@ -11,6 +11,7 @@
 
 #include "libcommon/base/error.h"
 #include "libcommon/base/log.h"
+#include "libcommon/base/utc_time.h"
 #include "libcommon/net/curl_transport.h"
 #include "libcommon/s3/xml.h"
 
@@ -118,10 +119,11 @@ Meaning meaning_of(const std::string& code, long status) {
         return {"the access key id is not known here (AWS_ACCESS_KEY_ID, AWS_PROFILE)", kExitApi};
     if (code == "SignatureDoesNotMatch")
         return {"the secret access key does not match the access key id (AWS_SECRET_ACCESS_KEY)", kExitApi};
-    if (code == "AuthorizationHeaderMalformed" || code == "PermanentRedirect" || code == "IllegalLocationConstraintException")
+    if (code == "AuthorizationHeaderMalformed" || code == "PermanentRedirect" ||
+        code == "IllegalLocationConstraintException" || code == "InvalidLocationConstraint")
         return {"wrong region? (AWS_REGION)", kExitApi};
     if (code == "RequestTimeTooSkewed")
-        return {"this host's clock is too far from the server's (check NTP)", kExitApi};
+        return {"clock skew: this host's clock is too far from the server's (check NTP)", kExitApi};
     if (code == "AccessDenied") return {"access denied to these credentials", kExitApi};
     if (code == "XAmzContentSHA256Mismatch" || code == "BadDigest")
         return {"the server received other bytes than were sent", kExitIntegrity};
@@ -349,11 +351,14 @@ void Client::throw_http_error(const Request& r, const Response& resp) const {
     Meaning m = meaning_of(code, resp.status);
     std::string line = describe(r) + ": HTTP " + std::to_string(resp.status) + (code.empty() ? "" : " " + code);
     if (*m.hint) line += ": " + std::string(m.hint);
-    if (code == "AuthorizationHeaderMalformed" || code == "PermanentRedirect") {
+    if (code == "AuthorizationHeaderMalformed" || code == "PermanentRedirect" || code == "InvalidLocationConstraint") {
+        line += " (this host's AWS_REGION is " + quote_input(options_.region, 40) + ")";
         if (auto region = xml::text(resp.body, "Region")) line += " (the server wants " + quote_input(*region, 40) + ")";
     }
     if (code == "InvalidAccessKeyId" || code == "SignatureDoesNotMatch") line += "; credentials from " + credentials_.source;
-    if (code == "RequestTimeTooSkewed" && !resp.date.empty()) line += "; the server's time is " + resp.date;
+    if (code == "RequestTimeTooSkewed")
+        line += "; this host's time is " + utc_now("%a, %d %b %Y %H:%M:%S GMT") +
+                (resp.date.empty() ? "" : ", the server's " + resp.date);
     if (!resp.request_id.empty()) line += " [request " + quote_input(resp.request_id, 80) + "]";
     fail(m.code, line);
 }

@@ -27,15 +27,22 @@ zadp-read --source repo:vm1/2026-11-27T020000Z/disk0 --format raw > "$T/fifo" 2>
 reader=$!
 exec 3< "$T/fifo"
 wait_for_lease s
+taken=$(s3_lease_time lock s)
+[ -n "$taken" ] || die "the reader's lease has no time"
 [ "$(sweep_state)" = skipped ] || die "sweep ran beside a reader"
-sleep 8  # longer than the TTL: the reader's refreshes keep its lease alive
+# Past the TTL by the store's clock: only the reader's refreshes keep its
+# lease alive now.
+s3_wait_until $((taken + ZADP_REPO_LEASE_TTL))
 [ "$(sweep_state)" = skipped ] || die "sweep ran beside a reader after the TTL: the lease was not refreshed"
 kill -9 $reader; wait $reader 2>/dev/null || true
 exec 3<&-
 s3_keys | grep -q '^locks/lock/s-' || die "a killed reader's lease should stay until it expires"
-state=
-for _ in $(seq 40); do state=$(sweep_state); [ "$state" = skipped ] || break; sleep 0.5; done
-[ "$state" != skipped ] || die "the killed reader's lease never expired"
+# Once the store's clock is past its last refresh plus the TTL, the lease is
+# dead by definition: the next sweep takes the lock and removes it.
+last_refresh=$(s3_lease_time lock s)
+s3_wait_until $((last_refresh + ZADP_REPO_LEASE_TTL))
+state=$(sweep_state)
+[ "$state" != skipped ] || die "the killed reader's lease did not expire: the store's clock is $(s3_server_now), its last refresh $last_refresh"
 ! s3_keys | grep -q '^locks/' || die "the expired lease was not removed: $(s3_keys | grep ^locks/)"
 
 # A writer stopped (a stalled host) past its TTL: gc takes the lock, and the

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Wrong S3 credentials: every tool says so in one line naming the endpoint
 # and bucket, exits 3 (zadp-repo(1)), and prints no secret, neither the
-# wrong one nor the right one; a missing bucket is exit 4.
+# wrong one nor the right one; a missing bucket is exit 4, in one line
+# naming it.
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
 . "$HCI_SOURCE_DIR/tests/e2e/repo.sh"
 . "$HCI_SOURCE_DIR/tests/e2e/s3.sh"
@@ -29,7 +30,9 @@ export AWS_SECRET_ACCESS_KEY=$right
 AWS_ACCESS_KEY_ID=NOSUCHKEY0000 expect_fail 3 zadp-repo ls
 grep -qi "InvalidAccessKeyId\|credentials\|Forbidden\|AccessDenied" "$T/err" || die "wrong key id: $(cat "$T/err")"
 no_secret "wrong key id"
-ZADP_REPO=s3://hci-e2e-no-such-bucket-$RANDOM/x expect_fail 4 zadp-repo ls
-grep -q "does not exist" "$T/err" || die "missing bucket: $(cat "$T/err")"
+missing=hci-e2e-no-such-bucket-$RANDOM
+ZADP_REPO=s3://$missing/x expect_fail 4 zadp-repo ls
+grep -q "does not exist" "$T/err" && grep -q "$missing" "$T/err" || die "missing bucket: $(cat "$T/err")"
+[ "$(wc -l <"$T/err")" -eq 1 ] || die "missing bucket, more than one line: $(cat "$T/err")"
 zadp-repo ls | grep -q vm1/ || die "the right credentials no longer work"
 echo "ok: wrong S3 credentials give one clear line, exit 3, no secret"

@@ -50,3 +50,30 @@ PY
 
 # s3_keys: the keys under the repository's prefix, without the prefix
 s3_keys() { s3_objects - | sed "s|^$S3_PREFIX/||"; }
+
+# s3_server_now: the store's clock (the Date of its answer), in seconds since
+# the epoch: leases are judged by it, never by this host's.
+s3_server_now() {
+    local date
+    date=$(curl -sS -o /dev/null -D - "$AWS_ENDPOINT_URL/" | tr -d '\r' | sed -n 's/^[Dd]ate: //p')
+    [ -n "$date" ] || die "no Date from $AWS_ENDPOINT_URL"
+    date -d "$date" +%s
+}
+
+# s3_lease_time NAME KIND: the store time of the last refresh of the live
+# lease of KIND (s or x) under locks/NAME/ (the newest, if several).
+s3_lease_time() {
+    local dir=$T/.leases
+    rm -rf "$dir" && mkdir "$dir"
+    s3_objects "$dir" >/dev/null
+    local leases=("$dir"/*"%locks%${1//\//%}%$2-"*)
+    [ -e "${leases[0]}" ] || return 0
+    jq -s 'map(.time) | max' "${leases[@]}"
+}
+
+# s3_wait_until TIME: polls until the store's clock has passed TIME (seconds
+# since the epoch): a wait measured by the clock leases are judged by, not
+# a sleep that a loaded machine may outrun or fall behind.
+s3_wait_until() {
+    while [ "$(s3_server_now)" -le "$1" ]; do sleep 0.5; done
+}

@@ -1,6 +1,6 @@
 // zadp-repo: manages a deduplicating repository of block-device images
 // (zadp-repo(5)): init, ls, put-blob, cat, rm, prune, gc, check, key,
-// sweep, repair, serve. Images go in and out with zadp-write --target repo:NAME and
+// sweep, repair, serve, hold. Images go in and out with zadp-write --target repo:NAME and
 // zadp-read --source repo:NAME. JSON lines on stdout.
 #include <cstdlib>
 
@@ -27,7 +27,8 @@ static std::vector<CommandInfo> commands(repo_tool::Options& o) {
         {"sweep", "[GROUP] [--dry-run]", "remove unfinished backups of dead runs", 0, 1},
         {"repair", "[--dry-run]", "rebuild the locator from the packs; list what is lost"},
         {"serve", "[--socket PATH | --tcp [--port N]] [--cow] [--cache SIZE] [--json] GROUP/TIME/FILE",
-         "serve an image read-only over NBD (nbdkit) until Ctrl-C", 1, 1}};
+         "serve an image read-only over NBD (nbdkit) until Ctrl-C", 1, 1},
+        {"hold", "[GROUP]", "hold the repository lock (and GROUP's) until stdin ends: a script's whole run", 0, 1}};
     c[0].options.add_options()
         ("chunk-size", parsed_value<uint32_t>(repo_tool::parse_size)->default_value(repo::kDefaultChunkSize, "256K")->value_name("SIZE"),
          "chunk size, a power of two from 64K to 4M")

@@ -2,10 +2,14 @@
 
 #include <unistd.h>
 
+#include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <ctime>
 #include <iostream>
 #include <map>
+#include <random>
+#include <thread>
 
 #include "libcommon/base/error.h"
 #include "libcommon/block/progress.h"
@@ -190,6 +194,65 @@ int cmd_sweep(const Options& o) {
     return kExitOk;
 }
 
+// hold [GROUP]: a script's run (backup-vm.sh) holds the repository lock
+// shared from before it stores unfinished.json until it ends, as each
+// store does for itself, so that sweep and prune leave its backup alone;
+// with GROUP also GROUP's own lock, exclusive and not waited for: two runs
+// backing up one VM, on one host or two, never both go on (exit 75 for the
+// second, before it wrote anything). Says {"held":true} once it holds them;
+// then answers each line on stdin with whether it still does (a lease that
+// could not be refreshed in time is lost: the script must not publish);
+// releases them at the end of stdin, which comes also when the script is
+// killed. Signals are the script's to handle: it ends us by ending stdin.
+constexpr auto kExitBusy = static_cast<ExitCode>(75);  // sysexits' EX_TEMPFAIL: another run holds it, try later
+
+// Who holds the lease `name` on an object store (" (host H, pid P)"), for the
+// one refused; "" on a directory, whose flock records no holder.
+std::string lease_holder(repo::ObjectStore& store, const std::string& name) {
+    std::string who;
+    try {
+        store.list("locks/" + name + "/", [&](const repo::ObjectInfo& info) {
+            auto body = store.load(info.key);
+            if (!who.empty() || !body) return;
+            auto lease = boost::json::parse(std::string(body->begin(), body->end())).as_object();
+            who = " (host " + std::string(lease.at("host").as_string()) + ", pid " +
+                  std::to_string(lease.at("pid").to_number<int64_t>()) + ")";
+        });
+    } catch (const std::exception&) {
+        // Only the message loses its detail.
+    }
+    return who;
+}
+
+int cmd_hold(const Options& o) {
+    for (int sig : {SIGINT, SIGTERM, SIGHUP}) std::signal(sig, SIG_IGN);
+    std::string group = group_arg(o);
+    auto r = open(o);
+    std::unique_ptr<repo::StoreLock> group_lock;
+    if (!group.empty()) {
+        // Two takers racing for a lease may both see the other and both back
+        // off: a few tries at random intervals let one of them win, while a
+        // run that holds it refuses every try.
+        std::mt19937 random{std::random_device{}()};
+        for (int attempt = 0; attempt < 4 && !group_lock; ++attempt) {
+            if (attempt) std::this_thread::sleep_for(std::chrono::milliseconds(200 + random() % 800));
+            group_lock = r->store().lock("group/" + group, true, false);
+        }
+        if (!group_lock)
+            fail(kExitBusy, "the group " + group + " of " + repo::repo_dir_from(o.repo) + " is held by another run" +
+                                lease_holder(r->store(), "group/" + group) +
+                                ", a backup of it on this or another host; nothing was done");
+    }
+    auto lock = r->lock_shared();
+    boost::json::object line;
+    line["held"] = true;
+    if (!group.empty()) line["group"] = group;
+    emit(line);
+    for (std::string request; std::getline(std::cin, request);)
+        emit({{"held", lock->held() && (!group_lock || group_lock->held())}});
+    return kExitOk;
+}
+
 int cmd_gc(const Options& o) {
     auto r = open(o, writes_unless_dry_run(o));
     auto report = repo::collect_garbage(*r, o.dry_run, o.allow_damage);
@@ -280,12 +343,13 @@ int run_command(const Options& o) {
     if (o.command == "key") return cmd_key(o);
     if (o.command == "sweep") return cmd_sweep(o);
     if (o.command == "repair") return cmd_repair(o);
+    if (o.command == "hold") return cmd_hold(o);
     if (o.command == "serve") {
         ServeOptions s = o.serve;
         s.json = o.json;
         return serve(o, s, o.args[0]);
     }
-    fail(kExitUsage, "unknown command '" + o.command + "' (init, ls, put-blob, cat, rm, prune, gc, check, key, sweep, repair, serve)");
+    fail(kExitUsage, "unknown command '" + o.command + "' (init, ls, put-blob, cat, rm, prune, gc, check, key, sweep, repair, serve, hold)");
 }
 
 }  // namespace hci::repo_tool

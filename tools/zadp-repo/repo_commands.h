@@ -1,6 +1,6 @@
 #pragma once
 // zadp-repo's commands, each a function of the parsed options: init, ls,
-// put-blob, cat, rm, prune, gc, check, key, sweep, repair, serve.
+// put-blob, cat, rm, prune, gc, check, key, sweep, repair, serve, hold.
 #include <optional>
 #include <string>
 #include <vector>

@@ -16,7 +16,10 @@
 namespace hci::repo {
 namespace {
 
+// Who holds a lease: ZADP_HOST_ID (several "hosts" on one machine, or a
+// container's meaningless hostname), else the host name.
 std::string host_name() {
+    if (const char* id = std::getenv("ZADP_HOST_ID"); id && *id) return id;
     char buf[256] = {};
     if (::gethostname(buf, sizeof buf - 1) != 0) return "unknown";
     return buf;
