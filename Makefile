@@ -59,6 +59,8 @@ demo: configure
 	examples/demo.sh $(BUILD)/bin
 
 bench: all
+	@scripts/install-deps.sh --bench || echo "make bench: restic, borg or fio could not be installed: their rows will say so" >&2
+	@scripts/install-deps.sh --rgw || echo "make bench: Ceph could not be installed: the S3 rows will be skipped" >&2
 	bench/run.sh $(BUILD)/bin
 
 install: all

@@ -14,6 +14,9 @@ PACKAGES="build-essential cmake pkg-config
 # `install-deps.sh --rgw` (make test) installs Ceph for the S3 tests' one-node
 # RGW (scripts/rgw-testbed.sh, about 250 MiB); `make demo` does not need it.
 [ "${1:-}" = "--rgw" ] && PACKAGES="ceph-mon ceph-osd radosgw ceph-common uuid-runtime"
+# `install-deps.sh --bench` (make bench) installs the tools the benchmarks
+# compare against or measure with: restic, borg, fio's nbd engine.
+[ "${1:-}" = "--bench" ] && PACKAGES="restic borgbackup fio"
 missing=""
 for p in $PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
