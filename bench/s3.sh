@@ -389,7 +389,7 @@ PY
     echo "PUTs per GiB of new data, restic $(per_gib "$(req first.restic put)" "$ALLOCATED"); (b) PUTs for $(mib "$CHANGED_MEDIAN") MiB changed:"
     echo "ours $(req incr.zadp put), restic $(req incr.restic put). Bytes stored after (a)+(b) in round 1 (RGW bucket stats):"
     for s in "${FIRST[@]}"; do printf '%s %s MiB; ' "$s" "$(mib "${STORED[$s]:-0}")"; done | sed 's/; $/.\n/'
-    echo "On-disk caches at the end (apart from RSS): ours \$XDG_CACHE_HOME $((CACHE_ZADP / 1024)) MiB, restic $((CACHE_RESTIC / 1024)) MiB."
+    echo "On-disk caches at the end (apart from RSS): ours \$XDG_CACHE_HOME $(mib $((CACHE_ZADP * 1024))) MiB, restic $(mib $((CACHE_RESTIC * 1024))) MiB."
     echo
     echo "Commands (in the work dir; BUCKET a new bucket per system and round; r.img removed before each restore):"
     echo
