@@ -57,8 +57,10 @@ done
 
 W=$(mktemp -d "${TMPDIR:-/var/tmp}/s3-bench.XXXXXX")
 RGW=$W/rgw
+CHILD=""  # the timed command's session leader while it runs
 cleanup() {
     local rc=$?
+    if [ -n "$CHILD" ]; then kill -- "-$CHILD" 2>/dev/null || true; wait "$CHILD" 2>/dev/null || true; fi
     if [ -d "$RGW/run" ]; then "$TESTBED" stop "$RGW" || say "stopping the test bed in $RGW failed"; fi
     rm -rf "$W"
     exit $rc
@@ -209,7 +211,11 @@ timed() {
     sync
     off=$(rgw_offset)
     s=$(date +%s.%N)
-    bash -c "$cmd" >run.log 2>&1 || { cat run.log >&2; die "failed: $cmd"; }
+    # In its own session, so an interrupted run stops all of it (by its pid).
+    setsid bash -c "$cmd" >run.log 2>&1 &
+    CHILD=$!
+    wait "$CHILD" || { CHILD=""; cat run.log >&2; die "failed: $cmd"; }
+    CHILD=""
     e=$(date +%s.%N)
     T_LAST=$(awk -v s="$s" -v e="$e" 'BEGIN {printf "%.3f", e - s}')
     TIMES[$key]+="$T_LAST "
@@ -275,9 +281,11 @@ CACHE_RESTIC=$(du -sk "$W/restic-cache" 2>/dev/null | cut -f1 || echo 0)
 STORE_VERSION=$(zadp-repo --version 2>/dev/null | head -1 || echo "")
 
 # ---- report ----
-py_median() { python3 -c 'import statistics, sys; print(sys.argv[2] % statistics.median(map(float, sys.argv[1].split())))' "$1" "${2:-%.2f}"; }
-median() { [ -n "${TIMES[$1]:-}" ] && py_median "${TIMES[$1]}" || echo n/a; }
-spread() { [ -n "${TIMES[$1]:-}" ] && python3 -c 'import sys; v = sorted(map(float, sys.argv[1].split())); print("%.2f-%.2f" % (v[0], v[-1]))' "${TIMES[$1]}" || echo n/a; }
+median_of() {  # "N N N" [FORMAT]: their median (awk: the report makes hundreds of these)
+    tr ' ' '\n' <<<"$1" | grep . | sort -g | awk -v f="${2:-%.2f}" '{a[NR] = $1} END {printf f "\n", (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'
+}
+median() { [ -n "${TIMES[$1]:-}" ] && median_of "${TIMES[$1]}" || echo n/a; }
+spread() { [ -n "${TIMES[$1]:-}" ] && tr ' ' '\n' <<<"${TIMES[$1]}" | grep . | sort -g | awk 'NR == 1 {lo = $1} {hi = $1} END {printf "%.2f-%.2f\n", lo, hi}' || echo n/a; }
 # ratio NUM DEN: median of per-round NUM time / DEN time
 ratio() {
     [ -n "${TIMES[$1]:-}" ] && [ -n "${TIMES[$2]:-}" ] || { echo n/a; return; }
@@ -292,7 +300,7 @@ req() {
     [ -n "${REQS[$1]:-}" ] || { echo n/a; return; }
     local i
     i=$(tr ' ' '\n' <<<"put get get_bytes list head post delete other failed" | grep -nx "$2" | cut -d: -f1)
-    py_median "$(tr ' ' '\n' <<<"${REQS[$1]}" | grep . | cut -d, -f"$i" | tr '\n' ' ')" "%.0f"
+    median_of "$(tr ' ' '\n' <<<"${REQS[$1]}" | grep . | cut -d, -f"$i" | tr '\n' ' ')" "%.0f"
 }
 per_gib() { [ "$1" != n/a ] && awk -v n="$1" -v b="$2" 'BEGIN {printf "%.0f", n / (b / 1073741824)}' || echo n/a; }
 mibs() { [ "$2" != n/a ] && awk -v b="$1" -v t="$2" 'BEGIN {printf "%.0f", b / 1048576 / t}' || echo n/a; }
@@ -314,7 +322,7 @@ label_of() {
         raw-*) echo "raw curl, ${1#raw-} in flight, 16 MiB objects" ;;
     esac
 }
-CHANGED_MEDIAN=$(py_median "${CHANGED[*]}" "%.0f")
+CHANGED_MEDIAN=$(median_of "${CHANGED[*]}" "%.0f")
 show() {  # CMD: a command as it ran, without the RSS wrapper and the port
     sed "s|$ENDPOINT|http://127.0.0.1:PORT|g; s|rss [a-z-]* ||g" <<<"$1"
 }
@@ -351,6 +359,10 @@ SECTION=$(
     echo "($(mib "$ZST_BYTES") MiB) in $PIECES objects of 16 MiB, PUT and GET to /dev/null with SigV4"
     echo "(UNSIGNED-PAYLOAD: no hashing), a config file holds the key. restic encrypts and compresses; ours"
     echo "stores plain."
+    if [[ " $OTHERS " == *" restic "* ]] && [ -z "$HAVE_RESTIC" ]; then
+        echo
+        echo "**restic was not available**: its rows are missing and the goals judged against it say n/a."
+    fi
     echo
     echo "| step | system | median s | range s | MiB/s of allocated data | PUT | GET | LIST / HEAD / POST / DELETE | 4xx/5xx (404s of absent keys too) | peak RSS MiB by process |"
     echo "|---|---|---:|---:|---:|---:|---:|---|---:|---|"
