@@ -418,14 +418,5 @@ PY
     for k in $(printf '%s\n' "${!TIMES[@]}" | sort); do echo "- $k: ${TIMES[$k]}"; done
 )
 echo "$SECTION"
-python3 - "$RESULTS" "$SECTION" "$LABEL" <<'PY'
-import re, sys
-path, section, label = sys.argv[1:4]
-try:
-    text = open(path).read()
-except FileNotFoundError:
-    text = "# Benchmark results\n"
-text = re.sub(r"\n## S3 repository on Ceph RGW, " + re.escape(label) + r" \(.*?(?=\n## |\Z)", "", text, flags=re.S)
-open(path, "w").write(text.rstrip("\n") + "\n\n" + section + "\n")
-PY
+python3 "$HERE/results_section.py" "$RESULTS" "S3 repository on Ceph RGW, $LABEL (" <<<"$SECTION"
 say "wrote $RESULTS"
