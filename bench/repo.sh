@@ -341,15 +341,6 @@ SECTION=$(
     commands
 )
 echo "$SECTION"
-python3 - "$RESULTS" "$SECTION" <<'PY'
-import re, sys
-path, section = sys.argv[1], sys.argv[2]
-try:
-    text = open(path).read()
-except FileNotFoundError:
-    text = "# Benchmark results\n"
 # Drop an earlier section of ours, keep everything else.
-text = re.sub(r"\n## Deduplicating repository .*?(?=\n## |\Z)", "", text, flags=re.S)
-open(path, "w").write(text.rstrip("\n") + "\n\n" + section + "\n")
-PY
+python3 "$HERE/results_section.py" "$RESULTS" "Deduplicating repository " <<<"$SECTION"
 say "wrote $RESULTS"

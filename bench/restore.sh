@@ -221,14 +221,5 @@ SECTION+=$'\n\n'$(
     for k in "${KEYS[@]}"; do echo "- $k: ${TIMES[$k]}"; done
 )
 echo "$SECTION"
-python3 - "$RESULTS" "$SECTION" "$LABEL" <<'PY'
-import re, sys
-path, section, label = sys.argv[1:4]
-try:
-    text = open(path).read()
-except FileNotFoundError:
-    text = "# Benchmark results\n"
-text = re.sub(r"\n## Restore from the repository, " + re.escape(label) + r" \(.*?(?=\n## |\Z)", "", text, flags=re.S)
-open(path, "w").write(text.rstrip("\n") + "\n\n" + section + "\n")
-PY
+python3 "$HERE/results_section.py" "$RESULTS" "Restore from the repository, $LABEL (" <<<"$SECTION"
 say "wrote $RESULTS"

@@ -214,6 +214,12 @@ if [ -f "$HERE/nbd.sh" ] && command -v nbdkit >/dev/null && [ -f "$BIN/../lib/nb
     bash "$HERE/nbd.sh" "$BIN"
 fi
 
+# The repository on S3 against restic's S3 backend and raw curl, on a Ceph
+# RGW the script starts and stops (skipped when Ceph is not installed).
+if [ -f "$HERE/s3.sh" ]; then
+    bash "$HERE/s3.sh" "$BIN"
+fi
+
 # The deduplicating repository against restic and borg (long: see its knobs).
 if [ -f "$HERE/repo.sh" ]; then
     bash "$HERE/repo.sh" "$BIN"
