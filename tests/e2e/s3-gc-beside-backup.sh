@@ -9,13 +9,15 @@
 . "$HCI_SOURCE_DIR/tests/e2e/s3.sh"
 
 zadp-repo init --chunk-size 64K >/dev/null
-store_new "$T/a.img" 1048576 vm1/2026-11-27T020000Z/disk0
+store_new "$T/a.img" 4194304 vm1/2026-11-27T020000Z/disk0
 zadp-repo gc > "$T/gc0" || die "gc: $(cat "$T/gc0")"
 [ "$(jq -r .concurrent "$T/gc0")" = true ] || die "gc on S3 did not run beside stores: $(cat "$T/gc0")"
 zadp-repo rm vm1/2026-11-27T020000Z > /dev/null
 
-# A backup of the same image, held open before its last bytes: it has
-# looked up (and reused) every chunk, and holds its lease.
+# A backup of the same image, held open before its last bytes, holding its
+# lease: it has read all but 100 bytes, and keeps at most 32 chunks (2 MiB)
+# in flight, so it has looked chunks up, and loaded its view of the packs,
+# before gc runs.
 wait_for_lease() {
     for _ in $(seq 100); do s3_keys | grep -q "^locks/lock/s-" && return; sleep 0.2; done
     die "no lease appeared"
@@ -44,7 +46,7 @@ wait $writer || die "the backup beside gc failed: $(cat "$T/w.err")"
 # A backup after the list: the chunks live only in a condemned pack, so it
 # stores them again.
 store "$T/a.img" vm1/2026-11-29T020000Z/disk0
-[ "$(last new_chunks)" = 16 ] || die "the backup after the list stored $(last new_chunks) chunks, expected 16"
+[ "$(last new_chunks)" = 64 ] || die "the backup after the list stored $(last new_chunks) chunks, expected 64"
 
 # Every lease older than the list has ended: the condemned pack goes, its
 # chunks being in the new backup's pack.

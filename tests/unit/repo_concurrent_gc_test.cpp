@@ -238,6 +238,20 @@ TEST_CASE("concurrent gc: a pack rewritten is copied first, condemned, and delet
     CHECK(check(*bed.process(), "", true, ignore) == 0);
 }
 
+TEST_CASE("concurrent gc: the mark finds the chunks of a store that committed after gc rebuilt the locator",
+          "[concurrent-gc]") {
+    Bed bed;
+    store(*bed.process(), "a/T1/disk0", random_image(4 * 65536, 8));
+    auto collector = bed.process();
+    ChunkStore::ConcurrentGc c;
+    c.lease_dir = "locks/lock/";
+    REQUIRE(collector->chunks().begin_concurrent_gc(c, false));
+    collector->chunks().rebuild(false, false);
+    auto late = random_image(4 * 65536, 9);
+    store(*bed.process(), "a/T2/disk0", late);  // its pack is in no generation yet
+    CHECK(collector->chunks().contains(chunk_id(late.data() + 3 * 65536, 65536, nullptr)));
+}
+
 TEST_CASE("concurrent gc: stores never write the locator; gc writes generations, create-only", "[concurrent-gc]") {
     Bed bed;
     for (int i = 0; i < 40; ++i)  // more unmerged tables than a store leaves before it merges where it may

@@ -60,7 +60,7 @@ public:
     bool contains(const ChunkId& id) override {
         std::lock_guard<std::mutex> g(mu_);
         load();
-        return find(id).has_value();
+        return find(id).has_value() || (catch_up() && find(id).has_value());
     }
 
     bool reusable(const ChunkId& id) override {
@@ -241,6 +241,7 @@ private:
             }
             if (!found) continue;
             tabled.insert(*pack);
+            known_.insert(*pack);
             for (const auto& e : entries)
                 if (!damaged_.count(e.at)) recent_.emplace(e.id, e.at);
         }
@@ -253,6 +254,34 @@ private:
         }
         if (!locator_->present()) load_untabled_packs(tabled);
         loaded_ = true;
+        caught_up_ = false;
+    }
+
+    // After a miss, once per view: the tables of packs published since the
+    // view was loaded, where stores never merge. A store publishes its
+    // packs' tables before its index, so an image listed after the view
+    // was loaded (gc's mark lists images after it rebuilt the locator) has
+    // every chunk found then (caller holds mu_). True when it read any.
+    bool catch_up() {
+        if (!generations_ || caught_up_) return false;
+        caught_up_ = true;
+        bool any = false;
+        std::vector<Entry> entries;
+        for (const auto& [pack, key] : unmerged_tables()) {
+            try {
+                if (known_.count(pack) || !read_table_file(pack, entries)) continue;
+            } catch (const Error& e) {
+                if (e.code() != kExitIntegrity) throw;
+                log_warning(e.what());  // its chunks count as missing: gc then removes nothing
+                continue;
+            }
+            known_.insert(pack);
+            for (const auto& e : entries)
+                if (!damaged_.count(e.at)) recent_.emplace(e.id, e.at);
+            any = true;
+        }
+        if (any) packs_seen_.clear();  // a pack seen missing may be there now
+        return any;
     }
 
     // Without a locator: the own tables of the packs no unmerged table
@@ -499,6 +528,16 @@ private:
     SweepReport sweep_concurrently(const std::function<bool(const ChunkId&)>& live, bool dry_run);
     void condemn(const RepackPlan& plan);
 
+    // Adds a pack to a repack plan by its own table.
+    void plan_pack(RepackPlanner& planner, uint64_t pack) {
+        std::vector<Entry> entries;
+        uint64_t file_size = 0;
+        if (read_pack_table(pack, entries, file_size).empty())
+            planner.add(pack, file_size, entries);
+        else
+            planner.add_damaged(pack);  // never removed, never rewritten
+    }
+
     void load_condemned() {
         condemned_lists_ = load_condemned_lists(store_, prefix_);
         condemned_.clear();
@@ -530,6 +569,7 @@ private:
     // pack being written stays found.
     void reload() {
         loaded_ = false;
+        known_.clear();
         recent_.clear();
         damaged_.clear();
         packs_seen_.clear();
@@ -554,6 +594,8 @@ private:
     std::vector<CondemnedList> condemned_lists_;
     std::set<uint64_t> condemned_;  // packs a condemned list names
     std::string locator_opened_;    // the key of the locator loaded
+    std::set<uint64_t> known_;      // packs whose table the view holds (from unmerged/ or a rebuild)
+    bool caught_up_ = false;        // catch_up() ran since the view was loaded
     // gc beside stores (begin_concurrent_gc): which lists' time has come
     // (judged before the mark), the packs with an unmerged table then (new
     // since the last generation: never condemned this run), and what
@@ -812,6 +854,8 @@ ChunkStore::RebuildReport PackChunkStore::rebuild(bool dry_run, bool rewrite_dam
     auto packs = list_packs();
     locator_ = rebuild_locator(packs, !dry_run, &r);
     listed_ = std::set<uint64_t>(packs.begin(), packs.end());
+    known_ = listed_;
+    caught_up_ = false;
     if (!dry_run && gc_)
         forget_covered_tables(tables, packs);
     else if (!dry_run)
@@ -864,12 +908,7 @@ ChunkStore::SweepReport PackChunkStore::sweep(const std::function<bool(const Chu
     // The plan, from every pack's own table ...
     RepackPlanner planner(live, damaged_);
     for (auto pack : list_packs()) {
-        std::vector<Entry> entries;
-        uint64_t file_size = 0;
-        if (read_pack_table(pack, entries, file_size).empty())
-            planner.add(pack, file_size, entries);
-        else
-            planner.add_damaged(pack);  // never removed, never rewritten
+        plan_pack(planner, pack);
     }
     RepackPlan plan = planner.finish();
     SweepReport r = plan.report;
@@ -1012,12 +1051,7 @@ ChunkStore::SweepReport PackChunkStore::sweep_concurrently(const std::function<b
     RepackPlanner planner(live, damaged_);
     for (auto pack : listed_) {
         if (deleted.count(pack) || waiting.count(pack) || young_.count(pack)) continue;
-        std::vector<Entry> entries;
-        uint64_t file_size = 0;
-        if (read_pack_table(pack, entries, file_size).empty())
-            planner.add(pack, file_size, entries);
-        else
-            planner.add_damaged(pack);  // never removed, never rewritten
+        plan_pack(planner, pack);
     }
     RepackPlan plan = planner.finish();
     r.chunks_kept = plan.report.chunks_kept;
