@@ -9,13 +9,13 @@
 . "$HCI_SOURCE_DIR/tests/e2e/s3.sh"
 
 zadp-repo init --chunk-size 64K >/dev/null
-store_new "$T/a.img" 4194304 vm1/2026-11-27T020000Z/disk0
+store_new "$T/a.img" 8388608 vm1/2026-11-27T020000Z/disk0
 zadp-repo gc > "$T/gc0" || die "gc: $(cat "$T/gc0")"
 [ "$(jq -r .concurrent "$T/gc0")" = true ] || die "gc on S3 did not run beside stores: $(cat "$T/gc0")"
 zadp-repo rm vm1/2026-11-27T020000Z > /dev/null
 
 # A backup of the same image, held open before its last bytes, holding its
-# lease: it has read all but 100 bytes, and keeps at most 32 chunks (2 MiB)
+# lease: it has read all but 100 bytes of 8 MiB, and keeps at most 32 chunks (2 MiB)
 # in flight, so it has looked chunks up, and loaded its view of the packs,
 # before gc runs.
 wait_for_lease() {
@@ -46,7 +46,7 @@ wait $writer || die "the backup beside gc failed: $(cat "$T/w.err")"
 # A backup after the list: the chunks live only in a condemned pack, so it
 # stores them again.
 store "$T/a.img" vm1/2026-11-29T020000Z/disk0
-[ "$(last new_chunks)" = 64 ] || die "the backup after the list stored $(last new_chunks) chunks, expected 64"
+[ "$(last new_chunks)" = 128 ] || die "the backup after the list stored $(last new_chunks) chunks, expected 128"
 
 # Every lease older than the list has ended: the condemned pack goes, its
 # chunks being in the new backup's pack.

@@ -153,6 +153,9 @@ TEST_CASE("concurrent gc: a store after the list stores a condemned chunk again;
         auto early = bed.process();
         std::optional<ImageWriter> w;
         w.emplace(*early, "a/T2/disk0", image.size(), 512, kIdentity);
+        // Its view of the packs loaded (as at its first lookup; its workers
+        // look chunks up in the background) before gc runs.
+        early->chunks().count_hint();
         w->write(0, image.data(), image.size());  // every chunk reused from the pack gc is about to condemn
         auto during = gc(bed, 0);
         CHECK(during.files_condemned == 1);
@@ -174,6 +177,7 @@ TEST_CASE("concurrent gc: a store after the list stores a condemned chunk again;
         auto early = bed.process();
         std::optional<ImageWriter> w;
         w.emplace(*early, "a/T2/disk0", image.size(), 512, kIdentity);
+        early->chunks().count_hint();  // its view loaded before the list
         w->write(0, image.data(), image.size());
         CHECK(gc(bed, 0).files_condemned == 1);
         w->commit();

@@ -107,11 +107,16 @@ public:
         int64_t grace_s = 86400;
         std::string lease_dir;             // the leases of stores and reads ("locks/lock/")
         std::set<std::string> own_leases;  // gc's own: never waited for
+        // Fails (exit 7) when gc's leases are no longer surely held; called
+        // before anything is deleted or condemned.
+        std::function<void()> require_held = [] {};
     };
     virtual bool begin_concurrent_gc(const ConcurrentGc& gc, bool dry_run) {
         (void)gc, (void)dry_run;
         return false;
     }
+    // After gc: the store is an ordinary one again.
+    virtual void end_concurrent_gc() {}
 
     // Files whose own table does not read, and why: what gc will not
     // remove and repair rewrites. Empty for a store without tables.

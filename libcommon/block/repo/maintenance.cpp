@@ -500,6 +500,13 @@ struct GcLocks {
     std::unique_ptr<Repository::Lock> gc, repository;
     bool concurrent = false;
 };
+// Ends the chunk store's concurrent gc, before the locks go.
+struct EndConcurrentGc {
+    ChunkStore* chunks;
+    ~EndConcurrentGc() {
+        if (chunks) chunks->end_concurrent_gc();
+    }
+};
 GcLocks take_gc_locks(Repository& repo, bool dry_run, int64_t grace_s) {
     GcLocks l;
     if (repo.store().locks_are_leases()) {
@@ -509,6 +516,10 @@ GcLocks take_gc_locks(Repository& repo, bool dry_run, int64_t grace_s) {
         c.grace_s = grace_s;
         c.lease_dir = "locks/" + std::string(Repository::kLockKey) + "/";
         c.own_leases = {l.gc->lease_key(), l.repository->lease_key()};
+        c.require_held = [&repo, gc = l.gc.get(), lock = l.repository.get()] {
+            require_held(repo, *gc, "gc");
+            require_held(repo, *lock, "gc");
+        };
         l.concurrent = repo.chunks().begin_concurrent_gc(c, dry_run);
         if (l.concurrent) return l;
         l.repository.reset();
@@ -521,6 +532,7 @@ GcLocks take_gc_locks(Repository& repo, bool dry_run, int64_t grace_s) {
 
 GcReport collect_garbage(Repository& repo, bool dry_run, bool allow_damage, int64_t grace_s) {
     auto locks = take_gc_locks(repo, dry_run, grace_s);
+    EndConcurrentGc end{locks.concurrent ? &repo.chunks() : nullptr};
     auto& lock = locks.repository;
     GcReport r;
     r.concurrent = locks.concurrent;

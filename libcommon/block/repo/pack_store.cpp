@@ -170,6 +170,10 @@ public:
 
     SweepReport sweep(const std::function<bool(const ChunkId&)>& live, bool dry_run) override;
     bool begin_concurrent_gc(const ConcurrentGc& gc, bool dry_run) override;
+    void end_concurrent_gc() override {
+        std::lock_guard<std::mutex> g(mu_);
+        gc_.reset();
+    }
 
     RebuildReport rebuild(bool dry_run, bool rewrite_damaged) override;
 
@@ -1036,6 +1040,7 @@ ChunkStore::SweepReport PackChunkStore::sweep_concurrently(const std::function<b
     }
     r.condemned_waiting = waiting.size();
     if (!dry_run) {
+        gc_->require_held();
         store_.remove(keys);
         for (const auto* l : done) remove_condemned_list(store_, *l);
         std::set<Location> dropped;
@@ -1093,6 +1098,7 @@ void PackChunkStore::condemn(const RepackPlan& plan) {
         if (k != locator_opened_ && !locators_condemned.count(k)) list.locators.push_back(k);
     if (list.packs.empty() && list.tables.empty() && list.locators.empty()) return;
     condemned_.insert(list.packs.begin(), list.packs.end());
+    gc_->require_held();
     std::string key = publish_condemned_list(store_, prefix_, std::move(list), gc_->lease_dir, gc_->own_leases);
     log_info("condemned " + std::to_string(plan.drop.size() + plan.rewrites.size()) + " pack(s) in " +
              store_.where(key) + "; a later gc deletes them");
