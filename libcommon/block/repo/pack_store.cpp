@@ -400,8 +400,13 @@ private:
         wrote_ = true;
         if (pack_size_ >= kPackTarget) {
             finish_pack();
-            // Bounded memory for any image size (where stores may merge).
-            if (!generations_ && recent_.size() > kMergeEntries) try_merge();
+            // Bounded memory for any image size: a merge, or where only gc
+            // writes the locator, forgetting this process's own published
+            // packs (a chunk met again later is stored again).
+            if (recent_.size() > kMergeEntries && generations_)
+                forget_own_packs();
+            else if (recent_.size() > kMergeEntries)
+                try_merge();
         }
     }
 
@@ -434,6 +439,7 @@ private:
         store_.save(table_key(pack_), table.data(), table.size());
         if (!writer->commit(true)) fail(kExitIo, pack_where(pack_) + " exists already (two packs drew one random name)");
         packs_seen_[pack_] = true;
+        own_packs_.insert(pack_);
         pack_entries_.clear();
     }
 
@@ -569,6 +575,11 @@ private:
         return locator_generation_key(prefix_, gens.empty() ? 1 : generation_of(gens.back()) + 1);
     }
 
+    void forget_own_packs() {
+        std::erase_if(recent_, [&](const auto& kv) { return own_packs_.count(kv.second.pack) > 0; });
+        own_packs_.clear();
+    }
+
     // Forgets what was loaded and loads the newest (caller holds mu_); the
     // pack being written stays found.
     void reload() {
@@ -600,6 +611,7 @@ private:
     std::string locator_opened_;    // the key of the locator loaded
     std::set<uint64_t> known_;      // packs whose table the view holds (from unmerged/ or a rebuild)
     bool caught_up_ = false;        // catch_up() ran since the view was loaded
+    std::set<uint64_t> own_packs_;  // packs this process published, while their entries are in recent_
     // gc beside stores (begin_concurrent_gc): which lists' time has come
     // (judged before the mark), the packs with an unmerged table then (new
     // since the last generation: never condemned this run), and what
