@@ -21,7 +21,7 @@ static std::vector<CommandInfo> commands(repo_tool::Options& o) {
         {"cat", "NAME", "print a small file", 1, 1},
         {"rm", "GROUP/TIME[/FILE]", "remove a backup or one image", 1, 1},
         {"prune", "[GROUP] --keep-... [--dry-run]", "apply retention", 0, 1},
-        {"gc", "[--dry-run]", "remove chunks no image uses"},
+        {"gc", "[--dry-run] [--allow-damage] [--grace DURATION]", "remove chunks no image uses"},
         {"check", "[PREFIX] [--read-data]", "verify images and chunks", 0, 1},
         {"key", "create|show|passwd", "manage the encryption key", 1, 1},
         {"sweep", "[GROUP] [--dry-run]", "remove unfinished backups of dead runs", 0, 1},
@@ -48,7 +48,10 @@ static std::vector<CommandInfo> commands(repo_tool::Options& o) {
     for (int i : {5, 6, 9, 10})
         c[i].options.add_options()("dry-run,n", po::bool_switch(&o.dry_run), "say what would be removed, remove nothing");
     c[6].options.add_options()("allow-damage", po::bool_switch(&o.allow_damage),
-                               "sweep even when chunks are missing or a pack's table is damaged");
+                               "sweep even when chunks are missing or a pack's table is damaged")
+        ("grace", po::value(&o.grace)->value_name("DURATION"),
+         "object storage: delete condemned packs only once their list is this old by the store's clock "
+         "(e.g. 24h, 90m, 0s; else $ZADP_REPO_GC_GRACE, else 24h)");
     c[7].options.add_options()("read-data", po::bool_switch(&o.read_data), "also read, decrypt and hash every chunk");
     c[8].options.add_options()("new-passphrase-file", po::value(&o.new_passphrase_file)->value_name("FILE"),
                                "key passwd: the new passphrase in FILE");

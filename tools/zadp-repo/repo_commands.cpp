@@ -254,8 +254,9 @@ int cmd_hold(const Options& o) {
 }
 
 int cmd_gc(const Options& o) {
+    int64_t grace = repo::gc_grace_from(o.grace);
     auto r = open(o, writes_unless_dry_run(o));
-    auto report = repo::collect_garbage(*r, o.dry_run, o.allow_damage);
+    auto report = repo::collect_garbage(*r, o.dry_run, o.allow_damage, grace);
     emit(repo::gc_report_json(report, o.dry_run));
     if (report.refused)
         fail(kExitIntegrity, "gc removed nothing: " + report.problems.front() +

@@ -22,6 +22,7 @@ struct Options {
     bool dry_run = false;
     bool read_data = false;
     bool allow_damage = false;
+    std::string grace;  // gc --grace (else $ZADP_REPO_GC_GRACE, else 24h)
     bool table = false, json = false;  // ls --table / --json (else a table on a terminal)
     bool allow_shared_dir = false;  // --allow-shared-dir (else $ZADP_REPO_ALLOW_SHARED_DIR)
     repo::PrunePolicy keep;

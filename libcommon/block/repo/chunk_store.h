@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,10 @@ class ChunkStore {
 public:
     virtual ~ChunkStore() = default;
     virtual bool contains(const ChunkId& id) = 0;
+    // Whether a store may reuse the stored chunk instead of storing it:
+    // contains(), except that a chunk whose only copies are in packs gc
+    // condemned counts as absent (condemned.h).
+    virtual bool reusable(const ChunkId& id) { return contains(id); }
     // Stores an object unless the id is present; returns the bytes written
     // (0 when it was present). Never leaves a partial object under the id.
     virtual uint64_t put(const ChunkId& id, const unsigned char* object, size_t length) = 0;
@@ -81,8 +86,37 @@ public:
         uint64_t temporaries_removed = 0;
         uint64_t files_removed = 0, files_rewritten = 0, damaged_files = 0;
         uint64_t bytes_freed = 0;  // file bytes removed less file bytes written
+        // Beside stores (begin_concurrent_gc): packs condemned by this run
+        // (dead, or rewritten), condemned earlier and still waiting for
+        // leases or the grace period, and found needed again when their
+        // time came (kept, no longer condemned).
+        uint64_t files_condemned = 0, condemned_waiting = 0, condemned_rescued = 0;
+        uint64_t lists_waiting_for_leases = 0, lists_waiting_for_grace = 0;
     };
     virtual SweepReport sweep(const std::function<bool(const ChunkId&)>& live, bool dry_run) = 0;
+
+    // gc beside stores and reads on a store whose locks are leases
+    // (condemned.h, zadp-repo(5) "Object storage"): called before
+    // rebuild() and the mark; it judges which condemned lists may be
+    // deleted now (their leases ended, older than `grace_s`). Then rebuild()
+    // publishes a new locator generation and sweep() deletes what those
+    // lists condemned and a fresh mark proves unneeded, and condemns what
+    // it finds dead, deleting nothing else. False when this store cannot
+    // (format version 1): gc then runs under the exclusive lock.
+    struct ConcurrentGc {
+        int64_t grace_s = 86400;
+        std::string lease_dir;             // the leases of stores and reads ("locks/lock/")
+        std::set<std::string> own_leases;  // gc's own: never waited for
+        // Fails (exit 7) when gc's leases are no longer surely held; called
+        // before anything is deleted or condemned.
+        std::function<void()> require_held = [] {};
+    };
+    virtual bool begin_concurrent_gc(const ConcurrentGc& gc, bool dry_run) {
+        (void)gc, (void)dry_run;
+        return false;
+    }
+    // After gc: the store is an ordinary one again.
+    virtual void end_concurrent_gc() {}
 
     // Files whose own table does not read, and why: what gc will not
     // remove and repair rewrites. Empty for a store without tables.

@@ -115,7 +115,7 @@ void LocatorWriter::add(const Entry& e) {
     if (buf_.size() >= (1u << 20)) flush();
 }
 
-std::shared_ptr<const Locator> LocatorWriter::commit(bool publish) {
+std::shared_ptr<const Locator> LocatorWriter::commit(bool publish, bool create_only) {
     flush();
     std::vector<unsigned char> head(kLocatorHeaderSize + kFanout * 4, 0);
     uint64_t sum = 0;
@@ -129,7 +129,8 @@ std::shared_ptr<const Locator> LocatorWriter::commit(bool publish) {
     put64(head.data() + 24, XXH3_64bits(head.data() + kLocatorHeaderSize, kFanout * 4));
     out_->write_at(0, head.data(), head.size());
     if (!publish) return Locator::open(std::make_unique<UnpublishedReader>(std::move(out_)), store_.where(key_));
-    out_->commit(false);
+    if (!out_->commit(create_only))
+        fail(kExitIo, store_.where(key_) + " exists already: another gc or repair wrote this locator generation");
     store_.sync();
     return Locator::open(store_, key_);
 }

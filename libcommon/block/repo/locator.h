@@ -76,8 +76,9 @@ public:
     void add(const Entry& e);
     // Publishes the new locator and opens it; with `publish` false (a dry
     // run) only opens what was written, for this process, and publishes
-    // nothing.
-    std::shared_ptr<const Locator> commit(bool publish = true);
+    // nothing. With `create_only` (a new generation on an object store) it
+    // fails (exit 7) when the key exists: another gc or repair wrote it.
+    std::shared_ptr<const Locator> commit(bool publish = true, bool create_only = false);
 
 private:
     void flush();

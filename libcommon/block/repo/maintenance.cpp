@@ -1,6 +1,7 @@
 #include "libcommon/block/repo/maintenance.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <ctime>
 #include <map>
 #include <optional>
@@ -8,6 +9,7 @@
 
 #include "libcommon/base/error.h"
 #include "libcommon/base/log.h"
+#include "libcommon/block/repo/condemned.h"
 #include "libcommon/block/repo/id_filter.h"
 #include "libcommon/block/repo/image.h"
 #include "libcommon/block/repo/ordered_pool.h"
@@ -482,9 +484,59 @@ std::vector<MissingChunks> mark_images(Repository& repo, const std::vector<Repos
 
 }  // namespace
 
-GcReport collect_garbage(Repository& repo, bool dry_run, bool allow_damage) {
-    auto lock = repo.lock_exclusive();
+int64_t gc_grace_from(const std::string& option) {
+    if (!option.empty()) return pack::parse_grace(option, "--grace");
+    const char* env = std::getenv("ZADP_REPO_GC_GRACE");
+    if (env && *env) return pack::parse_grace(env, "ZADP_REPO_GC_GRACE");
+    return pack::kDefaultGrace;
+}
+
+namespace {
+
+// The locks gc holds: on a store whose locks are leases, "gc" exclusive and
+// "lock" shared, beside stores and reads, when the chunk store can condemn
+// (format version 2); else "lock" exclusive.
+struct GcLocks {
+    std::unique_ptr<Repository::Lock> gc, repository;
+    bool concurrent = false;
+};
+// Ends the chunk store's concurrent gc, before the locks go.
+struct EndConcurrentGc {
+    ChunkStore* chunks;
+    ~EndConcurrentGc() {
+        if (chunks) chunks->end_concurrent_gc();
+    }
+};
+GcLocks take_gc_locks(Repository& repo, bool dry_run, int64_t grace_s) {
+    GcLocks l;
+    if (repo.store().locks_are_leases()) {
+        l.gc = repo.store().lock("gc", true, true);
+        l.repository = repo.lock_shared();
+        ChunkStore::ConcurrentGc c;
+        c.grace_s = grace_s;
+        c.lease_dir = "locks/" + std::string(Repository::kLockKey) + "/";
+        c.own_leases = {l.gc->lease_key(), l.repository->lease_key()};
+        c.require_held = [&repo, gc = l.gc.get(), lock = l.repository.get()] {
+            require_held(repo, *gc, "gc");
+            require_held(repo, *lock, "gc");
+        };
+        l.concurrent = repo.chunks().begin_concurrent_gc(c, dry_run);
+        if (l.concurrent) return l;
+        l.repository.reset();
+    }
+    l.repository = repo.lock_exclusive();
+    return l;
+}
+
+}  // namespace
+
+GcReport collect_garbage(Repository& repo, bool dry_run, bool allow_damage, int64_t grace_s) {
+    auto locks = take_gc_locks(repo, dry_run, grace_s);
+    EndConcurrentGc end{locks.concurrent ? &repo.chunks() : nullptr};
+    auto& lock = locks.repository;
     GcReport r;
+    r.concurrent = locks.concurrent;
+    r.grace_s = grace_s;
     auto rebuilt = repo.chunks().rebuild(dry_run, false);
     r.locator_rebuilt = rebuilt.locator_rebuilt;
     r.damaged_packs = rebuilt.damaged_tables;
@@ -508,7 +560,9 @@ GcReport collect_garbage(Repository& repo, bool dry_run, bool allow_damage) {
     }
     // A writer may have stored chunks since the mark if the lease was lost.
     if (!dry_run) require_held(repo, *lock, "gc");
-    if (!dry_run) r.temporaries_removed += repo.store().remove_temporaries("backups", false);
+    if (!dry_run && locks.gc) require_held(repo, *locks.gc, "gc");
+    // Temporaries are a dead writer's only while no writer runs.
+    if (!dry_run && !r.concurrent) r.temporaries_removed += repo.store().remove_temporaries("backups", false);
     auto swept = repo.chunks().sweep([&](const ChunkId& id) { return live.maybe_contains(id); }, dry_run);
     r.chunks_kept = swept.chunks_kept;
     r.bytes_kept = swept.bytes_kept;
@@ -520,6 +574,11 @@ GcReport collect_garbage(Repository& repo, bool dry_run, bool allow_damage) {
     r.files_removed = swept.files_removed;
     r.files_rewritten = swept.files_rewritten;
     r.bytes_freed = swept.bytes_freed;
+    r.files_condemned = swept.files_condemned;
+    r.condemned_waiting = swept.condemned_waiting;
+    r.condemned_rescued = swept.condemned_rescued;
+    r.lists_waiting_for_leases = swept.lists_waiting_for_leases;
+    r.lists_waiting_for_grace = swept.lists_waiting_for_grace;
     return r;
 }
 
@@ -540,6 +599,15 @@ boost::json::object gc_report_json(const GcReport& r, bool dry_run) {
     o["missing_chunks"] = r.missing_chunks;
     o["damaged_packs"] = r.damaged_packs;
     o["locator_rebuilt"] = r.locator_rebuilt;
+    if (r.concurrent) {
+        o["concurrent"] = true;
+        o["grace_s"] = r.grace_s;
+        o["packs_condemned"] = r.files_condemned;
+        o["condemned_waiting"] = r.condemned_waiting;
+        o["condemned_rescued"] = r.condemned_rescued;
+        o["lists_waiting_for_leases"] = r.lists_waiting_for_leases;
+        o["lists_waiting_for_grace"] = r.lists_waiting_for_grace;
+    }
     if (!r.problems.empty()) {
         boost::json::array problems, images;
         for (const auto& p : r.problems) problems.push_back(boost::json::value(p));

@@ -135,6 +135,14 @@ struct GcReport {
     std::vector<std::string> problems;
     std::vector<std::string> images_missing_chunks;
     bool refused = false;
+    // Beside stores and reads (a store whose locks are leases; zadp-repo(5),
+    // "Object storage"): gc condemned what it found dead and deleted only
+    // what earlier runs condemned, once their leases ended and the grace
+    // period passed (files_removed counts those).
+    bool concurrent = false;
+    int64_t grace_s = 0;
+    uint64_t files_condemned = 0, condemned_waiting = 0, condemned_rescued = 0;
+    uint64_t lists_waiting_for_leases = 0, lists_waiting_for_grace = 0;
 };
 // Mark and sweep under the exclusive repository lock. First the chunk
 // store's derived files (the locator) are rebuilt from the packs' own
@@ -145,7 +153,16 @@ struct GcReport {
 // to sweep if any index cannot be read. When chunks that images use are
 // missing or a pack's table is damaged, it removes nothing and returns with
 // `refused` set, unless `allow_damage`.
-GcReport collect_garbage(Repository& repo, bool dry_run, bool allow_damage = false);
+//
+// On a store whose locks are leases (S3) gc never waits for stores and
+// reads: it holds the lease "gc" exclusively (two gcs exclude each other)
+// and "lock" shared, condemns what is dead and deletes only what earlier
+// runs condemned once every lease older than their list ended, the list is
+// `grace_s` old by the store's clock, and this run's mark proves it unneeded
+// (condemned.h). The same rules of damage hold for both.
+GcReport collect_garbage(Repository& repo, bool dry_run, bool allow_damage = false, int64_t grace_s = 86400);
+// --grace, else ZADP_REPO_GC_GRACE, else 24 h (usage error when bad).
+int64_t gc_grace_from(const std::string& option);
 boost::json::object gc_report_json(const GcReport& r, bool dry_run);
 
 // zadp-repo repair, under the exclusive lock: rebuilds the locator from the

@@ -6,6 +6,10 @@
 //   packs/locator              every pack's table merged, sorted by chunk id
 //   packs/damaged              chunks check --read-data set aside
 //
+// On a store whose locks are leases (S3) the locator is written by gc only,
+// as immutable generations packs/locators/GEN, and gc condemns before it
+// deletes (packs/condemned/, condemned.h): stores never merge there.
+//
 // A writer adds the objects its workers encoded to its own pack, so
 // concurrent writers never share an object. A finished pack is published
 // create-only and its table copied to packs/unmerged/ first, where every
@@ -30,6 +34,7 @@
 #include "libcommon/base/log.h"
 #include "libcommon/block/little_endian.h"
 #include "libcommon/block/repo/chunk_store.h"
+#include "libcommon/block/repo/condemned.h"
 #include "libcommon/block/repo/locator.h"
 #include "libcommon/block/repo/pack.h"
 #include "libcommon/block/repo/repack.h"
@@ -50,37 +55,51 @@ public:
     // A store that failed leaves its unfinished pack unpublished: the
     // writer's destructor drops it.
     PackChunkStore(ObjectStore& store, std::string prefix, const Sealer& sealer)
-        : store_(store), prefix_(std::move(prefix)), sealer_(sealer) {}
+        : store_(store), prefix_(std::move(prefix)), sealer_(sealer), generations_(store.locks_are_leases()) {}
 
     bool contains(const ChunkId& id) override {
         std::lock_guard<std::mutex> g(mu_);
         load();
-        return find(id).has_value();
+        return find(id).has_value() || (catch_up() && find(id).has_value());
+    }
+
+    bool reusable(const ChunkId& id) override {
+        std::lock_guard<std::mutex> g(mu_);
+        load();
+        return find(id, true).has_value();
     }
 
     uint64_t put(const ChunkId& id, const unsigned char* object, size_t length) override {
         std::lock_guard<std::mutex> g(mu_);
         load();
-        if (find(id)) return 0;
+        if (find(id, true)) return 0;
         append(id, object, length);
         return length;
     }
 
     bool read(const ChunkId& id, Bytes& out) override {
-        std::optional<Location> at;
-        std::shared_ptr<ObjectReader> reader;
-        {
-            std::lock_guard<std::mutex> g(mu_);
-            load();
-            at = find(id);
-            if (at && writing(at->pack)) {  // in the pack this process is writing
-                read_at(*at, out);
+        for (int attempt = 0;; ++attempt) {
+            std::optional<Location> at;
+            std::shared_ptr<ObjectReader> reader;
+            {
+                std::lock_guard<std::mutex> g(mu_);
+                load();
+                at = find(id);
+                if (at && writing(at->pack)) {  // in the pack this process is writing
+                    read_at(*at, out);
+                    return true;
+                }
+            }
+            if (at && (reader = open_pack(at->pack))) {
+                read_at(*reader, *at, out);
                 return true;
             }
+            // A pack gc deleted after this process loaded its view: the
+            // copy gc kept is in a newer locator generation (condemned.h).
+            if (!at || !generations_ || attempt > 0) return false;
+            std::lock_guard<std::mutex> g(mu_);
+            reload();
         }
-        if (!at || !(reader = open_pack(at->pack))) return false;
-        read_at(*reader, *at, out);
-        return true;
     }
 
     void for_each(const std::function<void(const Listed&)>& visit) override {
@@ -97,8 +116,16 @@ public:
         }
         ChunkId last{};
         bool any = false;
+        // A generation may still name packs gc deleted after writing it.
+        std::unordered_map<uint64_t, bool> exists;
+        auto gone = [&](uint64_t pack) {
+            if (!generations_) return false;
+            auto [it, added] = exists.emplace(pack, true);
+            if (added) it->second = store_.stat(pack_key(pack)).has_value();
+            return !it->second;
+        };
         locator->for_each([&](const Entry& e) {
-            if ((any && e.id == last) || damaged.count(e.at)) return;
+            if ((any && e.id == last) || damaged.count(e.at) || gone(e.at.pack)) return;
             last = e.id;
             any = true;
             visit({e.id, e.at.length});
@@ -124,7 +151,7 @@ public:
         load();
         finish_pack();
         store_.sync();
-        if (wrote_ && unmerged_count() > kMergeTables) try_merge();
+        if (wrote_ && !generations_ && unmerged_count() > kMergeTables) try_merge();
     }
 
     uint64_t count_hint() override {
@@ -142,6 +169,11 @@ public:
     }
 
     SweepReport sweep(const std::function<bool(const ChunkId&)>& live, bool dry_run) override;
+    bool begin_concurrent_gc(const ConcurrentGc& gc, bool dry_run) override;
+    void end_concurrent_gc() override {
+        std::lock_guard<std::mutex> g(mu_);
+        gc_.reset();
+    }
 
     RebuildReport rebuild(bool dry_run, bool rewrite_damaged) override;
 
@@ -199,6 +231,7 @@ private:
         std::vector<Entry> entries;
         std::set<uint64_t> tabled;
         load_damaged();
+        load_condemned();  // after this process took its lease (condemned.h)
         for (const auto& [number, key] : unmerged_tables()) {
             const std::optional<uint64_t> pack = number;
             bool found;
@@ -212,11 +245,12 @@ private:
             }
             if (!found) continue;
             tabled.insert(*pack);
+            known_.insert(*pack);
             for (const auto& e : entries)
                 if (!damaged_.count(e.at)) recent_.emplace(e.id, e.at);
         }
         try {
-            locator_ = Locator::open(store_, locator_key());
+            locator_ = open_locator();
         } catch (const Error& e) {
             if (e.code() != kExitIntegrity) throw;
             log_warning(e.what());
@@ -224,6 +258,34 @@ private:
         }
         if (!locator_->present()) load_untabled_packs(tabled);
         loaded_ = true;
+        caught_up_ = false;
+    }
+
+    // After a miss, once per view: the tables of packs published since the
+    // view was loaded, where stores never merge. A store publishes its
+    // packs' tables before its index, so an image listed after the view
+    // was loaded (gc's mark lists images after it rebuilt the locator) has
+    // every chunk found then (caller holds mu_). True when it read any.
+    bool catch_up() {
+        if (!generations_ || caught_up_) return false;
+        caught_up_ = true;
+        bool any = false;
+        std::vector<Entry> entries;
+        for (const auto& [pack, key] : unmerged_tables()) {
+            try {
+                if (known_.count(pack) || !read_table_file(pack, entries)) continue;
+            } catch (const Error& e) {
+                if (e.code() != kExitIntegrity) throw;
+                log_warning(e.what());  // its chunks count as missing: gc then removes nothing
+                continue;
+            }
+            known_.insert(pack);
+            for (const auto& e : entries)
+                if (!damaged_.count(e.at)) recent_.emplace(e.id, e.at);
+            any = true;
+        }
+        if (any) packs_seen_.clear();  // a pack seen missing may be there now
+        return any;
     }
 
     // Without a locator: the own tables of the packs no unmerged table
@@ -266,7 +328,12 @@ private:
     }
 
     void load_damaged() {
-        std::string text = damaged_text();
+        auto marks = parse_damaged(damaged_text());
+        damaged_.insert(marks.begin(), marks.end());
+    }
+
+    static std::set<Location> parse_damaged(const std::string& text) {
+        std::set<Location> marks;
         size_t start = 0;
         while (start < text.size()) {
             size_t nl = text.find('\n', start);
@@ -278,21 +345,32 @@ private:
             uint32_t offset = 0;
             if (!pack || line.size() < 18 || line[16] != ' ') continue;
             auto [end, ec] = std::from_chars(line.data() + 17, line.data() + line.size(), offset);
-            if (ec == std::errc() && (end == line.data() + line.size() || *end == ' ')) damaged_.insert({*pack, offset, 0});
+            if (ec == std::errc() && (end == line.data() + line.size() || *end == ' ')) marks.insert({*pack, offset, 0});
         }
+        return marks;
     }
 
     // The first usable location of a chunk (caller holds mu_): not set
     // aside, and in a pack file that exists, so that a store writes again a
-    // chunk whose pack was lost and check reports it missing.
-    std::optional<Location> find(const ChunkId& id) {
+    // chunk whose pack was lost and check reports it missing. A copy in a
+    // condemned pack comes last, and never `for_reuse` (a store's dedup):
+    // a store stores such a chunk again (condemned.h).
+    std::optional<Location> find(const ChunkId& id, bool for_reuse = false) {
         auto usable = [&](const Location& at) { return !damaged_.count(at) && pack_exists(at.pack); };
-        if (auto it = recent_.find(id); it != recent_.end() && usable(it->second)) return it->second;
+        std::optional<Location> condemned;
+        auto take = [&](const Location& at) {
+            if (!usable(at)) return false;
+            if (!condemned_.count(at.pack)) return true;
+            if (!condemned) condemned = at;
+            return false;
+        };
+        if (auto it = recent_.find(id); it != recent_.end() && take(it->second)) return it->second;
         thread_local std::vector<Entry> found;
         locator_->find(id, found);
         for (const auto& e : found)
-            if (usable(e.at)) return e.at;
-        return std::nullopt;
+            if (take(e.at)) return e.at;
+        if (for_reuse) return std::nullopt;
+        return condemned;
     }
 
     bool pack_exists(uint64_t pack) {
@@ -322,7 +400,13 @@ private:
         wrote_ = true;
         if (pack_size_ >= kPackTarget) {
             finish_pack();
-            if (recent_.size() > kMergeEntries) try_merge();  // bounded memory for any image size
+            // Bounded memory for any image size: a merge, or where only gc
+            // writes the locator, forgetting this process's own published
+            // packs (a chunk met again later is stored again).
+            if (recent_.size() > kMergeEntries && generations_)
+                forget_own_packs();
+            else if (recent_.size() > kMergeEntries)
+                try_merge();
         }
     }
 
@@ -355,6 +439,7 @@ private:
         store_.save(table_key(pack_), table.data(), table.size());
         if (!writer->commit(true)) fail(kExitIo, pack_where(pack_) + " exists already (two packs drew one random name)");
         packs_seen_[pack_] = true;
+        own_packs_.insert(pack_);
         pack_entries_.clear();
     }
 
@@ -443,12 +528,74 @@ private:
                                                    RebuildReport* report);
     void move_to_lost_and_found(uint64_t pack, RebuildReport& report);
     void revalidate_damaged(bool dry_run);
-    void write_damaged_list();
+    void write_damaged_list(const std::set<Location>& dropped = {});
     void forget_unmerged_tables();
+    void forget_covered_tables(const std::vector<std::pair<uint64_t, std::string>>& tables,
+                               const std::vector<uint64_t>& packs);
+    bool copy_elsewhere(const ChunkId& id);
+    enum class Verdict { kGone, kDelete, kNeeded, kDamaged };
+    Verdict judge_condemned(uint64_t pack, const std::function<bool(const ChunkId&)>& live, SweepReport& r);
+    SweepReport sweep_concurrently(const std::function<bool(const ChunkId&)>& live, bool dry_run);
+    void condemn(const RepackPlan& plan);
+
+    // Adds a pack to a repack plan by its own table.
+    void plan_pack(RepackPlanner& planner, uint64_t pack) {
+        std::vector<Entry> entries;
+        uint64_t file_size = 0;
+        if (read_pack_table(pack, entries, file_size).empty())
+            planner.add(pack, file_size, entries);
+        else
+            planner.add_damaged(pack);  // never removed, never rewritten
+    }
+
+    void load_condemned() {
+        condemned_lists_ = load_condemned_lists(store_, prefix_);
+        condemned_.clear();
+        for (const auto& l : condemned_lists_) condemned_.insert(l.packs.begin(), l.packs.end());
+    }
+
+    // The newest locator generation (retried when gc removed it meanwhile),
+    // or packs/locator where stores merge (a directory) or none was written.
+    std::shared_ptr<const Locator> open_locator() {
+        for (int attempt = 0; generations_ && attempt < 5; ++attempt) {
+            auto gens = locator_generations(store_, prefix_);
+            if (gens.empty()) break;
+            if (auto reader = store_.open_reader(gens.back())) {
+                locator_opened_ = gens.back();
+                return Locator::open(std::move(reader), store_.where(gens.back()));
+            }
+        }
+        locator_opened_ = locator_key();
+        return Locator::open(store_, locator_key());
+    }
+
+    std::string next_locator_key() {
+        if (!generations_) return locator_key();
+        auto gens = locator_generations(store_, prefix_);
+        return locator_generation_key(prefix_, gens.empty() ? 1 : generation_of(gens.back()) + 1);
+    }
+
+    void forget_own_packs() {
+        std::erase_if(recent_, [&](const auto& kv) { return own_packs_.count(kv.second.pack) > 0; });
+        own_packs_.clear();
+    }
+
+    // Forgets what was loaded and loads the newest (caller holds mu_); the
+    // pack being written stays found.
+    void reload() {
+        loaded_ = false;
+        known_.clear();
+        recent_.clear();
+        damaged_.clear();
+        packs_seen_.clear();
+        load();
+        for (const auto& e : pack_entries_) recent_.insert_or_assign(e.id, e.at);
+    }
 
     ObjectStore& store_;
     std::string prefix_;  // "packs"
     const Sealer& sealer_;
+    const bool generations_;  // locator generations, no merges by stores, condemn before delete
     std::mutex mu_;
     bool loaded_ = false;
     std::shared_ptr<const Locator> locator_;
@@ -459,6 +606,22 @@ private:
     std::unique_ptr<ObjectWriter> pack_writer_;  // the pack this process is writing, if any
     uint64_t pack_ = 0, pack_size_ = 0;
     std::vector<Entry> pack_entries_;
+    std::vector<CondemnedList> condemned_lists_;
+    std::set<uint64_t> condemned_;  // packs a condemned list names
+    std::string locator_opened_;    // the key of the locator loaded
+    std::set<uint64_t> known_;      // packs whose table the view holds (from unmerged/ or a rebuild)
+    bool caught_up_ = false;        // catch_up() ran since the view was loaded
+    std::set<uint64_t> own_packs_;  // packs this process published, while their entries are in recent_
+    // gc beside stores (begin_concurrent_gc): which lists' time has come
+    // (judged before the mark), the packs with an unmerged table then (new
+    // since the last generation: never condemned this run), and what
+    // rebuild() saw.
+    std::optional<ConcurrentGc> gc_;
+    std::vector<bool> deletable_;
+    std::set<uint64_t> young_;
+    std::set<uint64_t> listed_;
+    std::vector<uint64_t> orphan_tables_;
+    SweepReport waiting_;
     std::mutex readers_mu_;
     std::map<uint64_t, std::shared_ptr<ObjectReader>> readers_;
 };
@@ -581,7 +744,8 @@ std::shared_ptr<const Locator> PackChunkStore::rebuild_locator(const std::vector
     }
     if (report) report->files += packs.size();
     size_t passes = std::max<size_t>(1, (total * sizeof(Entry) + kRebuildMemory - 1) / kRebuildMemory);
-    LocatorWriter out(store_, locator_key());
+    const std::string key = next_locator_key();
+    LocatorWriter out(store_, key);
     for (size_t pass = 0; pass < passes; ++pass) {
         size_t lo = kFanout * pass / passes, hi = kFanout * (pass + 1) / passes;
         std::vector<Entry> entries;
@@ -596,7 +760,9 @@ std::shared_ptr<const Locator> PackChunkStore::rebuild_locator(const std::vector
         for (const auto& e : entries) out.add(e);
     }
     if (report) report->locator_rebuilt = publish;
-    return out.commit(publish);
+    auto locator = out.commit(publish, generations_);  // a generation is created once
+    if (publish) locator_opened_ = key;
+    return locator;
 }
 
 // A mark in packs/damaged hides a copy from every reader and lets gc drop
@@ -625,11 +791,23 @@ void PackChunkStore::revalidate_damaged(bool dry_run) {
                     "; it is no longer set aside");
     }
     if (proven.size() == damaged_.size()) return;
+    std::set<Location> dropped;
+    for (const auto& at : damaged_)
+        if (!proven.count(at)) dropped.insert(at);
     damaged_ = std::move(proven);
-    if (!dry_run) write_damaged_list();
+    if (!dry_run) write_damaged_list(dropped);
 }
 
-void PackChunkStore::write_damaged_list() {
+// Beside checks that set chunks aside (gc_), under their lock and keeping
+// the marks they added since this process loaded the list: only `dropped`
+// ones go.
+void PackChunkStore::write_damaged_list(const std::set<Location>& dropped) {
+    std::unique_ptr<StoreLock> lock;
+    if (gc_) {
+        lock = store_.lock(prefix_ + "/locator.lock", true, true);
+        for (const auto& at : parse_damaged(damaged_text()))
+            if (!dropped.count(at)) damaged_.insert(at);
+    }
     std::string text;
     for (const auto& at : damaged_) text += pack_name(at.pack) + " " + std::to_string(at.offset) + "\n";
     if (text.empty())
@@ -639,9 +817,35 @@ void PackChunkStore::write_damaged_list() {
     store_.sync();
 }
 
+// Under the exclusive lock: every unmerged table, and the locator
+// generations before the one just written (no process reads them).
 void PackChunkStore::forget_unmerged_tables() {
     std::vector<std::string> keys;
     store_.list(prefix_ + "/unmerged/", [&](const ObjectInfo& o) { keys.push_back(o.key); });
+    if (generations_) {
+        for (const auto& gen : locator_generations(store_, prefix_))
+            if (gen != locator_opened_) keys.push_back(gen);
+        keys.push_back(locator_key());
+    }
+    store_.remove(keys);
+}
+
+// Beside stores: only the tables listed before the packs whose pack was
+// listed, so the generation just written covers them; a store's table
+// published meanwhile stays. A reader that listed a table removed now
+// finds its pack in that generation (it opens the locator after the
+// tables). Tables whose pack was not there are condemned by sweep().
+void PackChunkStore::forget_covered_tables(const std::vector<std::pair<uint64_t, std::string>>& tables,
+                                           const std::vector<uint64_t>& packs) {
+    std::set<uint64_t> listed(packs.begin(), packs.end());
+    std::vector<std::string> keys;
+    orphan_tables_.clear();
+    for (const auto& [pack, key] : tables) {
+        if (listed.count(pack))
+            keys.push_back(key);
+        else if (young_.count(pack))  // there at the start of this run too: its store may have died
+            orphan_tables_.push_back(pack);
+    }
     store_.remove(keys);
 }
 
@@ -662,9 +866,16 @@ ChunkStore::RebuildReport PackChunkStore::rebuild(bool dry_run, bool rewrite_dam
     damaged_.clear();
     load_damaged();
     revalidate_damaged(dry_run);
+    auto tables = unmerged_tables();  // before the packs (forget_covered_tables)
     auto packs = list_packs();
     locator_ = rebuild_locator(packs, !dry_run, &r);
-    if (!dry_run) forget_unmerged_tables();
+    listed_ = std::set<uint64_t>(packs.begin(), packs.end());
+    known_ = listed_;
+    caught_up_ = false;
+    if (!dry_run && gc_)
+        forget_covered_tables(tables, packs);
+    else if (!dry_run)
+        forget_unmerged_tables();
     recent_.clear();
     packs_seen_.clear();
     loaded_ = true;
@@ -709,15 +920,11 @@ ChunkStore::RebuildReport PackChunkStore::rebuild(bool dry_run, bool rewrite_dam
 ChunkStore::SweepReport PackChunkStore::sweep(const std::function<bool(const ChunkId&)>& live, bool dry_run) {
     std::lock_guard<std::mutex> g(mu_);
     load();
+    if (gc_) return sweep_concurrently(live, dry_run);
     // The plan, from every pack's own table ...
     RepackPlanner planner(live, damaged_);
     for (auto pack : list_packs()) {
-        std::vector<Entry> entries;
-        uint64_t file_size = 0;
-        if (read_pack_table(pack, entries, file_size).empty())
-            planner.add(pack, file_size, entries);
-        else
-            planner.add_damaged(pack);  // never removed, never rewritten
+        plan_pack(planner, pack);
     }
     RepackPlan plan = planner.finish();
     SweepReport r = plan.report;
@@ -752,6 +959,161 @@ ChunkStore::SweepReport PackChunkStore::sweep(const std::function<bool(const Chu
     recent_.clear();
     packs_seen_.clear();
     return r;
+}
+
+// ---- gc beside stores and reads (condemned.h) ----
+
+bool PackChunkStore::begin_concurrent_gc(const ConcurrentGc& gc, bool dry_run) {
+    std::lock_guard<std::mutex> g(mu_);
+    gc_ = gc;
+    waiting_ = {};
+    young_.clear();
+    for (const auto& [pack, key] : unmerged_tables()) young_.insert(pack);
+    load_condemned();
+    // Judged before the mark: a store whose lease ends after this may
+    // commit an index the mark must see.
+    int64_t now = store_.now();
+    deletable_.assign(condemned_lists_.size(), false);
+    for (size_t i = 0; i < condemned_lists_.size(); ++i) {
+        const auto& l = condemned_lists_[i];
+        if (!l.readable) continue;
+        if (!l.has_record) {
+            if (!dry_run) write_lease_record(store_, l, gc.lease_dir, gc.own_leases);  // its gc died first
+            ++waiting_.lists_waiting_for_leases;
+        } else if (!leases_ended(store_, l, now)) {
+            ++waiting_.lists_waiting_for_leases;
+        } else if (now - l.time < gc.grace_s) {
+            ++waiting_.lists_waiting_for_grace;
+        } else {
+            deletable_[i] = true;
+        }
+    }
+    return true;
+}
+
+// Whether a chunk has a usable copy in a pack no list condemns (caller
+// holds mu_; the locator is the generation rebuild() just wrote).
+bool PackChunkStore::copy_elsewhere(const ChunkId& id) {
+    auto usable = [&](const Location& at) {
+        return !condemned_.count(at.pack) && !damaged_.count(at) && pack_exists(at.pack);
+    };
+    if (auto it = recent_.find(id); it != recent_.end() && usable(it->second)) return true;
+    thread_local std::vector<Entry> found;
+    locator_->find(id, found);
+    return std::any_of(found.begin(), found.end(), [&](const Entry& e) { return usable(e.at); });
+}
+
+// A condemned pack whose time came: deleted only when its own table reads
+// and every live chunk in it (by this run's mark) has a copy elsewhere.
+PackChunkStore::Verdict PackChunkStore::judge_condemned(uint64_t pack, const std::function<bool(const ChunkId&)>& live,
+                                                        SweepReport& r) {
+    if (!store_.stat(pack_key(pack))) return Verdict::kGone;
+    std::vector<Entry> entries;
+    uint64_t size = 0;
+    if (!read_pack_table(pack, entries, size).empty()) return Verdict::kDamaged;  // never removed
+    for (const auto& e : entries)
+        if (!damaged_.count(e.at) && live(e.id) && !copy_elsewhere(e.id)) return Verdict::kNeeded;
+    ++r.files_removed;
+    r.bytes_freed += size;
+    for (const auto& e : entries) {
+        ++r.chunks_removed;
+        r.bytes_removed += e.at.length;
+    }
+    return Verdict::kDelete;
+}
+
+ChunkStore::SweepReport PackChunkStore::sweep_concurrently(const std::function<bool(const ChunkId&)>& live,
+                                                           bool dry_run) {
+    SweepReport r = waiting_;
+    // Deleting what earlier runs condemned, once their time came.
+    std::set<uint64_t> waiting, deleted;
+    for (size_t i = 0; i < condemned_lists_.size(); ++i)
+        if (!deletable_[i]) waiting.insert(condemned_lists_[i].packs.begin(), condemned_lists_[i].packs.end());
+    std::vector<std::string> keys;
+    std::vector<const CondemnedList*> done;
+    for (size_t i = 0; i < condemned_lists_.size(); ++i) {
+        if (!deletable_[i]) continue;
+        const auto& l = condemned_lists_[i];
+        for (auto pack : l.packs) {
+            if (waiting.count(pack) || deleted.count(pack)) continue;
+            auto verdict = judge_condemned(pack, live, r);
+            if (verdict == Verdict::kDelete) {
+                deleted.insert(pack);
+                keys.push_back(pack_key(pack));
+            } else if (verdict == Verdict::kNeeded) {
+                ++r.condemned_rescued;  // an index names it again: no longer condemned
+            }
+        }
+        for (auto pack : l.tables)
+            if (!store_.stat(pack_key(pack))) keys.push_back(table_key(pack));
+        for (const auto& k : l.locators)
+            if (k != locator_opened_) keys.push_back(k);
+        done.push_back(&l);
+    }
+    r.condemned_waiting = waiting.size();
+    if (!dry_run) {
+        gc_->require_held();
+        store_.remove(keys);
+        for (const auto* l : done) remove_condemned_list(store_, *l);
+        std::set<Location> dropped;
+        for (const auto& at : damaged_)
+            if (deleted.count(at.pack)) dropped.insert(at);
+        std::erase_if(damaged_, [&](const Location& at) { return deleted.count(at.pack) > 0; });
+        if (!dropped.empty()) write_damaged_list(dropped);
+    }
+    condemned_ = waiting;
+    // Condemning what is dead now: packs a generation covered before this
+    // run (a store's new packs are judged by the next run), not condemned
+    // already, every object dead or a rewrite's live ones copied first.
+    RepackPlanner planner(live, damaged_);
+    for (auto pack : listed_) {
+        if (deleted.count(pack) || waiting.count(pack) || young_.count(pack)) continue;
+        plan_pack(planner, pack);
+    }
+    RepackPlan plan = planner.finish();
+    r.chunks_kept = plan.report.chunks_kept;
+    r.bytes_kept = plan.report.bytes_kept;
+    r.chunks_unused_kept = plan.report.chunks_unused_kept;
+    r.bytes_unused_kept = plan.report.bytes_unused_kept;
+    r.damaged_files = plan.report.damaged_files;
+    r.files_condemned = plan.drop.size() + plan.rewrites.size();
+    r.files_rewritten = plan.rewrites.size();
+    if (!dry_run) condemn(plan);
+    return r;
+}
+
+// Copies the live objects of the packs to rewrite into new packs, then
+// publishes a list condemning them, the dead packs, orphan tables and the
+// superseded locator generations (caller holds mu_).
+void PackChunkStore::condemn(const RepackPlan& plan) {
+    copy_live_objects(
+        plan, [&](uint64_t pack) { return open_pack(pack); }, [&](uint64_t pack) { return pack_where(pack); },
+        [&](const ChunkId& id, const Bytes& object) { append(id, object.data(), object.size()); });
+    finish_pack();
+    store_.sync();
+    std::set<uint64_t> tables_condemned;
+    std::set<std::string> locators_condemned;
+    for (size_t i = 0; i < condemned_lists_.size(); ++i) {
+        if (deletable_[i]) continue;  // handled above: its list is gone
+        const auto& l = condemned_lists_[i];
+        tables_condemned.insert(l.tables.begin(), l.tables.end());
+        locators_condemned.insert(l.locators.begin(), l.locators.end());
+    }
+    CondemnedList list;
+    list.packs = plan.drop;
+    for (const auto& w : plan.rewrites) list.packs.push_back(w.pack);
+    for (auto pack : orphan_tables_)
+        if (!tables_condemned.count(pack)) list.tables.push_back(pack);
+    auto superseded = locator_generations(store_, prefix_);
+    if (store_.stat(locator_key())) superseded.push_back(locator_key());
+    for (const auto& k : superseded)
+        if (k != locator_opened_ && !locators_condemned.count(k)) list.locators.push_back(k);
+    if (list.packs.empty() && list.tables.empty() && list.locators.empty()) return;
+    condemned_.insert(list.packs.begin(), list.packs.end());
+    gc_->require_held();
+    std::string key = publish_condemned_list(store_, prefix_, std::move(list), gc_->lease_dir, gc_->own_leases);
+    log_info("condemned " + std::to_string(plan.drop.size() + plan.rewrites.size()) + " pack(s) in " +
+             store_.where(key) + "; a later gc deletes them");
 }
 
 }  // namespace

@@ -320,7 +320,7 @@ void Repository::save_wrapped_key(const std::string& wrapped) {
 }
 
 uint64_t Repository::store_chunk(const ChunkId& id, const void* data, size_t length, Bytes& object) {
-    if (chunks_->contains(id)) return 0;
+    if (chunks_->reusable(id)) return 0;
     encode_object(ObjectKind::kChunk, to_hex(id), data, length, sealer_, config_.zstd_level, object);
     return chunks_->put(id, object.data(), object.size());
 }

@@ -7,9 +7,10 @@
 //
 // Concurrency with garbage collection is a lock protocol on the store's
 // lock "lock": every store and every read holds it shared for its whole
-// run; gc holds it exclusive, so it never runs beside a writer or reader and
-// every chunk no index references is garbage (chunks of interrupted stores
-// included).
+// run; on a directory gc holds it exclusive, so it never runs beside a
+// writer or reader and every chunk no index references is garbage (chunks
+// of interrupted stores included). On a store whose locks are leases (S3)
+// gc holds it shared and condemns before it deletes (condemned.h).
 
 #include <cstdint>
 #include <memory>

@@ -94,6 +94,13 @@ std::string lease_text(bool exclusive, int64_t time, int64_t ttl) {
     return boost::json::serialize(o) + "\n";
 }
 
+bool lease_alive(ObjectStore& store, const std::string& key, int64_t now) {
+    auto bytes = store.load(key);
+    if (!bytes) return false;
+    auto lease = parse_lease(*bytes);
+    return !lease || now - lease->time <= std::max<int64_t>(lease->ttl, 1);
+}
+
 LeaseOptions LeaseOptions::from_env() {
     LeaseOptions o;
     const char* v = std::getenv("ZADP_REPO_LEASE_TTL");

@@ -46,6 +46,7 @@ public:
     // good) when it came too late. Errors are logged, not thrown.
     bool refresh();
     const std::string& key() const { return key_; }
+    std::string lease_key() const override { return key_; }
 
     // Takes the lease `name` (a key) on `store`: nullptr when a live
     // conflicting lease exists and `wait` is false; with `wait` it retries
@@ -70,5 +71,11 @@ private:
 
 // The body of a lease object (JSON): who holds it and since when.
 std::string lease_text(bool exclusive, int64_t time, int64_t ttl);
+
+// Whether the lease under `key` may still be held at the store's time
+// `now`: false when it is gone or more than its TTL behind `now` (its
+// holder commits nothing more); true when it does not parse (nothing is
+// proven).
+bool lease_alive(ObjectStore& store, const std::string& key, int64_t now);
 
 }  // namespace hci::repo

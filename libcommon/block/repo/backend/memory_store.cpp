@@ -4,6 +4,7 @@
 #include <map>
 #include <mutex>
 
+#include "libcommon/block/repo/backend/lease_lock.h"
 #include "libcommon/block/repo/backend/object_store.h"
 
 namespace hci::repo {
@@ -64,7 +65,7 @@ private:
 
 class MemoryStore : public ObjectStore {
 public:
-    explicit MemoryStore(std::function<int64_t()> clock) : clock_(std::move(clock)) {}
+    MemoryStore(std::function<int64_t()> clock, bool leases) : clock_(std::move(clock)), leases_(leases) {}
 
     void save(const std::string& key, const void* data, size_t length) override {
         validate_key(key);
@@ -123,12 +124,16 @@ public:
 
     std::unique_ptr<StoreLock> lock(const std::string& name, bool exclusive, bool wait) override {
         validate_key(name);
+        if (leases_) return LeaseLock::take(*this, name, exclusive, wait);
         if (!locks_->take(name, exclusive, wait)) return nullptr;
         return std::make_unique<MemoryLock>(locks_, name, exclusive);
     }
 
+    bool locks_are_leases() const override { return leases_; }
+
 private:
     std::function<int64_t()> clock_;
+    bool leases_;
     std::shared_ptr<LockTable> locks_ = std::make_shared<LockTable>();
     std::mutex mu_;
     std::map<std::string, std::vector<unsigned char>> objects_;
@@ -136,8 +141,8 @@ private:
 
 }  // namespace
 
-std::unique_ptr<ObjectStore> open_memory_store(std::function<int64_t()> clock) {
-    return std::make_unique<MemoryStore>(std::move(clock));
+std::unique_ptr<ObjectStore> open_memory_store(std::function<int64_t()> clock, bool leases) {
+    return std::make_unique<MemoryStore>(std::move(clock), leases);
 }
 
 }  // namespace hci::repo

@@ -67,6 +67,9 @@ class StoreLock {
 public:
     virtual ~StoreLock() = default;
     virtual bool held() const { return true; }
+    // The lease object's key when the lock is a lease ("" otherwise): gc
+    // never waits for its own leases (zadp-repo(5), "Object storage").
+    virtual std::string lease_key() const { return ""; }
 };
 
 class ObjectStore {
@@ -120,6 +123,11 @@ public:
     // many; with dry_run only counts. Only while no writer runs (gc holds
     // the exclusive repository lock). Default: 0.
     virtual uint64_t remove_temporaries(const std::string& prefix, bool dry_run);
+    // Whether lock() gives leases (objects under locks/NAME/, judged by
+    // now()) rather than flock: then gc runs beside stores and reads
+    // (condemn, then delete) and the pack locator is written in immutable
+    // generations by gc only (zadp-repo(5), "Object storage").
+    virtual bool locks_are_leases() const { return false; }
 };
 
 // Usage error (exit 2) naming the key unless it is valid (see above).
@@ -135,6 +143,8 @@ void validate_key(const std::string& key);
 std::unique_ptr<ObjectStore> open_local_store(const std::string& dir);
 
 // For unit tests: objects in memory, `clock` (seconds) as the store's time.
-std::unique_ptr<ObjectStore> open_memory_store(std::function<int64_t()> clock = nullptr);
+// Locks are an in-process table (like flock), or with `leases` lease
+// objects as on S3 (LeaseLock, judged by `clock`).
+std::unique_ptr<ObjectStore> open_memory_store(std::function<int64_t()> clock = nullptr, bool leases = false);
 
 }  // namespace hci::repo

@@ -95,6 +95,7 @@ public:
     std::unique_ptr<StoreLock> lock(const std::string& name, bool exclusive, bool wait) override {
         return LeaseLock::take(*this, name, exclusive, wait);
     }
+    bool locks_are_leases() const override { return true; }
 
 private:
     std::string prefix_;  // "" or "PREFIX/"
