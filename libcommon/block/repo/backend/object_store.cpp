@@ -86,6 +86,16 @@ std::unique_ptr<StoreLock> ObjectStore::lock(const std::string& name, bool, bool
     fail(kExitUsage, "the store " + where(name) + " cannot lock " + name + " yet (locks on it are not implemented)");
 }
 
+bool create_only_holds(ObjectStore& store, const std::string& key) {
+    const std::string first = "create-only probe 1", second = "create-only probe 2";
+    if (!store.create(key, first.data(), first.size()))
+        fail(kExitIo, store.where(key) + ": the create-only probe's key exists already");
+    bool second_refused = !store.create(key, second.data(), second.size());
+    auto got = store.load(key);
+    store.remove({key});
+    return second_refused && got && std::string(got->begin(), got->end()) == first;
+}
+
 uint64_t ObjectStore::remove_temporaries(const std::string&, bool) { return 0; }
 
 }  // namespace hci::repo

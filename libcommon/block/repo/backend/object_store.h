@@ -120,7 +120,20 @@ public:
     // many; with dry_run only counts. Only while no writer runs (gc holds
     // the exclusive repository lock). Default: 0.
     virtual uint64_t remove_temporaries(const std::string& prefix, bool dry_run);
+    // The largest object one write can store (S3: one PUT, 5 GiB); a
+    // writer that would need more fails before it commits anything.
+    virtual uint64_t max_object_size() const { return UINT64_MAX; }
+    // Whether each read is a request with a cost of its own (S3), so that a
+    // reader should fetch neighbouring objects in one ranged read, many at
+    // once, rather than one by one (image.h, ImageReader).
+    virtual bool reads_are_requests() const { return false; }
 };
+
+// For init: whether this store keeps create-only writes create-only, i.e. a
+// second create() of one key fails (S3: the second If-None-Match: * PUT gets
+// 412; a store that ignores the condition answers 200). Writes and removes
+// the key `key` (which should be unique to this probe).
+bool create_only_holds(ObjectStore& store, const std::string& key);
 
 // Usage error (exit 2) naming the key unless it is valid (see above).
 void validate_key(const std::string& key);

@@ -1,0 +1,172 @@
+#include "libcommon/block/repo/backend/object_cache.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <vector>
+
+#include "libcommon/base/error.h"
+#include "libcommon/base/log.h"
+#include "libcommon/block/copy_options.h"
+#include "libcommon/s3/sigv4.h"
+
+namespace hci::repo {
+namespace {
+
+uint64_t file_size(int fd) {
+    struct stat st {};
+    return ::fstat(fd, &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+}
+
+bool bytes_hash_to(int fd, const std::string& etag) {
+    return s3::file_digests(fd, file_size(fd)).md5 == etag;
+}
+
+void make_private_dirs(const std::string& path) {
+    for (size_t slash = 1;; ++slash) {
+        slash = path.find('/', slash);
+        std::string part = path.substr(0, slash);
+        if (::mkdir(part.c_str(), 0700) != 0 && errno != EEXIST)
+            fail(kExitIo, "cannot make the cache directory " + part + ": " + errno_text(errno));
+        if (slash == std::string::npos) return;
+    }
+}
+
+class FileReader : public ObjectReader {
+public:
+    FileReader(int fd, uint64_t size) : fd_(fd), size_(size) {}
+    ~FileReader() override { ::close(fd_); }
+    uint64_t size() const override { return size_; }
+    size_t read(uint64_t offset, size_t length, unsigned char* out) override {
+        size_t done = 0;
+        while (done < length && offset + done < size_) {
+            ssize_t n = ::pread(fd_, out + done, length - done, static_cast<off_t>(offset + done));
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0) fail(kExitIo, "cannot read a cached or downloaded object: " + errno_text(errno));
+            if (n == 0) break;
+            done += static_cast<size_t>(n);
+        }
+        return done;
+    }
+
+private:
+    int fd_;
+    uint64_t size_;
+};
+
+}  // namespace
+
+ObjectCache::ObjectCache(std::string dir, uint64_t max_bytes) : dir_(std::move(dir)), max_bytes_(max_bytes) {
+    make_private_dirs(dir_);
+}
+
+bool ObjectCache::checkable(const std::string& etag) {
+    return etag.size() == 32 && std::all_of(etag.begin(), etag.end(), [](char c) {
+               return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+           });
+}
+
+std::string ObjectCache::path_of(const std::string& key, const std::string& etag) const {
+    return dir_ + "/" + s3::sha256_hex(key).substr(0, 40) + "-" + etag;
+}
+
+int ObjectCache::open(const std::string& key, const std::string& etag) {
+    if (!checkable(etag)) return -1;
+    std::string path = path_of(key, etag);
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) return -1;
+    if (!bytes_hash_to(fd, etag)) {
+        ::close(fd);
+        ::unlink(path.c_str());
+        ++damaged_;
+        log_warning("the cached copy of " + key + " in " + dir_ + " was damaged; downloading it again");
+        return -1;
+    }
+    ::utimensat(AT_FDCWD, path.c_str(), nullptr, 0);  // recently used
+    ++hits_;
+    return fd;
+}
+
+ObjectCache::Incoming ObjectCache::begin() {
+    Incoming in;
+    in.path = dir_ + "/.incoming-XXXXXX";
+    in.fd = ::mkostemp(in.path.data(), O_CLOEXEC);
+    if (in.fd < 0) fail(kExitIo, "cannot write into the cache directory " + dir_ + ": " + errno_text(errno));
+    return in;
+}
+
+void ObjectCache::discard(Incoming in) {
+    if (in.fd >= 0) ::close(in.fd);
+    ::unlink(in.path.c_str());
+}
+
+int ObjectCache::publish(Incoming in, const std::string& key, const std::string& etag) {
+    if (!checkable(etag) || !bytes_hash_to(in.fd, etag)) {
+        discard(std::move(in));
+        return -1;
+    }
+    ::close(in.fd);
+    std::string path = path_of(key, etag);
+    if (::rename(in.path.c_str(), path.c_str()) != 0) {
+        ::unlink(in.path.c_str());
+        return -1;
+    }
+    evict();
+    return ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+}
+
+// The least recently used files go until the rest fit the bound.
+void ObjectCache::evict() {
+    struct File {
+        std::string path;
+        uint64_t size;
+        int64_t used;
+    };
+    std::vector<File> files;
+    uint64_t total = 0;
+    DIR* d = ::opendir(dir_.c_str());
+    if (!d) return;
+    while (dirent* e = ::readdir(d)) {
+        if (e->d_name[0] == '.') continue;  // ours in flight, or another process's
+        std::string path = dir_ + "/" + e->d_name;
+        struct stat st {};
+        if (::lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+        files.push_back({path, static_cast<uint64_t>(st.st_size), static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec});
+        total += static_cast<uint64_t>(st.st_size);
+    }
+    ::closedir(d);
+    if (total <= max_bytes_) return;
+    std::sort(files.begin(), files.end(), [](const File& a, const File& b) { return a.used < b.used; });
+    for (const auto& f : files) {
+        if (total <= max_bytes_) break;
+        if (::unlink(f.path.c_str()) == 0) total -= f.size;
+    }
+}
+
+std::string cache_dir_for(const std::string& repository, const EnvLookup& env) {
+    std::string root;
+    if (auto dir = env("ZADP_CACHE_DIR"); dir && !dir->empty()) {
+        if (*dir == "off") return "";
+        root = *dir;
+    } else if (auto xdg = env("XDG_CACHE_HOME"); xdg && !xdg->empty()) {
+        root = *xdg + "/zadp";
+    } else if (auto home = env("HOME"); home && !home->empty()) {
+        root = *home + "/.cache/zadp";
+    } else {
+        return "";
+    }
+    return root + "/" + s3::sha256_hex(repository).substr(0, 16);
+}
+
+uint64_t cache_size_from(const EnvLookup& env) {
+    auto text = env("ZADP_CACHE_SIZE");
+    return text && !text->empty() ? parse_size(*text, "ZADP_CACHE_SIZE") : (1ull << 30);
+}
+
+std::unique_ptr<ObjectReader> open_file_reader(int fd, uint64_t size) { return std::make_unique<FileReader>(fd, size); }
+
+}  // namespace hci::repo
