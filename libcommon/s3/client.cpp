@@ -32,6 +32,8 @@ struct Client::Request {
     std::string payload_sha256;  // computed once, reused by every attempt
     std::vector<unsigned char>* sink = nullptr;  // a GET's body goes here
     int sink_fd = -1;                            // or here (get_to_file)
+    unsigned char* sink_buffer = nullptr;        // or here, at most sink_capacity bytes (get_range)
+    size_t sink_capacity = 0;
 };
 
 struct Client::Response {
@@ -39,6 +41,7 @@ struct Client::Response {
     std::string body;  // error bodies and XML answers (not a GET's data)
     std::string date, etag, request_id;
     uint64_t content_length = 0;  // of a HEAD's object
+    uint64_t body_written = 0;    // a 2xx GET's bytes into sink_buffer or sink_fd
     bool transport_failed = false;
     net::TransportFailure failure;
     // An earlier attempt may have done the work (failed after sending, 5xx):
@@ -125,6 +128,8 @@ struct Sinks {
     std::string* text;
     std::vector<unsigned char>* data;  // a 2xx GET's body
     int fd = -1;                       // or this file
+    unsigned char* buffer = nullptr;   // or this buffer of `capacity` bytes
+    size_t capacity = 0;
     long status = 0;
     uint64_t written = 0;
 };
@@ -138,6 +143,10 @@ size_t write_body(char* data, size_t size, size_t count, void* user) {
             if (n <= 0) return 0;  // curl fails the attempt (CURLE_WRITE_ERROR)
             done += static_cast<size_t>(n);
         }
+        s->written += size * count;
+    } else if (s->buffer && s->status >= 200 && s->status < 300) {
+        if (size * count > s->capacity - s->written) return 0;  // more than the range asked for: fails the attempt
+        std::memcpy(s->buffer + s->written, data, size * count);
         s->written += size * count;
     } else if (s->data && s->status >= 200 && s->status < 300)
         s->data->insert(s->data->end(), data, data + size * count);
@@ -320,7 +329,7 @@ Client::Response Client::send_once(Request& r) {
     CURL* curl = static_cast<CURL*>(acquire_handle());
     count_attempt(r.method, !r.key.empty(), r.body_length);
     Response response;
-    Sinks sinks{&response.body, r.sink, r.sink_fd};
+    Sinks sinks{&response.body, r.sink, r.sink_fd, r.sink_buffer, r.sink_capacity};
     const off_t fd_start = r.sink_fd >= 0 ? ::lseek(r.sink_fd, 0, SEEK_CUR) : 0;
     if (r.sink_fd >= 0 && ::ftruncate(r.sink_fd, fd_start) != 0) fail(kExitIo, describe(r) + ": " + errno_text(errno));
     Upload upload{r.body, r.body_length, r.body_fd, 0};
@@ -375,7 +384,8 @@ Client::Response Client::send_once(Request& r) {
         (void)!::write(2, line.data(), line.size());
     }
     if (r.sink && response.status / 100 == 2) counters().get_bytes += r.sink->size();
-    if (r.sink_fd >= 0) counters().get_bytes += sinks.written;
+    if (r.sink_fd >= 0 || r.sink_buffer) counters().get_bytes += sinks.written;
+    response.body_written = sinks.written;
     curl_off_t length = -1;
     if (curl_easy_getinfo(curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length) == CURLE_OK && length > 0)
         response.content_length = static_cast<uint64_t>(length);
@@ -487,20 +497,29 @@ bool Client::put_request(const std::string& key, Request& r, bool create_only, c
 }
 
 std::optional<std::vector<unsigned char>> Client::get(const std::string& key, uint64_t offset, uint64_t length) {
+    std::vector<unsigned char> data;
+    if (!get_into(key, offset, length, data)) return std::nullopt;
+    return data;
+}
+
+bool Client::get_into(const std::string& key, uint64_t offset, uint64_t length, std::vector<unsigned char>& out) {
     Request r;
     r.op = "GET";
     r.method = "GET";
     r.key = key;
-    std::vector<unsigned char> data;
-    if (length > 0 && length <= (64u << 20)) data.reserve(length);  // no regrowth while it arrives
-    r.sink = &data;
+    out.clear();
+    if (length > 0 && length <= (64u << 20)) out.reserve(length);  // no regrowth while it arrives
+    r.sink = &out;
     if (offset > 0 || length > 0)
         r.headers.emplace_back("range", "bytes=" + std::to_string(offset) + "-" +
                                             (length > 0 ? std::to_string(offset + length - 1) : ""));
     Response resp = exchange(r);
-    if (resp.status == 200 || resp.status == 206) return data;
-    if (resp.status == 416) return std::vector<unsigned char>{};  // the range starts past the end
-    if (resp.status == 404 && xml::text(resp.body, "Code").value_or("") != "NoSuchBucket") return std::nullopt;
+    if (resp.status == 200 || resp.status == 206) return true;
+    if (resp.status == 416) {  // the range starts past the end
+        out.clear();
+        return true;
+    }
+    if (resp.status == 404 && xml::text(resp.body, "Code").value_or("") != "NoSuchBucket") return false;
     throw_http_error(r, resp);
 }
 
@@ -531,6 +550,22 @@ std::optional<ObjectHead> Client::head(const std::string& key) {
 void Client::list(const std::string& prefix, const std::function<void(const std::string&, uint64_t)>& visit,
                   int page_size) {
     list(prefix, [&](const Listed& e) { visit(e.key, e.size); }, page_size);
+}
+
+std::optional<size_t> Client::get_range(const std::string& key, uint64_t offset, size_t length, unsigned char* out) {
+    if (length == 0) return 0;
+    Request r;
+    r.op = "GET";
+    r.method = "GET";
+    r.key = key;
+    r.sink_buffer = out;
+    r.sink_capacity = length;
+    r.headers.emplace_back("range", "bytes=" + std::to_string(offset) + "-" + std::to_string(offset + length - 1));
+    Response resp = exchange(r);
+    if (resp.status == 200 || resp.status == 206) return static_cast<size_t>(resp.body_written);
+    if (resp.status == 416) return 0;  // the range starts past the end
+    if (resp.status == 404 && xml::text(resp.body, "Code").value_or("") != "NoSuchBucket") return std::nullopt;
+    throw_http_error(r, resp);
 }
 
 std::optional<ObjectHead> Client::get_to_file(const std::string& key, int fd) {

@@ -57,6 +57,12 @@ public:
     // Up to `length` bytes from `offset` (0: to the end); none past the end;
     // nullopt when there is no such object.
     std::optional<std::vector<unsigned char>> get(const std::string& key, uint64_t offset = 0, uint64_t length = 0);
+    // Up to `length` (> 0) bytes from `offset` into `out`: how many; nullopt
+    // when there is no such object.
+    std::optional<size_t> get_range(const std::string& key, uint64_t offset, size_t length, unsigned char* out);
+    // get() into `out`, whose capacity is reused; false when there is no
+    // such object.
+    bool get_into(const std::string& key, uint64_t offset, uint64_t length, std::vector<unsigned char>& out);
     std::optional<ObjectHead> head(const std::string& key);
     // Every key under `prefix` in key order, a page of `page_size` at a time.
     void list(const std::string& prefix, const std::function<void(const std::string& key, uint64_t size)>& visit,

@@ -1,6 +1,9 @@
 #include "libcommon/block/repo/image.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <boost/json.hpp>
 #include <condition_variable>
 #include <cstring>
@@ -214,18 +217,45 @@ void ImageWriter::commit() {
 // ---- ImageReader ----
 
 namespace {
-constexpr uint64_t kFetchBudget = 24u << 20;  // bytes of coalesced reads requested ahead of the decoders
+// Bytes of coalesced reads in memory at once: requested, arrived, or
+// still being decoded from.
+constexpr uint64_t kFetchBudget = 12u << 20;
 constexpr size_t kRequestsInFlight = 16;      // ranged reads sent at once
 constexpr uint64_t kBatchBytes = 8u << 20;    // chunks located and planned together
 constexpr size_t kBatchChunks = 1024;
 }  // namespace
 
+namespace {
+
+// A ranged read's bytes, in memory of their own (mmap), returned to the
+// system as soon as the last chunk is decoded from them: megabyte buffers
+// freed by other threads would otherwise pile up in malloc's arenas.
+struct MappedBytes {
+    explicit MappedBytes(size_t capacity) : capacity(capacity) {
+        void* p = ::mmap(nullptr, std::max<size_t>(capacity, 1), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) fail(kExitIo, "cannot map " + std::to_string(capacity) + " bytes: " + errno_text(errno));
+        data = static_cast<unsigned char*>(p);
+    }
+    ~MappedBytes() { ::munmap(data, std::max<size_t>(capacity, 1)); }
+    MappedBytes(const MappedBytes&) = delete;
+    MappedBytes& operator=(const MappedBytes&) = delete;
+    unsigned char* data;
+    size_t capacity, size = 0;
+};
+
+}  // namespace
+
 struct ImageReader::Fetch {
+    Fetch(std::shared_ptr<std::atomic<uint64_t>> total, uint64_t offset, uint64_t length)
+        : total(std::move(total)), offset(offset), length(length) {
+        *this->total += length;
+    }
+    ~Fetch() { *total -= length; }
+    std::shared_ptr<std::atomic<uint64_t>> total;  // the reader's fetch_bytes_
     uint64_t offset = 0, length = 0;
-    size_t unsubmitted = 0;  // its chunks not yet given to the decoding workers
     // The bytes read; null when the object is not there (or no read was
     // made): the chunk is then loaded alone, which says what is wrong.
-    std::shared_future<std::shared_ptr<const std::vector<unsigned char>>> bytes;
+    std::shared_future<std::shared_ptr<const MappedBytes>> bytes;
 };
 
 // Threads that run the ranged reads; reads not started when the reader
@@ -312,7 +342,6 @@ void ImageReader::read_ahead() {
             if (planned_.empty()) return;
             Planned p = std::move(planned_.front());
             planned_.pop_front();
-            if (--p.fetch->unsubmitted == 0) fetch_bytes_ -= std::min(fetch_bytes_, p.fetch->length);
             submit_planned(std::move(p));
         }
         return;
@@ -352,7 +381,7 @@ void ImageReader::submit_load(uint64_t c, const ChunkId& id) {
 // a batch at a time, while the reads outstanding hold less than
 // kFetchBudget bytes.
 void ImageReader::plan_ahead() {
-    while (fetch_bytes_ < kFetchBudget && next_ahead_ < index_.entries()) {
+    while (*fetch_bytes_ < kFetchBudget && next_ahead_ < index_.entries()) {
         std::vector<Planned> batch;
         uint64_t bytes = 0;
         while (bytes < kBatchBytes && batch.size() < kBatchChunks && next_ahead_ < index_.entries()) {
@@ -372,12 +401,9 @@ void ImageReader::plan_ahead() {
 void ImageReader::plan_batch(std::vector<Planned> batch) {
     std::vector<ReadPiece> pieces;
     for (const auto& p : batch) pieces.push_back(p.piece);
-    using Got = std::shared_ptr<const std::vector<unsigned char>>;
+    using Got = std::shared_ptr<const MappedBytes>;
     for (const ReadRun& run : plan_reads(pieces)) {
-        auto fetch = std::make_shared<Fetch>();
-        fetch->offset = run.offset;
-        fetch->length = run.length;
-        fetch->unsubmitted = run.pieces.size();
+        auto fetch = std::make_shared<Fetch>(fetch_bytes_, run.offset, run.length);
         for (size_t i : run.pieces) batch[i].fetch = fetch;
         auto promise = std::make_shared<std::promise<Got>>();
         fetch->bytes = promise->get_future().share();
@@ -385,11 +411,12 @@ void ImageReader::plan_batch(std::vector<Planned> batch) {
             promise->set_value(nullptr);
             continue;
         }
-        fetch_bytes_ += run.length;
         requests_->submit(std::packaged_task<void()>([&store = repo_.store(), run, promise] {
             try {
-                auto got = store.load(run.key, run.offset, run.length);
-                promise->set_value(got ? std::make_shared<const std::vector<unsigned char>>(std::move(*got)) : nullptr);
+                auto bytes = std::make_shared<MappedBytes>(run.length);
+                auto got = store.read_range(run.key, run.offset, run.length, bytes->data);
+                if (got) bytes->size = *got;
+                promise->set_value(got ? Got(std::move(bytes)) : nullptr);
             } catch (...) {
                 promise->set_exception(std::current_exception());
             }
@@ -419,9 +446,9 @@ void ImageReader::submit_planned(Planned p) {
         if (!l.scratch) l.scratch = std::make_unique<Bytes>();
         auto bytes = p.fetch->bytes.get();  // rethrows the read's error
         const uint64_t skip = p.piece.offset - p.fetch->offset;
-        if (bytes && p.piece.offset >= p.fetch->offset && skip + p.piece.length <= bytes->size()) {
+        if (bytes && p.piece.offset >= p.fetch->offset && skip + p.piece.length <= bytes->size) {
             l.file->reset(p.piece.length);
-            if (p.piece.length) std::memcpy(l.file->data(), bytes->data() + skip, p.piece.length);
+            if (p.piece.length) std::memcpy(l.file->data(), bytes->data + skip, p.piece.length);
             l.error = repo_.check_chunk(p.id, *l.file, *l.scratch, l.plain, hash);
             if (l.error.empty()) return l;
         }
@@ -435,8 +462,7 @@ void ImageReader::submit_planned(Planned p) {
 void ImageReader::forget_planned() {
     if (!coalesce_) return;
     requests_->drop_queued();
-    planned_.clear();
-    fetch_bytes_ = 0;
+    planned_.clear();  // their reads' bytes are released as the reads end
 }
 
 const ImageReader::Loaded& ImageReader::chunk(uint64_t index) {

@@ -6,6 +6,7 @@
 // reader serves any byte range from the index and its chunks, every chunk
 // checked, loading ahead of a forward reader.
 #include <cstdint>
+#include <atomic>
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -159,7 +160,9 @@ private:
     std::vector<std::unique_ptr<Bytes>> spare_;
     bool coalesce_ = false;
     std::deque<Planned> planned_;   // located and requested, not yet given to the decoding workers
-    uint64_t fetch_bytes_ = 0;      // bytes of the reads those are waiting for
+    // Bytes of the ranged reads requested and not yet done with (their
+    // chunks decoded or dropped): each Fetch adds its length while it lives.
+    std::shared_ptr<std::atomic<uint64_t>> fetch_bytes_ = std::make_shared<std::atomic<uint64_t>>(0);
     std::unique_ptr<RequestPool> requests_;  // before pool_: its jobs wait for these
     OrderedPool<Loaded> pool_;  // last: stops before what its jobs use goes away
 };

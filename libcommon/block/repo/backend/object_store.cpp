@@ -72,6 +72,16 @@ private:
 
 }  // namespace
 
+std::optional<size_t> ObjectStore::read_range(const std::string& key, uint64_t offset, size_t length,
+                                              unsigned char* out) {
+    if (length == 0) return 0;
+    auto got = load(key, offset, length);
+    if (!got) return std::nullopt;
+    size_t n = std::min(got->size(), length);
+    if (n) std::memcpy(out, got->data(), n);
+    return n;
+}
+
 std::unique_ptr<ObjectReader> ObjectStore::open_reader(const std::string& key) {
     auto bytes = load(key);
     if (!bytes) return nullptr;

@@ -104,6 +104,9 @@ public:
     // do better (the local store streams to a temporary file and reads
     // through an open descriptor).
 
+    // load() of a range into `out` (room for `length` bytes): how many
+    // bytes; nullopt when the object does not exist. Default: load() copied.
+    virtual std::optional<size_t> read_range(const std::string& key, uint64_t offset, size_t length, unsigned char* out);
     // Opens one version of an object for ranged reads; nullptr when it does
     // not exist. Default: loads it whole.
     virtual std::unique_ptr<ObjectReader> open_reader(const std::string& key);

@@ -87,11 +87,9 @@ public:
 
 private:
     size_t fetch(uint64_t offset, size_t length, unsigned char* out) {
-        auto got = client_.get(key_, offset, length);
+        auto got = client_.get_range(key_, offset, length, out);
         if (!got) fail(kExitNotFound, client_.where(key_) + " disappeared while it was read");
-        size_t n = std::min(got->size(), length);
-        std::memcpy(out, got->data(), n);
-        return n;
+        return *got;
     }
 
     s3::Client& client_;
@@ -157,6 +155,12 @@ public:
             if (fd >= 0) return read_fd(fd);
         }
         return client_->get(prefix_ + key, offset, length);
+    }
+
+    std::optional<size_t> read_range(const std::string& key, uint64_t offset, size_t length,
+                                     unsigned char* out) override {
+        validate_key(key);
+        return client_->get_range(prefix_ + key, offset, length, out);
     }
 
     std::optional<ObjectInfo> stat(const std::string& key) override {
