@@ -332,3 +332,25 @@ TEST_CASE("the object cache keeps to its size bound, dropping the least recently
     CHECK(fd >= 0);
     if (fd >= 0) ::close(fd);
 }
+
+TEST_CASE("a cached part of an object (a pack's tail) is checked against its own MD5 at every use") {
+    TempDir tmp;
+    ObjectCache cache(tmp.path + "/cache", 1 << 20);
+    auto tail = random_bytes_of(4000, 8);
+    const std::string etag(32, 'a');  // the whole pack's ETag: names the version
+    cache.keep_part("packs/00/0011223344556677.pack", etag, tail.data(), tail.size());
+    auto got = cache.open_part("packs/00/0011223344556677.pack", etag);
+    REQUIRE(got);
+    CHECK(*got == tail);
+    CHECK(!cache.open_part("packs/00/0011223344556677.pack", std::string(32, 'b')));  // another version
+    auto files = cached_files(cache.dir());
+    REQUIRE(files.size() == 1);
+    {
+        int fd = ::open(files[0].c_str(), O_WRONLY);
+        REQUIRE(::pwrite(fd, "X", 1, 100) == 1);
+        ::close(fd);
+    }
+    CHECK(!cache.open_part("packs/00/0011223344556677.pack", etag));
+    CHECK(cache.damaged() == 1);
+    CHECK(cached_files(cache.dir()).empty());
+}

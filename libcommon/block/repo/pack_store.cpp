@@ -331,6 +331,11 @@ private:
 
     bool pack_exists(uint64_t pack) {
         if (held_here(pack)) return true;  // being written or uploaded
+        if (!packs_listed_ && store_.reads_are_requests()) {
+            // One listing (a request per 1000 packs) rather than a HEAD per pack.
+            for (auto listed : list_packs()) packs_seen_[listed] = true;
+            packs_listed_ = true;
+        }
         auto [it, added] = packs_seen_.emplace(pack, false);
         if (added) it->second = store_.stat(pack_key(pack)).has_value();
         return it->second;
@@ -496,6 +501,7 @@ private:
     std::unordered_map<ChunkId, Location, IdHash> recent_;  // unmerged tables and this process's pack
     std::set<Location> damaged_;                             // by pack and offset
     std::unordered_map<uint64_t, bool> packs_seen_;          // whether each pack file exists
+    bool packs_listed_ = false;                              // packs_seen_ holds a listing's
     bool wrote_ = false;
     std::unique_ptr<ObjectWriter> pack_writer_;  // the pack this process is writing, if any
     struct Upload {

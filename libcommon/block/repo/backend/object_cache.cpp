@@ -91,6 +91,44 @@ int ObjectCache::open(const std::string& key, const std::string& etag) {
     return fd;
 }
 
+std::optional<std::vector<unsigned char>> ObjectCache::open_part(const std::string& key, const std::string& etag) {
+    if (!checkable(etag)) return std::nullopt;
+    std::string path = path_of(key + "#part", etag);
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) return std::nullopt;
+    std::vector<unsigned char> bytes(file_size(fd));
+    ssize_t n = bytes.empty() ? 0 : ::pread(fd, bytes.data(), bytes.size(), 0);
+    ::close(fd);
+    // The part's bytes, then the hex MD5 of them.
+    bool intact = n == static_cast<ssize_t>(bytes.size()) && bytes.size() >= 32 &&
+                  s3::md5_hex(bytes.data(), bytes.size() - 32) ==
+                      std::string(bytes.end() - 32, bytes.end());
+    if (!intact) {
+        ::unlink(path.c_str());
+        ++damaged_;
+        log_warning("the cached part of " + key + " in " + dir_ + " was damaged; downloading it again");
+        return std::nullopt;
+    }
+    ::utimensat(AT_FDCWD, path.c_str(), nullptr, 0);
+    ++hits_;
+    bytes.resize(bytes.size() - 32);
+    return bytes;
+}
+
+void ObjectCache::keep_part(const std::string& key, const std::string& etag, const unsigned char* data, size_t length) {
+    if (!checkable(etag)) return;
+    auto in = begin();
+    std::string md5 = s3::md5_hex(data, length);
+    bool written = ::pwrite(in.fd, data, length, 0) == static_cast<ssize_t>(length) &&
+                   ::pwrite(in.fd, md5.data(), md5.size(), static_cast<off_t>(length)) == static_cast<ssize_t>(md5.size());
+    ::close(in.fd);
+    if (!written || ::rename(in.path.c_str(), path_of(key + "#part", etag).c_str()) != 0) {
+        ::unlink(in.path.c_str());
+        return;
+    }
+    evict();
+}
+
 ObjectCache::Incoming ObjectCache::begin() {
     Incoming in;
     in.path = dir_ + "/.incoming-XXXXXX";

@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "libcommon/base/cli.h"
 #include "libcommon/block/repo/backend/object_store.h"
@@ -40,6 +41,12 @@ public:
     // removes it and returns -1. Evicts to the size bound.
     int publish(Incoming incoming, const std::string& key, const std::string& etag);
     void discard(Incoming incoming);
+
+    // A part of an object (a pack's tail, holding its table) at version
+    // `etag`, kept with the MD5 of its own bytes and checked against it at
+    // every use; nullopt when not cached (or damaged: then removed).
+    std::optional<std::vector<unsigned char>> open_part(const std::string& key, const std::string& etag);
+    void keep_part(const std::string& key, const std::string& etag, const unsigned char* data, size_t length);
 
     // Whether an ETag is a plain MD5 the cache can check bytes against
     // (a multipart upload's is not).

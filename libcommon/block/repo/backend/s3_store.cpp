@@ -53,10 +53,20 @@ void parallel_for(size_t n, const std::function<void(size_t)>& f) {
 // shares a reader among its workers); no lock is held during a GET.
 class S3Reader : public ObjectReader {
 public:
-    static constexpr size_t kWindow = 256u << 10;
+    static constexpr size_t kWindow = 64u << 10;
 
     S3Reader(s3::Client& client, std::string key, uint64_t size) : client_(client), key_(std::move(key)), size_(size) {}
     uint64_t size() const override { return size_; }
+
+    // The window at `start` known already (a pack's tail from the cache).
+    void preload(uint64_t start, std::vector<unsigned char> bytes) {
+        window_ = std::make_shared<std::vector<unsigned char>>(std::move(bytes));
+        window_start_ = start;
+    }
+    // Called with each window fetched (to keep a pack's tail in the cache).
+    void on_window(std::function<void(uint64_t start, const std::vector<unsigned char>&)> hook) {
+        on_window_ = std::move(hook);
+    }
 
     size_t read(uint64_t offset, size_t length, unsigned char* out) override {
         if (offset >= size_ || length == 0) return 0;
@@ -79,6 +89,7 @@ public:
         size_t skip = static_cast<size_t>(offset - start);
         size_t n = window->size() > skip ? std::min(length, window->size() - skip) : 0;
         std::memcpy(out, window->data() + skip, n);
+        if (on_window_) on_window_(start, *window);
         std::lock_guard<std::mutex> g(mu_);
         window_ = std::move(window);
         window_start_ = start;
@@ -98,6 +109,7 @@ private:
     std::mutex mu_;
     std::shared_ptr<std::vector<unsigned char>> window_;
     uint64_t window_start_ = 0;
+    std::function<void(uint64_t, const std::vector<unsigned char>&)> on_window_;
 };
 
 // Objects up to this size are built in memory; larger ones (packs, big
@@ -107,7 +119,10 @@ constexpr size_t kSpoolAbove = 1u << 20;
 // Objects whose key names one version for ever (a pack's table, an image's
 // index): the ETag a listing gave for them is still theirs when they are
 // read, so the cache can be consulted without asking the server.
-bool immutable_key(const std::string& key) { return key.ends_with(".table") || key.ends_with(".fidx"); }
+bool immutable_key(const std::string& key) {
+    return key.ends_with(".table") || key.ends_with(".fidx") || key.ends_with(".pack");
+}
+constexpr size_t kMaxListedVersions = 50000;  // about 7 MiB of keys and ETags
 // Objects read by many small ranged reads, better fetched whole once.
 bool read_whole(const std::string& key) { return key.ends_with(".fidx") || key.starts_with("packs/locator"); }
 constexpr uint64_t kMaxWholeRead = 1ull << 30;
@@ -215,7 +230,9 @@ public:
                 ::close(fd);
             }
         }
-        return std::make_unique<S3Reader>(*client_, prefix_ + key, h->size);
+        auto reader = std::make_unique<S3Reader>(*client_, prefix_ + key, h->size);
+        if (cache_ && key.ends_with(".pack")) cache_pack_tail(*reader, key, *h);
+        return reader;
     }
 
     std::unique_ptr<ObjectWriter> open_writer(const std::string& key) override {
@@ -277,6 +294,19 @@ private:
         return true;
     }
 
+    // A pack's tail (its table, what check and gc read of every pack) from
+    // the cache, or kept there once read.
+    void cache_pack_tail(S3Reader& reader, const std::string& key, const s3::ObjectHead& head) {
+        const uint64_t tail = std::min<uint64_t>(head.size, S3Reader::kWindow);
+        if (auto part = cache_->open_part(key, head.etag); part && part->size() == tail) {
+            reader.preload(head.size - tail, std::move(*part));
+            return;
+        }
+        reader.on_window([this, key, head, tail](uint64_t start, const std::vector<unsigned char>& window) {
+            if (window.size() == tail && start + tail == head.size) cache_->keep_part(key, head.etag, window.data(), tail);
+        });
+    }
+
     std::optional<s3::ObjectHead> listed_version(const std::string& key) {
         std::lock_guard<std::mutex> g(listed_mu_);
         auto it = listed_.find(key);
@@ -285,7 +315,7 @@ private:
     }
     void remember_version(const std::string& key, s3::ObjectHead head) {
         std::lock_guard<std::mutex> g(listed_mu_);
-        listed_[key] = std::move(head);
+        if (listed_.size() < kMaxListedVersions || listed_.count(key)) listed_[key] = std::move(head);
     }
 
     std::string prefix_;  // "" or "PREFIX/"
