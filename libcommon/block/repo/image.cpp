@@ -223,9 +223,6 @@ constexpr uint64_t kFetchBudget = 12u << 20;
 constexpr size_t kRequestsInFlight = 16;      // ranged reads sent at once
 constexpr uint64_t kBatchBytes = 8u << 20;    // chunks located and planned together
 constexpr size_t kBatchChunks = 1024;
-}  // namespace
-
-namespace {
 
 // A ranged read's bytes, in memory of their own (mmap), returned to the
 // system as soon as the last chunk is decoded from them: megabyte buffers
@@ -354,23 +351,29 @@ void ImageReader::read_ahead() {
     }
 }
 
+// A chunk about to be loaded, with spare buffers if there are any.
+ImageReader::Loaded ImageReader::start_loading(uint64_t c, const ChunkId& id) {
+    Loaded l;
+    l.chunk = c;
+    l.id = id;
+    {
+        std::lock_guard lock(spare_mutex_);
+        for (auto* b : {&l.file, &l.scratch}) {
+            if (spare_.empty()) break;
+            *b = std::move(spare_.back());
+            spare_.pop_back();
+        }
+    }
+    if (!l.file) l.file = std::make_unique<Bytes>();
+    if (!l.scratch) l.scratch = std::make_unique<Bytes>();
+    return l;
+}
+
 // A worker loads the chunk by itself (one read of its object).
 void ImageReader::submit_load(uint64_t c, const ChunkId& id) {
     ahead_.push_back(c);
     pool_.submit([this, c, id, hash = hash_chunks_] {
-        Loaded l;
-        l.chunk = c;
-        l.id = id;
-        {
-            std::lock_guard lock(spare_mutex_);
-            for (auto* b : {&l.file, &l.scratch}) {
-                if (spare_.empty()) break;
-                *b = std::move(spare_.back());
-                spare_.pop_back();
-            }
-        }
-        if (!l.file) l.file = std::make_unique<Bytes>();
-        if (!l.scratch) l.scratch = std::make_unique<Bytes>();
+        Loaded l = start_loading(c, id);
         l.error = hash ? repo_.load_chunk(id, *l.file, *l.scratch, l.plain)
                        : repo_.load_chunk_unhashed(id, *l.file, *l.scratch, l.plain);
         return l;
@@ -431,19 +434,7 @@ void ImageReader::plan_batch(std::vector<Planned> batch) {
 void ImageReader::submit_planned(Planned p) {
     ahead_.push_back(p.chunk);
     pool_.submit([this, p = std::move(p), hash = hash_chunks_] {
-        Loaded l;
-        l.chunk = p.chunk;
-        l.id = p.id;
-        {
-            std::lock_guard lock(spare_mutex_);
-            for (auto* b : {&l.file, &l.scratch}) {
-                if (spare_.empty()) break;
-                *b = std::move(spare_.back());
-                spare_.pop_back();
-            }
-        }
-        if (!l.file) l.file = std::make_unique<Bytes>();
-        if (!l.scratch) l.scratch = std::make_unique<Bytes>();
+        Loaded l = start_loading(p.chunk, p.id);
         auto bytes = p.fetch->bytes.get();  // rethrows the read's error
         const uint64_t skip = p.piece.offset - p.fetch->offset;
         if (bytes && p.piece.offset >= p.fetch->offset && skip + p.piece.length <= bytes->size) {

@@ -126,6 +126,7 @@ private:
     const Loaded& chunk(uint64_t index);
     void read_ahead();
     void submit_load(uint64_t c, const ChunkId& id);
+    Loaded start_loading(uint64_t c, const ChunkId& id);
 
     // Coalesced reads, on a store where each read is a request (S3) and
     // chunks share pack objects: the chunks after the read position are
