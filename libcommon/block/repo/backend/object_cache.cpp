@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <ctime>
 #include <vector>
 
 #include "libcommon/base/error.h"
@@ -168,11 +169,15 @@ void ObjectCache::evict() {
     uint64_t total = 0;
     DIR* d = ::opendir(dir_.c_str());
     if (!d) return;
+    const time_t an_hour_ago = ::time(nullptr) - 3600;
     while (dirent* e = ::readdir(d)) {
-        if (e->d_name[0] == '.') continue;  // ours in flight, or another process's
         std::string path = dir_ + "/" + e->d_name;
         struct stat st {};
         if (::lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+        if (e->d_name[0] == '.') {  // a download in flight, or one a killed process left
+            if (st.st_mtime < an_hour_ago) ::unlink(path.c_str());
+            continue;
+        }
         files.push_back({path, static_cast<uint64_t>(st.st_size), static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec});
         total += static_cast<uint64_t>(st.st_size);
     }
