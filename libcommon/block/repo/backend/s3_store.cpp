@@ -160,7 +160,9 @@ public:
 
     std::optional<std::vector<unsigned char>> load(const std::string& key, uint64_t offset, uint64_t length) override {
         validate_key(key);
-        if (cache_ && offset == 0 && length == 0 && immutable_key(key)) {
+        // Whole tables and indexes through the cache (not packs: a damaged
+        // pack read whole by repair would only crowd it).
+        if (cache_ && offset == 0 && length == 0 && immutable_key(key) && !key.ends_with(".pack")) {
             if (auto listed = listed_version(key)) {
                 int fd = cache_->open(key, listed->etag);
                 if (fd >= 0) return read_fd(fd);
