@@ -3,7 +3,11 @@
 #include <curl/curl.h>
 #include <strings.h>
 
+#include <unistd.h>
+
+#include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <random>
@@ -24,9 +28,13 @@ struct Client::Request {
     Pairs query;
     Pairs headers;     // besides host, x-amz-date, x-amz-content-sha256, token
     const unsigned char* body = nullptr;
-    size_t body_length = 0;
+    int body_fd = -1;  // a PUT's body read from this file instead (put_file)
+    uint64_t body_length = 0;
     std::string payload_sha256;  // computed once, reused by every attempt
     std::vector<unsigned char>* sink = nullptr;  // a GET's body goes here
+    int sink_fd = -1;                            // or here (get_to_file)
+    unsigned char* sink_buffer = nullptr;        // or here, at most sink_capacity bytes (get_range)
+    size_t sink_capacity = 0;
 };
 
 struct Client::Response {
@@ -34,6 +42,7 @@ struct Client::Response {
     std::string body;  // error bodies and XML answers (not a GET's data)
     std::string date, etag, request_id;
     uint64_t content_length = 0;  // of a HEAD's object
+    uint64_t body_written = 0;    // a 2xx GET's bytes into sink_buffer or sink_fd
     bool transport_failed = false;
     net::TransportFailure failure;
     // An earlier attempt may have done the work (failed after sending, 5xx):
@@ -49,21 +58,69 @@ double steady_seconds() {
     return std::chrono::duration<double>(Clock::now().time_since_epoch()).count();
 }
 
+struct Counters {
+    std::atomic<uint64_t> get{0}, get_bytes{0}, put{0}, put_bytes{0}, head{0}, list{0}, remove{0}, other{0}, retried{0};
+};
+
+Counters& counters() {
+    static Counters c;
+    return c;
+}
+
+void print_stats_at_exit() {
+    std::string line = request_stats_json(request_stats()) + "\n";
+    (void)!::write(2, line.data(), line.size());
+}
+
+bool trace_requests = false;  // ZADP_S3_STATS=2: also one line per request
+
 void global_init_once() {
     static std::once_flag once;
-    std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+    std::call_once(once, [] {
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        const char* stats = std::getenv("ZADP_S3_STATS");
+        if (stats && (std::string(stats) == "1" || std::string(stats) == "2")) std::atexit(print_stats_at_exit);
+        trace_requests = stats && std::string(stats) == "2";
+    });
+}
+
+// Counts one attempt of a request by its kind.
+void count_attempt(const std::string& method, bool has_key, uint64_t body_length) {
+    auto& c = counters();
+    if (method == "GET")
+        ++(has_key ? c.get : c.list);
+    else if (method == "PUT" && has_key) {
+        ++c.put;
+        c.put_bytes += body_length;
+    } else if (method == "HEAD")
+        ++c.head;
+    else if (method == "DELETE" || method == "POST")  // POST ?delete: DeleteObjects
+        ++c.remove;
+    else
+        ++c.other;
 }
 
 struct Upload {
-    const unsigned char* data;
-    size_t left;
+    const unsigned char* data;  // or, with fd >= 0, from the file at `offset`
+    uint64_t left;
+    int fd = -1;
+    uint64_t offset = 0;
 };
 
 size_t read_upload(char* buffer, size_t size, size_t count, void* user) {
     auto* u = static_cast<Upload*>(user);
-    size_t n = std::min(size * count, u->left);
-    std::memcpy(buffer, u->data, n);
-    u->data += n;
+    size_t n = static_cast<size_t>(std::min<uint64_t>(size * count, u->left));
+    if (u->fd >= 0) {
+        ssize_t got;
+        do got = ::pread(u->fd, buffer, n, static_cast<off_t>(u->offset));
+        while (got < 0 && errno == EINTR);
+        if (got <= 0 && n > 0) return CURL_READFUNC_ABORT;  // the attempt fails; the error names the request
+        n = static_cast<size_t>(got);
+        u->offset += n;
+    } else {
+        std::memcpy(buffer, u->data, n);
+        u->data += n;
+    }
     u->left -= n;
     return n;
 }
@@ -71,12 +128,28 @@ size_t read_upload(char* buffer, size_t size, size_t count, void* user) {
 struct Sinks {
     std::string* text;
     std::vector<unsigned char>* data;  // a 2xx GET's body
+    int fd = -1;                       // or this file
+    unsigned char* buffer = nullptr;   // or this buffer of `capacity` bytes
+    size_t capacity = 0;
     long status = 0;
+    uint64_t written = 0;
 };
 
 size_t write_body(char* data, size_t size, size_t count, void* user) {
     auto* s = static_cast<Sinks*>(user);
-    if (s->data && s->status >= 200 && s->status < 300)
+    if (s->fd >= 0 && s->status >= 200 && s->status < 300) {
+        for (size_t done = 0; done < size * count;) {
+            ssize_t n = ::write(s->fd, data + done, size * count - done);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) return 0;  // curl fails the attempt (CURLE_WRITE_ERROR)
+            done += static_cast<size_t>(n);
+        }
+        s->written += size * count;
+    } else if (s->buffer && s->status >= 200 && s->status < 300) {
+        if (size * count > s->capacity - s->written) return 0;  // more than the range asked for: fails the attempt
+        std::memcpy(s->buffer + s->written, data, size * count);
+        s->written += size * count;
+    } else if (s->data && s->status >= 200 && s->status < 300)
         s->data->insert(s->data->end(), data, data + size * count);
     else
         s->text->append(data, size * count);
@@ -133,6 +206,18 @@ Meaning meaning_of(const std::string& code, long status) {
 }
 
 }  // namespace
+
+RequestStats request_stats() {
+    auto& c = counters();
+    return {c.get, c.get_bytes, c.put, c.put_bytes, c.head, c.list, c.remove, c.other, c.retried};
+}
+
+std::string request_stats_json(const RequestStats& s) {
+    auto field = [](const char* name, uint64_t v) { return "\"" + std::string(name) + "\":" + std::to_string(v); };
+    return "{\"s3_stats\":{" + field("get", s.get) + "," + field("get_bytes", s.get_bytes) + "," + field("put", s.put) +
+           "," + field("put_bytes", s.put_bytes) + "," + field("head", s.head) + "," + field("list", s.list) + "," +
+           field("delete", s.remove) + "," + field("other", s.other) + "," + field("retried", s.retried) + "}}";
+}
 
 bool valid_bucket_name(const std::string& name) {
     if (name.size() < 3 || name.size() > 63) return false;
@@ -244,9 +329,12 @@ Client::Response Client::send_once(Request& r) {
     if (r.body == nullptr && r.method == "POST") list = curl_slist_append(list, "Content-Type:");
 
     CURL* curl = static_cast<CURL*>(acquire_handle());
+    count_attempt(r.method, !r.key.empty(), r.body_length);
     Response response;
-    Sinks sinks{&response.body, r.sink};
-    Upload upload{r.body, r.body_length};
+    Sinks sinks{&response.body, r.sink, r.sink_fd, r.sink_buffer, r.sink_capacity};
+    const off_t fd_start = r.sink_fd >= 0 ? ::lseek(r.sink_fd, 0, SEEK_CUR) : 0;
+    if (r.sink_fd >= 0 && ::ftruncate(r.sink_fd, fd_start) != 0) fail(kExitIo, describe(r) + ": " + errno_text(errno));
+    Upload upload{r.body, r.body_length, r.body_fd, 0};
     if (r.sink) r.sink->clear();
     curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
     if (r.method == "PUT") {
@@ -281,6 +369,7 @@ Client::Response Client::send_once(Request& r) {
     CURLcode code = curl_easy_perform(curl);
     curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, nullptr);  // `detail` dies with this call
     curl_slist_free_all(list);
+    if (r.sink_fd >= 0 && code != CURLE_OK) ::lseek(r.sink_fd, fd_start, SEEK_SET);  // the next attempt starts over
     if (code != CURLE_OK) {
         response.transport_failed = true;
         response.failure = net::classify_failure(curl, code, detail);
@@ -288,6 +377,17 @@ Client::Response Client::send_once(Request& r) {
         return response;
     }
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
+    if (trace_requests) {
+        std::string range;
+        for (const auto& [name, value] : r.headers)
+            if (name == "range") range = " " + value;
+        std::string line = "s3: " + r.method + " " + quote_input(r.key, 200) + range + " -> " +
+                           std::to_string(response.status) + "\n";
+        (void)!::write(2, line.data(), line.size());
+    }
+    if (r.sink && response.status / 100 == 2) counters().get_bytes += r.sink->size();
+    if (r.sink_fd >= 0 || r.sink_buffer) counters().get_bytes += sinks.written;
+    response.body_written = sinks.written;
     curl_off_t length = -1;
     if (curl_easy_getinfo(curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length) == CURLE_OK && length > 0)
         response.content_length = static_cast<uint64_t>(length);
@@ -342,6 +442,7 @@ Client::Response Client::exchange(Request& r) {
             fail(kExitApi, error + (attempt > 1 ? " (gave up after " + std::to_string(attempt) + " attempts)" : ""));
         }
         log_warning(error + "; retrying in " + std::to_string(delay) + " ms");
+        ++counters().retried;
         std::this_thread::sleep_for(std::chrono::milliseconds(delay));
     }
 }
@@ -365,11 +466,27 @@ void Client::throw_http_error(const Request& r, const Response& resp) const {
 
 bool Client::put(const std::string& key, const void* data, size_t length, bool create_only) {
     Request r;
+    r.body = static_cast<const unsigned char*>(data);
+    r.body_length = length;
+    return put_request(key, r, create_only, [&] { return md5_hex(data, length); });
+}
+
+bool Client::put_file(const std::string& key, int fd, uint64_t length, bool create_only) {
+    Request r;
+    r.body_fd = fd;
+    r.body_length = length;
+    FileDigests digests = file_digests(fd, length);
+    r.payload_sha256 = digests.sha256;
+    return put_request(key, r, create_only, [&] { return digests.md5; });
+}
+
+bool Client::put_request(const std::string& key, Request& r, bool create_only, const std::function<std::string()>& md5) {
     r.op = create_only ? "create-only PUT" : "PUT";
     r.method = "PUT";
     r.key = key;
-    r.body = static_cast<const unsigned char*>(data);
-    r.body_length = length;
+    if (r.body_length > kMaxPutSize)
+        fail(kExitUsage, describe(r) + ": " + std::to_string(r.body_length) + " bytes, more than one PUT takes (" +
+                             std::to_string(kMaxPutSize) + ")");
     if (create_only) r.headers.emplace_back("if-none-match", "*");
     Response resp = exchange(r);
     if (resp.status == 200) return true;
@@ -379,25 +496,35 @@ bool Client::put(const std::string& key, const void* data, size_t length, bool c
         // the object holds our bytes it is ours (or an identical writer's,
         // which is the same object).
         auto h = head(key);
-        return h && h->size == length && h->etag == md5_hex(data, length);
+        return h && h->size == r.body_length && h->etag == md5();
     }
     throw_http_error(r, resp);
 }
 
 std::optional<std::vector<unsigned char>> Client::get(const std::string& key, uint64_t offset, uint64_t length) {
+    std::vector<unsigned char> data;
+    if (!get_into(key, offset, length, data)) return std::nullopt;
+    return data;
+}
+
+bool Client::get_into(const std::string& key, uint64_t offset, uint64_t length, std::vector<unsigned char>& out) {
     Request r;
     r.op = "GET";
     r.method = "GET";
     r.key = key;
-    std::vector<unsigned char> data;
-    r.sink = &data;
+    out.clear();
+    if (length > 0 && length <= (64u << 20)) out.reserve(length);  // no regrowth while it arrives
+    r.sink = &out;
     if (offset > 0 || length > 0)
         r.headers.emplace_back("range", "bytes=" + std::to_string(offset) + "-" +
                                             (length > 0 ? std::to_string(offset + length - 1) : ""));
     Response resp = exchange(r);
-    if (resp.status == 200 || resp.status == 206) return data;
-    if (resp.status == 416) return std::vector<unsigned char>{};  // the range starts past the end
-    if (resp.status == 404 && xml::text(resp.body, "Code").value_or("") != "NoSuchBucket") return std::nullopt;
+    if (resp.status == 200 || resp.status == 206) return true;
+    if (resp.status == 416) {  // the range starts past the end
+        out.clear();
+        return true;
+    }
+    if (resp.status == 404 && xml::text(resp.body, "Code").value_or("") != "NoSuchBucket") return false;
     throw_http_error(r, resp);
 }
 
@@ -427,6 +554,38 @@ std::optional<ObjectHead> Client::head(const std::string& key) {
 
 void Client::list(const std::string& prefix, const std::function<void(const std::string&, uint64_t)>& visit,
                   int page_size) {
+    list(prefix, [&](const Listed& e) { visit(e.key, e.size); }, page_size);
+}
+
+std::optional<size_t> Client::get_range(const std::string& key, uint64_t offset, size_t length, unsigned char* out) {
+    if (length == 0) return 0;
+    Request r;
+    r.op = "GET";
+    r.method = "GET";
+    r.key = key;
+    r.sink_buffer = out;
+    r.sink_capacity = length;
+    r.headers.emplace_back("range", "bytes=" + std::to_string(offset) + "-" + std::to_string(offset + length - 1));
+    Response resp = exchange(r);
+    if (resp.status == 200 || resp.status == 206) return static_cast<size_t>(resp.body_written);
+    if (resp.status == 416) return 0;  // the range starts past the end
+    if (resp.status == 404 && xml::text(resp.body, "Code").value_or("") != "NoSuchBucket") return std::nullopt;
+    throw_http_error(r, resp);
+}
+
+std::optional<ObjectHead> Client::get_to_file(const std::string& key, int fd) {
+    Request r;
+    r.op = "GET";
+    r.method = "GET";
+    r.key = key;
+    r.sink_fd = fd;
+    Response resp = exchange(r);
+    if (resp.status == 200) return ObjectHead{resp.content_length, resp.etag};
+    if (resp.status == 404 && xml::text(resp.body, "Code").value_or("") != "NoSuchBucket") return std::nullopt;
+    throw_http_error(r, resp);
+}
+
+void Client::list(const std::string& prefix, const std::function<void(const Listed&)>& visit, int page_size) {
     std::string token;
     for (;;) {
         Request r;
@@ -440,7 +599,8 @@ void Client::list(const std::string& prefix, const std::function<void(const std:
             auto key = xml::text(contents, "Key");
             auto size = xml::text(contents, "Size");
             if (!key || !size) fail(kExitApi, describe(r) + ": an entry without Key or Size");
-            visit(*key, std::strtoull(size->c_str(), nullptr, 10));
+            std::string etag = unquote(xml::text(contents, "ETag").value_or(""));
+            visit(Listed{*key, std::strtoull(size->c_str(), nullptr, 10), etag});
         }
         if (xml::text(resp.body, "IsTruncated").value_or("false") != "true") return;
         token = xml::text(resp.body, "NextContinuationToken").value_or("");

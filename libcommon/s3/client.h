@@ -25,6 +25,10 @@
 
 namespace hci::s3 {
 
+// The largest object one PUT stores (S3's limit; no multipart here: RGW
+// ignores If-None-Match on CompleteMultipartUpload).
+inline constexpr uint64_t kMaxPutSize = 5ull << 30;
+
 struct ObjectHead {
     uint64_t size = 0;
     std::string etag;  // without quotes
@@ -46,13 +50,33 @@ public:
     // PUT of a whole object. create_only sends If-None-Match: * and returns
     // false when the key exists (412); otherwise true.
     bool put(const std::string& key, const void* data, size_t length, bool create_only);
+    // The same PUT with the body read from a file (pread(2) of its first
+    // `length` bytes, again for each attempt): an object spooled to disk is
+    // never held in memory. The file must not change until this returns.
+    bool put_file(const std::string& key, int fd, uint64_t length, bool create_only);
     // Up to `length` bytes from `offset` (0: to the end); none past the end;
     // nullopt when there is no such object.
     std::optional<std::vector<unsigned char>> get(const std::string& key, uint64_t offset = 0, uint64_t length = 0);
+    // Up to `length` (> 0) bytes from `offset` into `out`: how many; nullopt
+    // when there is no such object.
+    std::optional<size_t> get_range(const std::string& key, uint64_t offset, size_t length, unsigned char* out);
+    // get() into `out`, whose capacity is reused; false when there is no
+    // such object.
+    bool get_into(const std::string& key, uint64_t offset, uint64_t length, std::vector<unsigned char>& out);
     std::optional<ObjectHead> head(const std::string& key);
     // Every key under `prefix` in key order, a page of `page_size` at a time.
     void list(const std::string& prefix, const std::function<void(const std::string& key, uint64_t size)>& visit,
               int page_size = 1000);
+    struct Listed {
+        std::string key;
+        uint64_t size = 0;
+        std::string etag;  // without quotes
+    };
+    void list(const std::string& prefix, const std::function<void(const Listed&)>& visit, int page_size = 1000);
+    // The whole object written to `fd` (at its current position) as it
+    // arrives, never held in memory; nullopt when there is no such object.
+    // The head is the object's size and ETag as the server sent them.
+    std::optional<ObjectHead> get_to_file(const std::string& key, int fd);
     // DELETE of one key (a missing one is no error).
     void remove(const std::string& key);
     // DeleteObjects (at most 1000 keys, Content-MD5); missing keys are no error.
@@ -70,6 +94,8 @@ public:
 private:
     struct Request;
     struct Response;
+    bool put_request(const std::string& key, Request& request, bool create_only,
+                     const std::function<std::string()>& md5_hex);
     Response exchange(Request& request);
     Response send_once(Request& request);
     [[noreturn]] void throw_http_error(const Request& request, const Response& response) const;
@@ -88,6 +114,20 @@ private:
     double next_slot_ = 0;     // pacing: the earliest start of the next request (steady seconds)
     uint64_t requests_ = 0;
 };
+
+// What this process's clients sent, every attempt counted (retries too),
+// for benchmarks and tests: object GETs (ranged or whole) and PUTs with
+// their body bytes, HEADs, list pages (ListObjectsV2, also those that only
+// read the server's clock), DELETE and DeleteObjects requests, and the rest
+// (CreateBucket). With ZADP_S3_STATS=1 in the environment the process
+// prints them as one JSON line on stderr when it exits:
+//   {"s3_stats":{"get":N,"get_bytes":N,"put":N,"put_bytes":N,"head":N,"list":N,"delete":N,"other":N,"retried":N}}
+struct RequestStats {
+    uint64_t get = 0, get_bytes = 0, put = 0, put_bytes = 0, head = 0, list = 0, remove = 0, other = 0;
+    uint64_t retried = 0;  // attempts that were repeats of a failed one
+};
+RequestStats request_stats();
+std::string request_stats_json(const RequestStats& stats);
 
 // Whether a bucket name is one S3 accepts (3-63 of [a-z0-9.-], starting and
 // ending with a letter or digit).

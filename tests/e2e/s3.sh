@@ -6,6 +6,17 @@
 S3_BUCKET=hci-e2e
 S3_PREFIX=$(basename "$T")
 export ZADP_REPO="s3://$S3_BUCKET/$S3_PREFIX"
+# The S3 store's cache (zadp-repo --cache-dir) of this run only, not $HOME's.
+export ZADP_CACHE_DIR="$T/cache"
+unset ZADP_S3_STATS
+
+# s3_stat FILE FIELD: a field of the ZADP_S3_STATS line a command left on its
+# stderr in FILE ("get", "put", "head"...)
+s3_stat() {
+    local line
+    line=$(grep '^{"s3_stats"' "$1" | tail -n 1) || die "no s3_stats line in $1: $(cat "$1")"
+    jq -r ".s3_stats.$2" <<< "$line"
+}
 
 # s3_objects DIR: every object under the repository's prefix, fetched into
 # DIR (one file per key, '/' as '%'); the keys on stdout. DIR "-": only

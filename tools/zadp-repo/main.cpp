@@ -15,7 +15,7 @@ static const ToolInfo kInfo{"zadp-repo", "[--repo DIR|s3://BUCKET/PREFIX] COMMAN
 
 static std::vector<CommandInfo> commands(repo_tool::Options& o) {
     std::vector<CommandInfo> c{
-        {"init", "[--chunk-size SIZE] [--encrypt] [--format-version N]", "create a repository"},
+        {"init", "[--chunk-size SIZE] [--encrypt] [--format-version N] [--unsafe-single-writer]", "create a repository"},
         {"ls", "[PREFIX|VM-NAME] [--table|--json]", "list images and blobs, or backups in a table", 0, 1},
         {"put-blob", "NAME [FILE|-]", "store a small file", 1, 2},
         {"cat", "NAME", "print a small file", 1, 1},
@@ -34,7 +34,10 @@ static std::vector<CommandInfo> commands(repo_tool::Options& o) {
          "chunk size, a power of two from 64K to 4M")
         ("encrypt", po::bool_switch(&o.encrypt), "encrypt chunks, indexes and blobs (AES-256-GCM)")
         ("format-version", po::value(&o.format_version)->value_name("N"),
-         "2 (the default): chunks in packs; 1: one file per chunk, for older zadp-repo");
+         "2 (the default): chunks in packs; 1: one file per chunk, for older zadp-repo")
+        ("unsafe-single-writer", po::bool_switch(&o.unsafe_single_writer),
+         "make the repository even on a store whose create-only writes are not (init refuses it otherwise): "
+         "then only ONE host may ever write to it");
     c[5].options.add_options()
         ("keep-last", po::value(&o.keep.last)->value_name("N"), "keep the N newest backups")
         ("keep-hourly", po::value(&o.keep.hourly)->value_name("N"), "keep the newest backup of each of N hours")
@@ -73,6 +76,9 @@ static int body(int argc, char** argv) {
          "the repository: a directory or s3://BUCKET/PREFIX (else $ZADP_REPO)")
         ("s3-endpoint", po::value<std::string>()->value_name("URL"),
          "the S3 endpoint, e.g. http://127.0.0.1:7480 (else $AWS_ENDPOINT_URL)")
+        ("cache-dir", po::value<std::string>()->value_name("DIR"),
+         "S3: where the locator, indexes and pack tables are cached, \"off\" for nowhere "
+         "(else $ZADP_CACHE_DIR, $XDG_CACHE_HOME/zadp, ~/.cache/zadp)")
         ("key-file", po::value<std::string>()->value_name("FILE"),
          "key file of an encrypted repository (else $ZADP_REPO_KEY_FILE)")
         ("passphrase-file", po::value<std::string>()->value_name("FILE"),
@@ -84,6 +90,7 @@ static int body(int argc, char** argv) {
     // The S3 store reads the endpoint as the AWS tools do: the option stands
     // in for the variable (an endpoint is no secret).
     if (cli.has("s3-endpoint")) ::setenv("AWS_ENDPOINT_URL", cli.get<std::string>("s3-endpoint").c_str(), 1);
+    if (cli.has("cache-dir")) ::setenv("ZADP_CACHE_DIR", cli.get<std::string>("cache-dir").c_str(), 1);
     o.key_file = cli.option_or_env("key-file", "ZADP_REPO_KEY_FILE");
     o.passphrase_file = cli.option_or_env("passphrase-file", "ZADP_REPO_PASSPHRASE_FILE");
     o.passphrase = cli.env("ZADP_REPO_PASSPHRASE");

@@ -35,13 +35,14 @@ repo::Access writes_unless_dry_run(const Options& o) { return o.dry_run ? repo::
 int cmd_init(const Options& o) {
     std::string dir = repo::repo_dir_from(o.repo);
     auto config = Repository::init(dir, o.chunk_size, o.encrypt, keys(o), o.format_version,
-                                   repo::allow_shared_dir_from(o.allow_shared_dir));
+                                   repo::allow_shared_dir_from(o.allow_shared_dir), o.unsafe_single_writer);
     boost::json::object line;
     line["repo"] = dir;
     line["version"] = config.version;
     line["chunk_size"] = config.chunk_size;
     line["encrypted"] = config.encrypted;
     if (config.encrypted) line["key_fingerprint"] = config.key_fingerprint;
+    if (config.single_writer) line["single_writer"] = true;
     line["id"] = config.id;
     emit(line);
     return kExitOk;

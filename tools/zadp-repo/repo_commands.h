@@ -18,6 +18,7 @@ struct Options {
     std::optional<std::string> passphrase;                      // $ZADP_REPO_PASSPHRASE
     uint32_t chunk_size = repo::kDefaultChunkSize;
     bool encrypt = false;
+    bool unsafe_single_writer = false;  // init --unsafe-single-writer
     uint32_t format_version = repo::kRepoVersion;
     bool dry_run = false;
     bool read_data = false;

@@ -73,6 +73,10 @@ public:
         uint64_t offset = 0, length = 0;
     };
     virtual std::optional<Place> where(const ChunkId& id) = 0;
+    // Whether where() names ranges of objects that hold many chunks (packs),
+    // which a reader may fetch several at a time (image.h); the chunk's
+    // object is then the bytes of that range as read() would give them.
+    virtual bool places_share_objects() const { return false; }
 
     // Garbage collection, run with no store or read in progress, after
     // rebuild(): removes chunks `live` says no index references, and what

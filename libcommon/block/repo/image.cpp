@@ -1,8 +1,13 @@
 #include "libcommon/block/repo/image.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <boost/json.hpp>
+#include <condition_variable>
 #include <cstring>
+#include <future>
 #include <thread>
 
 #include "libcommon/base/error.h"
@@ -36,6 +41,21 @@ void check_index_fits(const Repository& repo, const IndexHeader& header, const s
                                  " differs from the repository's " + std::to_string(repo.config().chunk_size));
 }
 
+uint64_t index_size_bound(uint64_t entries) {
+    // 32 bytes an entry, a seal's overhead per segment, header and trailer.
+    return entries * 32 + (entries / kEntriesPerSegment + 1) * 64 + (1u << 20);
+}
+
+void check_index_fits_one_object(const ObjectStore& store, const IndexHeader& header) {
+    uint64_t need = index_size_bound(header.entries());
+    if (need <= store.max_object_size()) return;
+    fail(kExitUsage, "repo:" + header.name + ": an image of " + std::to_string(header.size) + " bytes in chunks of " +
+                         std::to_string(header.chunk_size) + " needs an index of up to " + std::to_string(need) +
+                         " bytes, more than one object on " + store.where("") + " can hold (" +
+                         std::to_string(store.max_object_size()) + "); nothing was stored (a repository with a "
+                         "larger --chunk-size takes it)");
+}
+
 size_t chunk_worker_count() { return std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 4); }
 
 size_t chunks_in_flight(uint32_t chunk_size, size_t workers, size_t budget) {
@@ -55,6 +75,7 @@ ImageWriter::ImageWriter(Repository& repo, const std::string& name, uint64_t siz
     header_.block_size = block_size;
     header_.identity = identity;
     header_.vm_id = vm_id_of(identity);
+    check_index_fits_one_object(repo.store(), header_);
     lock_ = repo.lock_shared();
     std::string key = Repository::index_key(name);
     if (repo.store().stat(key) || repo.store().stat(Repository::blob_key(name)))
@@ -195,12 +216,101 @@ void ImageWriter::commit() {
 
 // ---- ImageReader ----
 
+namespace {
+// Bytes of coalesced reads in memory at once: requested, arrived, or
+// still being decoded from.
+constexpr uint64_t kFetchBudget = 12u << 20;
+constexpr size_t kRequestsInFlight = 16;      // ranged reads sent at once
+constexpr uint64_t kBatchBytes = 8u << 20;    // chunks located and planned together
+constexpr size_t kBatchChunks = 1024;
+
+// A ranged read's bytes, in memory of their own (mmap), returned to the
+// system as soon as the last chunk is decoded from them: megabyte buffers
+// freed by other threads would otherwise pile up in malloc's arenas.
+struct MappedBytes {
+    explicit MappedBytes(size_t capacity) : capacity(capacity) {
+        void* p = ::mmap(nullptr, std::max<size_t>(capacity, 1), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) fail(kExitIo, "cannot map " + std::to_string(capacity) + " bytes: " + errno_text(errno));
+        data = static_cast<unsigned char*>(p);
+    }
+    ~MappedBytes() { ::munmap(data, std::max<size_t>(capacity, 1)); }
+    MappedBytes(const MappedBytes&) = delete;
+    MappedBytes& operator=(const MappedBytes&) = delete;
+    unsigned char* data;
+    size_t capacity, size = 0;
+};
+
+}  // namespace
+
+struct ImageReader::Fetch {
+    Fetch(std::shared_ptr<std::atomic<uint64_t>> total, uint64_t offset, uint64_t length)
+        : total(std::move(total)), offset(offset), length(length) {
+        *this->total += length;
+    }
+    ~Fetch() { *total -= length; }
+    std::shared_ptr<std::atomic<uint64_t>> total;  // the reader's fetch_bytes_
+    uint64_t offset = 0, length = 0;
+    // The bytes read; null when the object is not there (or no read was
+    // made): the chunk is then loaded alone, which says what is wrong.
+    std::shared_future<std::shared_ptr<const MappedBytes>> bytes;
+};
+
+// Threads that run the ranged reads; reads not started when the reader
+// jumps elsewhere are dropped.
+class ImageReader::RequestPool {
+public:
+    explicit RequestPool(size_t threads) {
+        for (size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { work(); });
+    }
+    ~RequestPool() {
+        {
+            std::lock_guard lock(mutex_);
+            stopping_ = true;
+            queue_.clear();
+        }
+        wake_.notify_all();
+        for (auto& t : threads_) t.join();
+    }
+    void submit(std::packaged_task<void()> task) {
+        {
+            std::lock_guard lock(mutex_);
+            queue_.push_back(std::move(task));
+        }
+        wake_.notify_one();
+    }
+    void drop_queued() {
+        std::lock_guard lock(mutex_);
+        queue_.clear();  // their futures report a broken promise; no one waits for them
+    }
+
+private:
+    void work() {
+        std::unique_lock lock(mutex_);
+        for (;;) {
+            wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+            if (stopping_) return;
+            auto task = std::move(queue_.front());
+            queue_.pop_front();
+            lock.unlock();
+            task();
+            lock.lock();
+        }
+    }
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    std::deque<std::packaged_task<void()>> queue_;
+    bool stopping_ = false;
+    std::vector<std::thread> threads_;
+};
+
 ImageReader::ImageReader(Repository& repo, const std::string& name)
     : repo_(repo), lock_(repo.lock_shared()), what_("repo:" + name),
       index_(repo.store(), (validate_name(name), Repository::index_key(name)), what_, repo.sealer()),
       pool_(chunk_worker_count()) {
     check_index_fits(repo, index_.header(), what_);
     in_flight_limit_ = chunks_in_flight(chunk_size(), chunk_worker_count(), 8u << 20);
+    coalesce_ = repo.store().reads_are_requests() && repo.chunks().places_share_objects();
+    if (coalesce_) requests_ = std::make_unique<RequestPool>(kRequestsInFlight);
 }
 
 ImageReader::~ImageReader() = default;
@@ -223,30 +333,127 @@ void ImageReader::recycle(Loaded& loaded) {
 
 // Keeps the workers loading the next non-zero chunks after the read position.
 void ImageReader::read_ahead() {
+    if (coalesce_) {
+        while (ahead_.size() < in_flight_limit_) {
+            plan_ahead();
+            if (planned_.empty()) return;
+            Planned p = std::move(planned_.front());
+            planned_.pop_front();
+            submit_planned(std::move(p));
+        }
+        return;
+    }
     while (ahead_.size() < in_flight_limit_ && next_ahead_ < index_.entries()) {
         uint64_t c = next_ahead_++;
         ChunkId id = index_.entry(c);
         if (is_zero_id(id)) continue;
-        ahead_.push_back(c);
-        pool_.submit([this, c, id, hash = hash_chunks_] {
-            Loaded l;
-            l.chunk = c;
-            l.id = id;
-            {
-                std::lock_guard lock(spare_mutex_);
-                for (auto* b : {&l.file, &l.scratch}) {
-                    if (spare_.empty()) break;
-                    *b = std::move(spare_.back());
-                    spare_.pop_back();
-                }
-            }
-            if (!l.file) l.file = std::make_unique<Bytes>();
-            if (!l.scratch) l.scratch = std::make_unique<Bytes>();
-            l.error = hash ? repo_.load_chunk(id, *l.file, *l.scratch, l.plain)
-                           : repo_.load_chunk_unhashed(id, *l.file, *l.scratch, l.plain);
-            return l;
-        });
+        submit_load(c, id);
     }
+}
+
+// A chunk about to be loaded, with spare buffers if there are any.
+ImageReader::Loaded ImageReader::start_loading(uint64_t c, const ChunkId& id) {
+    Loaded l;
+    l.chunk = c;
+    l.id = id;
+    {
+        std::lock_guard lock(spare_mutex_);
+        for (auto* b : {&l.file, &l.scratch}) {
+            if (spare_.empty()) break;
+            *b = std::move(spare_.back());
+            spare_.pop_back();
+        }
+    }
+    if (!l.file) l.file = std::make_unique<Bytes>();
+    if (!l.scratch) l.scratch = std::make_unique<Bytes>();
+    return l;
+}
+
+// A worker loads the chunk by itself (one read of its object).
+void ImageReader::submit_load(uint64_t c, const ChunkId& id) {
+    ahead_.push_back(c);
+    pool_.submit([this, c, id, hash = hash_chunks_] {
+        Loaded l = start_loading(c, id);
+        l.error = hash ? repo_.load_chunk(id, *l.file, *l.scratch, l.plain)
+                       : repo_.load_chunk_unhashed(id, *l.file, *l.scratch, l.plain);
+        return l;
+    });
+}
+
+// Locates the chunks after those planned and sends their coalesced reads,
+// a batch at a time, while the reads outstanding hold less than
+// kFetchBudget bytes.
+void ImageReader::plan_ahead() {
+    while (*fetch_bytes_ < kFetchBudget && next_ahead_ < index_.entries()) {
+        std::vector<Planned> batch;
+        uint64_t bytes = 0;
+        while (bytes < kBatchBytes && batch.size() < kBatchChunks && next_ahead_ < index_.entries()) {
+            Planned p;
+            p.chunk = next_ahead_++;
+            p.id = index_.entry(p.chunk);
+            if (is_zero_id(p.id)) continue;
+            if (auto place = repo_.chunks().where(p.id)) p.piece = {place->key, place->offset, place->length};
+            bytes += p.piece.length;
+            batch.push_back(std::move(p));
+        }
+        plan_batch(std::move(batch));
+    }
+}
+
+// Sends the batch's reads, in the order its chunks are needed.
+void ImageReader::plan_batch(std::vector<Planned> batch) {
+    std::vector<ReadPiece> pieces;
+    for (const auto& p : batch) pieces.push_back(p.piece);
+    using Got = std::shared_ptr<const MappedBytes>;
+    for (const ReadRun& run : plan_reads(pieces)) {
+        auto fetch = std::make_shared<Fetch>(fetch_bytes_, run.offset, run.length);
+        for (size_t i : run.pieces) batch[i].fetch = fetch;
+        auto promise = std::make_shared<std::promise<Got>>();
+        fetch->bytes = promise->get_future().share();
+        if (run.key.empty()) {  // located nowhere: loaded alone, which says so
+            promise->set_value(nullptr);
+            continue;
+        }
+        requests_->submit(std::packaged_task<void()>([&store = repo_.store(), run, promise] {
+            try {
+                auto bytes = std::make_shared<MappedBytes>(run.length);
+                auto got = store.read_range(run.key, run.offset, run.length, bytes->data);
+                if (got) bytes->size = *got;
+                promise->set_value(got ? Got(std::move(bytes)) : nullptr);
+            } catch (...) {
+                promise->set_exception(std::current_exception());
+            }
+        }));
+    }
+    for (auto& p : batch) planned_.push_back(std::move(p));
+}
+
+// A worker takes the chunk's bytes from its coalesced read and checks
+// them; bytes that are not there or do not verify are loaded again alone
+// (another copy, or an error naming what is wrong).
+void ImageReader::submit_planned(Planned p) {
+    ahead_.push_back(p.chunk);
+    pool_.submit([this, p = std::move(p), hash = hash_chunks_] {
+        Loaded l = start_loading(p.chunk, p.id);
+        auto bytes = p.fetch->bytes.get();  // rethrows the read's error
+        const uint64_t skip = p.piece.offset - p.fetch->offset;
+        if (bytes && p.piece.offset >= p.fetch->offset && skip + p.piece.length <= bytes->size) {
+            l.file->reset(p.piece.length);
+            if (p.piece.length) std::memcpy(l.file->data(), bytes->data + skip, p.piece.length);
+            l.error = repo_.check_chunk(p.id, *l.file, *l.scratch, l.plain, hash);
+            if (l.error.empty()) return l;
+        }
+        l.error = hash ? repo_.load_chunk(p.id, *l.file, *l.scratch, l.plain)
+                       : repo_.load_chunk_unhashed(p.id, *l.file, *l.scratch, l.plain);
+        return l;
+    });
+}
+
+// After a jump: nothing planned is wanted any more.
+void ImageReader::forget_planned() {
+    if (!coalesce_) return;
+    requests_->drop_queued();
+    planned_.clear();  // their reads' bytes are released as the reads end
 }
 
 const ImageReader::Loaded& ImageReader::chunk(uint64_t index) {
@@ -257,6 +464,7 @@ const ImageReader::Loaded& ImageReader::chunk(uint64_t index) {
         // Not among the chunks loading: start over from here.
         pool_.discard();
         ahead_.clear();
+        forget_planned();
         next_ahead_ = index;
     }
     read_ahead();
@@ -278,7 +486,7 @@ const ImageReader::Loaded& ImageReader::chunk(uint64_t index) {
 }
 
 bool ImageReader::rely_on_digest_check() {
-    if (trailer().digest.empty() || current_ || !ahead_.empty()) return false;
+    if (trailer().digest.empty() || current_ || !ahead_.empty() || !planned_.empty()) return false;
     hash_chunks_ = false;
     return true;
 }
@@ -288,6 +496,7 @@ void ImageReader::check_digest(const std::string& digest_hex) {
     // Rare: find the chunk to blame, checking each fully, one by one.
     pool_.discard();
     ahead_.clear();
+    forget_planned();
     Bytes file, scratch;
     for (uint64_t c = 0; c < index_.entries(); ++c) {
         ChunkId id = index_.entry(c);

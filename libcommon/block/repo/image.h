@@ -6,6 +6,7 @@
 // reader serves any byte range from the index and its chunks, every chunk
 // checked, loading ahead of a forward reader.
 #include <cstdint>
+#include <atomic>
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "libcommon/block/repo/ordered_pool.h"
+#include "libcommon/block/repo/read_plan.h"
 #include "libcommon/block/repo/repository.h"
 #include "libcommon/block/stream.h"
 
@@ -22,6 +24,12 @@ namespace hci::repo {
 // Fails (exit 6) when an index cannot be read back in this repository (its
 // chunk size is not the config's): what every read checks, and check too.
 void check_index_fits(const Repository& repo, const IndexHeader& header, const std::string& what);
+
+// The most bytes an index of `entries` chunks takes, and a usage error
+// (exit 2, before anything is stored) when that is more than one object of
+// `store` holds (S3: one PUT of 5 GiB, an image of 39.97 TiB at 256 KiB chunks).
+uint64_t index_size_bound(uint64_t entries);
+void check_index_fits_one_object(const ObjectStore& store, const IndexHeader& header);
 
 // How many threads hash, compress and seal chunks (or read and check them).
 size_t chunk_worker_count();
@@ -117,6 +125,26 @@ private:
     };
     const Loaded& chunk(uint64_t index);
     void read_ahead();
+    void submit_load(uint64_t c, const ChunkId& id);
+    Loaded start_loading(uint64_t c, const ChunkId& id);
+
+    // Coalesced reads, on a store where each read is a request (S3) and
+    // chunks share pack objects: the chunks after the read position are
+    // located a batch at a time and grouped into ranged reads (read_plan.h),
+    // up to kFetchBudget bytes of them requested ahead, many at once; the
+    // decoding workers take each chunk's bytes from its read.
+    struct Fetch;
+    struct Planned {
+        uint64_t chunk = 0;
+        ChunkId id{};
+        ReadPiece piece;
+        std::shared_ptr<Fetch> fetch;
+    };
+    class RequestPool;
+    void plan_ahead();
+    void plan_batch(std::vector<Planned> batch);
+    void submit_planned(Planned planned);
+    void forget_planned();
     void recycle(Loaded& loaded);
     [[noreturn]] void damaged(uint64_t chunk, const ChunkId& id, const std::string& why) const;
 
@@ -131,6 +159,12 @@ private:
     std::optional<Loaded> current_;  // the chunk reads are served from
     std::mutex spare_mutex_;
     std::vector<std::unique_ptr<Bytes>> spare_;
+    bool coalesce_ = false;
+    std::deque<Planned> planned_;   // located and requested, not yet given to the decoding workers
+    // Bytes of the ranged reads requested and not yet done with (their
+    // chunks decoded or dropped): each Fetch adds its length while it lives.
+    std::shared_ptr<std::atomic<uint64_t>> fetch_bytes_ = std::make_shared<std::atomic<uint64_t>>(0);
+    std::unique_ptr<RequestPool> requests_;  // before pool_: its jobs wait for these
     OrderedPool<Loaded> pool_;  // last: stops before what its jobs use goes away
 };
 

@@ -25,6 +25,8 @@
 #include <algorithm>
 #include <charconv>
 #include <cstring>
+#include <deque>
+#include <future>
 #include <map>
 #include <mutex>
 #include <set>
@@ -85,7 +87,7 @@ public:
                 std::lock_guard<std::mutex> g(mu_);
                 load();
                 at = find(id);
-                if (at && writing(at->pack)) {  // in the pack this process is writing
+                if (at && held_here(at->pack)) {  // in a pack this process is writing or uploading
                     read_at(*at, out);
                     return true;
                 }
@@ -149,7 +151,7 @@ public:
     void sync() override {
         std::lock_guard<std::mutex> g(mu_);
         load();
-        finish_pack();
+        finish_pack();  // every pack's PUT returned 200
         store_.sync();
         if (wrote_ && !generations_ && unmerged_count() > kMergeTables) try_merge();
     }
@@ -167,6 +169,8 @@ public:
         if (!at) return std::nullopt;
         return Place{pack_key(at->pack), at->offset, at->length};
     }
+
+    bool places_share_objects() const override { return true; }
 
     SweepReport sweep(const std::function<bool(const ChunkId&)>& live, bool dry_run) override;
     bool begin_concurrent_gc(const ConcurrentGc& gc, bool dry_run) override;
@@ -191,14 +195,44 @@ public:
 private:
     // Short: the object's checks will say it is damaged.
     static void read_at(ObjectReader& reader, const Location& at, Bytes& out) { pack::read_object(reader, at, out); }
-    // From the pack this process is writing (caller holds mu_).
+    // From a pack this process is writing or uploading (caller holds mu_).
     void read_at(const Location& at, Bytes& out) {
         thread_local std::vector<unsigned char> got;
-        pack_writer_->read_at(at.offset, at.length, got);
+        ObjectWriter& writer = writing(at.pack) ? *pack_writer_ : *uploading_.at(at.pack);
+        writer.read_at(at.offset, at.length, got);
         out.reset(got.size());
         if (!got.empty()) std::memcpy(out.data(), got.data(), got.size());
     }
     bool writing(uint64_t pack) const { return pack_writer_ && pack == pack_; }
+    bool held_here(uint64_t pack) const { return writing(pack) || uploading_.count(pack) > 0; }
+
+    // On a store where each write is a request (S3), a finished pack's PUT
+    // runs in the background while the workers fill the next pack, up to
+    // kUploadsInFlight at once; sync() waits for them all (an index is
+    // committed only after every pack it names returned 200). Its chunks
+    // are found and read from the spooled pack meanwhile (caller holds mu_).
+    // Elsewhere the pack is published at once.
+    static constexpr size_t kUploadsInFlight = 3;
+    void upload(uint64_t pack, std::unique_ptr<ObjectWriter> finished) {
+        if (!store_.reads_are_requests()) {
+            if (!finished->commit(true)) fail(kExitIo, pack_where(pack) + " exists already (two packs drew one random name)");
+            return;
+        }
+        std::shared_ptr<ObjectWriter> writer = std::move(finished);
+        uploading_[pack] = writer;
+        uploads_.push_back({pack, std::async(std::launch::async, [writer, where = pack_where(pack)] {
+                                if (!writer->commit(true))
+                                    fail(kExitIo, where + " exists already (two packs drew one random name)");
+                            })});
+        while (uploads_.size() > kUploadsInFlight) reap_upload();
+    }
+    // Waits for the oldest upload; rethrows its error.
+    void reap_upload() {
+        Upload oldest = std::move(uploads_.front());
+        uploads_.pop_front();
+        uploading_.erase(oldest.pack);
+        oldest.done.get();
+    }
 
     std::string pack_key(uint64_t pack) const { return pack::pack_key(prefix_, pack); }
     std::string table_key(uint64_t pack) const { return prefix_ + "/unmerged/" + pack_name(pack) + ".table"; }
@@ -374,7 +408,12 @@ private:
     }
 
     bool pack_exists(uint64_t pack) {
-        if (writing(pack)) return true;  // the one being written
+        if (held_here(pack)) return true;  // being written or uploaded
+        if (!packs_listed_ && store_.reads_are_requests()) {
+            // One listing (a request per 1000 packs) rather than a HEAD per pack.
+            for (auto listed : list_packs()) packs_seen_[listed] = true;
+            packs_listed_ = true;
+        }
         auto [it, added] = packs_seen_.emplace(pack, false);
         if (added) it->second = store_.stat(pack_key(pack)).has_value();
         return it->second;
@@ -399,7 +438,7 @@ private:
         pack_size_ += length;
         wrote_ = true;
         if (pack_size_ >= kPackTarget) {
-            finish_pack();
+            finish_pack(Publish::kInBackground);
             // Bounded memory for any image size: a merge, or where only gc
             // writes the locator, forgetting this process's own published
             // packs (a chunk met again later is stored again).
@@ -425,9 +464,16 @@ private:
     // then publishes the pack create-only (caller holds mu_). In that order,
     // every pack is named by an unmerged table or the locator (load() relies
     // on it); a table whose pack never came (a store killed between the
-    // two) only names chunks that are not there.
-    void finish_pack() {
-        if (!pack_writer_) return;
+    // two) only names chunks that are not there. Unless kInBackground (a
+    // full pack in the middle of a store), every pack is published on
+    // return, those uploaded in the background before too.
+    enum class Publish { kNow, kInBackground };
+    void finish_pack(Publish when = Publish::kNow) {
+        if (pack_writer_) seal_and_upload();
+        if (when == Publish::kNow)
+            while (!uploads_.empty()) reap_upload();
+    }
+    void seal_and_upload() {
         std::sort(pack_entries_.begin(), pack_entries_.end());
         auto table = seal_table(pack_entries_, pack_, sealer_);
         auto tail = pack_tail(pack_entries_.size(), table.size());
@@ -437,7 +483,7 @@ private:
         // A copy of the table in unmerged/, where every process finds it;
         // durable with the pack at sync().
         store_.save(table_key(pack_), table.data(), table.size());
-        if (!writer->commit(true)) fail(kExitIo, pack_where(pack_) + " exists already (two packs drew one random name)");
+        upload(pack_, std::move(writer));
         packs_seen_[pack_] = true;
         own_packs_.insert(pack_);
         pack_entries_.clear();
@@ -602,8 +648,15 @@ private:
     std::unordered_map<ChunkId, Location, IdHash> recent_;  // unmerged tables and this process's pack
     std::set<Location> damaged_;                             // by pack and offset
     std::unordered_map<uint64_t, bool> packs_seen_;          // whether each pack file exists
+    bool packs_listed_ = false;                              // packs_seen_ holds a listing's
     bool wrote_ = false;
     std::unique_ptr<ObjectWriter> pack_writer_;  // the pack this process is writing, if any
+    struct Upload {
+        uint64_t pack;
+        std::future<void> done;
+    };
+    std::map<uint64_t, std::shared_ptr<ObjectWriter>> uploading_;  // finished packs whose PUT runs
+    std::deque<Upload> uploads_;                                  // those PUTs, oldest first
     uint64_t pack_ = 0, pack_size_ = 0;
     std::vector<Entry> pack_entries_;
     std::vector<CondemnedList> condemned_lists_;
@@ -647,7 +700,7 @@ std::optional<Location> PackChunkStore::own_location(const ChunkId& id, uint64_t
 }
 
 bool PackChunkStore::read_object(const Location& at, Bytes& out) {
-    if (writing(at.pack)) {
+    if (held_here(at.pack)) {
         read_at(at, out);
         return true;
     }

@@ -55,6 +55,7 @@ std::string config_json(const Config& c) {
     if (c.encrypted) o["key_fingerprint"] = c.key_fingerprint;
     o["id"] = c.id;
     o["created"] = c.created;
+    if (c.single_writer) o["single_writer"] = true;
     return boost::json::serialize(o) + "\n";
 }
 
@@ -88,6 +89,7 @@ Config parse_config(const std::string& dir, const std::string& text) {
     if (auto* f = o.if_contains("key_fingerprint"); f && f->is_string()) c.key_fingerprint = std::string(f->as_string());
     if (auto* f = o.if_contains("id"); f && f->is_string()) c.id = std::string(f->as_string());
     if (auto* f = o.if_contains("created"); f && f->is_string()) c.created = std::string(f->as_string());
+    if (auto* f = o.if_contains("single_writer"); f && f->is_bool()) c.single_writer = f->as_bool();
     return c;
 }
 
@@ -225,14 +227,33 @@ void check_init_arguments(uint32_t chunk_size, bool encrypt, const KeySource& ke
                          "ZADP_REPO_PASSPHRASE or --passphrase-file)");
 }
 
+// Whether a second create() of one key fails, as commits and leases need.
+// A store where it does not is refused (exit 3) unless the user accepted a
+// single writer, which is then said loudly.
+bool create_only_probe_holds(ObjectStore& store, bool single_writer) {
+    unsigned char id[8];
+    random_bytes(id, sizeof id);
+    if (create_only_holds(store, "init-probe-" + to_hex(id, sizeof id))) return true;
+    const std::string what = "the store " + store.where("") +
+                             " does not keep create-only writes create-only (a second create of one key, on S3 a "
+                             "second PUT with If-None-Match: *, did not fail)";
+    if (!single_writer)
+        fail(kExitApi, what + ": commits and leases rest on it, so no repository is made there "
+                              "(zadp-repo init --unsafe-single-writer makes one for a single writing host)");
+    log_warning(what + "; --unsafe-single-writer: the repository is made for ONE writing host only. Two writers "
+                       "(stores, gc, prune) at once can overwrite one another's objects and lose backups; every "
+                       "writer will repeat this warning");
+    return false;
+}
+
 }  // namespace
 
 Config Repository::init(const std::string& dir, uint32_t chunk_size, bool encrypt, const KeySource& keys,
-                        uint32_t version, bool allow_shared_dir) {
+                        uint32_t version, bool allow_shared_dir, bool single_writer) {
     check_init_arguments(chunk_size, encrypt, keys, version);
     if (is_object_store_url(dir)) {
         auto store = open_store(dir, true);
-        return init(*store, chunk_size, encrypt, keys, version);
+        return init(*store, chunk_size, encrypt, keys, version, single_writer);
     }
     struct stat st {};
     if (::stat((dir + "/config").c_str(), &st) == 0) fail(kExitUsage, dir + " is already a repository");
@@ -244,14 +265,15 @@ Config Repository::init(const std::string& dir, uint32_t chunk_size, bool encryp
     make_dirs(version == 1 ? dir + "/chunks" : dir + "/packs");
     make_dirs(dir + "/backups");
     auto store = open_local_store(dir);
-    return init(*store, chunk_size, encrypt, keys, version);
+    return init(*store, chunk_size, encrypt, keys, version, single_writer);
 }
 
 Config Repository::init(ObjectStore& store, uint32_t chunk_size, bool encrypt, const KeySource& keys,
-                        uint32_t version) {
+                        uint32_t version, bool single_writer) {
     check_init_arguments(chunk_size, encrypt, keys, version);
     if (store.stat("config")) fail(kExitUsage, store.where("") + " is already a repository");
     Config c;
+    c.single_writer = !create_only_probe_holds(store, single_writer);
     c.version = version;
     c.chunk_size = chunk_size;
     c.created = utc_now();
@@ -287,16 +309,29 @@ Config Repository::init(ObjectStore& store, uint32_t chunk_size, bool encrypt, c
     return c;
 }
 
+namespace {
+
+// Every writer of a repository made with --unsafe-single-writer says so.
+std::unique_ptr<Repository> warn_if_single_writer(std::unique_ptr<Repository> repo, Access access) {
+    if (access == Access::kWrite && repo->config().single_writer)
+        log_warning("repository " + repo->dir() + " was made with --unsafe-single-writer (its store does not keep "
+                    "create-only writes create-only): only ONE host may write to it; two writers at once can "
+                    "overwrite one another's objects and lose backups");
+    return repo;
+}
+
+}  // namespace
+
 std::unique_ptr<Repository> Repository::open(const std::string& dir, const KeySource& keys, Access access,
                                              bool allow_shared_dir) {
-    if (is_object_store_url(dir)) return open(open_store(dir), dir, keys);
+    if (is_object_store_url(dir)) return warn_if_single_writer(open(open_store(dir), dir, keys), access);
     auto store = open_local_store(dir);
     // A config that does not parse or has an unknown version is refused
     // before the shared-directory check, as ever.
     auto repo = open(std::move(store), dir, keys);
     if (access == Access::kWrite && !allow_shared_dir) refuse_shared_dir(dir);
     repo->local_dir_ = dir;
-    return repo;
+    return warn_if_single_writer(std::move(repo), access);
 }
 
 std::unique_ptr<Repository> Repository::open(std::unique_ptr<ObjectStore> store, const std::string& where,
@@ -343,6 +378,13 @@ std::string Repository::load_chunk_unhashed(const ChunkId& id, Bytes& file, Byte
         return decode_object(ObjectKind::kChunk, to_hex(id), other, sealer_, scratch, plain).empty();
     });
     return intact ? "" : "damaged: " + error;
+}
+
+std::string Repository::check_chunk(const ChunkId& id, Bytes& file, Bytes& scratch, PlainView& plain, bool hash) {
+    std::string error = decode_object(ObjectKind::kChunk, to_hex(id), file, sealer_, scratch, plain);
+    if (!error.empty()) return "damaged: " + error;
+    if (hash && chunk_id(plain.data, plain.size, key()) != id) return "damaged: its bytes do not hash to its id";
+    return "";
 }
 
 std::string Repository::load_chunk(const ChunkId& id, std::vector<unsigned char>& data) {

@@ -42,6 +42,10 @@ struct Config {
     std::string id;               // random, names this repository
     std::string created;
     int zstd_level = 1;
+    // Made with init --unsafe-single-writer on a store whose create-only
+    // writes are not (zadp-repo(5), "Object storage"): nothing keeps two
+    // writers apart, so every writer warns that only one may write.
+    bool single_writer = false;
 };
 
 // Where the key of an encrypted repository comes from: a key file, or a
@@ -86,11 +90,16 @@ public:
     // file (created when absent) or a passphrase from `keys` is required.
     // A key (file or passphrase) without `encrypt` is a usage error: the
     // repository would not be encrypted.
+    // First it checks that the store keeps create-only writes create-only
+    // (a second create() of one key fails): commits and leases rest on it.
+    // A store that does not is refused (exit 3, naming it) unless
+    // `single_writer`: the repository is then made anyway, marked so in its
+    // config, and every writer warns that only one host may write to it.
     static Config init(const std::string& dir, uint32_t chunk_size, bool encrypt, const KeySource& keys,
-                       uint32_t version = kRepoVersion, bool allow_shared_dir = false);
+                       uint32_t version = kRepoVersion, bool allow_shared_dir = false, bool single_writer = false);
     // The same in any store (which must hold no config yet).
     static Config init(ObjectStore& store, uint32_t chunk_size, bool encrypt, const KeySource& keys,
-                       uint32_t version = kRepoVersion);
+                       uint32_t version = kRepoVersion, bool single_writer = false);
     // Opens an existing repository; refuses an unknown format version (exit
     // 6), a missing or wrong key (exit 2) and, for kWrite, a directory
     // others may write (see Access). A key given for an unencrypted
@@ -144,6 +153,11 @@ public:
     // mode); hashing is most of what a read costs.
     std::string load_chunk_unhashed(const ChunkId& id, Bytes& file, Bytes& scratch, PlainView& plain,
                                     bool other_copies = true);
+    // Checks a chunk's object already read into `file` (by a coalesced read,
+    // image.h) as load_chunk does, hashing it to its id when `hash`; "" when
+    // it verifies. The caller loads it again with load_chunk otherwise,
+    // which looks for another copy and names what is wrong.
+    std::string check_chunk(const ChunkId& id, Bytes& file, Bytes& scratch, PlainView& plain, bool hash);
 
     void put_blob(const std::string& name, const std::vector<unsigned char>& data);
     std::vector<unsigned char> get_blob(const std::string& name);

@@ -72,6 +72,16 @@ private:
 
 }  // namespace
 
+std::optional<size_t> ObjectStore::read_range(const std::string& key, uint64_t offset, size_t length,
+                                              unsigned char* out) {
+    if (length == 0) return 0;
+    auto got = load(key, offset, length);
+    if (!got) return std::nullopt;
+    size_t n = std::min(got->size(), length);
+    if (n) std::memcpy(out, got->data(), n);
+    return n;
+}
+
 std::unique_ptr<ObjectReader> ObjectStore::open_reader(const std::string& key) {
     auto bytes = load(key);
     if (!bytes) return nullptr;
@@ -84,6 +94,16 @@ std::unique_ptr<ObjectWriter> ObjectStore::open_writer(const std::string& key) {
 
 std::unique_ptr<StoreLock> ObjectStore::lock(const std::string& name, bool, bool) {
     fail(kExitUsage, "the store " + where(name) + " cannot lock " + name + " yet (locks on it are not implemented)");
+}
+
+bool create_only_holds(ObjectStore& store, const std::string& key) {
+    const std::string first = "create-only probe 1", second = "create-only probe 2";
+    if (!store.create(key, first.data(), first.size()))
+        fail(kExitIo, store.where(key) + ": the create-only probe's key exists already");
+    bool second_refused = !store.create(key, second.data(), second.size());
+    auto got = store.load(key);
+    store.remove({key});
+    return second_refused && got && std::string(got->begin(), got->end()) == first;
 }
 
 uint64_t ObjectStore::remove_temporaries(const std::string&, bool) { return 0; }

@@ -107,6 +107,9 @@ public:
     // do better (the local store streams to a temporary file and reads
     // through an open descriptor).
 
+    // load() of a range into `out` (room for `length` bytes): how many
+    // bytes; nullopt when the object does not exist. Default: load() copied.
+    virtual std::optional<size_t> read_range(const std::string& key, uint64_t offset, size_t length, unsigned char* out);
     // Opens one version of an object for ranged reads; nullptr when it does
     // not exist. Default: loads it whole.
     virtual std::unique_ptr<ObjectReader> open_reader(const std::string& key);
@@ -128,7 +131,20 @@ public:
     // (condemn, then delete) and the pack locator is written in immutable
     // generations by gc only (zadp-repo(5), "Object storage").
     virtual bool locks_are_leases() const { return false; }
+    // The largest object one write can store (S3: one PUT, 5 GiB); a
+    // writer that would need more fails before it commits anything.
+    virtual uint64_t max_object_size() const { return UINT64_MAX; }
+    // Whether each read is a request with a cost of its own (S3), so that a
+    // reader should fetch neighbouring objects in one ranged read, many at
+    // once, rather than one by one (image.h, ImageReader).
+    virtual bool reads_are_requests() const { return false; }
 };
+
+// For init: whether this store keeps create-only writes create-only, i.e. a
+// second create() of one key fails (S3: the second If-None-Match: * PUT gets
+// 412; a store that ignores the condition answers 200). Writes and removes
+// the key `key` (which should be unique to this probe).
+bool create_only_holds(ObjectStore& store, const std::string& key);
 
 // Usage error (exit 2) naming the key unless it is valid (see above).
 void validate_key(const std::string& key);

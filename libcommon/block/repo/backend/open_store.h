@@ -12,10 +12,8 @@ namespace hci::repo {
 
 inline bool is_object_store_url(const std::string& where) { return where.starts_with("s3://"); }
 
-// With `for_init`, a missing bucket is created, and a store that does not
-// keep create-only writes create-only (a second create of one key must
-// fail: on S3 the second If-None-Match PUT gets 412) is refused (exit 3,
-// naming the store): the commit and lease protocol rest on it.
+// With `for_init`, a missing bucket is created (Repository::init then
+// checks that create-only writes hold).
 std::unique_ptr<ObjectStore> open_store(const std::string& where, bool for_init = false);
 
 }  // namespace hci::repo

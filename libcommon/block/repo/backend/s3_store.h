@@ -26,18 +26,21 @@ inline bool is_s3_url(const std::string& text) { return text.starts_with("s3://"
 struct S3StoreOptions {
     s3::Options s3;                // endpoint, region, TLS, rate limit, retries (resolve_options() fills the rest)
     bool create_bucket = false;    // make the bucket when it is missing (init)
+    // Keep the locator, indexes and pack tables in the local cache
+    // (object_cache.h; ZADP_CACHE_DIR, ZADP_CACHE_SIZE).
+    bool cache = true;
 };
 
+// Objects are read in ranges (a GET each), except the locator and indexes,
+// which are downloaded whole into a file (the cache's, or an unnamed one)
+// and read from it, so their many small lookups cost no request. Objects
+// larger than 1 MiB are spooled to a file before their PUT.
+//
 // Opens the store, checking that the bucket answers: a missing bucket is
 // exit 4 unless create_bucket, wrong credentials or region exit 3, each
 // with one line naming the endpoint and bucket.
 std::unique_ptr<ObjectStore> open_s3_store(const std::string& url, const S3StoreOptions& options = {},
                                            const EnvLookup& env = process_env());
 
-// For init: whether this store keeps create-only writes create-only, i.e. a
-// second create() of one key fails (S3: the second If-None-Match: * PUT gets
-// 412; a store that ignores the condition answers 200). Writes and removes
-// the key `key` (which should be unique to this probe).
-bool create_only_holds(ObjectStore& store, const std::string& key);
 
 }  // namespace hci::repo
