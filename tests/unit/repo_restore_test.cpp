@@ -207,3 +207,45 @@ TEST_CASE("a one-process restore of an image whose index records another digest 
     CHECK_THAT(error_of([&] { f.copy("g/t/d", out); }), Catch::Contains("its index records " + std::string(32, '0')));
     CHECK_FALSE(std::filesystem::exists(out));
 }
+
+TEST_CASE("lend serves a chunk's bytes from the chunk as loaded, null for a zero chunk, and no range across chunks") {
+    for (bool encrypted : {false, true}) {
+        DYNAMIC_SECTION((encrypted ? "encrypted" : "plain")) {
+            Fixture f(encrypted);
+            f.store("g/t/d");
+            ImageReader r(*f.repo, "g/t/d");
+            for (uint64_t c = 0; c * kChunk < kSize; ++c) {
+                const uint64_t start = c * kChunk, length = std::min<uint64_t>(kChunk, kSize - start);
+                const unsigned char* whole = r.lend(start, length);
+                if (c == 3 || c == 7) {
+                    CHECK(whole == nullptr);
+                    continue;
+                }
+                REQUIRE(whole != nullptr);
+                CHECK(std::memcmp(whole, f.image.data() + start, length) == 0);
+                // A part of the same chunk points into the same bytes.
+                CHECK(r.lend(start + 100, 1000) == whole + 100);
+            }
+            for (uint64_t at : {uint64_t{kChunk} - 10, kSize - 10}) {
+                try {
+                    r.lend(at, 20);
+                    FAIL("lend across a chunk boundary or the end succeeded");
+                } catch (const Error& e) {
+                    CHECK(e.code() == kExitIo);
+                }
+            }
+            // Back to the start: loaded again, the same bytes.
+            CHECK(std::memcmp(r.lend(0, kChunk), f.image.data(), kChunk) == 0);
+        }
+    }
+}
+
+TEST_CASE("a damaged chunk fails lend as it fails read, naming its offset") {
+    Fixture f(false);
+    f.store("g/t/d");
+    f.make_chunk_wrong("g/t/d", kBad);
+    ImageReader r(*f.repo, "g/t/d");  // no digest promised: every chunk hashed
+    CHECK(std::memcmp(r.lend(0, kChunk), f.image.data(), kChunk) == 0);
+    CHECK_THAT(error_of([&] { r.lend(kBad * kChunk, kChunk); }),
+               Catch::Contains("chunk 5 at offset " + std::to_string(kBad * kChunk)));
+}
