@@ -335,10 +335,11 @@ void produce_lent(Volume& source, uint32_t block, stream::ImageDigest* digest, C
 }
 
 // Every chunk of `source`, in order, to consume(): lent by the source when
-// it can, else read into buffers by a helper thread with reads in flight.
+// it can and `may_lend`, else read into buffers by a helper thread with
+// reads in flight.
 template <class Consume>
-void for_each_chunk(Volume& source, uint32_t block, stream::ImageDigest* digest, Consume consume) {
-    if (source.lend_size() > 0) return produce_lent(source, block, digest, consume);
+void for_each_chunk(Volume& source, uint32_t block, stream::ImageDigest* digest, bool may_lend, Consume consume) {
+    if (may_lend && source.lend_size() > 0) return produce_lent(source, block, digest, consume);
     const size_t chunk_size = read_size(source, block);
     BufferPool pool(read_buffers(source), chunk_size);
     Channel<Chunk> chunks(read_buffers(source) + 2);
@@ -376,7 +377,8 @@ stream::Stats read_volume(Volume& source, ByteSink& sink, const ReadJob& job) {
         encoder.emplace(sink, header);
     }
     stream::Stats raw_stats;
-    for_each_chunk(source, block, raw_digest ? &*raw_digest : nullptr, [&](const Chunk& c) {
+    // Lent pieces go to a stream or raw output as they come (its writes are buffered).
+    for_each_chunk(source, block, raw_digest ? &*raw_digest : nullptr, true, [&](const Chunk& c) {
         for (const auto& s : c.segments) {
             const unsigned char* data = c.buffer ? c.buffer + (s.offset - c.offset) : nullptr;
             if (encoder) {
@@ -588,7 +590,11 @@ WriteResult copy_volume(Volume& source, Volume& target, ProgressMode progress_mo
     const bool digest_promised = source.promise_digest_check();
     stream::ImageDigest digest;
     Progress progress(progress_mode, result.header.size);
-    for_each_chunk(source, block, &digest, [&](const Chunk& c) {
+    // A source's pieces (a repository's chunks, 256 KiB by default) are
+    // written as lent only where small writes merge (a file or block device
+    // through the page cache); an iSCSI LUN gets reads of max_io_size(), each
+    // written with its commands in flight.
+    for_each_chunk(source, block, &digest, target.small_writes_merge(), [&](const Chunk& c) {
         for (const auto& s : c.segments) {
             write_segment(target, s, c.buffer ? c.buffer + (s.offset - c.offset) : nullptr);
             if (s.zero) {

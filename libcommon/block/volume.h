@@ -59,6 +59,10 @@ public:
     virtual uint32_t block_size() const { return 512; }
     // The largest read/write worth issuing at once.
     virtual size_t max_io_size() const { return 8u << 20; }
+    // Sink: writes of a few hundred KiB cost about what larger ones do (the
+    // page cache takes them and write-back merges them), so a copy may write
+    // a source's pieces as they come instead of gathering max_io_size().
+    virtual bool small_writes_merge() const { return false; }
 
     // Allocation map of [offset, offset+length): contiguous, in order, covering
     // the range. Transports that cannot tell return one allocated extent.

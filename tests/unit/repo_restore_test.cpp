@@ -130,6 +130,33 @@ std::string error_of(const std::function<void()>& f) {
     return "";
 }
 
+// A target in memory that records its writes; small_writes_merge() as told.
+class MemoryTarget : public Volume {
+public:
+    MemoryTarget(uint64_t size, bool merges) : bytes(size, 0), merges_(merges) {}
+    uint64_t size() const override { return bytes.size(); }
+    uint32_t block_size() const override { return 4096; }
+    bool small_writes_merge() const override { return merges_; }
+    std::vector<Extent> extents(uint64_t offset, uint64_t length) override { return {{offset, length, true}}; }
+    void read(uint64_t, void*, size_t) override { FAIL("read of the target"); }
+    void write(uint64_t offset, const void* buf, size_t length) override {
+        std::memcpy(bytes.data() + offset, buf, length);
+        writes.push_back(length);
+    }
+    bool zero(uint64_t offset, uint64_t length) override {
+        std::memset(bytes.data() + offset, 0, length);
+        return true;
+    }
+    void flush() override {}
+    bool is_new() const override { return true; }
+    std::string describe() const override { return "memory"; }
+    std::vector<unsigned char> bytes;
+    std::vector<size_t> writes;
+
+private:
+    bool merges_;
+};
+
 }  // namespace
 
 TEST_CASE("a whole read restores the image and its digest; a wrong chunk that seals fails it before the end") {
@@ -248,4 +275,22 @@ TEST_CASE("a damaged chunk fails lend as it fails read, naming its offset") {
     CHECK(std::memcmp(r.lend(0, kChunk), f.image.data(), kChunk) == 0);
     CHECK_THAT(error_of([&] { r.lend(kBad * kChunk, kChunk); }),
                Catch::Contains("chunk 5 at offset " + std::to_string(kBad * kChunk)));
+}
+
+TEST_CASE("a one-process restore writes chunks as lent only where small writes merge, else in runs of several") {
+    Fixture f(false);
+    f.store("g/t/d");
+    VolumeOptions options;
+    options.repo = f.dir + "/r";
+    for (bool merges : {true, false}) {
+        auto source = open_volume("repo:g/t/d", OpenMode::Read, options);
+        MemoryTarget target(kSize, merges);
+        copy_volume(*source, target, ProgressMode::kOff);
+        CHECK(target.bytes == f.image);
+        // Data in chunks 0-2, 4-6 and 8-10 (3 and 7 are holes).
+        if (merges)
+            CHECK(target.writes.size() == 9);  // one a chunk, from the chunk itself
+        else
+            CHECK(target.writes == std::vector<size_t>{3 * kChunk, 3 * kChunk, 2 * kChunk + 5000});
+    }
 }
