@@ -74,9 +74,11 @@ CMD[one-enc]="$BIN/zadp-write --repo re --key-file key --source repo:$NAME --tar
 CMD[zst]="zstd -dcq img.zs.zst | $BIN/zadp-write --target r.img"
 CMD[qemu]="qemu-img convert -O raw img.raw r.img"
 if [ -n "$BASE" ]; then
-    KEYS+=(base-pipe base-pipe-enc)
+    KEYS+=(base-pipe base-pipe-enc base-one base-one-enc)
     CMD[base-pipe]="$BASE/zadp-read --repo rp --source repo:$NAME | $BASE/zadp-write --target r.img"
     CMD[base-pipe-enc]="$BASE/zadp-read --repo re --key-file key --source repo:$NAME | $BASE/zadp-write --target r.img"
+    CMD[base-one]="$BASE/zadp-write --repo rp --source repo:$NAME --target r.img"
+    CMD[base-one-enc]="$BASE/zadp-write --repo re --key-file key --source repo:$NAME --target r.img"
 fi
 # Every case restores the same bytes.
 for k in "${KEYS[@]}"; do
@@ -157,6 +159,8 @@ label_of() {
         qemu) echo "qemu-img convert -O raw img.raw" ;;
         base-pipe) echo "zadp-read \\| zadp-write, BASE_BINDIR's binaries" ;;
         base-pipe-enc) echo "the same, encrypted repository" ;;
+        base-one) echo "zadp-write --source repo:, BASE_BINDIR's binary" ;;
+        base-one-enc) echo "the same, encrypted repository" ;;
     esac
 }
 goal() {  # TEXT OTHER OURS LIMIT
@@ -204,6 +208,8 @@ SECTION+=$'\n\n'$(
     if [ -n "$BASE" ]; then
         goal "pipe restore: BASE_BINDIR's time / ours" base-pipe pipe 1.0
         goal "pipe restore, encrypted: BASE_BINDIR's time / ours" base-pipe-enc pipe-enc 1.0
+        goal "one-process restore: BASE_BINDIR's time / ours" base-one one 1.0
+        goal "one-process restore, encrypted: BASE_BINDIR's time / ours" base-one-enc one-enc 1.0
     fi
     rss_max=0
     for k in "${KEYS[@]}"; do

@@ -89,10 +89,13 @@ struct Segment {
 
 // A piece of the image on its way from the helper thread to the main thread:
 // a buffer (null for a hole) holding [offset, offset+length) and its split
-// into data and zero segments. `end` marks the last item; `error` a failure.
+// into data and zero segments; `pooled`, the buffer when it goes back to a
+// BufferPool (not when the source lent it). `end` marks the last item;
+// `error` a failure.
 struct Chunk {
     uint64_t offset = 0;
-    unsigned char* buffer = nullptr;
+    const unsigned char* buffer = nullptr;
+    unsigned char* pooled = nullptr;
     std::vector<Segment> segments;
     bool end = false;
     std::exception_ptr error;
@@ -214,6 +217,29 @@ size_t read_size(const Volume& source, uint32_t block) {
     return n == 0 ? block : n;
 }
 
+// [offset, offset+length) of `data`, split into data and all-zero blocks,
+// added to `digest` (if any) in order.
+Chunk data_chunk(uint64_t offset, const unsigned char* data, size_t length, uint32_t block,
+                 stream::ImageDigest* digest) {
+    Chunk c;
+    c.offset = offset;
+    c.buffer = data;
+    split_zero_blocks(data, offset, length, block, c.segments);
+    if (digest)
+        for (const auto& s : c.segments)
+            s.zero ? digest->add_zeros(s.length)
+                   : digest->add_data(data + (s.offset - offset), static_cast<size_t>(s.length));
+    return c;
+}
+
+Chunk hole_chunk(uint64_t start, uint64_t end, stream::ImageDigest* digest) {
+    Chunk c;
+    c.offset = start;
+    c.segments.push_back({start, end - start, true});
+    if (digest) digest->add_zeros(end - start);
+    return c;
+}
+
 // Feeds the whole of `source` as chunks: holes (by its allocation map) as
 // zero segments, allocated ranges read in `chunk_size` pieces and split into
 // data and all-zero blocks, with up to source.read_depth() reads in flight.
@@ -242,14 +268,8 @@ void produce_volume(Volume& source, uint32_t block, size_t chunk_size, Channel<C
         source.finish_read();
         Reading r = reading.front();
         reading.pop_front();
-        Chunk c;
-        c.offset = r.offset;
-        c.buffer = r.buffer;
-        split_zero_blocks(r.buffer, r.offset, r.length, block, c.segments);
-        if (digest)
-            for (const auto& s : c.segments)
-                s.zero ? digest->add_zeros(s.length)
-                       : digest->add_data(r.buffer + (s.offset - r.offset), static_cast<size_t>(s.length));
+        Chunk c = data_chunk(r.offset, r.buffer, r.length, block, digest);
+        c.pooled = r.buffer;
         return chunks.push(std::move(c));
     };
     auto finish_all = [&] {
@@ -263,10 +283,7 @@ void produce_volume(Volume& source, uint32_t block, size_t chunk_size, Channel<C
     auto hole_until = [&](uint64_t end) {
         if (end <= pos) return true;
         if (!finish_all()) return false;  // what was read before the hole goes first
-        Chunk c;
-        c.offset = pos;
-        c.segments.push_back({pos, end - pos, true});
-        if (digest) digest->add_zeros(end - pos);
+        Chunk c = hole_chunk(pos, end, digest);
         pos = end;
         return chunks.push(std::move(c));
     };
@@ -293,12 +310,54 @@ void produce_volume(Volume& source, uint32_t block, size_t chunk_size, Channel<C
     }
 }
 
+// produce_volume for a source that lends its data (Volume::lend): on the
+// calling thread, each piece handed to consume() straight from the source's
+// memory, which does its own reading ahead (a repository decodes chunks on
+// its workers). No read buffers, no copy, no hand-off between threads.
+template <class Consume>
+void produce_lent(Volume& source, uint32_t block, stream::ImageDigest* digest, Consume consume) {
+    const uint64_t size = source.size(), piece = source.lend_size();
+    uint64_t pos = 0;
+    auto data_until = [&](uint64_t end) {
+        while (pos < end) {
+            size_t n = static_cast<size_t>(std::min<uint64_t>(piece - pos % piece, end - pos));
+            const unsigned char* data = source.lend(pos, n);
+            consume(data ? data_chunk(pos, data, n, block, digest) : hole_chunk(pos, pos + n, digest));
+            pos += n;
+        }
+    };
+    for_each_extent(source, block, [&](uint64_t start, uint64_t end) {
+        if (start > pos) consume(hole_chunk(pos, start, digest));
+        pos = start;
+        data_until(end);
+    });
+    if (pos < size) consume(hole_chunk(pos, size, digest));
+}
+
+// Every chunk of `source`, in order, to consume(): lent by the source when
+// it can and `may_lend`, else read into buffers by a helper thread with
+// reads in flight.
+template <class Consume>
+void for_each_chunk(Volume& source, uint32_t block, stream::ImageDigest* digest, bool may_lend, Consume consume) {
+    if (may_lend && source.lend_size() > 0) return produce_lent(source, block, digest, consume);
+    const size_t chunk_size = read_size(source, block);
+    BufferPool pool(read_buffers(source), chunk_size);
+    Channel<Chunk> chunks(read_buffers(source) + 2);
+    Helper helper(chunks, pool);
+    helper.start([&] { produce_volume(source, block, chunk_size, chunks, pool, digest); });
+    for (;;) {
+        Chunk c = next_chunk(chunks);
+        if (c.end) break;
+        consume(c);
+        if (c.pooled) pool.give(c.pooled);
+    }
+}
+
 }  // namespace
 
 stream::Stats read_volume(Volume& source, ByteSink& sink, const ReadJob& job) {
     const uint64_t size = source.size();
     const uint32_t block = stream_block_size(source);
-    const size_t chunk_size = read_size(source, block);
 
     // This loop reads the whole image once, in order: a source that can
     // check it end to end by its digest is promised the digest (before the
@@ -307,10 +366,6 @@ stream::Stats read_volume(Volume& source, ByteSink& sink, const ReadJob& job) {
     const bool digest_promised = source.promise_digest_check();
     std::optional<stream::ImageDigest> raw_digest;
     if (job.raw && digest_promised) raw_digest.emplace();
-    BufferPool pool(read_buffers(source), chunk_size);
-    Channel<Chunk> chunks(read_buffers(source) + 2);
-    Helper helper(chunks, pool);
-    helper.start([&] { produce_volume(source, block, chunk_size, chunks, pool, raw_digest ? &*raw_digest : nullptr); });
 
     Progress progress(job.progress, size);
     std::optional<stream::Encoder> encoder;
@@ -322,9 +377,8 @@ stream::Stats read_volume(Volume& source, ByteSink& sink, const ReadJob& job) {
         encoder.emplace(sink, header);
     }
     stream::Stats raw_stats;
-    for (;;) {
-        Chunk c = next_chunk(chunks);
-        if (c.end) break;
+    // Lent pieces go to a stream or raw output as they come (its writes are buffered).
+    for_each_chunk(source, block, raw_digest ? &*raw_digest : nullptr, true, [&](const Chunk& c) {
         for (const auto& s : c.segments) {
             const unsigned char* data = c.buffer ? c.buffer + (s.offset - c.offset) : nullptr;
             if (encoder) {
@@ -342,8 +396,7 @@ stream::Stats read_volume(Volume& source, ByteSink& sink, const ReadJob& job) {
             }
             progress.update(s.offset + s.length);
         }
-        if (c.buffer) pool.give(c.buffer);
-    }
+    });
     auto check = [&](const stream::Digest& digest) {
         if (digest_promised) source.check_read_digest(stream::digest_hex(digest));
     };
@@ -378,7 +431,7 @@ void produce_records(stream::Decoder& decoder, Channel<Chunk>& chunks, BufferPoo
         c.offset = r.offset;
         c.segments.push_back({r.offset, r.length, r.kind == stream::Record::kZero});
         if (r.kind == stream::Record::kData) {
-            c.buffer = *buffer;
+            c.buffer = c.pooled = *buffer;
             buffer = pool.take();
         }
         if (!chunks.push(std::move(c))) return;
@@ -399,7 +452,7 @@ void produce_raw(ByteSource& in, Channel<Chunk>& chunks, BufferPool& pool) {
         }
         Chunk c;
         c.offset = pos;
-        c.buffer = *buffer;
+        c.buffer = c.pooled = *buffer;
         split_zero_blocks(*buffer, pos, n, 4096, c.segments);
         for (const auto& s : c.segments) (s.zero ? stats.zero_bytes : stats.data_bytes) += s.length;
         pos += n;
@@ -494,7 +547,7 @@ WriteResult write_volume(RestoreSource& source, Volume& target, ProgressMode pro
             end = s.offset + s.length;
             progress.update(end);
         }
-        if (c.buffer) pool.give(c.buffer);
+        if (c.pooled) pool.give(c.pooled);
     }
     if (raw) result.header.size = end;
     target.end_at(result.header.size);
@@ -536,16 +589,12 @@ WriteResult copy_volume(Volume& source, Volume& target, ProgressMode progress_mo
     // before the target is committed (a new file then never appears).
     const bool digest_promised = source.promise_digest_check();
     stream::ImageDigest digest;
-    const size_t chunk_size = read_size(source, block);
-    BufferPool pool(read_buffers(source), chunk_size);
-    Channel<Chunk> chunks(read_buffers(source) + 2);
-    Helper helper(chunks, pool);
-    helper.start([&] { produce_volume(source, block, chunk_size, chunks, pool, &digest); });
-
     Progress progress(progress_mode, result.header.size);
-    for (;;) {
-        Chunk c = next_chunk(chunks);
-        if (c.end) break;
+    // A source's pieces (a repository's chunks, 256 KiB by default) are
+    // written as lent only where small writes merge (a file or block device
+    // through the page cache); an iSCSI LUN gets reads of max_io_size(), each
+    // written with its commands in flight.
+    for_each_chunk(source, block, &digest, target.small_writes_merge(), [&](const Chunk& c) {
         for (const auto& s : c.segments) {
             write_segment(target, s, c.buffer ? c.buffer + (s.offset - c.offset) : nullptr);
             if (s.zero) {
@@ -557,8 +606,7 @@ WriteResult copy_volume(Volume& source, Volume& target, ProgressMode progress_mo
             }
             progress.update(s.offset + s.length);
         }
-        if (c.buffer) pool.give(c.buffer);
-    }
+    });
     result.stats.digest = digest.finish();
     const std::string hex = stream::digest_hex(result.stats.digest);
     if (digest_promised) source.check_read_digest(hex);

@@ -141,6 +141,7 @@ public:
     }
 
     bool is_new() const override { return temp_ != nullptr; }
+    bool small_writes_merge() const override { return true; }  // buffered I/O, never O_DIRECT
 
     void end_at(uint64_t end) override {
         if (temp_ || block_device_ || end >= size_) return;

@@ -59,6 +59,10 @@ public:
     virtual uint32_t block_size() const { return 512; }
     // The largest read/write worth issuing at once.
     virtual size_t max_io_size() const { return 8u << 20; }
+    // Sink: writes of a few hundred KiB cost about what larger ones do (the
+    // page cache takes them and write-back merges them), so a copy may write
+    // a source's pieces as they come instead of gathering max_io_size().
+    virtual bool small_writes_merge() const { return false; }
 
     // Allocation map of [offset, offset+length): contiguous, in order, covering
     // the range. Transports that cannot tell return one allocated extent.
@@ -76,6 +80,18 @@ public:
     virtual void start_read(uint64_t offset, void* buf, size_t length) { read(offset, buf, length); }
     virtual void finish_read() {}
     virtual void cancel_reads() {}
+    // Reads without a copy, for a source that holds its data in memory
+    // already (a repository's decoded chunks): lend_size() is the piece it
+    // lends (0: none), lend() a pointer to [offset, offset+length), a range
+    // within one piece, valid until the next call on this volume, or null
+    // when the range reads as zeros. The copy loop then skips its read buffers
+    // and the thread that fills them.
+    virtual size_t lend_size() const { return 0; }
+    virtual const unsigned char* lend(uint64_t offset, size_t length) {
+        (void)offset;
+        (void)length;
+        return nullptr;
+    }
     virtual void write(uint64_t offset, const void* buf, size_t length) = 0;
     // Makes the range read as zeros, deallocating it where the transport can.
     // Returns false when the transport cannot (no hole punching, no WRITE

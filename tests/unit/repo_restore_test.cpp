@@ -130,6 +130,33 @@ std::string error_of(const std::function<void()>& f) {
     return "";
 }
 
+// A target in memory that records its writes; small_writes_merge() as told.
+class MemoryTarget : public Volume {
+public:
+    MemoryTarget(uint64_t size, bool merges) : bytes(size, 0), merges_(merges) {}
+    uint64_t size() const override { return bytes.size(); }
+    uint32_t block_size() const override { return 4096; }
+    bool small_writes_merge() const override { return merges_; }
+    std::vector<Extent> extents(uint64_t offset, uint64_t length) override { return {{offset, length, true}}; }
+    void read(uint64_t, void*, size_t) override { FAIL("read of the target"); }
+    void write(uint64_t offset, const void* buf, size_t length) override {
+        std::memcpy(bytes.data() + offset, buf, length);
+        writes.push_back(length);
+    }
+    bool zero(uint64_t offset, uint64_t length) override {
+        std::memset(bytes.data() + offset, 0, length);
+        return true;
+    }
+    void flush() override {}
+    bool is_new() const override { return true; }
+    std::string describe() const override { return "memory"; }
+    std::vector<unsigned char> bytes;
+    std::vector<size_t> writes;
+
+private:
+    bool merges_;
+};
+
 }  // namespace
 
 TEST_CASE("a whole read restores the image and its digest; a wrong chunk that seals fails it before the end") {
@@ -206,4 +233,64 @@ TEST_CASE("a one-process restore of an image whose index records another digest 
     const std::string out = f.dir + "/out.img";
     CHECK_THAT(error_of([&] { f.copy("g/t/d", out); }), Catch::Contains("its index records " + std::string(32, '0')));
     CHECK_FALSE(std::filesystem::exists(out));
+}
+
+TEST_CASE("lend serves a chunk's bytes from the chunk as loaded, null for a zero chunk, and no range across chunks") {
+    for (bool encrypted : {false, true}) {
+        DYNAMIC_SECTION((encrypted ? "encrypted" : "plain")) {
+            Fixture f(encrypted);
+            f.store("g/t/d");
+            ImageReader r(*f.repo, "g/t/d");
+            for (uint64_t c = 0; c * kChunk < kSize; ++c) {
+                const uint64_t start = c * kChunk, length = std::min<uint64_t>(kChunk, kSize - start);
+                const unsigned char* whole = r.lend(start, length);
+                if (c == 3 || c == 7) {
+                    CHECK(whole == nullptr);
+                    continue;
+                }
+                REQUIRE(whole != nullptr);
+                CHECK(std::memcmp(whole, f.image.data() + start, length) == 0);
+                // A part of the same chunk points into the same bytes.
+                CHECK(r.lend(start + 100, 1000) == whole + 100);
+            }
+            for (uint64_t at : {uint64_t{kChunk} - 10, kSize - 10}) {
+                try {
+                    r.lend(at, 20);
+                    FAIL("lend across a chunk boundary or the end succeeded");
+                } catch (const Error& e) {
+                    CHECK(e.code() == kExitIo);
+                }
+            }
+            // Back to the start: loaded again, the same bytes.
+            CHECK(std::memcmp(r.lend(0, kChunk), f.image.data(), kChunk) == 0);
+        }
+    }
+}
+
+TEST_CASE("a damaged chunk fails lend as it fails read, naming its offset") {
+    Fixture f(false);
+    f.store("g/t/d");
+    f.make_chunk_wrong("g/t/d", kBad);
+    ImageReader r(*f.repo, "g/t/d");  // no digest promised: every chunk hashed
+    CHECK(std::memcmp(r.lend(0, kChunk), f.image.data(), kChunk) == 0);
+    CHECK_THAT(error_of([&] { r.lend(kBad * kChunk, kChunk); }),
+               Catch::Contains("chunk 5 at offset " + std::to_string(kBad * kChunk)));
+}
+
+TEST_CASE("a one-process restore writes chunks as lent only where small writes merge, else in runs of several") {
+    Fixture f(false);
+    f.store("g/t/d");
+    VolumeOptions options;
+    options.repo = f.dir + "/r";
+    for (bool merges : {true, false}) {
+        auto source = open_volume("repo:g/t/d", OpenMode::Read, options);
+        MemoryTarget target(kSize, merges);
+        copy_volume(*source, target, ProgressMode::kOff);
+        CHECK(target.bytes == f.image);
+        // Data in chunks 0-2, 4-6 and 8-10 (3 and 7 are holes).
+        if (merges)
+            CHECK(target.writes.size() == 9);  // one a chunk, from the chunk itself
+        else
+            CHECK(target.writes == std::vector<size_t>{3 * kChunk, 3 * kChunk, 2 * kChunk + 5000});
+    }
 }

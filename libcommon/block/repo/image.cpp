@@ -524,4 +524,12 @@ void ImageReader::read(uint64_t offset, void* buffer, size_t length) {
     }
 }
 
+const unsigned char* ImageReader::lend(uint64_t offset, size_t length) {
+    const uint64_t cs = chunk_size(), c = offset / cs;
+    if (offset > size() || length > size() - offset || (length > 0 && (offset + length - 1) / cs != c))
+        fail(kExitIo, what_ + ": lend of a range that is not within one chunk of the image");
+    if (is_zero_id(index_.entry(c))) return nullptr;
+    return chunk(c).plain.data + (offset - c * cs);
+}
+
 }  // namespace hci::repo

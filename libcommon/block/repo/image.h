@@ -104,6 +104,10 @@ public:
     // missing or damaged chunk is Error(kExitIntegrity) naming the image
     // and offset.
     void read(uint64_t offset, void* buffer, size_t length);
+    // read() without the copy: [offset, offset+length) within one chunk,
+    // served from the chunk as loaded (checked as read() checks it), valid
+    // until the next read() or lend(); null for a zero chunk.
+    const unsigned char* lend(uint64_t offset, size_t length);
     // For a caller that reads the whole image once, in order, and then
     // passes the digest of what it got to check_digest() before it lets the
     // end out: chunks are then checked by their seal and decompression only,

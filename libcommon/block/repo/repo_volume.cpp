@@ -84,6 +84,9 @@ public:
         return out;
     }
     void read(uint64_t offset, void* buf, size_t length) override { reader_.read(offset, buf, length); }
+    // The decoded chunk itself: a restore writes from it, no copy between.
+    size_t lend_size() const override { return reader_.chunk_size(); }
+    const unsigned char* lend(uint64_t offset, size_t length) override { return reader_.lend(offset, length); }
     bool promise_digest_check() override { return reader_.rely_on_digest_check(); }
     void check_read_digest(const std::string& digest_hex) override { reader_.check_digest(digest_hex); }
     void write(uint64_t, const void*, size_t) override { read_only(); }
