@@ -92,6 +92,10 @@ start_sim() {
     for a in "${args[@]}"; do [ "$a" = "--scenario" ] && have_scenario=1; done
     [ $have_scenario -eq 1 ] || args+=(--scenario "$HCI_SOURCE_DIR/tests/fixtures/scenario-basic.json")
     mkdir -p "$T/sim"
+    # Emptied here, not by the child's redirection: on a restart a loaded
+    # machine may let await_url read the previous simulator's URL first.
+    : >"$T/sim.out"
+    : >"$T/sim.err"
     hci-sim --state "$T/sim" --listen 127.0.0.1:0 "${args[@]}" >"$T/sim.out" 2>"$T/sim.err" &
     SIM_PID=$!
     SIM_URL=$(await_url hci-sim "$SIM_PID" "$T/sim.out" "$T/sim.err" "${SIM_WAIT_SECONDS:-60}")

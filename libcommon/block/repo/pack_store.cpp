@@ -398,7 +398,8 @@ private:
             if (!condemned) condemned = at;
             return false;
         };
-        if (auto it = recent_.find(id); it != recent_.end() && take(it->second)) return it->second;
+        for (auto [it, end] = recent_.equal_range(id); it != end; ++it)
+            if (take(it->second)) return it->second;
         thread_local std::vector<Entry> found;
         locator_->find(id, found);
         for (const auto& e : found)
@@ -434,7 +435,7 @@ private:
         pack_writer_->write(object, length);
         Entry e{id, {pack_, static_cast<uint32_t>(pack_size_), static_cast<uint32_t>(length)}};
         pack_entries_.push_back(e);
-        recent_.insert_or_assign(e.id, e.at);  // over a copy set aside
+        recent_.emplace(e.id, e.at);  // beside a copy set aside, which find() passes over
         pack_size_ += length;
         wrote_ = true;
         if (pack_size_ >= kPackTarget) {
@@ -635,7 +636,7 @@ private:
         damaged_.clear();
         packs_seen_.clear();
         load();
-        for (const auto& e : pack_entries_) recent_.insert_or_assign(e.id, e.at);
+        for (const auto& e : pack_entries_) recent_.emplace(e.id, e.at);
     }
 
     ObjectStore& store_;
@@ -645,7 +646,11 @@ private:
     std::mutex mu_;
     bool loaded_ = false;
     std::shared_ptr<const Locator> locator_;
-    std::unordered_map<ChunkId, Location, IdHash> recent_;  // unmerged tables and this process's pack
+    // Unmerged tables and this process's pack. One chunk may have several
+    // copies here: a table whose pack never came (a store killed between
+    // the two) and the copy a later store wrote again; find() takes the
+    // first usable one, so every copy must stay.
+    std::unordered_multimap<ChunkId, Location, IdHash> recent_;
     std::set<Location> damaged_;                             // by pack and offset
     std::unordered_map<uint64_t, bool> packs_seen_;          // whether each pack file exists
     bool packs_listed_ = false;                              // packs_seen_ holds a listing's
@@ -1050,7 +1055,8 @@ bool PackChunkStore::copy_elsewhere(const ChunkId& id) {
     auto usable = [&](const Location& at) {
         return !condemned_.count(at.pack) && !damaged_.count(at) && pack_exists(at.pack);
     };
-    if (auto it = recent_.find(id); it != recent_.end() && usable(it->second)) return true;
+    for (auto [it, end] = recent_.equal_range(id); it != end; ++it)
+        if (usable(it->second)) return true;
     thread_local std::vector<Entry> found;
     locator_->find(id, found);
     return std::any_of(found.begin(), found.end(), [&](const Entry& e) { return usable(e.at); });
