@@ -1,7 +1,7 @@
 # Sourced by restore-files.sh and verify-backup.sh (needs their log
 # function and a private directory $work): a repository image served over
 # NBD (zadp-repo serve), seen as a file through nbdfuse (FUSE, no root
-# mount), its partitions and file systems found with sfdisk and blkid.
+# mount), its partitions and file systems found with partx and blkid.
 # Everything started here is stopped by nbd_cleanup, by pid.
 
 _nbd_pids=() _nbd_mounts=() _nbd_fuse_pids=()

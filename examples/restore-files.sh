@@ -87,7 +87,7 @@ report() {
 }
 
 copy_e2fs() {
-    need_tools nbdfuse debugfs sfdisk blkid
+    need_tools nbdfuse debugfs partx blkid
     local file p fs line part off type label found err target
     nbd_file "$NBD_URI" || exit
     file=$NBD_FILE
