@@ -27,7 +27,7 @@ nbd_serve() {
     local name=$1 out rc=0
     out="$work/serve.$((${#_nbd_pids[@]}))"
     NBD_ERR="$out.err"
-    mkfifo "$out.uri"
+    rm -f "$out.uri" && mkfifo "$out.uri"  # (verify-backup.sh: again for each disk)
     zadp-repo serve "repo:$name" </dev/null >"$out.uri" 2>"$NBD_ERR" &
     _nbd_pids+=($!)
     # serve prints the URI once the server answers, and nothing when it
@@ -46,7 +46,7 @@ nbd_serve() {
 nbd_file() {
     local dir="$work/fuse.${#_nbd_mounts[@]}" ready
     mkdir -p "$dir"
-    mkfifo "$dir.ready"
+    rm -f "$dir.ready" && mkfifo "$dir.ready"
     _nbd_mounts+=("$dir")
     # nbdfuse writes its pid into the fifo once the file is there; when it
     # ends first, the subshell writes "failed" (opened read-write, which
