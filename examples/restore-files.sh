@@ -57,21 +57,20 @@ for p in "${paths[@]}"; do
     [[ $p == /?* ]] || { log "PATH $p is not an absolute path below / in the guest's file system"; exit 2; }
     [[ $p != *'"'* && $p != *$'\n'* ]] || { log "PATH $p holds a double quote or a line break, which debugfs cannot take"; exit 2; }
 done
-need_tools zadp-repo jq
-repo_opens || exit
+need_tools zadp-repo jq nbdkit
+# zadp-repo serve checks the key and that the disk exists (and names what is
+# wrong); only repo:GROUP lists the repository before, so check the key first.
+[[ ${backup#repo:} == */?* ]] || repo_opens || exit
 
 point=$(backup_point "$backup" "$at") || exit
 image="$point/disk$disk"
-zadp-repo ls "$point" | jq -se --arg n "$image" 'any(.[]; .name == $n and .type == "image")' >/dev/null ||
-    { log "repo:$point has no disk$disk (zadp-repo ls $point lists its files)"; exit 4; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/restore-files.XXXXXX")
 trap 'nbd_cleanup; rm -rf "$work"' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-mkdir -p -- "$dest" || exit 7
-
 nbd_serve "$image" || exit
+mkdir -p -- "$dest" || exit 7
 # fail_damaged: exit 6 naming the damaged chunk when the server met one.
 fail_damaged() {
     local d
@@ -88,7 +87,7 @@ report() {
 }
 
 copy_e2fs() {
-    need_tools nbdfuse debugfs sfdisk blkid
+    need_tools nbdfuse debugfs partx blkid
     local file p fs line part off type label found err target
     nbd_file "$NBD_URI" || exit
     file=$NBD_FILE

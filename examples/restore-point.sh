@@ -40,10 +40,17 @@ repo_opens() {
     err=$(zadp-repo key show 2>&1 >/dev/null) || rc=$?
     [ $rc -ne 0 ] || return 0
     printf '%s\n' "$err" >&2
-    if grep -qi "wrong passphrase\|does not open\|not a zadp-repo key\|fingerprint" <<<"$err"; then
+    explain_key_error "$err"
+    return $rc
+}
+
+# explain_key_error MESSAGES: when zadp-repo's MESSAGES say the key or
+# passphrase does not open the repository, says so in plain words (not a
+# damaged backup).
+explain_key_error() {
+    if grep -qi "wrong passphrase\|does not open\|not a zadp-repo key\|fingerprint" <<<"$1"; then
         log "wrong passphrase or key for the repository ${ZADP_REPO:-}; nothing was read or written"
     fi
-    return $rc
 }
 
 # need_tools CMD...: each CMD is on PATH, else says which is not (exit 2).

@@ -42,7 +42,7 @@ while [ $# -gt 0 ]; do
     esac
 done
 [[ $backup == repo:* ]] || usage 2 >&2
-need_tools zadp-repo jq nbdfuse e2fsck sfdisk blkid
+need_tools zadp-repo jq nbdfuse e2fsck partx blkid
 repo_opens || exit
 
 point=$(backup_point "$backup" "$at") || exit

@@ -52,6 +52,18 @@ flip_byte "$pack" $((offset + length / 2))
 expect_fail 6 "$restore_files" --backend e2fs repo:vm1/2026-11-28T020000Z "/home/ann/dir with space" "$T/got3"
 grep -q "repo:vm1/2026-11-28T020000Z/disk0: chunk $chunk at offset $((chunk * 65536)) .* is damaged" "$T/err" ||
     die "message: $(cat "$T/err")"
+
+# A wrong passphrase is named as such (exit 2), whether zadp-repo serve or the
+# search for the newest backup meets it first, and DEST is not created.
+printf 'right one\n' >"$T/pw"; printf 'wrong one\n' >"$T/bad"; chmod 600 "$T/pw" "$T/bad"
+ZADP_REPO=$T/enc ZADP_REPO_PASSPHRASE_FILE=$T/pw zadp-repo init --encrypt >/dev/null
+randimg "$T/small.img" $((1 << 20))
+ZADP_REPO=$T/enc ZADP_REPO_PASSPHRASE_FILE=$T/pw store "$T/small.img" vm2/2026-11-28T020000Z/disk0
+for b in repo:vm2/2026-11-28T020000Z repo:vm2; do
+    expect_fail 2 env ZADP_REPO="$T/enc" ZADP_REPO_PASSPHRASE_FILE="$T/bad" "$restore_files" "$b" /etc/hostname "$T/got4"
+    grep -q "wrong passphrase or key" "$T/err" || die "$b, wrong passphrase: $(cat "$T/err")"
+    [ ! -e "$T/got4" ] || die "$b: DEST was created with a wrong passphrase"
+done
 mount | grep -qF "$TMPDIR/restore-files." && die "an nbdfuse mount is left"
 # Servers of this test only: nbd-verify-backup may serve its own repo:vm1 meanwhile.
 for p in $(pgrep -f "zadp-repo serve" || true); do
