@@ -5,9 +5,10 @@
 # deletes what an earlier run condemned, and the default grace, which only
 # condemns) run in a loop beside them. The images share data (a part every
 # host has, a part each host keeps from night to night), so stores reuse
-# chunks gc is judging. No host waits for maintenance to end, and
-# maintenance never waits for a host; a host starts night N only once round
-# N-1 of maintenance has ended, so every round meets stores.
+# chunks gc is judging. No store waits for a gc or prune, nor they for a
+# store; a host only starts night N once round N-1 of maintenance has
+# ended, so the rounds are spread over the nights instead of all running
+# before or after them.
 # Afterwards: check --read-data is clean, every backup prune did not report
 # removing is still there (and no other), each restores byte-exact (SHA-256
 # of the image it was stored from), and no lease is left.
