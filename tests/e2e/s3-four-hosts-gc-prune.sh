@@ -113,5 +113,6 @@ while read -r backup digest; do
     got=$(zadp-read --source "repo:$backup/disk0" --format raw | sha256sum | cut -d' ' -f1)
     [ "$got" = "$digest" ] || die "repo:$backup/disk0 does not restore to the image it was stored from"
 done < "$T/stored"
-! s3_keys | grep -q '^locks/' || die "a lease outlived its holder: $(s3_keys | grep '^locks/')"
+keys=$(s3_keys)   # captured first: grep -q would end a pipe's writer early
+! grep '^locks/' <<< "$keys" || die "a lease outlived its holder"
 echo "ok: 4 hosts stored $((HOSTS * NIGHTS)) backups beside $rounds rounds of prune and gc; $(wc -l < "$T/left") left, check clean, all byte-exact"

@@ -44,7 +44,8 @@ on_exit "kill $reader 2>/dev/null"
 exec 4< "$T/fifo"
 dd bs=64K count=16 iflag=fullblock <&4 > "$T/restored" 2>/dev/null
 [ "$(stat -c %s "$T/restored")" = $MiB ] || die "the restore did not start: $(cat "$T/read.err")"
-s3_keys | grep -q '^locks/lock/s-' || die "the restore holds no lease: $(s3_keys)"
+keys=$(s3_keys)   # captured first: grep -q would end a pipe's writer early
+grep -q '^locks/lock/s-' <<< "$keys" || die "the restore holds no lease: $keys"
 
 # While it runs: D goes, so PD is half dead.
 zadp-repo rm vm1/2026-12-02T020000Z >/dev/null
@@ -60,6 +61,8 @@ cat <&4 >> "$T/restored"
 exec 4<&-
 wait $reader || die "the restore beside gc failed: $(cat "$T/read.err")"
 cmp "$T/R.img" "$T/restored" || die "the restore beside gc is not byte-exact"
+keys=$(s3_keys)
+! grep '^locks/' <<< "$keys" || die "a lease outlived the restore"
 
 gc --grace 0s   # the read ended: PD goes
 [ "$(field files_removed)" = 1 ] || die "gc did not delete PD once the read ended: $(cat "$T/gc")"
