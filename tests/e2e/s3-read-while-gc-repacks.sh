@@ -1,16 +1,15 @@
 #!/bin/bash
 # A restore from S3 runs while gc repacks under it (zadp-repo(5), "Object
-# storage"): the image R read back uses chunks of three packs: its own,
-# one gc already rewrote (its live chunks copied into a new pack, the old
-# one condemned) before the read began, and one that becomes partly dead
-# while the read runs. During the read gc --grace 0s deletes the pack an
-# earlier run condemned (every lease older than that list has ended) and
-# rewrites the partly-dead one, condemning it; a second gc then keeps that
-# one, since the read's lease is older than the list that condemned it.
-# The restore is paced by a FIFO that this script drains: it holds
-# all but its first MiB until the gcs are done. It stays byte-exact;
-# once it ended, gc deletes the pack, check --read-data is clean and every
-# image left restores byte-exact.
+# storage"): the image R read back uses chunks of three packs: its own;
+# the one gc copied A's live chunks into (A removed, its half-dead pack
+# condemned) before the read began; and D's, which becomes half dead while
+# the read runs. During the read gc --grace 0s deletes A's old pack (every
+# lease older than the list that condemned it has ended) and rewrites D's,
+# condemning it; a second gc then keeps D's pack, since the read's lease is
+# older than the list that condemned it. The restore is paced by a FIFO
+# that this script drains: it holds all but its first MiB until the gcs are
+# done. It stays byte-exact; once it ended, gc deletes D's pack,
+# check --read-data is clean and R restores byte-exact every way.
 . "$HCI_SOURCE_DIR/tests/e2e/lib.sh"
 . "$HCI_SOURCE_DIR/tests/e2e/repo.sh"
 . "$HCI_SOURCE_DIR/tests/e2e/s3.sh"
