@@ -25,7 +25,7 @@ zadp-repo hold </dev/null >"$T/b" || die "a hold without a group was refused"
 [ "$(zadp-repo sweep | jq -r 'select(.sweep) | .sweep')" = skipped ] || die "sweep ran beside a hold"
 
 echo check >&4
-for _ in $(seq 100); do [ "$(wc -l <"$T/h.out")" -ge 2 ] && break; sleep 0.1; done
+until [ "$(wc -l <"$T/h.out")" -ge 2 ]; do kill -0 $holder || die "hold: $(cat "$T/h.err")"; sleep 0.1; done
 [ "$(sed -n 2p "$T/h.out")" = '{"held":true}' ] || die "the answer to a check: $(cat "$T/h.out")"
 exec 4>&-
 wait $holder || die "hold did not end cleanly at the end of its stdin: $(cat "$T/h.err")"

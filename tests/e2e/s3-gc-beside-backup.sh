@@ -19,8 +19,13 @@ zadp-repo rm vm1/2026-11-27T020000Z > /dev/null
 # in flight, so it has looked chunks up, and loaded its view of the packs,
 # before gc runs.
 wait_for_lease() {
-    for _ in $(seq 100); do s3_keys | grep -q "^locks/lock/s-" && return; sleep 0.2; done
-    die "no lease appeared"
+    local keys
+    while :; do
+        keys=$(s3_keys)
+        grep -q "^locks/lock/s-" <<<"$keys" && return
+        kill -0 $writer 2>/dev/null || die "the writer ended before its lease appeared: $(cat "$T/w.err")"
+        sleep 0.2
+    done
 }
 zadp-read --source "$T/a.img" > "$T/stream"
 size=$(stat -c %s "$T/stream")
