@@ -22,13 +22,15 @@
 # Knobs (environment):
 #   S3_BENCH_SIZE      image size, 8G (K/M/G suffixes, e.g. 1G for a quick run)
 #   S3_BENCH_ROUNDS    rounds, 3
-#   S3_BENCH_PARALLEL  raw curl parallelism, "1 4": the first one is the
-#                      store's own limit and is judged (today's pack store
-#                      publishes one pack at a time: its PUTs are serial);
-#                      the others are reference rows
+#   S3_BENCH_PARALLEL  raw curl parallelism: the first one is the
+#                      store's own limit and is judged (the pack store has
+#                      3 pack PUTs in flight), "3 1"; the others are
+#                      reference rows
 #   S3_BENCH_WRITERS   concurrent writers, "1 2 4" (empty: skip (d))
 #   S3_BENCH_OTHERS    "restic" (empty: none)
 #   S3_BENCH_LABEL     the section's label ("as found" by default)
+#   S3_BENCH_MACHINE   what else ran on the machine, said in bold beside the
+#                      load figures (e.g. "a shared machine"; empty: nothing)
 #   BENCH_RESULTS      the results file (bench/RESULTS.md)
 #   TMPDIR             work dir and the test bed's data (/var/tmp); removed
 set -euo pipefail
@@ -38,10 +40,11 @@ export PATH="$BIN:$PATH"
 SIZE_ARG=${S3_BENCH_SIZE:-8G}
 SIZE=$(numfmt --from=iec "$SIZE_ARG")
 ROUNDS=${S3_BENCH_ROUNDS:-3}
-read -r -a PARALLEL <<<"${S3_BENCH_PARALLEL:-1 4}"
+read -r -a PARALLEL <<<"${S3_BENCH_PARALLEL:-3 1}"
 read -r -a WRITERS <<<"${S3_BENCH_WRITERS-1 2 4}"
 OTHERS=${S3_BENCH_OTHERS-restic}
 LABEL=${S3_BENCH_LABEL:-as found}
+MACHINE=${S3_BENCH_MACHINE:-}
 RESULTS=${BENCH_RESULTS:-$HERE/RESULTS.md}
 TESTBED=$HERE/../scripts/rgw-testbed.sh
 [ "$ROUNDS" -ge 1 ] && [ ${#PARALLEL[@]} -ge 1 ] || { echo "bench/s3: ROUNDS >= 1 and one PARALLEL at least" >&2; exit 2; }
@@ -345,7 +348,7 @@ SECTION=$(
     echo
     echo "Command: \`S3_BENCH_SIZE=$SIZE_ARG S3_BENCH_ROUNDS=$ROUNDS S3_BENCH_PARALLEL='${PARALLEL[*]}' S3_BENCH_WRITERS='${WRITERS[*]}' bench/s3.sh build/bin\`" \
         "($ELAPSED s; $(nproc) CPUs; load average $LOAD_BEFORE at the first round, $LOAD_AFTER after the last," \
-        "per-round 1-minute figures ${LOADS[*]}: **a shared machine, other engineers' builds and tests ran beside it**;" \
+        "per-round 1-minute figures ${LOADS[*]}${MACHINE:+: **$MACHINE**};" \
         "work dir on $(df -T "$W" | awk 'NR == 2 {print $2}')${STORE_VERSION:+; $STORE_VERSION})."
     echo
     echo "One Ceph 16 RGW (scripts/rgw-testbed.sh: one mon, one file-backed BlueStore OSD, beast on 127.0.0.1),"

@@ -11,6 +11,7 @@ enum ExitCode : int {
     kExitTaskFailed = 5,  // a CloudTower task ended FAILED (or timed out)
     kExitIntegrity = 6,   // a block stream is corrupt, truncated or inconsistent
     kExitIo = 7,          // reading or writing a volume, file or device failed
+    kExitBusy = 75,       // sysexits' EX_TEMPFAIL: another run holds what this one needs; try later
 };
 
 }  // namespace hci

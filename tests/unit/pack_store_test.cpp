@@ -23,16 +23,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::vector<unsigned char> random_image(size_t size, uint64_t seed) {
-    std::vector<unsigned char> image(size);
-    std::mt19937_64 rng(seed);
-    for (size_t i = 0; i + 8 <= size; i += 8) {
-        uint64_t v = rng();
-        std::memcpy(image.data() + i, &v, 8);
-    }
-    return image;
-}
-
 IndexTrailer store(Repository& repo, const std::string& name, const std::vector<unsigned char>& image) {
     ImageWriter w(repo, name, image.size(), 512, "{}");
     w.write(0, image.data(), image.size());

@@ -59,13 +59,6 @@ struct Bed {
     size_t packs() { return count("packs/", ".pack"); }
 };
 
-std::vector<unsigned char> random_image(size_t size, uint64_t seed) {
-    std::vector<unsigned char> image(size);
-    std::mt19937_64 rng(seed);
-    for (auto& c : image) c = static_cast<unsigned char>(rng());
-    return image;
-}
-
 const std::string kIdentity = R"({"vm":{"id":"vm-1","name":"web"}})";
 
 IndexTrailer store(Repository& repo, const std::string& name, const std::vector<unsigned char>& image) {
@@ -73,13 +66,6 @@ IndexTrailer store(Repository& repo, const std::string& name, const std::vector<
     w.write(0, image.data(), image.size());
     w.commit();
     return w.totals();
-}
-
-std::vector<unsigned char> read_image(Repository& repo, const std::string& name) {
-    ImageReader r(repo, name);
-    std::vector<unsigned char> got(r.size());
-    r.read(0, got.data(), got.size());
-    return got;
 }
 
 const Emit ignore = [](const boost::json::object&) {};

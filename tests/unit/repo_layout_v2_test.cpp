@@ -114,13 +114,6 @@ void write_locator(const std::string& dir, const std::vector<Entry>& entries) {
 
 std::string vm_identity(const std::string& id) { return R"({"vm":{"id":")" + id + R"(","name":"web"}})"; }
 
-std::vector<unsigned char> read_image(Repository& repo, const std::string& name) {
-    ImageReader r(repo, name);
-    std::vector<unsigned char> got(r.size());
-    r.read(0, got.data(), got.size());
-    return got;
-}
-
 void store(Repository& repo, const std::string& name, const std::vector<unsigned char>& image, const std::string& vm) {
     ImageWriter w(repo, name, image.size(), 512, vm_identity(vm));
     w.write(0, image.data(), image.size());

@@ -17,25 +17,11 @@ using namespace hci::repo_test;
 
 namespace {
 
-std::vector<unsigned char> random_image(size_t size, uint64_t seed) {
-    std::vector<unsigned char> image(size);
-    std::mt19937_64 rng(seed);
-    for (auto& c : image) c = static_cast<unsigned char>(rng());
-    return image;
-}
-
 void store(Repository& repo, const std::string& name, const std::vector<unsigned char>& image,
            const std::string& vm = "vm-1") {
     ImageWriter w(repo, name, image.size(), 512, R"({"vm":{"id":")" + vm + R"(","name":"web"}})");
     w.write(0, image.data(), image.size());
     w.commit();
-}
-
-std::vector<unsigned char> read_image(Repository& repo, const std::string& name) {
-    ImageReader r(repo, name);
-    std::vector<unsigned char> got(r.size());
-    r.read(0, got.data(), got.size());
-    return got;
 }
 
 const Emit ignore = [](const boost::json::object&) {};

@@ -1,13 +1,18 @@
 #pragma once
-// What the repository's unit tests share: a temporary directory and the
-// exit code a call fails with.
+// What the repository's unit tests share: a temporary directory, the exit
+// code a call fails with, and images to store and read back.
 #include <stdlib.h>
 
+#include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <functional>
+#include <random>
 #include <string>
+#include <vector>
 
 #include "libcommon/base/error.h"
+#include "libcommon/block/repo/image.h"
 
 namespace hci::repo_test {
 
@@ -29,6 +34,25 @@ inline int exit_code_of(const std::function<void()>& f) {
         return e.code();
     }
     return 0;
+}
+
+// `size` bytes that no other seed repeats (no chunk dedups by chance).
+inline std::vector<unsigned char> random_image(size_t size, uint64_t seed) {
+    std::vector<unsigned char> image(size);
+    std::mt19937_64 rng(seed);
+    for (size_t i = 0; i < size; i += 8) {
+        uint64_t v = rng();
+        std::memcpy(image.data() + i, &v, std::min<size_t>(8, size - i));
+    }
+    return image;
+}
+
+// The whole image `name`, read back through the repository.
+inline std::vector<unsigned char> read_image(repo::Repository& repo, const std::string& name) {
+    repo::ImageReader r(repo, name);
+    std::vector<unsigned char> got(r.size());
+    r.read(0, got.data(), got.size());
+    return got;
 }
 
 }  // namespace hci::repo_test

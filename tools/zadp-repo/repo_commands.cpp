@@ -205,7 +205,6 @@ int cmd_sweep(const Options& o) {
 // could not be refreshed in time is lost: the script must not publish);
 // releases them at the end of stdin, which comes also when the script is
 // killed. Signals are the script's to handle: it ends us by ending stdin.
-constexpr auto kExitBusy = static_cast<ExitCode>(75);  // sysexits' EX_TEMPFAIL: another run holds it, try later
 
 // Who holds the lease `name` on an object store (" (host H, pid P)"), for the
 // one refused; "" on a directory, whose flock records no holder.
