@@ -475,9 +475,8 @@ bool Client::put_file(const std::string& key, int fd, uint64_t length, bool crea
     Request r;
     r.body_fd = fd;
     r.body_length = length;
-    FileDigests digests = file_digests(fd, length);
-    r.payload_sha256 = digests.sha256;
-    return put_request(key, r, create_only, [&] { return digests.md5; });
+    r.payload_sha256 = file_sha256_hex(fd, length);
+    return put_request(key, r, create_only, [&] { return file_md5_hex(fd, length); });
 }
 
 bool Client::put_request(const std::string& key, Request& r, bool create_only, const std::function<std::string()>& md5) {

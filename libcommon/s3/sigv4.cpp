@@ -34,31 +34,28 @@ std::string digest(const EVP_MD* md, const void* data, size_t length) {
     return std::string(reinterpret_cast<char*>(out), n);
 }
 
-}  // namespace
-
-FileDigests file_digests(int fd, uint64_t length) {
-    std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> sha(EVP_MD_CTX_new(), EVP_MD_CTX_free), md5(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-    if (!sha || !md5 || EVP_DigestInit_ex(sha.get(), EVP_sha256(), nullptr) != 1 ||
-        EVP_DigestInit_ex(md5.get(), EVP_md5(), nullptr) != 1)
-        fail(kExitIo, "OpenSSL digest failed");
+// Lower-case hex of `md` over the first `length` bytes of a file, read with pread(2).
+std::string file_digest_hex(const EVP_MD* md, int fd, uint64_t length) {
+    std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+    if (!ctx || EVP_DigestInit_ex(ctx.get(), md, nullptr) != 1) fail(kExitIo, "OpenSSL digest failed");
     std::vector<unsigned char> buffer(1u << 20);
     for (uint64_t at = 0; at < length;) {
         ssize_t n = ::pread(fd, buffer.data(), std::min<uint64_t>(buffer.size(), length - at), static_cast<off_t>(at));
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) fail(kExitIo, "cannot read back a spooled object: " + (n < 0 ? errno_text(errno) : std::string("short file")));
-        EVP_DigestUpdate(sha.get(), buffer.data(), static_cast<size_t>(n));
-        EVP_DigestUpdate(md5.get(), buffer.data(), static_cast<size_t>(n));
+        EVP_DigestUpdate(ctx.get(), buffer.data(), static_cast<size_t>(n));
         at += static_cast<uint64_t>(n);
     }
     unsigned char out[EVP_MAX_MD_SIZE];
     unsigned int n = 0;
-    FileDigests d;
-    EVP_DigestFinal_ex(sha.get(), out, &n);
-    d.sha256 = hex(out, n);
-    EVP_DigestFinal_ex(md5.get(), out, &n);
-    d.md5 = hex(out, n);
-    return d;
+    EVP_DigestFinal_ex(ctx.get(), out, &n);
+    return hex(out, n);
 }
+
+}  // namespace
+
+std::string file_sha256_hex(int fd, uint64_t length) { return file_digest_hex(EVP_sha256(), fd, length); }
+std::string file_md5_hex(int fd, uint64_t length) { return file_digest_hex(EVP_md5(), fd, length); }
 
 namespace {
 

@@ -35,12 +35,11 @@ std::string sha256_hex(const void* data, size_t length);
 inline std::string sha256_hex(std::string_view s) { return sha256_hex(s.data(), s.size()); }
 std::string md5_base64(const void* data, size_t length);
 std::string md5_hex(const void* data, size_t length);  // a simple PUT's ETag
-// Both digests (lower-case hex) of the first `length` bytes of a file,
-// read with pread(2): a PUT from a spool file signs one and checks the other.
-struct FileDigests {
-    std::string sha256, md5;
-};
-FileDigests file_digests(int fd, uint64_t length);
+// The same (lower-case hex) of the first `length` bytes of a file, read with
+// pread(2): a PUT from a spool file signs the SHA-256; the MD5 (an ETag) is
+// asked for only when a retried PUT must find out whether it was stored.
+std::string file_sha256_hex(int fd, uint64_t length);
+std::string file_md5_hex(int fd, uint64_t length);
 
 // RFC 3986 percent-encoding as SigV4 wants it: unreserved characters
 // (A-Z a-z 0-9 - . _ ~) stay, everything else is %XX (upper-case hex); '/'

@@ -206,23 +206,28 @@ private:
     bool writing(uint64_t pack) const { return pack_writer_ && pack == pack_; }
     bool held_here(uint64_t pack) const { return writing(pack) || uploading_.count(pack) > 0; }
 
-    // On a store where each write is a request (S3), a finished pack's PUT
-    // runs in the background while the workers fill the next pack, up to
-    // kUploadsInFlight at once; sync() waits for them all (an index is
-    // committed only after every pack it names returned 200). Its chunks
-    // are found and read from the spooled pack meanwhile (caller holds mu_).
-    // Elsewhere the pack is published at once.
+    // Publishes a finished pack: first a copy of its table in unmerged/,
+    // where every process finds it, then the pack create-only. On a store
+    // where each write is a request (S3), both PUTs run in the background,
+    // in that order, while the workers fill the next pack, up to
+    // kUploadsInFlight packs at once; sync() waits for them all (an index is
+    // committed only after every pack it names returned 200). Its chunks are
+    // found and read from the spooled pack meanwhile (caller holds mu_).
+    // Elsewhere both are written at once (the table durable with the pack
+    // at sync()).
     static constexpr size_t kUploadsInFlight = 3;
-    void upload(uint64_t pack, std::unique_ptr<ObjectWriter> finished) {
+    void upload(uint64_t pack, std::unique_ptr<ObjectWriter> finished, std::vector<unsigned char> table) {
         if (!store_.reads_are_requests()) {
+            store_.save(table_key(pack), table.data(), table.size());
             if (!finished->commit(true)) fail(kExitIo, pack_where(pack) + " exists already (two packs drew one random name)");
             return;
         }
         std::shared_ptr<ObjectWriter> writer = std::move(finished);
         uploading_[pack] = writer;
-        uploads_.push_back({pack, std::async(std::launch::async, [writer, where = pack_where(pack)] {
+        uploads_.push_back({pack, std::async(std::launch::async, [this, writer, pack, table = std::move(table)] {
+                                store_.save(table_key(pack), table.data(), table.size());
                                 if (!writer->commit(true))
-                                    fail(kExitIo, where + " exists already (two packs drew one random name)");
+                                    fail(kExitIo, pack_where(pack) + " exists already (two packs drew one random name)");
                             })});
         while (uploads_.size() > kUploadsInFlight) reap_upload();
     }
@@ -481,10 +486,7 @@ private:
         auto writer = std::move(pack_writer_);  // dropped unpublished if this fails
         writer->write(table.data(), table.size());
         writer->write(tail.data(), tail.size());
-        // A copy of the table in unmerged/, where every process finds it;
-        // durable with the pack at sync().
-        store_.save(table_key(pack_), table.data(), table.size());
-        upload(pack_, std::move(writer));
+        upload(pack_, std::move(writer), std::move(table));
         packs_seen_[pack_] = true;
         own_packs_.insert(pack_);
         pack_entries_.clear();

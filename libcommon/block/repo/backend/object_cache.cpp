@@ -24,7 +24,7 @@ uint64_t file_size(int fd) {
 }
 
 bool bytes_hash_to(int fd, const std::string& etag) {
-    return s3::file_digests(fd, file_size(fd)).md5 == etag;
+    return s3::file_md5_hex(fd, file_size(fd)) == etag;
 }
 
 void make_private_dirs(const std::string& path) {

@@ -276,7 +276,7 @@ private:
                 ::close(file);
                 return false;
             }
-            if (ObjectCache::checkable(got->etag) && s3::file_digests(file, got->size).md5 != got->etag)
+            if (ObjectCache::checkable(got->etag) && s3::file_md5_hex(file, got->size) != got->etag)
                 fail(kExitIntegrity, client_->where(prefix_ + key) + ": the bytes received do not hash to its ETag");
             fd = file;
             return true;
