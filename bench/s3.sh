@@ -31,6 +31,10 @@
 #   S3_BENCH_LABEL     the section's label ("as found" by default)
 #   S3_BENCH_MACHINE   what else ran on the machine, said in bold beside the
 #                      load figures (e.g. "a shared machine"; empty: nothing)
+#   S3_BENCH_PIN       "server": the test bed's daemons on CPU 0, every
+#                      client (ours, restic, curl) on the other CPUs, as if
+#                      the store and the backup host were two machines; by
+#                      default ("") all share every CPU
 #   BENCH_RESULTS      the results file (bench/RESULTS.md)
 #   TMPDIR             work dir and the test bed's data (/var/tmp); removed
 set -euo pipefail
@@ -45,6 +49,7 @@ read -r -a WRITERS <<<"${S3_BENCH_WRITERS-1 2 4}"
 OTHERS=${S3_BENCH_OTHERS-restic}
 LABEL=${S3_BENCH_LABEL:-as found}
 MACHINE=${S3_BENCH_MACHINE:-}
+PIN=${S3_BENCH_PIN:-}
 RESULTS=${BENCH_RESULTS:-$HERE/RESULTS.md}
 TESTBED=$HERE/../scripts/rgw-testbed.sh
 [ "$ROUNDS" -ge 1 ] && [ ${#PARALLEL[@]} -ge 1 ] || { echo "bench/s3: ROUNDS >= 1 and one PARALLEL at least" >&2; exit 2; }
@@ -83,6 +88,13 @@ if [ $rc -eq 77 ]; then say "skipped: $(tail -1 testbed.log)"; exit 0; fi
 . "$RGW/s3.env"
 export AWS_ENDPOINT_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_REGION
 ENDPOINT=$AWS_ENDPOINT_URL
+PLACEMENT="every process shares the $(nproc) CPUs"
+if [ "$PIN" = server ]; then
+    [ "$(nproc)" -ge 2 ] || die "S3_BENCH_PIN=server needs 2 CPUs at least"
+    for f in "$RGW"/run/*.pid; do taskset -a -p -c 0 "$(cat "$f")" >/dev/null; done
+    taskset -p -c "1-$(($(nproc) - 1))" $$ >/dev/null  # this script, so every client it starts
+    PLACEMENT="the test bed's daemons on CPU 0, every client on CPUs 1-$(($(nproc) - 1)) (S3_BENCH_PIN=server)"
+fi
 RGW_LOG=$RGW/log/client.rgw.test.log
 RGW_ASOK=$RGW/run/client.rgw.test.asok
 # curl signs with SigV4 from a config file (mode 0600): no secret in argv.
@@ -346,8 +358,8 @@ J=${PARALLEL[0]}
 SECTION=$(
     echo "## S3 repository on Ceph RGW, $LABEL ($(date -u +%Y-%m-%dT%H:%MZ), bench/s3.sh)"
     echo
-    echo "Command: \`S3_BENCH_SIZE=$SIZE_ARG S3_BENCH_ROUNDS=$ROUNDS S3_BENCH_PARALLEL='${PARALLEL[*]}' S3_BENCH_WRITERS='${WRITERS[*]}' bench/s3.sh build/bin\`" \
-        "($ELAPSED s; $(nproc) CPUs; load average $LOAD_BEFORE at the first round, $LOAD_AFTER after the last," \
+    echo "Command: \`S3_BENCH_SIZE=$SIZE_ARG S3_BENCH_ROUNDS=$ROUNDS S3_BENCH_PARALLEL='${PARALLEL[*]}' S3_BENCH_WRITERS='${WRITERS[*]}'${PIN:+ S3_BENCH_PIN=$PIN} bench/s3.sh build/bin\`" \
+        "($ELAPSED s; $(nproc) CPUs, $PLACEMENT; load average $LOAD_BEFORE at the first round, $LOAD_AFTER after the last," \
         "per-round 1-minute figures ${LOADS[*]}${MACHINE:+: **$MACHINE**};" \
         "work dir on $(df -T "$W" | awk 'NR == 2 {print $2}')${STORE_VERSION:+; $STORE_VERSION})."
     echo

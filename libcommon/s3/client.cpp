@@ -471,11 +471,11 @@ bool Client::put(const std::string& key, const void* data, size_t length, bool c
     return put_request(key, r, create_only, [&] { return md5_hex(data, length); });
 }
 
-bool Client::put_file(const std::string& key, int fd, uint64_t length, bool create_only) {
+bool Client::put_file(const std::string& key, int fd, uint64_t length, bool create_only, const std::string& sha256_hex) {
     Request r;
     r.body_fd = fd;
     r.body_length = length;
-    r.payload_sha256 = file_sha256_hex(fd, length);
+    r.payload_sha256 = sha256_hex.empty() ? file_sha256_hex(fd, length) : sha256_hex;
     return put_request(key, r, create_only, [&] { return file_md5_hex(fd, length); });
 }
 

@@ -53,7 +53,10 @@ public:
     // The same PUT with the body read from a file (pread(2) of its first
     // `length` bytes, again for each attempt): an object spooled to disk is
     // never held in memory. The file must not change until this returns.
-    bool put_file(const std::string& key, int fd, uint64_t length, bool create_only);
+    // `sha256_hex`: the bytes' SHA-256 when the caller hashed them as it
+    // wrote them (the signed payload hash, which RGW checks); empty: the
+    // file is read once more to hash it.
+    bool put_file(const std::string& key, int fd, uint64_t length, bool create_only, const std::string& sha256_hex = {});
     // Up to `length` bytes from `offset` (0: to the end); none past the end;
     // nullopt when there is no such object.
     std::optional<std::vector<unsigned char>> get(const std::string& key, uint64_t offset = 0, uint64_t length = 0);

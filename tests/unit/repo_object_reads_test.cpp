@@ -182,10 +182,12 @@ TEST_CASE("a spool writer keeps a small object in memory and a large one in a fi
         from_file = false;
         return true;
     };
-    commit.from_file = [&](int fd, uint64_t n, bool) {
+    std::string hashed;
+    commit.from_file = [&](int fd, uint64_t n, bool, const std::string& sha256_hex) {
         committed.resize(n);
         REQUIRE(::pread(fd, committed.data(), n, 0) == static_cast<ssize_t>(n));
         from_file = true;
+        hashed = sha256_hex;
         return true;
     };
     auto big = random_bytes_of(5 << 20, 7);
@@ -202,6 +204,19 @@ TEST_CASE("a spool writer keeps a small object in memory and a large one in a fi
     REQUIRE(writer->commit(true));
     CHECK(from_file);
     CHECK(committed == big);
+    CHECK(hashed.empty());  // write_at changed bytes already hashed: the store hashes the file
+
+    // Written in order only: the SHA-256 of the bytes comes with them, and
+    // is the file's (a retried commit gets it again).
+    auto plain = open_spool_writer("test:plain", 64 << 10, 1ull << 40, commit);
+    for (size_t at = 0; at < big.size(); at += 70000)
+        plain->write(big.data() + at, std::min<size_t>(70000, big.size() - at));
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        REQUIRE(plain->commit(true));
+        CHECK(from_file);
+        CHECK(committed == big);
+        CHECK(hashed == s3::sha256_hex(big.data(), big.size()));
+    }
 
     auto small = open_spool_writer("test:small", 64 << 10, 1ull << 40, commit);
     small->write(big.data(), 1000);
@@ -213,7 +228,7 @@ TEST_CASE("a spool writer keeps a small object in memory and a large one in a fi
 TEST_CASE("a spool writer refuses an object larger than one write stores, before committing") {
     bool committed = false;
     SpoolCommit commit{[&](const unsigned char*, size_t, bool) { return committed = true; },
-                       [&](int, uint64_t, bool) { return committed = true; }};
+                       [&](int, uint64_t, bool, const std::string&) { return committed = true; }};
     auto writer = open_spool_writer("test:limit", 1024, 4096, commit);
     std::vector<unsigned char> block(3000, 1);
     writer->write(block.data(), block.size());

@@ -1,6 +1,7 @@
 #include "libcommon/block/repo/backend/spool_writer.h"
 
 #include <fcntl.h>
+#include <openssl/evp.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "libcommon/base/error.h"
+#include "libcommon/block/repo/crypto.h"
 
 namespace hci::repo {
 namespace {
@@ -37,7 +39,10 @@ void pwrite_all(int fd, const unsigned char* p, size_t n, uint64_t offset, const
 class SpoolWriter : public ObjectWriter {
 public:
     SpoolWriter(std::string where, size_t memory_limit, uint64_t max_size, SpoolCommit commit)
-        : where_(std::move(where)), memory_limit_(memory_limit), max_size_(max_size), commit_(std::move(commit)) {}
+        : where_(std::move(where)), memory_limit_(memory_limit), max_size_(max_size), commit_(std::move(commit)),
+          sha_(EVP_MD_CTX_new(), EVP_MD_CTX_free) {
+        if (!sha_ || EVP_DigestInit_ex(sha_.get(), EVP_sha256(), nullptr) != 1) fail(kExitIo, "OpenSSL digest failed");
+    }
     ~SpoolWriter() override {
         if (fd_ >= 0) ::close(fd_);
     }
@@ -47,6 +52,7 @@ public:
             fail(kExitUsage, where_ + ": the object would grow past " + std::to_string(max_size_) +
                                  " bytes, more than one PUT stores; nothing was committed");
         auto* p = static_cast<const unsigned char*>(data);
+        if (sha_valid_ && EVP_DigestUpdate(sha_.get(), p, length) != 1) sha_valid_ = false;
         if (fd_ < 0 && size_ + length > memory_limit_) move_to_file();
         if (fd_ >= 0)
             pwrite_all(fd_, p, length, size_, where_);
@@ -57,6 +63,7 @@ public:
 
     void write_at(uint64_t offset, const void* data, size_t length) override {
         if (offset + length > size_) throw std::logic_error("ObjectWriter::write_at past the end");
+        sha_valid_ = false;  // the bytes hashed are no longer the object's
         if (fd_ >= 0)
             pwrite_all(fd_, static_cast<const unsigned char*>(data), length, offset, where_);
         else
@@ -81,13 +88,24 @@ public:
     uint64_t size() const override { return size_; }
 
     bool commit(bool create_only) override {
-        return fd_ >= 0 ? commit_.from_file(fd_, size_, create_only)
-                        : commit_.from_memory(memory_.data(), memory_.size(), create_only);
+        if (fd_ < 0) return commit_.from_memory(memory_.data(), memory_.size(), create_only);
+        return commit_.from_file(fd_, size_, create_only, sha256_hex());
     }
 
     bool spooled() const { return fd_ >= 0; }
 
 private:
+    // Of what was written, once (commit may be retried); "" if unknown.
+    std::string sha256_hex() {
+        if (sha_valid_ && sha_hex_.empty()) {
+            unsigned char out[EVP_MAX_MD_SIZE];
+            unsigned int n = 0;
+            if (EVP_DigestFinal_ex(sha_.get(), out, &n) == 1) sha_hex_ = to_hex(out, n);
+            sha_valid_ = !sha_hex_.empty();
+        }
+        return sha_valid_ ? sha_hex_ : std::string();
+    }
+
     void move_to_file() {
         fd_ = open_spool_file();
         pwrite_all(fd_, memory_.data(), memory_.size(), 0, where_);
@@ -101,6 +119,11 @@ private:
     std::vector<unsigned char> memory_;
     int fd_ = -1;
     uint64_t size_ = 0;
+    // SHA-256 of the bytes as written: a PUT signs it without reading the
+    // spool file back (write_at() clears sha_valid_).
+    std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> sha_;
+    bool sha_valid_ = true;
+    std::string sha_hex_;
 };
 
 }  // namespace

@@ -17,8 +17,11 @@ namespace hci::repo {
 struct SpoolCommit {
     // Publishes bytes held in memory (create_only as ObjectStore::create).
     std::function<bool(const unsigned char* data, size_t length, bool create_only)> from_memory;
-    // Publishes the first `length` bytes of the spool file `fd`.
-    std::function<bool(int fd, uint64_t length, bool create_only)> from_file;
+    // Publishes the first `length` bytes of the spool file `fd`; `sha256_hex`
+    // is their SHA-256 (lower-case hex), hashed as they were written while
+    // they were still in the CPU's cache, or empty when a write_at() changed
+    // them afterwards (the store hashes the file then).
+    std::function<bool(int fd, uint64_t length, bool create_only, const std::string& sha256_hex)> from_file;
 };
 
 // `max_size`: an object larger than this cannot be published (a single
