@@ -4,6 +4,9 @@
 # LUNs. Median of RUNS (default 3) runs; the dense-read goal (zadp-read's
 # rate over iscsi-perf's) from RATIO_ROUNDS (7) interleaved rounds. Prints a
 # table and appends it to bench/RESULTS.md. Needs root, tgt, qemu-img with qemu-block-extra, libiscsi-bin.
+# ISCSI_BENCH_PIN=target puts tgtd (all its threads) on CPU 0 and every
+# client (ours, qemu-img, iscsi-perf) on the other CPUs, as a target and a
+# backup host on two machines would be; by default all share every CPU.
 set -euo pipefail
 BINDIR=$(cd "${1:?usage: bench/iscsi.sh BINDIR}" && pwd)
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -35,6 +38,14 @@ truncate -s 1G "$T/sink.img"                             # write target
 tgt_add_lun 1 iqn.2026-11.io.hci-backup.bench:dense "$T/dense.img"
 tgt_add_lun 2 iqn.2026-11.io.hci-backup.bench:thin "$T/thin.img"
 tgt_add_lun 3 iqn.2026-11.io.hci-backup.bench:sink "$T/sink.img"
+CPUS=$(nproc)  # before any pinning narrows what nproc sees
+PLACEMENT="tgtd and the clients share the $CPUS CPUs"
+if [ "${ISCSI_BENCH_PIN:-}" = target ]; then
+    [ "$CPUS" -ge 2 ] || die "ISCSI_BENCH_PIN=target needs 2 CPUs at least"
+    taskset -a -p -c 0 "$TGT_PID" >/dev/null   # after the LUNs: their I/O threads too
+    taskset -p -c "1-$((CPUS - 1))" $$ >/dev/null  # every client this script starts
+    PLACEMENT="tgtd on CPU 0, the clients on CPU$([ "$CPUS" -gt 2 ] && echo "s 1-$((CPUS - 1))" || echo " 1") (ISCSI_BENCH_PIN=target)"
+fi
 DENSE=$(tgt_url iqn.2026-11.io.hci-backup.bench:dense)
 THIN=$(tgt_url iqn.2026-11.io.hci-backup.bench:thin)
 SINK=$(tgt_url iqn.2026-11.io.hci-backup.bench:sink)
@@ -120,7 +131,9 @@ cmp "$T/dense.img" "$T/sink.img" || die "LUN written by zadp-write differs from 
 
 {
     echo
-    echo "## iSCSI ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, tgtd on 127.0.0.1, LUN files in ${TMPDIR:-/tmp}, bench/iscsi.sh)"
+    echo "## iSCSI ($(date -u +%Y-%m-%dT%H:%MZ), $CPUS CPUs, tgtd on 127.0.0.1, LUN files in ${TMPDIR:-/tmp}, bench/iscsi.sh${ISCSI_BENCH_PIN:+, ISCSI_BENCH_PIN=$ISCSI_BENCH_PIN})"
+    echo
+    echo "Placement: $PLACEMENT."
     echo
     echo "Commands: \`zadp-read --source iscsi://127.0.0.1:PORT/IQN/1 >/dev/null\` (queue depth 16),"
     echo "\`zadp-read --source iscsi://... --format raw -o out.raw\`, \`qemu-img convert -O raw iscsi://... out.raw\`, \`iscsi-perf -m 16 -b 2048 -t 5 iscsi://...\` (its own MB/s; sequential, wraps),"

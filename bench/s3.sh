@@ -6,7 +6,9 @@
 # rewritten per night. Each round, the order of the systems rotated:
 #   (a) first backup: zadp-repo into s3://, restic 0.14 into its own S3
 #       backend on the same RGW, raw `curl` PUT of the same compressed bytes
-#       in 16 MiB objects (the pack size) with the store's parallelism;
+#       in 16 MiB objects (the pack size) with the store's parallelism, once
+#       unsigned (UNSIGNED-PAYLOAD: RGW checks nothing) and once signing each
+#       object's SHA-256 as our PUTs do (RGW hashes the bytes it receives);
 #   (b) incremental backup after one night's churn (zadp-repo, restic);
 #   (c) restore of (b) into a new file, synced (zadp-repo, restic), and raw
 #       `curl` GET of the objects of (a);
@@ -88,12 +90,13 @@ if [ $rc -eq 77 ]; then say "skipped: $(tail -1 testbed.log)"; exit 0; fi
 . "$RGW/s3.env"
 export AWS_ENDPOINT_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_REGION
 ENDPOINT=$AWS_ENDPOINT_URL
-PLACEMENT="every process shares the $(nproc) CPUs"
+CPUS=$(nproc)  # before any pinning narrows what nproc sees
+PLACEMENT="every process shares the $CPUS CPUs"
 if [ "$PIN" = server ]; then
-    [ "$(nproc)" -ge 2 ] || die "S3_BENCH_PIN=server needs 2 CPUs at least"
+    [ "$CPUS" -ge 2 ] || die "S3_BENCH_PIN=server needs 2 CPUs at least"
     for f in "$RGW"/run/*.pid; do taskset -a -p -c 0 "$(cat "$f")" >/dev/null; done
-    taskset -p -c "1-$(($(nproc) - 1))" $$ >/dev/null  # this script, so every client it starts
-    PLACEMENT="the test bed's daemons on CPU 0, every client on CPUs 1-$(($(nproc) - 1)) (S3_BENCH_PIN=server)"
+    taskset -p -c "1-$((CPUS - 1))" $$ >/dev/null  # this script, so every client it starts
+    PLACEMENT="the test bed's daemons on CPU 0, every client on CPU$([ "$CPUS" -gt 2 ] && echo "s 1-$((CPUS - 1))" || echo " 1") (S3_BENCH_PIN=server)"
 fi
 RGW_LOG=$RGW/log/client.rgw.test.log
 RGW_ASOK=$RGW/run/client.rgw.test.asok
@@ -136,6 +139,20 @@ ZST_BYTES=$(stat -c %s thin.zs.zst)
 mkdir pieces
 split -b 16M -a 4 thin.zs.zst pieces/p.
 PIECES=$(find pieces -type f | wc -l)
+# The signed variant: each piece its own group (`next`), with the SHA-256
+# of its bytes in x-amz-content-sha256, as our PUTs send it; the key in
+# this file too (mode 0600).
+sha256sum pieces/* >pieces.sha256
+signed_put_list() {  # BUCKET
+    local sum f sep=""
+    while read -r sum f; do
+        printf '%suser = "%s:%s"\naws-sigv4 = "aws:amz:%s:s3"\nheader = "x-amz-content-sha256: %s"\n' \
+            "$sep" "$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY" "$AWS_REGION" "$sum"
+        printf 'silent\nshow-error\nfail\nupload-file = "%s"\nurl = "%s/%s/%s"\noutput = "/dev/null"\n' \
+            "$f" "$ENDPOINT" "$1" "${f#pieces/}"
+        sep=$'next\n'  # between groups: a trailing one would open a group without a URL
+    done <pieces.sha256
+}
 url_list() {  # BUCKET put|get: a curl config naming every piece
     local f
     for f in pieces/*; do
@@ -156,6 +173,7 @@ backup_cmd() {  # SYSTEM BUCKET NIGHT
         zadp) echo "rss zadp-read zadp-read --source thin.img | rss zadp-write zadp-write --repo $(zrepo "$2") --target repo:vm0/$(stamp $((24 * $3)))/disk0 > report.zadp" ;;
         restic) echo "rss zadp-read zadp-read --source thin.img --format raw | rss restic restic -r s3:$ENDPOINT/$2 backup -q --stdin --stdin-filename disk0.raw" ;;
         raw-*) echo "curl -sS --no-progress-meter --fail -K curl.cfg -K put.$2 --parallel --parallel-max ${1#raw-}" ;;
+        signed-*) echo "curl --no-progress-meter -K sput.$2 --parallel --parallel-max ${1#signed-}" ;;
     esac
 }
 restore_cmd() {  # SYSTEM BUCKET NIGHT
@@ -174,6 +192,10 @@ init_bucket() {  # SYSTEM BUCKET (untimed)
             curl -sS --fail -K curl.cfg -X PUT "$ENDPOINT/$2" -o /dev/null
             url_list "$2" put >"put.$2"
             url_list "$2" get >"get.$2"
+            ;;
+        signed-*)
+            curl -sS --fail -K curl.cfg -X PUT "$ENDPOINT/$2" -o /dev/null
+            (umask 077 && signed_put_list "$2" >"sput.$2")
             ;;
     esac
 }
@@ -252,6 +274,7 @@ rotate() {  # R ITEMS...: the items rotated left by R
 FIRST=(zadp) INCR=(zadp) RESTORE=(zadp)
 [ -z "$HAVE_RESTIC" ] || { FIRST+=(restic); INCR+=(restic); RESTORE+=(restic); }
 for p in "${PARALLEL[@]}"; do FIRST+=("raw-$p"); RESTORE+=("raw-$p"); done
+FIRST+=("signed-${PARALLEL[0]}")
 bucket_of() { echo "$(tr -c 'a-z0-9\n' - <<<"$1")-r$2"; }  # SYSTEM ROUND
 
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -271,7 +294,7 @@ for ((r = 0; r < ROUNDS; r++)); do
         rm -f r.img
         timed "restore.$s" "$(restore_cmd "$s" "$(bucket_of "$s" $r)" 1)"
         line+=" restore.$s $T_LAST"
-        if [[ $s != raw-* ]] && [ $r -eq 0 ]; then cmp -s thin.img r.img || die "$s restored an image that differs from the source"; fi
+        if [[ $s != raw-* && $s != signed-* ]] && [ $r -eq 0 ]; then cmp -s thin.img r.img || die "$s restored an image that differs from the source"; fi
     done
     rm -f r.img
     if [ $r -eq 0 ]; then
@@ -335,6 +358,7 @@ label_of() {
         zadp) echo "zadp-repo, s3:// (default 256 KiB chunks)" ;;
         restic) echo "restic $(restic version | awk '{print $2}'), S3 backend" ;;
         raw-*) echo "raw curl, ${1#raw-} in flight, 16 MiB objects" ;;
+        signed-*) echo "raw curl, ${1#signed-} in flight, 16 MiB objects, payload SHA-256 signed" ;;
     esac
 }
 CHANGED_MEDIAN=$(median_of "${CHANGED[*]}" "%.0f")
@@ -359,7 +383,7 @@ SECTION=$(
     echo "## S3 repository on Ceph RGW, $LABEL ($(date -u +%Y-%m-%dT%H:%MZ), bench/s3.sh)"
     echo
     echo "Command: \`S3_BENCH_SIZE=$SIZE_ARG S3_BENCH_ROUNDS=$ROUNDS S3_BENCH_PARALLEL='${PARALLEL[*]}' S3_BENCH_WRITERS='${WRITERS[*]}'${PIN:+ S3_BENCH_PIN=$PIN} bench/s3.sh build/bin\`" \
-        "($ELAPSED s; $(nproc) CPUs, $PLACEMENT; load average $LOAD_BEFORE at the first round, $LOAD_AFTER after the last," \
+        "($ELAPSED s; $CPUS CPUs, $PLACEMENT; load average $LOAD_BEFORE at the first round, $LOAD_AFTER after the last," \
         "per-round 1-minute figures ${LOADS[*]}${MACHINE:+: **$MACHINE**};" \
         "work dir on $(df -T "$W" | awk 'NR == 2 {print $2}')${STORE_VERSION:+; $STORE_VERSION})."
     echo
@@ -408,6 +432,7 @@ PY
     goal "(b) incremental: restic time / ours" "$(ratio incr.restic incr.zadp)" ">=" 5
     goal "(c) restore: restic time / ours" "$(ratio restore.restic restore.zadp)" ">=" 1
     goal "(a) first backup: raw PUT time ($J in flight) / ours" "$(ratio "first.raw-$J" first.zadp)" ">=" 0.8
+    goal "(a) the same against raw PUTs that sign the payload's SHA-256 as ours do (reference)" "$(ratio "first.signed-$J" first.zadp)" ">=" 0.8
     goal "(a) PUT requests per GiB of new data" "$(per_gib "$(req first.zadp put)" "$ALLOCATED")" "<=" 150
     goal "peak RSS of any of our processes, MiB" "$(max_rss_ours)" "<=" 64
     echo
@@ -425,7 +450,8 @@ PY
     for s in "${RESTORE[@]}"; do echo "- (c) $s: \`$(show "$(restore_cmd "$s" BUCKET 1)")\`"; done
     [ ${#WRITERS[@]} -eq 0 ] || echo "- (d) writer i of K, all at once: \`$(show "zadp-read --source wi.img | zadp-write --repo s3://BUCKET/repo --target repo:vmi/$(stamp 0)/disk0")\`"
     echo "- curl.cfg (mode 0600): \`user = \"KEY:SECRET\"\`, \`aws-sigv4 = \"aws:amz:us-east-1:s3\"\`, \`header = \"x-amz-content-sha256: UNSIGNED-PAYLOAD\"\`;"
-    echo "  put.BUCKET / get.BUCKET: \`upload-file\` (PUT only), \`url\`, \`output = \"/dev/null\"\` per object"
+    echo "  put.BUCKET / get.BUCKET: \`upload-file\` (PUT only), \`url\`, \`output = \"/dev/null\"\` per object;"
+    echo "  sput.BUCKET (mode 0600, signed): per object \`user\`, \`aws-sigv4\`, \`header = \"x-amz-content-sha256: <sha256sum of the piece>\"\`, \`upload-file\`, \`url\`, \`next\`"
     echo "- peak RSS: \`/usr/bin/time -f %M\` around each process; restic's password from RESTIC_PASSWORD_FILE"
     echo
     echo "Per-round times (s):"
