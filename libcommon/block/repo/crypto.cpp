@@ -1,6 +1,7 @@
 #include "libcommon/block/repo/crypto.h"
 
 #include <fcntl.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
@@ -26,6 +27,64 @@ struct CipherCtx {
 
 void crypto_check(int ok, const char* what) {
     if (ok != 1) fail(kExitIo, std::string("OpenSSL: ") + what + " failed");
+}
+
+// AES-256-GCM fetched once: OpenSSL 3 looks EVP_aes_256_gcm() up in its
+// provider store again at every init that names it.
+const EVP_CIPHER* aes_256_gcm() {
+    static EVP_CIPHER* cipher = EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr);
+    if (!cipher) fail(kExitIo, "OpenSSL: AES-256-GCM is not available");
+    return cipher;
+}
+
+// One context per thread and direction, set up once; its key schedule (and
+// GHASH key) stays while the key does, so sealing or opening a chunk only
+// sets the chunk's nonce.
+class GcmContext {
+public:
+    explicit GcmContext(bool encrypt) : encrypt_(encrypt) {}
+    ~GcmContext() {
+        EVP_CIPHER_CTX_free(ctx_);  // cleanses the schedule
+        OPENSSL_cleanse(key_.data(), key_.size());
+    }
+    GcmContext(const GcmContext&) = delete;
+    GcmContext& operator=(const GcmContext&) = delete;
+
+    // Ready for one message under `key` with `nonce` (kNonceSize bytes).
+    EVP_CIPHER_CTX* start(const std::array<unsigned char, 32>& key, const unsigned char* nonce) {
+        if (!ctx_) {
+            ctx_ = EVP_CIPHER_CTX_new();
+            if (!ctx_) fail(kExitIo, "OpenSSL: out of memory for a cipher context");
+            crypto_check(init(aes_256_gcm(), nullptr, nullptr), "AES-GCM init");
+        }
+        const bool same_key = keyed_ && CRYPTO_memcmp(key_.data(), key.data(), key.size()) == 0;
+        keyed_ = false;  // until the init below succeeded
+        crypto_check(init(nullptr, same_key ? nullptr : key.data(), nonce), "AES-GCM init");
+        key_ = key;
+        keyed_ = true;
+        return ctx_;
+    }
+
+private:
+    int init(const EVP_CIPHER* cipher, const unsigned char* key, const unsigned char* nonce) {
+        return encrypt_ ? EVP_EncryptInit_ex(ctx_, cipher, nullptr, key, nonce)
+                        : EVP_DecryptInit_ex(ctx_, cipher, nullptr, key, nonce);
+    }
+
+    const bool encrypt_;
+    EVP_CIPHER_CTX* ctx_ = nullptr;
+    std::array<unsigned char, 32> key_{};
+    bool keyed_ = false;
+};
+
+EVP_CIPHER_CTX* start_sealing(const std::array<unsigned char, 32>& key, const unsigned char* nonce) {
+    thread_local GcmContext sealing(true);
+    return sealing.start(key, nonce);
+}
+
+EVP_CIPHER_CTX* start_opening(const std::array<unsigned char, 32>& key, const unsigned char* nonce) {
+    thread_local GcmContext opening(false);
+    return opening.start(key, nonce);
 }
 
 std::string master_bytes(const MasterKey& k) {
@@ -110,15 +169,14 @@ void gcm_seal_in_place(const std::array<unsigned char, 32>& key, unsigned char* 
                        const std::string& aad) {
     unsigned char* text = sealed + kNonceSize;
     random_bytes(sealed, kNonceSize);
-    CipherCtx c;
+    EVP_CIPHER_CTX* c = start_sealing(key, sealed);
     int n = 0;
-    crypto_check(EVP_EncryptInit_ex(c.ctx, EVP_aes_256_gcm(), nullptr, key.data(), sealed), "AES-GCM init");
-    crypto_check(EVP_EncryptUpdate(c.ctx, nullptr, &n, reinterpret_cast<const unsigned char*>(aad.data()),
+    crypto_check(EVP_EncryptUpdate(c, nullptr, &n, reinterpret_cast<const unsigned char*>(aad.data()),
                                    static_cast<int>(aad.size())),
                  "AES-GCM aad");
-    crypto_check(EVP_EncryptUpdate(c.ctx, text, &n, text, static_cast<int>(length)), "AES-GCM encrypt");
-    crypto_check(EVP_EncryptFinal_ex(c.ctx, text + n, &n), "AES-GCM final");
-    crypto_check(EVP_CIPHER_CTX_ctrl(c.ctx, EVP_CTRL_GCM_GET_TAG, kTagSize, text + length), "AES-GCM tag");
+    crypto_check(EVP_EncryptUpdate(c, text, &n, text, static_cast<int>(length)), "AES-GCM encrypt");
+    crypto_check(EVP_EncryptFinal_ex(c, text + n, &n), "AES-GCM final");
+    crypto_check(EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, kTagSize, text + length), "AES-GCM tag");
 }
 
 bool gcm_open_in_place(const std::array<unsigned char, 32>& key, unsigned char* sealed, size_t length,
@@ -126,22 +184,21 @@ bool gcm_open_in_place(const std::array<unsigned char, 32>& key, unsigned char* 
     if (length < kNonceSize + kTagSize) return false;
     size_t plain_len = length - kNonceSize - kTagSize;
     unsigned char* text = sealed + kNonceSize;
-    CipherCtx c;
+    EVP_CIPHER_CTX* c = start_opening(key, sealed);
     int n = 0;
-    crypto_check(EVP_DecryptInit_ex(c.ctx, EVP_aes_256_gcm(), nullptr, key.data(), sealed), "AES-GCM init");
-    crypto_check(EVP_DecryptUpdate(c.ctx, nullptr, &n, reinterpret_cast<const unsigned char*>(aad.data()),
+    crypto_check(EVP_DecryptUpdate(c, nullptr, &n, reinterpret_cast<const unsigned char*>(aad.data()),
                                    static_cast<int>(aad.size())),
                  "AES-GCM aad");
-    crypto_check(EVP_DecryptUpdate(c.ctx, text, &n, text, static_cast<int>(plain_len)), "AES-GCM decrypt");
-    crypto_check(EVP_CIPHER_CTX_ctrl(c.ctx, EVP_CTRL_GCM_SET_TAG, kTagSize, text + plain_len), "AES-GCM tag");
-    return EVP_DecryptFinal_ex(c.ctx, text + n, &n) == 1;
+    crypto_check(EVP_DecryptUpdate(c, text, &n, text, static_cast<int>(plain_len)), "AES-GCM decrypt");
+    crypto_check(EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, kTagSize, text + plain_len), "AES-GCM tag");
+    return EVP_DecryptFinal_ex(c, text + n, &n) == 1;
 }
 
 void gcm_peek(const std::array<unsigned char, 32>& key, const unsigned char* nonce, const unsigned char* text,
               size_t length, unsigned char* out) {
     CipherCtx c;
     int n = 0;
-    crypto_check(EVP_DecryptInit_ex(c.ctx, EVP_aes_256_gcm(), nullptr, key.data(), nonce), "AES-GCM init");
+    crypto_check(EVP_DecryptInit_ex(c.ctx, aes_256_gcm(), nullptr, key.data(), nonce), "AES-GCM init");
     crypto_check(EVP_DecryptUpdate(c.ctx, out, &n, text, static_cast<int>(length)), "AES-GCM decrypt");
 }
 
