@@ -192,6 +192,7 @@ echo "bench: wrote $RESULTS" >&2
 # The iSCSI transport's own benchmark, when it is there.
 if [ -f "$HERE/iscsi.sh" ]; then
     bash "$HERE/iscsi.sh" "$BIN"
+    ISCSI_BENCH_PIN=target bash "$HERE/iscsi.sh" "$BIN"  # tgtd on CPU 0, the clients on the others
 fi
 
 # Restores from the repository against the zstd-stream restore and
@@ -216,8 +217,11 @@ fi
 
 # The repository on S3 against restic's S3 backend and raw curl, on a Ceph
 # RGW the script starts and stops (skipped when Ceph is not installed).
+# Twice: every process on every CPU, then the test bed on CPU 0 and the
+# clients on the others (two machines' worth of placement).
 if [ -f "$HERE/s3.sh" ]; then
     bash "$HERE/s3.sh" "$BIN"
+    S3_BENCH_PIN=server S3_BENCH_LABEL="test bed on CPU 0" bash "$HERE/s3.sh" "$BIN"
 fi
 
 # The deduplicating repository against restic and borg (long: see its knobs).
