@@ -63,22 +63,45 @@ private:
 };
 
 // A fixed set of page-aligned buffers, allocated once and never touched
-// beyond what is used, so RSS follows the data actually in flight.
+// beyond what is used, so RSS follows the data actually in flight. Taken
+// newest first: the buffer given back last was just read by the other
+// thread and is likely still in the CPU's cache, so filling it again does
+// not first fetch its lines from memory (oldest first, every buffer went
+// cold while the others cycled).
 class BufferPool {
 public:
-    BufferPool(size_t count, size_t size) : free_(count) {
+    BufferPool(size_t count, size_t size) {
         for (size_t i = 0; i < count; ++i) {
             all_.push_back(std::make_unique<AlignedBuffer>(size));
-            free_.push(all_.back()->data());
+            free_.push_back(all_.back()->data());
         }
     }
-    std::optional<unsigned char*> take() { return free_.pop(); }
-    void give(unsigned char* p) { free_.push(p); }
-    void close() { free_.close(); }
+    // A free buffer, waiting for one; none once closed and all are out.
+    std::optional<unsigned char*> take() {
+        std::unique_lock lock(mutex_);
+        cv_.wait(lock, [&] { return !free_.empty() || closed_; });
+        if (free_.empty()) return std::nullopt;
+        unsigned char* p = free_.back();
+        free_.pop_back();
+        return p;
+    }
+    void give(unsigned char* p) {
+        std::lock_guard lock(mutex_);
+        free_.push_back(p);
+        cv_.notify_one();
+    }
+    void close() {
+        std::lock_guard lock(mutex_);
+        closed_ = true;
+        cv_.notify_all();
+    }
 
 private:
     std::vector<std::unique_ptr<AlignedBuffer>> all_;
-    Channel<unsigned char*> free_;
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    std::vector<unsigned char*> free_;
+    bool closed_ = false;
 };
 
 struct Segment {

@@ -3,6 +3,7 @@
 // code a call fails with, and images to store and read back.
 #include <stdlib.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
