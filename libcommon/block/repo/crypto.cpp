@@ -52,10 +52,10 @@ public:
 
     // Ready for one message under `key` with `nonce` (kNonceSize bytes).
     EVP_CIPHER_CTX* start(const std::array<unsigned char, 32>& key, const unsigned char* nonce) {
-        if (!ctx_) {
-            ctx_ = EVP_CIPHER_CTX_new();
-            if (!ctx_) fail(kExitIo, "OpenSSL: out of memory for a cipher context");
+        if (!ready_) {
+            if (!ctx_ && !(ctx_ = EVP_CIPHER_CTX_new())) fail(kExitIo, "OpenSSL: out of memory for a cipher context");
             crypto_check(init(aes_256_gcm(), nullptr, nullptr), "AES-GCM init");
+            ready_ = true;
         }
         const bool same_key = keyed_ && CRYPTO_memcmp(key_.data(), key.data(), key.size()) == 0;
         keyed_ = false;  // until the init below succeeded
@@ -73,6 +73,7 @@ private:
 
     const bool encrypt_;
     EVP_CIPHER_CTX* ctx_ = nullptr;
+    bool ready_ = false;  // ctx_ holds the cipher
     std::array<unsigned char, 32> key_{};
     bool keyed_ = false;
 };
