@@ -5,12 +5,13 @@
 # bench/repo.sh's thin image, (b) incremental after 1% churn, (c) a backup
 # with no change. Prints each round and the medians of the per-round ratios
 # BASE time / our time (> 1: ours is faster). Every timed run starts after an
-# untimed sync. Knobs: AB_SIZE (8G), AB_ROUNDS (5), TMPDIR (/var/tmp).
+# untimed sync. Knobs: AB_SIZE (8G), AB_ROUNDS (6: an even count runs as
+# many rounds in each order), TMPDIR (/var/tmp).
 set -euo pipefail
 NEW=$(cd "${1:?usage: bench/backup-ab.sh BINDIR BASE_BINDIR}" && pwd)
 BASE=$(cd "${2:?usage: bench/backup-ab.sh BINDIR BASE_BINDIR}" && pwd)
 HERE=$(cd "$(dirname "$0")" && pwd)
-ROUNDS=${AB_ROUNDS:-5}
+ROUNDS=${AB_ROUNDS:-6}
 W=$(mktemp -d "${TMPDIR:-/var/tmp}/backup-ab.XXXXXX")
 trap 'rm -rf "$W"' EXIT
 cd "$W"
@@ -42,6 +43,10 @@ for ((r = 1; r <= ROUNDS; r++)); do
     done
     echo "$line"
 done
+# The median (of the two middle ones when the rounds are even: then as many
+# rounds ran base first as new first, and the second of a pair is often the
+# slower one).
+median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { printf "%.3f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 for step in first incr same; do
-    echo "$step: base time / new time per round ${RATIOS[$step]}, median $(tr ' ' '\n' <<<"${RATIOS[$step]}" | grep . | sort -g | sed -n "$(((ROUNDS + 1) / 2))p")"
+    echo "$step: base time / new time per round ${RATIOS[$step]}, median $(median <<<"${RATIOS[$step]}")"
 done
