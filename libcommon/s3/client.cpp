@@ -464,10 +464,12 @@ void Client::throw_http_error(const Request& r, const Response& resp) const {
     fail(m.code, line);
 }
 
-bool Client::put(const std::string& key, const void* data, size_t length, bool create_only) {
+bool Client::put(const std::string& key, const void* data, size_t length, bool create_only,
+                 const std::string& sha256_hex) {
     Request r;
     r.body = static_cast<const unsigned char*>(data);
     r.body_length = length;
+    r.payload_sha256 = sha256_hex;  // empty: hashed when the request is signed
     return put_request(key, r, create_only, [&] { return md5_hex(data, length); });
 }
 

@@ -48,8 +48,10 @@ public:
     const Endpoint& endpoint() const { return endpoint_; }
 
     // PUT of a whole object. create_only sends If-None-Match: * and returns
-    // false when the key exists (412); otherwise true.
-    bool put(const std::string& key, const void* data, size_t length, bool create_only);
+    // false when the key exists (412); otherwise true. `sha256_hex`: the
+    // bytes' SHA-256 when the caller has it already (empty: hashed here).
+    bool put(const std::string& key, const void* data, size_t length, bool create_only,
+             const std::string& sha256_hex = {});
     // The same PUT with the body read from a file (pread(2) of its first
     // `length` bytes, again for each attempt): an object spooled to disk is
     // never held in memory. The file must not change until this returns.

@@ -177,12 +177,13 @@ TEST_CASE("a spool writer keeps a small object in memory and a large one in a fi
     std::vector<unsigned char> committed;
     bool from_file = false;
     SpoolCommit commit;
-    commit.from_memory = [&](const unsigned char* d, size_t n, bool) {
+    std::string hashed;
+    commit.from_memory = [&](const unsigned char* d, size_t n, bool, const std::string& sha256_hex) {
         committed.assign(d, d + n);
         from_file = false;
+        hashed = sha256_hex;
         return true;
     };
-    std::string hashed;
     commit.from_file = [&](int fd, uint64_t n, bool, const std::string& sha256_hex) {
         committed.resize(n);
         REQUIRE(::pread(fd, committed.data(), n, 0) == static_cast<ssize_t>(n));
@@ -223,11 +224,12 @@ TEST_CASE("a spool writer keeps a small object in memory and a large one in a fi
     REQUIRE(small->commit(true));
     CHECK(!from_file);
     CHECK(committed == std::vector<unsigned char>(big.begin(), big.begin() + 1000));
+    CHECK(hashed == s3::sha256_hex(big.data(), 1000));
 }
 
 TEST_CASE("a spool writer refuses an object larger than one write stores, before committing") {
     bool committed = false;
-    SpoolCommit commit{[&](const unsigned char*, size_t, bool) { return committed = true; },
+    SpoolCommit commit{[&](const unsigned char*, size_t, bool, const std::string&) { return committed = true; },
                        [&](int, uint64_t, bool, const std::string&) { return committed = true; }};
     auto writer = open_spool_writer("test:limit", 1024, 4096, commit);
     std::vector<unsigned char> block(3000, 1);

@@ -241,8 +241,9 @@ public:
         validate_key(key);
         std::string full = prefix_ + key;
         SpoolCommit commit;
-        commit.from_memory = [this, full](const unsigned char* data, size_t length, bool create_only) {
-            return client_->put(full, data, length, create_only);
+        commit.from_memory = [this, full](const unsigned char* data, size_t length, bool create_only,
+                                          const std::string& sha256_hex) {
+            return client_->put(full, data, length, create_only, sha256_hex);
         };
         commit.from_file = [this, full](int fd, uint64_t length, bool create_only, const std::string& sha256_hex) {
             return client_->put_file(full, fd, length, create_only, sha256_hex);

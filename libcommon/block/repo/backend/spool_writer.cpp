@@ -88,7 +88,7 @@ public:
     uint64_t size() const override { return size_; }
 
     bool commit(bool create_only) override {
-        if (fd_ < 0) return commit_.from_memory(memory_.data(), memory_.size(), create_only);
+        if (fd_ < 0) return commit_.from_memory(memory_.data(), memory_.size(), create_only, sha256_hex());
         return commit_.from_file(fd_, size_, create_only, sha256_hex());
     }
 

@@ -14,13 +14,14 @@
 
 namespace hci::repo {
 
+// Both get `sha256_hex`, the SHA-256 (lower-case hex) of the bytes, hashed
+// as they were written while they were still in the CPU's cache, or empty
+// when a write_at() changed them afterwards (the store hashes them then).
 struct SpoolCommit {
     // Publishes bytes held in memory (create_only as ObjectStore::create).
-    std::function<bool(const unsigned char* data, size_t length, bool create_only)> from_memory;
-    // Publishes the first `length` bytes of the spool file `fd`; `sha256_hex`
-    // is their SHA-256 (lower-case hex), hashed as they were written while
-    // they were still in the CPU's cache, or empty when a write_at() changed
-    // them afterwards (the store hashes the file then).
+    std::function<bool(const unsigned char* data, size_t length, bool create_only, const std::string& sha256_hex)>
+        from_memory;
+    // Publishes the first `length` bytes of the spool file `fd`.
     std::function<bool(int fd, uint64_t length, bool create_only, const std::string& sha256_hex)> from_file;
 };
 
